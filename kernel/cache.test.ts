@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { testCache } from '../test/support/infra.ts';
+import type { Cache } from './cache.ts';
+
+let cache: Cache;
+beforeAll(async () => { cache = await testCache(); });
+afterAll(async () => { await cache.close(); });
+
+describe('cache.keys', () => {
+  test('set nx, get, del, incr with ttl', async () => {
+    expect(await cache.set('a', '1', { nx: true })).toBe(true);
+    expect(await cache.set('a', '2', { nx: true })).toBe(false);
+    expect(await cache.get('a')).toBe('1');
+    expect(await cache.incr('n', 60)).toBe(1);
+    expect(await cache.incr('n', 60)).toBe(2);
+    expect(await cache.ttl('n')).toBeGreaterThan(0);
+    expect(await cache.del('a', 'missing')).toBe(1);
+    expect(await cache.get('a')).toBeNull();
+  });
+  test('sets', async () => {
+    await cache.sAdd('s', 'x');
+    await cache.sAdd('s', 'y');
+    expect((await cache.sMembers('s')).sort()).toEqual(['x', 'y']);
+  });
+});
+
+describe('cache.streams', () => {
+  test('consumer groups deliver once, pending until acked, claimable after idle', async () => {
+    await cache.xGroupCreate('st', 'g');
+    await cache.xGroupCreate('st', 'g'); // idempotent
+    await cache.xAdd('st', { n: '1' });
+    await cache.xAdd('st', { n: '2' });
+    const first = await cache.xReadGroup('st', 'g', 'c1', { count: 10, blockMs: 100 });
+    expect(first.map((m) => m.fields.n)).toEqual(['1', '2']);
+    expect(await cache.xReadGroup('st', 'g', 'c1', { count: 10, blockMs: 50 })).toEqual([]);
+    await cache.xAck('st', 'g', first[0]!.id);
+    const claimed = await cache.xAutoClaim('st', 'g', 'c2', 0, 10);
+    expect(claimed.map((m) => m.fields.n)).toEqual(['2']);
+  });
+  test('a blocked read wakes on a new message', async () => {
+    await cache.xGroupCreate('wake', 'g');
+    const pending = cache.xReadGroup('wake', 'g', 'c', { count: 1, blockMs: 3000 });
+    setTimeout(() => { void cache.xAdd('wake', { hello: 'world' }); }, 50);
+    const got = await pending;
+    expect(got[0]?.fields.hello).toBe('world');
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * The narrow slice of Redis the platform uses: keys with expiry, counters, sets, and streams with
+ * consumer groups. `openCache({ url })` gives real Redis (node-redis) when REDIS_URL is set, and an
+ * in-process substitute with the same semantics otherwise (the embedded default only; CI runs the
+ * real one). Every key is namespaced with `prefix`, so tests and tiers can share one server.
+ */
+import { createClient } from 'redis';
+
+export interface StreamMessage {
+  id: string;
+  fields: Record<string, string>;
+  /** How many times this message has been delivered to a consumer of the group (1 on first read). */
+  deliveries?: number;
+}
+
+export interface Cache {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Set a value; with `nx`, only when absent (returns false when it existed). */
+  set(key: string, value: string, opts?: { ttlSeconds?: number; nx?: boolean }): Promise<boolean>;
+  del(...keys: string[]): Promise<number>;
+  /** Increment, setting the expiry when the key is created. */
+  incr(key: string, ttlSeconds?: number): Promise<number>;
+  ttl(key: string): Promise<number>;
+  expire(key: string, ttlSeconds: number): Promise<void>;
+  sAdd(key: string, member: string, ttlSeconds?: number): Promise<void>;
+  sMembers(key: string): Promise<string[]>;
+  xAdd(stream: string, fields: Record<string, string>): Promise<string>;
+  /** Create the group at the start of the stream if it does not exist (creates the stream too). */
+  xGroupCreate(stream: string, group: string): Promise<void>;
+  /** Read new messages for `consumer`; waits up to `blockMs` when none are there. */
+  xReadGroup(stream: string, group: string, consumer: string, opts: { count: number; blockMs: number }): Promise<StreamMessage[]>;
+  xAck(stream: string, group: string, ...ids: string[]): Promise<void>;
+  /** Take over messages pending longer than `minIdleMs` (a crashed consumer's), for `consumer`. */
+  xAutoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamMessage[]>;
+  xLen(stream: string): Promise<number>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface CacheOptions {
+  url?: string | undefined;
+  prefix?: string | undefined;
+}
+
+export async function openCache(opts: CacheOptions): Promise<Cache> {
+  const prefix = opts.prefix ?? 'yw:';
+  return opts.url ? openRedis(opts.url, prefix) : new MemoryCache(prefix);
+}
+
+type RedisClient = ReturnType<typeof createClient>;
+
+async function openRedis(url: string, prefix: string): Promise<Cache> {
+  const client: RedisClient = createClient({ url });
+  client.on('error', () => { /* reconnects by itself; commands fail meanwhile */ });
+  await client.connect();
+  // Blocking reads get their own connections so they never stall ordinary commands.
+  const blocking = new Map<string, RedisClient>();
+  const k = (key: string) => prefix + key;
+  const toMessages = (entries: Array<{ id: string; message: Record<string, string> } | null>): StreamMessage[] =>
+    entries.filter((e): e is { id: string; message: Record<string, string> } => e !== null)
+      .map((e) => ({ id: e.id, fields: { ...e.message } }));
+  return {
+    kind: 'redis',
+    get: (key) => client.get(k(key)) as Promise<string | null>,
+    async set(key, value, o = {}) {
+      const r = await client.set(k(key), value, {
+        ...(o.ttlSeconds ? { expiration: { type: 'EX', value: Math.max(1, Math.ceil(o.ttlSeconds)) } } : {}),
+        ...(o.nx ? { condition: 'NX' } : {}),
+      });
+      return r === 'OK';
+    },
+    del: (...keys) => (keys.length ? client.del(keys.map(k)) : Promise.resolve(0)),
+    async incr(key, ttl) {
+      const [n] = await client.multi().incr(k(key)).exec() as unknown as [number];
+      if (ttl && n === 1) await client.expire(k(key), ttl);
+      return n;
+    },
+    ttl: (key) => client.ttl(k(key)),
+    async expire(key, ttl) { await client.expire(k(key), Math.max(1, Math.ceil(ttl))); },
+    async sAdd(key, member, ttl) {
+      await client.sAdd(k(key), member);
+      if (ttl) await client.expire(k(key), Math.max(1, Math.ceil(ttl)));
+    },
+    sMembers: (key) => client.sMembers(k(key)),
+    xAdd: (stream, fields) => client.xAdd(k(stream), '*', fields),
+    async xGroupCreate(stream, group) {
+      try {
+        await client.xGroupCreate(k(stream), group, '0', { MKSTREAM: true });
+      } catch (e) {
+        if (!String((e as Error).message).includes('BUSYGROUP')) throw e;
+      }
+    },
+    async xReadGroup(stream, group, consumer, o) {
+      const id = `${stream}|${group}|${consumer}`;
+      let c = blocking.get(id);
+      if (!c) {
+        c = client.duplicate();
+        c.on('error', () => undefined);
+        await c.connect();
+        blocking.set(id, c);
+      }
+      const r = await c.xReadGroup(group, consumer, { key: k(stream), id: '>' }, { COUNT: o.count, BLOCK: o.blockMs }) as
+        Array<{ name: string; messages: Array<{ id: string; message: Record<string, string> }> }> | null;
+      return r?.[0] ? toMessages(r[0].messages) : [];
+    },
+    async xAck(stream, group, ...ids) { if (ids.length) await client.xAck(k(stream), group, ids); },
+    async xAutoClaim(stream, group, consumer, minIdleMs, count) {
+      const r = await client.xAutoClaim(k(stream), group, consumer, minIdleMs, '0-0', { COUNT: count });
+      return toMessages(r.messages as Array<{ id: string; message: Record<string, string> } | null>);
+    },
+    xLen: (stream) => client.xLen(k(stream)),
+    async ping() { return (await client.ping()) === 'PONG'; },
+    async close() {
+      // A blocked XREADGROUP would hold a graceful close for up to its BLOCK time: cut those.
+      for (const c of blocking.values()) {
+        try { c.destroy(); } catch { /* pending blocked read is rejected to its caller */ }
+      }
+      await client.close();
+    },
+  };
+}
+
+interface Entry { value: string | Set<string>; expiresAt: number | null }
+interface Pending { consumer: string; deliveredAt: number; deliveries: number }
+interface Group { lastId: string; pending: Map<string, Pending> }
+interface Stream { entries: Array<{ id: string; fields: Record<string, string> }>; groups: Map<string, Group>; lastMs: number; seq: number }
+
+/** In-process stand-in for Redis with the same observable behaviour for the commands above. */
+export class MemoryCache implements Cache {
+  readonly kind = 'memory' as const;
+  #data = new Map<string, Entry>();
+  #streams = new Map<string, Stream>();
+  #waiters = new Set<() => void>();
+  #closed = false;
+  readonly #prefix: string;
+  readonly #now: () => number;
+
+  constructor(prefix = 'yw:', now: () => number = Date.now) {
+    this.#prefix = prefix;
+    this.#now = now;
+  }
+
+  #live(key: string): Entry | undefined {
+    const e = this.#data.get(this.#prefix + key);
+    if (e && e.expiresAt !== null && e.expiresAt <= this.#now()) {
+      this.#data.delete(this.#prefix + key);
+      return undefined;
+    }
+    return e;
+  }
+
+  async get(key: string) {
+    const e = this.#live(key);
+    return e && typeof e.value === 'string' ? e.value : null;
+  }
+  async set(key: string, value: string, o: { ttlSeconds?: number; nx?: boolean } = {}) {
+    if (o.nx && this.#live(key)) return false;
+    this.#data.set(this.#prefix + key, { value, expiresAt: o.ttlSeconds ? this.#now() + o.ttlSeconds * 1000 : null });
+    return true;
+  }
+  async del(...keys: string[]) {
+    let n = 0;
+    for (const key of keys) if (this.#live(key) && this.#data.delete(this.#prefix + key)) n++;
+    return n;
+  }
+  async incr(key: string, ttl?: number) {
+    const e = this.#live(key);
+    const n = (e && typeof e.value === 'string' ? Number(e.value) : 0) + 1;
+    this.#data.set(this.#prefix + key, { value: String(n), expiresAt: e ? e.expiresAt : ttl ? this.#now() + ttl * 1000 : null });
+    return n;
+  }
+  async ttl(key: string) {
+    const e = this.#live(key);
+    if (!e) return -2;
+    return e.expiresAt === null ? -1 : Math.ceil((e.expiresAt - this.#now()) / 1000);
+  }
+  async expire(key: string, ttl: number) {
+    const e = this.#live(key);
+    if (e) e.expiresAt = this.#now() + ttl * 1000;
+  }
+  async sAdd(key: string, member: string, ttl?: number) {
+    let e = this.#live(key);
+    if (!e || typeof e.value === 'string') {
+      e = { value: new Set<string>(), expiresAt: null };
+      this.#data.set(this.#prefix + key, e);
+    }
+    (e.value as Set<string>).add(member);
+    if (ttl) e.expiresAt = this.#now() + ttl * 1000;
+  }
+  async sMembers(key: string) {
+    const e = this.#live(key);
+    return e && e.value instanceof Set ? [...e.value] : [];
+  }
+
+  #stream(name: string): Stream {
+    let s = this.#streams.get(this.#prefix + name);
+    if (!s) {
+      s = { entries: [], groups: new Map(), lastMs: 0, seq: 0 };
+      this.#streams.set(this.#prefix + name, s);
+    }
+    return s;
+  }
+  async xAdd(stream: string, fields: Record<string, string>) {
+    const s = this.#stream(stream);
+    const ms = Math.max(this.#now(), s.lastMs);
+    s.seq = ms === s.lastMs ? s.seq + 1 : 0;
+    s.lastMs = ms;
+    const id = `${ms}-${s.seq}`;
+    s.entries.push({ id, fields: { ...fields } });
+    for (const w of [...this.#waiters]) w();
+    return id;
+  }
+  async xGroupCreate(stream: string, group: string) {
+    const s = this.#stream(stream);
+    if (!s.groups.has(group)) s.groups.set(group, { lastId: '0-0', pending: new Map() });
+  }
+  #group(stream: string, group: string): Group {
+    const g = this.#stream(stream).groups.get(group);
+    if (!g) throw new Error(`NOGROUP No such consumer group '${group}' for stream '${stream}'`);
+    return g;
+  }
+  async xReadGroup(stream: string, group: string, consumer: string, o: { count: number; blockMs: number }) {
+    const deadline = Date.now() + o.blockMs;
+    for (;;) {
+      const g = this.#group(stream, group);
+      const fresh = this.#stream(stream).entries.filter((e) => cmpId(e.id, g.lastId) > 0).slice(0, o.count);
+      if (fresh.length > 0) {
+        g.lastId = fresh[fresh.length - 1]!.id;
+        for (const e of fresh) g.pending.set(e.id, { consumer, deliveredAt: this.#now(), deliveries: 1 });
+        return fresh.map((e) => ({ id: e.id, fields: { ...e.fields }, deliveries: 1 }));
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#closed) return [];
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); this.#waiters.delete(done); resolve(); };
+        const t = setTimeout(done, left);
+        this.#waiters.add(done);
+      });
+    }
+  }
+  async xAck(stream: string, group: string, ...ids: string[]) {
+    const g = this.#group(stream, group);
+    for (const id of ids) g.pending.delete(id);
+  }
+  async xAutoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number) {
+    const g = this.#group(stream, group);
+    const s = this.#stream(stream);
+    const out: StreamMessage[] = [];
+    for (const [id, p] of [...g.pending].sort((a, b) => cmpId(a[0], b[0]))) {
+      if (out.length >= count) break;
+      if (this.#now() - p.deliveredAt < minIdleMs) continue;
+      const e = s.entries.find((x) => x.id === id);
+      if (!e) { g.pending.delete(id); continue; }
+      p.consumer = consumer;
+      p.deliveredAt = this.#now();
+      p.deliveries += 1;
+      out.push({ id, fields: { ...e.fields }, deliveries: p.deliveries });
+    }
+    return out;
+  }
+  async xLen(stream: string) { return this.#stream(stream).entries.length; }
+  async ping() { return !this.#closed; }
+  async close() {
+    this.#closed = true;
+    for (const w of [...this.#waiters]) w();
+  }
+}
+
+function cmpId(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}

@@ -1,0 +1,79 @@
+/**
+ * The HTTP shell every process shares: Koa with a request id, an access log without secrets,
+ * problem+json errors with stable codes, and `GET /healthz` reporting each dependency.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { toProblem, isAppError } from './errors.ts';
+import type { Logger } from './log.ts';
+
+export type HealthCheck = () => Promise<boolean>;
+
+export interface HttpAppOptions {
+  name: string;
+  log: Logger;
+  /** Named dependency checks for /healthz (database, cache, …). */
+  health?: Record<string, HealthCheck>;
+}
+
+export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router } {
+  const app = new Koa();
+  app.proxy = true;
+  const router = new Router();
+  app.use(async (ctx, next) => {
+    const id = ctx.get('x-request-id') || randomUUID();
+    ctx.set('x-request-id', id);
+    const started = performance.now();
+    try {
+      await next();
+    } catch (e) {
+      const { status, body } = toProblem(e);
+      if (!isAppError(e)) opts.log.error({ err: e, reqId: id }, 'request failed');
+      ctx.status = status;
+      ctx.type = 'application/problem+json';
+      ctx.body = body;
+    } finally {
+      if (ctx.path !== '/healthz') {
+        opts.log.debug({ reqId: id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'http');
+      }
+    }
+  });
+  router.get('/healthz', async (ctx) => {
+    const checks: Record<string, 'ok' | 'fail'> = {};
+    for (const [name, check] of Object.entries(opts.health ?? {})) {
+      checks[name] = await check().then((ok) => (ok ? 'ok' : 'fail'), () => 'fail');
+    }
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { service: opts.name, status: ok ? 'ok' : 'degraded', checks };
+  });
+  return { app, router };
+}
+
+export interface Listening {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listen (port 0 picks a free port, for tests) and return a closer that also ends keep-alives. */
+export function listen(app: Koa, port: number, host = '127.0.0.1'): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    const server: Server = app.listen(port, host);
+    server.once('error', reject);
+    server.once('listening', () => {
+      const actual = (server.address() as AddressInfo).port;
+      resolve({
+        url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`,
+        port: actual,
+        close: () => new Promise<void>((res) => {
+          server.close(() => res());
+          server.closeAllConnections();
+        }),
+      });
+    });
+  });
+}
