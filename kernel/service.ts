@@ -1,0 +1,92 @@
+/**
+ * How every process is built and run. A service is a factory taking its dependencies and
+ * returning something that listens; `npm start` (bin/start.ts) runs all of them in one process
+ * on one embedded database and cache, and each `<service>/main.ts` runs one alone for production.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Cache } from './cache.ts';
+import type { Clock } from './clock.ts';
+import type { Config, Secrets } from './config.ts';
+import type { Db } from './db.ts';
+import type { Logger } from './log.ts';
+import { loadConfig, resolveSecrets } from './config.ts';
+import { openDb } from './db.ts';
+import { openCache } from './cache.ts';
+import { createLogger } from './log.ts';
+import { systemClock } from './clock.ts';
+import { internalKey } from './internal-auth.ts';
+import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+
+export interface Deps {
+  config: Config;
+  secrets: Secrets;
+  /** HMAC key derived from secrets.internalSecret (identity assertions, service tokens). */
+  internalKey: KeyObject;
+  db: Db;
+  cache: Cache;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface RunningService {
+  name: string;
+  /** Base URL, e.g. http://127.0.0.1:4201 */
+  url: string;
+  /** Stop background work, then the HTTP server. Does not close db or cache (the caller owns them). */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Port to listen on; 0 for any free port (tests). */
+  port: number;
+  host?: string;
+  /** Seed demo data (idempotent). */
+  seed?: boolean;
+}
+
+export type ServiceFactory = (deps: Deps, opts: StartOptions) => Promise<RunningService>;
+
+/** Open the shared dependencies from configuration. */
+export async function openDeps(name: string, config: Config = loadConfig()): Promise<Deps> {
+  const log = createLogger(name, config.LOG_LEVEL);
+  const secrets = resolveSecrets(config);
+  let dataDir: string | undefined;
+  if (!config.DATABASE_URL) {
+    dataDir = join(resolve(config.DATA_DIR), 'pglite');
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const db = await openDb({ url: config.DATABASE_URL, dataDir, poolSize: config.DATABASE_POOL_SIZE });
+  const cache = await openCache({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+  return { config, secrets, internalKey: internalKey(secrets.internalSecret), db, cache, clock: systemClock, log };
+}
+
+/** Run services until SIGINT/SIGTERM, then stop them in reverse order and close shared deps. */
+export function stopOnSignals(deps: Deps, services: RunningService[], onStopped?: () => void): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.log.info({ signal }, 'stopping');
+    for (const s of [...services].reverse()) await s.close().catch((e) => deps.log.error({ err: e, svc: s.name }, 'close failed'));
+    await deps.cache.close().catch(() => undefined);
+    await deps.db.close().catch(() => undefined);
+    onStopped?.();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Entry point of a single-service process: `node subgraphs/item/main.ts`. */
+export async function runStandalone(name: string, factory: ServiceFactory, port: (c: Config) => number): Promise<void> {
+  const deps = await openDeps(name);
+  try {
+    const svc = await factory(deps, { port: port(deps.config), host: deps.config.BIND_HOST, seed: deps.config.SEED_DEMO });
+    deps.log.info({ url: svc.url }, `${name} listening`);
+    stopOnSignals(deps, [svc]);
+  } catch (e) {
+    deps.log.fatal({ err: e }, `${name} failed to start`);
+    process.exit(1);
+  }
+}
