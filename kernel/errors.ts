@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   LICENCE_CERT_NOT_VALID_AT_SIGNING: { status: 400, description: 'A certificate in the chain was not valid at the signing time.' },
   LICENCE_CERT_REVOKED: { status: 400, description: 'A certificate in the chain has been revoked.' },
   LICENCE_WRONG_KEY_USAGE: { status: 400, description: 'The signing certificate is not a seal certificate (keyUsage / extended key usage), or a CA lacks CA constraints.' },
+  LICENCE_ISSUER_MISMATCH: { status: 400, description: 'The licence names an issuing agency other than the one its seal certificate belongs to.' },
   LICENCE_REVOKED: { status: 400, description: 'The licence has been revoked by its issuer.' },
   LICENCE_SUSPENDED: { status: 400, description: 'The licence is suspended.' },
   LICENCE_EXPIRED: { status: 400, description: 'The licence\'s validity period has ended.' },

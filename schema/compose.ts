@@ -11,10 +11,10 @@ import { join } from 'node:path';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const SUBGRAPHS = [
-  { name: 'item', url: 'http://localhost:4201/graphql' },
-  { name: 'case', url: 'http://localhost:4202/graphql' },
-  { name: 'licence', url: 'http://localhost:4203/graphql' },
-  { name: 'evaluation', url: 'http://localhost:4204/graphql' },
+  { name: 'item', url: 'http://127.0.0.1:4201/graphql' },
+  { name: 'case', url: 'http://127.0.0.1:4202/graphql' },
+  { name: 'licence', url: 'http://127.0.0.1:4203/graphql' },
+  { name: 'evaluation', url: 'http://127.0.0.1:4204/graphql' },
 ] as const;
 
 export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];

@@ -50,3 +50,16 @@ export async function testCache(): Promise<Cache & { prefix: string }> {
 }
 
 export const TEST_SECRET = 'test-internal-secret-0123456789abcdef-0123456789';
+
+/** A port that was free a moment ago (for a server whose own URL must be configured before it listens, e.g. the IdP issuer). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
