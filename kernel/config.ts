@@ -66,7 +66,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length) throw new AppError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = out as Config;
   if (config.NODE_ENV === 'production') {
-    const missing = (['YIWANG_INTERNAL_SECRET', 'KEY_PASSPHRASE', 'IDP_COOKIE_KEYS', 'DATABASE_URL', 'REDIS_URL'] as const).filter((k) => !config[k]);
+    const missing = (['YIWANG_INTERNAL_SECRET', 'KEY_PASSPHRASE', 'IDP_COOKIE_KEYS'] as const).filter((k) => !config[k]);
     if (missing.length) throw new AppError('CONFIG_INVALID', `invalid configuration: production needs ${missing.join(', ')}`);
   }
   return config;

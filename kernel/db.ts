@@ -74,10 +74,11 @@ async function openPglite(dataDir: string): Promise<Db> {
     if (!params || params.length === 0) {
       const results = await (c as typeof db).exec(sql);
       const last = results[results.length - 1];
-      return { rows: (last?.rows ?? []) as T[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+      // PGlite reports affectedRows 0 for SELECT; pg's rowCount counts returned rows there.
+      return { rows: (last?.rows ?? []) as T[], rowCount: Math.max(last?.affectedRows ?? 0, last?.rows.length ?? 0) };
     }
     const r = await c.query<T>(sql, params);
-    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    return { rows: r.rows, rowCount: Math.max(r.affectedRows ?? 0, r.rows.length) };
   };
   return {
     engine: 'pglite',

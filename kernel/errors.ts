@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, description: 'The thing asked for does not exist (or is not visible to the caller).' },
   CONFLICT: { status: 409, description: 'The state changed meanwhile (optimistic concurrency); reload and retry.' },
   INTERNAL: { status: 500, description: 'An unexpected failure; details are in the server log, never in the answer.' },
+  SERVICE_UNAVAILABLE: { status: 503, description: 'A service this request needs (a subgraph, the IdP) is unreachable; retry later.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
   CONFIG_INVALID: { status: 500, description: 'A configuration variable is missing or malformed (start-up only).' },
 
   // --- authentication and authorisation ------------------------------------------------
@@ -38,6 +40,7 @@ export const ERROR_CODES = {
   ACCOUNT_EXISTS: { status: 409, description: 'An account with this ID number or mobile already exists.' },
   LOGIN_FAILED: { status: 401, description: 'Wrong login name or password (deliberately not saying which).' },
   ACCOUNT_DISABLED: { status: 403, description: 'The account is disabled.' },
+  INTERACTION_EXPIRED: { status: 400, description: 'The login request expired or belongs to another browser; start again from the application.' },
   FACTOR_UNVERIFIED: { status: 400, description: 'A registration factor could not be verified.' },
 
   // --- cases --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { systemClock } from './clock.ts';
 import { internalKey } from './internal-auth.ts';
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { AppError } from './errors.ts';
 
 export interface Deps {
   config: Config;
@@ -47,17 +48,39 @@ export interface StartOptions {
 
 export type ServiceFactory = (deps: Deps, opts: StartOptions) => Promise<RunningService>;
 
+/** Which shared stores a process uses; the gateway uses neither. */
+export interface Needs { db: boolean; cache: boolean }
+
+/** Stands in for a store a process declared it does not use: any use is a programming error. */
+function absent<T extends object>(what: string, name: string): T {
+  return new Proxy({} as T, {
+    get(_t, prop) {
+      if (prop === 'close') return async () => undefined;
+      if (prop === 'then') return undefined;
+      throw new Error(`${name} was started without a ${what} (it declared it does not need one)`);
+    },
+  });
+}
+
 /** Open the shared dependencies from configuration. */
-export async function openDeps(name: string, config: Config = loadConfig()): Promise<Deps> {
+export async function openDeps(name: string, config: Config = loadConfig(), needs: Needs = { db: true, cache: true }): Promise<Deps> {
+  if (config.NODE_ENV === 'production') {
+    // The embedded stores are for one development process; production shares real servers.
+    if (needs.db && !config.DATABASE_URL) throw new AppError('CONFIG_INVALID', `invalid configuration: production ${name} needs DATABASE_URL`);
+    if (needs.cache && !config.REDIS_URL) throw new AppError('CONFIG_INVALID', `invalid configuration: production ${name} needs REDIS_URL`);
+  }
   const log = createLogger(name, config.LOG_LEVEL);
   const secrets = resolveSecrets(config);
-  let dataDir: string | undefined;
-  if (!config.DATABASE_URL) {
-    dataDir = join(resolve(config.DATA_DIR), 'pglite');
-    mkdirSync(dataDir, { recursive: true });
+  let db: Db = absent<Db>('database', name);
+  if (needs.db) {
+    let dataDir: string | undefined;
+    if (!config.DATABASE_URL) {
+      dataDir = join(resolve(config.DATA_DIR), 'pglite');
+      mkdirSync(dataDir, { recursive: true });
+    }
+    db = await openDb({ url: config.DATABASE_URL, dataDir, poolSize: config.DATABASE_POOL_SIZE });
   }
-  const db = await openDb({ url: config.DATABASE_URL, dataDir, poolSize: config.DATABASE_POOL_SIZE });
-  const cache = await openCache({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+  const cache = needs.cache ? await openCache({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : absent<Cache>('cache', name);
   return { config, secrets, internalKey: internalKey(secrets.internalSecret), db, cache, clock: systemClock, log };
 }
 
@@ -79,8 +102,8 @@ export function stopOnSignals(deps: Deps, services: RunningService[], onStopped?
 }
 
 /** Entry point of a single-service process: `node subgraphs/item/main.ts`. */
-export async function runStandalone(name: string, factory: ServiceFactory, port: (c: Config) => number): Promise<void> {
-  const deps = await openDeps(name);
+export async function runStandalone(name: string, factory: ServiceFactory, port: (c: Config) => number, needs?: Needs): Promise<void> {
+  const deps = await openDeps(name, loadConfig(), needs);
   try {
     const svc = await factory(deps, { port: port(deps.config), host: deps.config.BIND_HOST, seed: deps.config.SEED_DEMO });
     deps.log.info({ url: svc.url }, `${name} listening`);

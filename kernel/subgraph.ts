@@ -13,6 +13,7 @@ import { koaMiddleware } from '@as-integrations/koa';
 import { koaBody } from 'koa-body';
 import type { Router, RouterMiddleware } from '@koa/router';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { isAppError, toProblem } from './errors.ts';
 import { IDENTITY_HEADER, operationHash, verifyIdentity, type Caller } from './internal-auth.ts';
 import type { Clock } from './clock.ts';
@@ -53,6 +54,8 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
     formatError: formatError(opts.log),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // No federated tracing: nothing reports to Apollo, and traces would only cost time.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
   });
   await server.start();
   const apollo = koaMiddleware(server, {

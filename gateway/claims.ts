@@ -1,0 +1,42 @@
+/**
+ * Access-token claims → the Caller that subgraphs see (kernel/internal-auth.ts). The IdP adds
+ * `yw_kind` ('person' | 'staff'), `yw_name`, for staff `yw_agency` (credit code) and `yw_roles`,
+ * and `acr` (assurance level, R-ID-12). Anything that is neither a person nor staff — e.g. a
+ * client-credentials token whose `sub` is a client id — is refused: the graph serves people.
+ */
+import type { JWTPayload } from 'jose';
+import { AppError } from '../kernel/errors.ts';
+import { STAFF_ROLES, type Caller, type StaffRole } from '../kernel/internal-auth.ts';
+
+function invalid(why: string): AppError {
+  return new AppError('TOKEN_INVALID', `访问令牌无效 / the access token is invalid (${why})`);
+}
+
+function nonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
+}
+
+export function callerFromClaims(claims: JWTPayload): Exclude<Caller, { kind: 'anonymous' }> {
+  const { sub } = claims;
+  if (!nonEmptyString(sub)) throw invalid('no subject');
+  const name = claims.yw_name;
+  if (typeof name !== 'string') throw invalid('no name');
+  switch (claims.yw_kind) {
+    case 'person': {
+      const acr = claims.acr;
+      if (acr !== undefined && typeof acr !== 'string') throw invalid('malformed acr');
+      return { kind: 'person', sub, name, acr };
+    }
+    case 'staff': {
+      const agency = claims.yw_agency;
+      if (!nonEmptyString(agency)) throw invalid('staff token without agency');
+      const raw = claims.yw_roles ?? [];
+      if (!Array.isArray(raw)) throw invalid('malformed roles');
+      // Unknown roles are dropped rather than refused: the IdP may know roles this graph does not.
+      const roles = STAFF_ROLES.filter((r: StaffRole) => raw.includes(r));
+      return { kind: 'staff', sub, name, agency, roles };
+    }
+    default:
+      throw invalid('unknown kind of caller');
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Verification of the IdP's access tokens (JWT access tokens, RFC 9068) and the cache of
+ * verified tokens.
+ *
+ * - Signature through the IdP's JWKS (jose's remote JWK set caches the keys and refetches at most
+ *   once per cool-down when an unknown `kid` shows up, so random kids cannot hammer the IdP).
+ * - `iss` = IDP_ISSUER, `aud` = GATEWAY_RESOURCE (RFC 8707 resource indicator), `exp`/`nbf` with a
+ *   small clock tolerance against deps.clock, `alg` pinned to RS256/ES256 (no `none`, no HS*
+ *   confusion with a public key), `typ` = `at+jwt` which is exactly what oidc-provider emits
+ *   (lib/models/formats/jwt.js); jose also accepts the media-type spelling `application/at+jwt`
+ *   that RFC 9068 §2.1 allows.
+ * - A verified token is cached (hash of the token → Caller) until its `exp`, in a bounded LRU;
+ *   refusals are cached for a couple of seconds only, so a key rotation or a clock fix is seen fast.
+ * - The JWKS being unreachable is not the caller's fault: it is reported as INTERNAL (500), never
+ *   as an invalid token, and never cached.
+ */
+import { createHash } from 'node:crypto';
+import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { AppError, isAppError, type ErrorCode } from '../kernel/errors.ts';
+import type { Caller } from '../kernel/internal-auth.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/log.ts';
+import { callerFromClaims } from './claims.ts';
+import { ExpiringLru } from './lru.ts';
+
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+export const ACCESS_TOKEN_ALGORITHMS = ['RS256', 'ES256'];
+
+export type KnownCaller = Exclude<Caller, { kind: 'anonymous' }>;
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  jwks: JWTVerifyGetKey;
+  clock: Clock;
+  log?: Logger;
+  /** Verified tokens kept (default 10 000). */
+  maxEntries?: number;
+  /** How long a refusal is remembered (default 2 s; keep it a few seconds at most). */
+  failureTtlMs?: number;
+  /** Allowed clock skew for exp/nbf/iat (default 5 s). */
+  clockToleranceSeconds?: number;
+}
+
+export interface TokenVerifier {
+  /** The caller named by a valid token; throws AppError TOKEN_* (or INTERNAL when the JWKS is unreachable). */
+  verify(token: string): Promise<KnownCaller>;
+  /** Verified tokens currently cached (for tests and metrics). */
+  readonly cachedTokens: number;
+}
+
+const MESSAGES: Partial<Record<ErrorCode, string>> = {
+  TOKEN_INVALID: '访问令牌无效，请重新登录 / the access token is invalid, please log in again',
+  TOKEN_EXPIRED: '登录已过期，请重新登录 / the access token has expired, please log in again',
+  TOKEN_ISSUER: '访问令牌不是本平台签发的 / the access token was not issued by this platform',
+  TOKEN_AUDIENCE: '访问令牌不是为本服务签发的 / the access token was issued for another resource',
+};
+
+function tokenError(code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_ISSUER' | 'TOKEN_AUDIENCE'): AppError {
+  return new AppError(code, MESSAGES[code] ?? code);
+}
+
+/** Thrown by the wrapped key getter when the JWKS itself could not be obtained. */
+class KeySourceUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('JWKS unavailable', { cause });
+    this.name = 'KeySourceUnavailable';
+  }
+}
+
+/** Errors from the key getter that are about the token (its kid/alg), not about the IdP. */
+function isTokenKeyError(e: unknown): boolean {
+  return e instanceof joseErrors.JWKSNoMatchingKey || e instanceof joseErrors.JWKSMultipleMatchingKeys
+    || e instanceof joseErrors.JOSENotSupported || e instanceof joseErrors.JOSEAlgNotAllowed;
+}
+
+/**
+ * Wrap a key getter so that the JWKS being unreachable (timeout, connection refused, non-200,
+ * malformed JSON) is told apart from a token naming a key the IdP does not have.
+ */
+function guardKeySource(jwks: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (e) {
+      if (isTokenKeyError(e)) throw e;
+      throw new KeySourceUnavailable(e);
+    }
+  };
+}
+
+/** Map a verification failure to the registry's codes; `undefined` means "could not judge" (JWKS unavailable). */
+export function classifyVerifyError(e: unknown): AppError | undefined {
+  if (e instanceof KeySourceUnavailable) return undefined;
+  if (isAppError(e)) return e;
+  if (e instanceof joseErrors.JWTExpired) return tokenError('TOKEN_EXPIRED');
+  if (e instanceof joseErrors.JWTClaimValidationFailed) {
+    if (e.claim === 'iss') return tokenError('TOKEN_ISSUER');
+    if (e.claim === 'aud') return tokenError('TOKEN_AUDIENCE');
+    return tokenError('TOKEN_INVALID');
+  }
+  // Signature, alg, malformed compact form, unknown kid, claims of the wrong type (jose throws
+  // TypeError for e.g. a numeric `aud`): all the token's fault.
+  return tokenError('TOKEN_INVALID');
+}
+
+function cacheKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
+  const verified = new ExpiringLru<KnownCaller>(opts.maxEntries ?? 10_000);
+  const refused = new ExpiringLru<AppError>(Math.min(opts.maxEntries ?? 10_000, 1_000));
+  const failureTtl = Math.min(opts.failureTtlMs ?? 2_000, 5_000);
+  const tolerance = opts.clockToleranceSeconds ?? 5;
+  const jwks = guardKeySource(opts.jwks);
+
+  return {
+    get cachedTokens() {
+      return verified.size;
+    },
+    async verify(token: string): Promise<KnownCaller> {
+      const now = opts.clock.now();
+      const key = cacheKey(token);
+      const hit = verified.get(key, now.getTime());
+      if (hit) return hit;
+      const bad = refused.get(key, now.getTime());
+      if (bad) throw bad;
+      try {
+        const { payload } = await jwtVerify(token, jwks, {
+          issuer: opts.issuer,
+          audience: opts.audience,
+          algorithms: ACCESS_TOKEN_ALGORITHMS,
+          typ: ACCESS_TOKEN_TYP,
+          requiredClaims: ['exp', 'sub'],
+          clockTolerance: tolerance,
+          currentDate: now,
+        });
+        const caller = callerFromClaims(payload);
+        const expiresAt = (payload.exp as number) * 1000;
+        if (expiresAt > now.getTime()) verified.set(key, caller, expiresAt);
+        return caller;
+      } catch (e) {
+        const judged = classifyVerifyError(e);
+        if (!judged) {
+          opts.log?.error({ err: e }, 'access token could not be verified: JWKS unavailable');
+          throw new AppError('INTERNAL', '身份服务暂不可用，请稍后再试 / the identity provider is unavailable, try again later');
+        }
+        refused.set(key, judged, now.getTime() + failureTtl);
+        throw judged;
+      }
+    },
+  };
+}

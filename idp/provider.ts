@@ -1,0 +1,204 @@
+/**
+ * The oidc-provider configuration. Choices, and why:
+ *
+ * - Authorization code + PKCE for every client (RFC 9700 §2.1.1); oidc-provider 9 implements
+ *   only S256, so `plain` is refused and discovery lists exactly ['S256']. No dev interactions:
+ *   login and consent are our pages (interactions.ts).
+ * - Resource indicators (RFC 8707): the only resource server is the graph (GATEWAY_RESOURCE),
+ *   also the default when a client names none; any other resource is invalid_target. Its access
+ *   tokens are RS256 JWTs (RFC 9068) for 10 minutes with the caller's kind, name, agency and
+ *   roles (yw_*) and `acr`, which the gateway maps to its Caller.
+ * - useGrantedResource: the token endpoint issues a gateway token without the client repeating
+ *   `resource`, except for a refresh request that names its `scope` (and no resource): that is
+ *   the "other indication" oidc-provider's docs mention, and yields an opaque token for the
+ *   UserInfo endpoint (which refuses any token with an audience).
+ * - Refresh tokens for the public portal client: issued whenever the client may use the
+ *   refresh_token grant (not only with offline_access, which oidc-provider drops unless
+ *   prompt=consent), rotated on every use (oidc-provider's default for public clients; a reused
+ *   one revokes the whole grant, RFC 9700 §4.14.2), and bound to the login session unless
+ *   offline_access was granted: they end with the session and at most 8 hours after login.
+ * - Levels of assurance: acr urn:yiwang:loa:2 (self-registered, factors unverified) and
+ *   urn:yiwang:loa:3 (staff).
+ * - Keys come from idp/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
+ */
+import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
+import { Provider, errors } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Config, Secrets } from '../kernel/config.ts';
+import type { Cache } from '../kernel/cache.ts';
+import type { Logger } from '../kernel/log.ts';
+import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
+import { cacheAdapterFactory } from './adapter.ts';
+import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
+
+export const PORTAL_CLIENT_ID = 'yiwang-portal';
+export const SCOPES = ['openid', 'offline_access', 'profile', 'phone'] as const;
+/** Scopes the graph (gateway) accepts in its access tokens. */
+export const GATEWAY_SCOPE = 'openid profile phone';
+
+const ACCESS_TOKEN_TTL = 600;
+const SESSION_TTL = 8 * 3600;
+const OFFLINE_TTL = 30 * 24 * 3600;
+
+export interface ProviderDeps {
+  config: Config;
+  secrets: Secrets;
+  jwks: JWK[];
+  accounts: AccountStore;
+  cache: Cache;
+  log: Logger;
+}
+
+/** Account claims by scope (filtered by oidc-provider through `claims` below). */
+function accountFor(a: AccountRecord): Account {
+  return {
+    accountId: a.id,
+    record: a,
+    claims() {
+      return {
+        sub: a.id,
+        name: a.name,
+        ...(a.mobile ? { phone_number: a.mobile, phone_number_verified: false } : {}),
+      };
+    },
+  };
+}
+
+/** The yw_* claims the gateway maps to its Caller (kernel/internal-auth.ts). */
+export function gatewayClaims(a: AccountRecord, acr: string): Record<string, unknown> {
+  return {
+    acr,
+    yw_kind: a.kind,
+    yw_name: a.name,
+    ...(a.kind === 'staff' ? { yw_agency: a.agencyCode, yw_roles: a.roles } : {}),
+  };
+}
+
+/** oidc-provider's own pages (logout, errors) in our layout; their texts are bilingual. */
+function simplePage(ctx: KoaContextWithOIDC, titleZh: string, titleEn: string, inner: string): void {
+  const lang = pageLang(ctx);
+  ctx.type = 'html';
+  ctx.body = page({ lang, path: ctx.path, switchHref: switchHrefFor(ctx, lang), title: lang === 'zh' ? titleZh : titleEn, body: new Html(inner) });
+}
+
+export function createProvider(d: ProviderDeps): Provider {
+  const { config, secrets, accounts, log } = d;
+  const gateway = config.GATEWAY_RESOURCE;
+  const redirectUris = config.IDP_PORTAL_REDIRECT_URIS.split(',').map((s) => s.trim()).filter(Boolean);
+  const portalOrigins = [...new Set(redirectUris.map((u) => new URL(u).origin))];
+
+  const configuration: Configuration = {
+    adapter: cacheAdapterFactory(d.cache),
+    jwks: { keys: d.jwks },
+    cookies: {
+      keys: secrets.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    clients: [{
+      client_id: PORTAL_CLIENT_ID,
+      client_name: '一网通办门户 / Yiwang portal',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: portalOrigins.map((o) => `${o}/`),
+      scope: SCOPES.join(' '),
+    }],
+    responseTypes: ['code'],
+    clientBasedCORS(_ctx: unknown, origin: string, client: { redirectUris: string[] }) {
+      return client.redirectUris.some((u) => new URL(u).origin === origin);
+    },
+    scopes: [...SCOPES],
+    claims: {
+      acr: null, auth_time: null, sid: null, iss: null,
+      // acr in every ID token (not only when requested): relying parties decide by the level.
+      openid: ['sub', 'acr'],
+      profile: ['name'],
+      phone: ['phone_number', 'phone_number_verified'],
+    },
+    acrValues: [...ACR_VALUES],
+    discovery: { ui_locales_supported: ['zh-CN', 'en'], claims_locales_supported: ['zh-CN'] },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      userinfo: { enabled: true },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+          simplePage(ctx, '退出登录？', 'Log out?', `${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">退出 / Log out</button>`
+            + '<button type="submit" class="secondary" form="op.logoutForm">保持登录 / Stay logged in</button>');
+        },
+        async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+          simplePage(ctx, '已退出登录', 'Logged out', '<p>您已安全退出。/ You have logged out.</p>');
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        async defaultResource(_ctx: unknown, _client: unknown, oneOf?: string[]) {
+          if (oneOf) return oneOf.includes(gateway) ? gateway : oneOf[0];
+          return gateway;
+        },
+        async useGrantedResource(ctx: KoaContextWithOIDC) {
+          return !(ctx.oidc.route === 'token' && ctx.oidc.params.grant_type === 'refresh_token' && ctx.oidc.params.scope);
+        },
+        async getResourceServerInfo(_ctx: unknown, resource: string) {
+          if (resource !== gateway) throw new errors.InvalidTarget('unknown resource indicator');
+          return {
+            audience: gateway,
+            scope: GATEWAY_SCOPE,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: ACCESS_TOKEN_TTL,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    async findAccount(_ctx: unknown, sub: string) {
+      const a = await accounts.findById(sub);
+      return a && !a.disabled ? accountFor(a) : undefined;
+    },
+    async extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike) {
+      if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
+      const entities = ctx?.oidc?.entities ?? {};
+      const entity = entities.Account as (Account & { record?: AccountRecord }) | undefined;
+      const a = entity?.record?.id === token.accountId ? entity.record : await accounts.findById(token.accountId);
+      if (!a) return undefined;
+      const acr = entities.AuthorizationCode?.acr ?? entities.RefreshToken?.acr ?? acrFor(a);
+      return gatewayClaims(a, acr === ACR.staff || acr === ACR.selfRegistered ? acr : acrFor(a));
+    },
+    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
+      return client.grantTypeAllowed('refresh_token');
+    },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    ttl: {
+      AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
+      AuthorizationCode: 60,
+      IdToken: ACCESS_TOKEN_TTL,
+      Interaction: 30 * 60,
+      Session: SESSION_TTL,
+      Grant: OFFLINE_TTL,
+      RefreshToken(ctx: KoaContextWithOIDC, token: TokenLike) {
+        // A rotated token keeps its predecessor's remaining lifetime: rotation never extends it.
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken as (TokenLike & { remainingTTL?: number }) | undefined;
+        if (rotated?.remainingTTL) return rotated.remainingTTL;
+        return token.scopes.has('offline_access') ? OFFLINE_TTL : SESSION_TTL;
+      },
+    },
+    async renderError(ctx: KoaContextWithOIDC, out: Record<string, string>) {
+      const detail = Object.entries(out).map(([k, v]) => `<p><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</p>`).join('');
+      simplePage(ctx, '出错了', 'Something went wrong', `<p>请返回应用重新开始。/ Go back to the application and start again.</p>${detail}`);
+    },
+  };
+
+  const provider = new Provider(config.IDP_ISSUER, configuration);
+  // Behind a TLS-terminating proxy in production (the kernel's Koa shell trusts it too).
+  provider.proxy = true;
+  provider.on('server_error', (_ctx: unknown, err: Error) => log.error({ err }, 'oidc-provider server error'));
+  return provider;
+}

@@ -1,0 +1,73 @@
+/**
+ * Natural-person self-registration, first slice of R-ID-1 (rules in accounts.ts).
+ *
+ *   GET  /register   the form (sets the double-submit CSRF cookie)
+ *   POST /register   form post → success page, or the form again with the error;
+ *                    JSON post (Content-Type: application/json) → 201 { id } or problem+json
+ *
+ * JSON posts need no CSRF token: a cross-site page cannot send `Content-Type: application/json`
+ * without a CORS preflight, and this endpoint answers no preflight. Any other content type
+ * (form, multipart, text/plain) must carry the token or gets 403.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { ParameterizedContext } from 'koa';
+import type { Router } from '@koa/router';
+import { koaBody } from 'koa-body';
+import { AppError, isAppError } from '../kernel/errors.ts';
+import type { Logger } from '../kernel/log.ts';
+import type { AccountStore } from './accounts.ts';
+import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from './csrf.ts';
+import { pageLang } from './html.ts';
+import { MESSAGES, errorPage, registerPage, registeredPage, type RegisterValues } from './pages.ts';
+
+const body = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
+
+/** Only a path back into a login interaction on this server (never an open redirect). */
+function safeReturn(v: unknown): string | undefined {
+  return typeof v === 'string' && /^\/interaction\/[A-Za-z0-9_-]{1,64}$/.test(v) ? v : undefined;
+}
+
+export function mountRegister(router: Router, d: { accounts: AccountStore; key: KeyObject; log: Logger }): void {
+  const { accounts, key, log } = d;
+
+  const send = (ctx: ParameterizedContext, status: number, html: string) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    ctx.body = html;
+  };
+
+  router.get('/register', (ctx) => {
+    send(ctx, 200, registerPage({ lang: pageLang(ctx), csrf: registerCsrfToken(ctx, key), returnTo: safeReturn(ctx.query.return) }));
+  });
+
+  router.post('/register', body, async (ctx) => {
+    const input = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (ctx.is('application/json')) {
+      if (typeof ctx.request.body !== 'object' || ctx.request.body === null || Array.isArray(ctx.request.body)) {
+        throw new AppError('BAD_INPUT', '请求体应为 JSON 对象 / the body must be a JSON object');
+      }
+      const { id } = await accounts.register(input);
+      log.info({ accountId: id }, 'person registered');
+      ctx.status = 201;
+      ctx.body = { id };
+      return;
+    }
+    const lang = pageLang(ctx);
+    if (!checkRegisterCsrf(ctx, key, input[CSRF_FIELD])) {
+      send(ctx, 403, errorPage({ lang, path: '/register', code: 'FORBIDDEN', message: MESSAGES.csrf }));
+      return;
+    }
+    const returnTo = safeReturn(input.return);
+    try {
+      const { id } = await accounts.register(input);
+      log.info({ accountId: id }, 'person registered');
+      send(ctx, 201, registeredPage({ lang, returnTo }));
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      const pick = (k: keyof RegisterValues) => (typeof input[k] === 'string' ? input[k] : undefined);
+      const values: RegisterValues = { name: pick('name'), idNumber: pick('idNumber'), mobile: pick('mobile'), factorType: pick('factorType'), factorValue: pick('factorValue') };
+      send(ctx, e.status, registerPage({ lang, csrf: registerCsrfToken(ctx, key), returnTo, values, error: { code: e.code, message: e.message } }));
+    }
+  });
+}

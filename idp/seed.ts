@@ -1,0 +1,27 @@
+/**
+ * Demo accounts (SEED_DEMO): the staff of kernel/demo.ts (username login, one role each) and the
+ * demo citizen. Idempotent: upsert by id; a password is hashed only when the account has none,
+ * so restarts neither re-hash (slow) nor reset a changed password.
+ */
+import { AGREEMENT, type AccountStore, type DeclaredFactor } from './accounts.ts';
+import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
+import type { Clock } from '../kernel/clock.ts';
+
+export async function seedDemoAccounts(accounts: AccountStore, clock: Clock): Promise<void> {
+  for (const s of DEMO_STAFF) {
+    await accounts.upsert({
+      id: s.id, kind: 'staff', name: s.name, idNumber: null, mobile: null, username: s.username,
+      agencyCode: s.agencyCode, roles: [...s.roles], password: s.password,
+    });
+  }
+  const at = clock.now().toISOString();
+  const c = DEMO_CITIZEN;
+  const factors: DeclaredFactor[] = [
+    { type: 'mobile', last4: c.mobile.slice(-4), verified: false, at },
+    { type: 'socialSecurityCard', hash: accounts.factorHash('socialSecurityCard', c.socialSecurityCard), last4: c.socialSecurityCard.slice(-4), verified: false, at },
+  ];
+  await accounts.upsert({
+    id: c.id, kind: 'person', name: c.name, idNumber: c.idNumber, mobile: c.mobile, username: null,
+    agencyCode: null, roles: [], password: c.password, factors, agreementVersion: AGREEMENT.version,
+  });
+}
