@@ -15,7 +15,7 @@
  *   as an invalid token, and never cached.
  */
 import { createHash } from 'node:crypto';
-import { jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import { AppError, isAppError, type ErrorCode } from '../kernel/errors.ts';
 import type { Caller } from '../kernel/internal-auth.ts';
 import type { Clock } from '../kernel/clock.ts';
@@ -104,6 +104,23 @@ export function classifyVerifyError(e: unknown): AppError | undefined {
   return tokenError('TOKEN_INVALID');
 }
 
+/**
+ * A token from another IdP (or one minted for another resource) would otherwise fail on its
+ * unknown signing key and be reported as TOKEN_INVALID. Reading the unverified iss/aud first names
+ * the real problem. This can only refuse earlier: acceptance still needs the full verification.
+ */
+function precheckIssuerAndAudience(token: string, issuer: string, audience: string): void {
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    return; // malformed: jwtVerify reports it
+  }
+  if (typeof claims.iss === 'string' && claims.iss !== issuer) throw tokenError('TOKEN_ISSUER');
+  const aud = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (aud.length > 0 && !aud.includes(audience)) throw tokenError('TOKEN_AUDIENCE');
+}
+
 function cacheKey(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
@@ -127,6 +144,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       const bad = refused.get(key, now.getTime());
       if (bad) throw bad;
       try {
+        precheckIssuerAndAudience(token, opts.issuer, opts.audience);
         const { payload } = await jwtVerify(token, jwks, {
           issuer: opts.issuer,
           audience: opts.audience,

@@ -47,6 +47,7 @@ export const VARIABLES = {
   EVALUATION_URL: { description: 'Evaluation subgraph URL the gateway calls.', default: 'http://127.0.0.1:4204/graphql', schema: url },
   YIWANG_INTERNAL_SECRET: { description: 'HMAC key (≥ 32 chars) for identity assertions gateway → subgraphs and service → service calls. Generated in development.', schema: secret },
   KEY_PASSPHRASE: { description: 'Passphrase encrypting private keys at rest (IdP signing keys, seal keys). Generated in development.', schema: secret },
+  YIWANG_TRUST_BUNDLE: { description: 'Trust anchors for `npx yiwang verify`: a PEM file path or the PEM itself. Default: `<DATA_DIR>/trust-bundle.pem` (written by the licence service on the embedded set-up).', schema: z.string().optional() },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `yiwang` command line. Each subcommand is a testable function (argv, io) → exit code living
+ * beside its library; this file only dispatches. Exit codes: 0 success, 1 a negative verdict
+ * (e.g. an invalid licence), 2 usage, set-up or internal error.
+ */
+import { processIo, EXIT, type CliIo } from '../seal/cli/io.ts';
+import { runVerify } from '../seal/cli/verify.ts';
+
+interface Command {
+  summary: string;
+  run(argv: readonly string[], io: CliIo): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  verify: { summary: '离线验证电子证照 / verify an electronic licence offline', run: runVerify },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return [
+    '用法 / Usage: yiwang <命令 command> [选项 options]',
+    '',
+    '一网政务服务平台命令行工具 / Yiwang government-services platform command line.',
+    '',
+    '命令 / Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    '`yiwang <命令 command> --help` 查看命令用法 / for a command\'s usage.',
+  ].join('\n');
+}
+
+async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return EXIT.OK;
+  }
+  if (name === undefined) {
+    io.err(usage());
+    return EXIT.USAGE;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.err(`未知命令 / unknown command: ${name}\n`);
+    io.err(usage());
+    return EXIT.USAGE;
+  }
+  return command.run(rest, io);
+}
+
+const io = processIo();
+try {
+  process.exitCode = await main(process.argv.slice(2), io);
+} catch (e) {
+  // A fault, not a verdict: never let it look like exit 1 ("invalid").
+  io.err(`内部错误 / internal error: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = EXIT.USAGE;
+}

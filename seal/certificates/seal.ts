@@ -1,0 +1,41 @@
+/**
+ * An agency's electronic seal certificate (电子印章证书, R-LI-1/R-LI-3): RSA 2048, subject
+ * CN = seal name, O = agency name, organizationIdentifier (2.5.4.97) = the agency's unified
+ * social credit code (GB 32100), so a verifier can tie the licence's issuer to the seal.
+ * End entity: basicConstraints cA false (critical); keyUsage digitalSignature + nonRepudiation
+ * (critical); extKeyUsage id-kp-documentSigning (RFC 9336), the only purpose it is good for.
+ *
+ * RSA rather than SM2: Node cannot yet produce interoperable SM2 signatures (docs/standards.md).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { AppError } from '../../kernel/errors.ts';
+import { isValidCreditCode } from '../../kernel/ids.ts';
+import { OID_KP_DOCUMENT_SIGNING } from '../lib/oids.ts';
+import { buildCertificate } from '../x509/index.ts';
+import type { CertifiedKey } from './types.ts';
+import { randomSerialHex } from './serial.ts';
+import { validityWindow } from './validity.ts';
+
+export function issueSealCertificate(
+  issuer: CertifiedKey,
+  o: { agencyName: string; agencyCode: string; sealName: string; now: Date; years?: number },
+): CertifiedKey {
+  if (!o.agencyName.trim() || !o.sealName.trim()) throw new AppError('BAD_INPUT', '机构名称和印章名称不能为空 / agency and seal names are required');
+  // A seal is bound to one legal entity: refuse a code whose GB 32100 check character is wrong.
+  if (!isValidCreditCode(o.agencyCode)) {
+    throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式错误 / malformed unified social credit code', { agencyCode: o.agencyCode });
+  }
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certPem = buildCertificate({
+    subject: { commonName: o.sealName, organization: o.agencyName, organizationIdentifier: o.agencyCode },
+    publicKey,
+    signingKey: issuer.privateKey,
+    issuerCertPem: issuer.certPem,
+    serialHex: randomSerialHex(),
+    ...validityWindow(o.now, o.years ?? 5, issuer.certPem),
+    basicConstraints: { cA: false },
+    keyUsage: ['digitalSignature', 'nonRepudiation'],
+    extKeyUsage: [OID_KP_DOCUMENT_SIGNING],
+  });
+  return { certPem, privateKey };
+}

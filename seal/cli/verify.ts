@@ -1,0 +1,131 @@
+/**
+ * `yiwang verify <licence-file> [--trust <bundle.pem>] [--json]`: check a sealed licence
+ * offline (R-LI-4: third parties verify licences, including offline).
+ *
+ * Exit 0 valid, 1 invalid (prints `INVALID <CODE>: message`), 2 usage or set-up problem
+ * (no file, no trust bundle). The trust bundle comes from --trust, else YIWANG_TRUST_BUNDLE
+ * (a file path, or the PEM itself), else <DATA_DIR or ./data>/trust-bundle.pem, which the
+ * licence service writes in the embedded set-up.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isAppError } from '../../kernel/errors.ts';
+import { readTrustBundle } from '../trust/bundle.ts';
+import { verifyLicence, type VerifyResult } from '../licence/verify.ts';
+import { EXIT, type CliIo } from './io.ts';
+
+export const VERIFY_USAGE = `用法 / Usage: yiwang verify <证照文件 licence-file> [--trust <根证书 root.pem>] [--json]
+
+离线验证电子证照的电子印章签名。
+Verify the electronic seal on an electronic licence, offline.
+
+  <licence-file>    紧凑 JWS（VC-JWT），或 JSON 文件 { "credential": "<jws>" }
+                    a compact JWS (VC-JWT), or a JSON file { "credential": "<jws>" }
+  --trust <file>    信任根证书包（PEM）/ trust bundle (PEM). Default: $YIWANG_TRUST_BUNDLE,
+                    else <DATA_DIR 或/or ./data>/trust-bundle.pem
+  --json            以 JSON 输出结果 / print the result as JSON
+  -h, --help        显示本帮助 / show this help
+
+退出码 / Exit codes: 0 有效 valid · 1 无效 invalid (INVALID <CODE>: …) · 2 用法或配置错误 usage or set-up error`;
+
+function usageError(io: CliIo, message: string): number {
+  io.err(message);
+  io.err('运行 `yiwang verify --help` 查看用法 / run `yiwang verify --help` for usage.');
+  return EXIT.USAGE;
+}
+
+/** The compact JWS in a licence file: the text itself, or the `credential` of a JSON object. */
+function licenceText(content: string): string {
+  const text = content.trim();
+  if (!text.startsWith('{')) return text;
+  try {
+    const doc: unknown = JSON.parse(text);
+    if (doc && typeof doc === 'object' && typeof (doc as { credential?: unknown }).credential === 'string') {
+      return (doc as { credential: string }).credential.trim();
+    }
+  } catch {
+    // Not JSON after all: the verifier will call it malformed.
+  }
+  return text;
+}
+
+type Bundle = { pem: string; source: string } | { problem: string };
+
+function findTrustBundle(io: CliIo, flag: string | undefined): Bundle {
+  const read = (path: string, source: string): Bundle => {
+    const file = resolve(io.cwd, path);
+    if (!existsSync(file)) return { problem: `信任根证书包不存在 / trust bundle not found: ${file} (${source})` };
+    return { pem: readFileSync(file, 'utf8'), source: file };
+  };
+  if (flag) return read(flag, '--trust');
+  const env = io.env.YIWANG_TRUST_BUNDLE;
+  if (env) return env.includes('-----BEGIN') ? { pem: env, source: 'YIWANG_TRUST_BUNDLE' } : read(env, 'YIWANG_TRUST_BUNDLE');
+  const fallback = resolve(io.cwd, io.env.DATA_DIR || './data', 'trust-bundle.pem');
+  if (existsSync(fallback)) return { pem: readFileSync(fallback, 'utf8'), source: fallback };
+  return {
+    problem: `未找到信任根证书包：请用 --trust 指定，或设置 YIWANG_TRUST_BUNDLE（默认 ${fallback}）/ `
+      + `no trust bundle: pass --trust, or set YIWANG_TRUST_BUNDLE (default ${fallback})`,
+  };
+}
+
+function printHuman(io: CliIo, r: VerifyResult): void {
+  if (!r.valid) {
+    io.out(`INVALID ${r.reason}: ${r.message}`);
+    return;
+  }
+  const l = r.credential.credentialSubject.licence;
+  io.out('VALID 有效');
+  io.out(`  持证人 Holder:          ${r.holder.name}`);
+  io.out(`  发证机关 Issuer:        ${r.issuer.name} (${r.issuer.code})`);
+  io.out(`  证照类型 Type:          ${l.typeName}`);
+  io.out(`  证照标识 Identifier:    ${l.identifier}`);
+  io.out(`  签章时间 Signed at:     ${r.signedAt.toISOString()}`);
+  io.out(`  有效期 Valid:           ${r.credential.validFrom} – ${r.credential.validUntil ?? '长期 / no end'}`);
+  io.out(`  印章证书 Seal:          ${r.sealSubject}`);
+}
+
+export async function runVerify(argv: readonly string[], io: CliIo): Promise<number> {
+  let values: { trust?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: { trust: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    return usageError(io, `参数错误 / bad arguments: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (values.help) {
+    io.out(VERIFY_USAGE);
+    return EXIT.OK;
+  }
+  if (positionals.length !== 1) return usageError(io, '请指定一个证照文件 / give exactly one licence file');
+
+  const licenceFile = resolve(io.cwd, positionals[0]!);
+  if (!existsSync(licenceFile)) return usageError(io, `证照文件不存在 / licence file not found: ${licenceFile}`);
+  const bundle = findTrustBundle(io, values.trust);
+  if ('problem' in bundle) return usageError(io, bundle.problem);
+
+  let anchors: string[];
+  try {
+    anchors = readTrustBundle(bundle.pem);
+  } catch (e) {
+    return usageError(io, isAppError(e) ? `${e.message} (${bundle.source})` : String(e));
+  }
+  if (anchors.length === 0) return usageError(io, `信任根证书包中没有证书 / the trust bundle holds no certificate: ${bundle.source}`);
+
+  let result: VerifyResult;
+  try {
+    const jws = licenceText(readFileSync(licenceFile, 'utf8'));
+    result = await verifyLicence(jws, { trustAnchorsPem: anchors, now: io.now?.() ?? new Date() });
+  } catch (e) {
+    return usageError(io, `无法验证 / could not verify: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  if (values.json) io.out(JSON.stringify(result, null, 2));
+  else printHuman(io, result);
+  return result.valid ? EXIT.OK : EXIT.INVALID;
+}

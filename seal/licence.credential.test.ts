@@ -1,0 +1,52 @@
+/**
+ * seal.credential: the VC 2.0 shape of a licence (known answer) and the fields it refuses.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { buildLicenceCredential } from './index.ts';
+import { licenceFields } from './testing/hierarchy.ts';
+
+describe('seal.credential shape', () => {
+  it('builds the VC 2.0 credential exactly (known answer)', () => {
+    expect(buildLicenceCredential(licenceFields({ validFrom: '2026-03-01T08:00:00+08:00' }))).toEqual({
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      type: ['VerifiableCredential', 'ElectronicLicence'],
+      id: 'urn:yiwang:licence:1.2.156.3005.2.11100000MB0000010Q001.11330100MB0000002W.20260301000001.001.C',
+      issuer: { id: 'urn:uscc:11330100MB0000002W', name: '杭州市市场监督管理局' },
+      validFrom: '2026-03-01T00:00:00.000Z',
+      validUntil: '2031-03-01T00:00:00.000Z',
+      credentialSubject: {
+        id: 'urn:yiwang:account:c1712e40-0000-4000-8000-000000000001',
+        licence: {
+          identifier: '1.2.156.3005.2.11100000MB0000010Q001.11330100MB0000002W.20260301000001.001.C',
+          typeCode: '11100000MB0000010Q001',
+          typeName: '食品经营许可证',
+          number: 'JY13301000000001',
+          holderName: '张三',
+          holderCode: '33010619900101123X',
+          issuerName: '杭州市市场监督管理局',
+          issuerCode: '11330100MB0000002W',
+          issueDate: '2026-03-01',
+          jurisdiction: '330100',
+        },
+      },
+    });
+  });
+
+  it('omits validUntil for a licence without end', () => {
+    expect(buildLicenceCredential(licenceFields({ validUntil: null }))).not.toHaveProperty('validUntil');
+    expect(buildLicenceCredential(licenceFields({ validUntil: undefined }))).not.toHaveProperty('validUntil');
+  });
+});
+
+describe('seal.credential refusals', () => {
+  it.each([
+    ['empty holder name', { holderName: '' }, 'BAD_INPUT'],
+    ['issue date not YYYY-MM-DD', { issueDate: '2026/03/01' }, 'BAD_INPUT'],
+    ['validFrom without time zone', { validFrom: '2026-03-01T00:00:00' }, 'BAD_INPUT'],
+    ['validFrom not a date', { validFrom: 'soon' }, 'BAD_INPUT'],
+    ['validUntil before validFrom', { validUntil: '2020-01-01T00:00:00Z' }, 'BAD_INPUT'],
+    ['issuer code with a wrong check character', { issuerCode: '11330100MB0000002X' }, 'CREDIT_CODE_INVALID'],
+  ])('%s is %s', (_, override, code) => {
+    expect(() => buildLicenceCredential(licenceFields(override))).toThrow(expect.objectContaining({ code }));
+  });
+});

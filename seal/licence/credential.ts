@@ -1,0 +1,128 @@
+/**
+ * The electronic licence as a W3C Verifiable Credential 2.0 (docs/standards.md: VC 2.0 secured
+ * with JOSE, `typ: vc+jwt`). The licence data (GB/T 36902 metadata: identifier, type, number,
+ * holder, issuing agency, issue date, jurisdiction) sits under credentialSubject.licence;
+ * validFrom/validUntil are the licence's own period, not the signature's.
+ */
+import { AppError } from '../../kernel/errors.ts';
+import { isValidCreditCode } from '../../kernel/ids.ts';
+
+export const VC_CONTEXT_V2 = 'https://www.w3.org/ns/credentials/v2';
+export const LICENCE_CREDENTIAL_TYPE = 'ElectronicLicence';
+
+/** What the licence service knows about a licence when it issues it. */
+export interface LicenceFields {
+  /** GB/T 36904 licence identifier (1.2.156.3005.2....). */
+  identifier: string;
+  /** Licence type code (ministry credit code + 3 digits). */
+  typeCode: string;
+  typeName: string;
+  /** The number printed on the licence (证照编号). */
+  number: string;
+  /** Account id of the holder in the IdP. */
+  holderId: string;
+  holderName: string;
+  /** Holder's resident ID number or credit code. */
+  holderCode: string;
+  issuerName: string;
+  /** Issuing agency's unified social credit code (GB 32100). */
+  issuerCode: string;
+  /** YYYY-MM-DD */
+  issueDate: string;
+  /** ISO 8601 date-time. */
+  validFrom: string;
+  /** ISO 8601 date-time; null or absent for a licence without end. */
+  validUntil?: string | null;
+  /** Administrative region code (GB/T 2260) where the licence applies. */
+  jurisdiction: string;
+}
+
+export interface LicenceData {
+  identifier: string;
+  typeCode: string;
+  typeName: string;
+  number: string;
+  holderName: string;
+  holderCode: string;
+  issuerName: string;
+  issuerCode: string;
+  issueDate: string;
+  jurisdiction: string;
+}
+
+export interface LicenceCredential {
+  '@context': string[];
+  type: string[];
+  /** urn:yiwang:licence:<identifier> */
+  id: string;
+  /** id = urn:uscc:<issuer credit code> */
+  issuer: { id: string; name: string };
+  validFrom: string;
+  validUntil?: string;
+  credentialSubject: { id: string; licence: LicenceData };
+  /**
+   * Optional status entry (Bitstring Status List v1.0) the licence service may add before
+   * sealing; carried through signing and verification untouched (not checked here: the list
+   * lives online, verification here is offline).
+   */
+  credentialStatus?: {
+    id: string;
+    type: 'BitstringStatusListEntry';
+    statusPurpose: 'revocation' | 'suspension';
+    statusListIndex: string;
+    statusListCredential: string;
+  };
+}
+
+export const LICENCE_DATA_KEYS = [
+  'identifier', 'typeCode', 'typeName', 'number', 'holderName', 'holderCode',
+  'issuerName', 'issuerCode', 'issueDate', 'jurisdiction',
+] as const satisfies ReadonlyArray<keyof LicenceData>;
+
+export const credentialId = (identifier: string): string => `urn:yiwang:licence:${identifier}`;
+export const issuerId = (creditCode: string): string => `urn:uscc:${creditCode}`;
+export const holderSubjectId = (accountId: string): string => `urn:yiwang:account:${accountId}`;
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function isoDateTime(field: string, value: string): string {
+  const t = Date.parse(value);
+  if (!DATE_TIME.test(value) || Number.isNaN(t)) {
+    throw new AppError('BAD_INPUT', `${field} 须为带时区的 ISO 8601 时间 / ${field} must be an ISO 8601 date-time with a time zone`, { field });
+  }
+  return new Date(t).toISOString();
+}
+
+/**
+ * Build the credential. Times are normalised to UTC ISO strings (VC 2.0 dateTimeStamp); every
+ * text field must be non-empty; the issuer's credit code must carry a valid check character.
+ */
+export function buildLicenceCredential(f: LicenceFields): LicenceCredential {
+  const required = [...LICENCE_DATA_KEYS, 'holderId', 'validFrom'] as const;
+  for (const k of required) {
+    const v = f[k];
+    if (typeof v !== 'string' || !v.trim()) throw new AppError('BAD_INPUT', `缺少证照字段 ${k} / licence field ${k} is required`, { field: k });
+  }
+  if (!isValidCreditCode(f.issuerCode)) {
+    throw new AppError('CREDIT_CODE_INVALID', '发证机关统一社会信用代码错误 / invalid issuer credit code', { field: 'issuerCode' });
+  }
+  if (!DATE.test(f.issueDate) || Number.isNaN(Date.parse(f.issueDate))) {
+    throw new AppError('BAD_INPUT', 'issueDate 须为 YYYY-MM-DD / issueDate must be YYYY-MM-DD', { field: 'issueDate' });
+  }
+  const validFrom = isoDateTime('validFrom', f.validFrom);
+  const validUntil = f.validUntil ? isoDateTime('validUntil', f.validUntil) : undefined;
+  if (validUntil && validUntil <= validFrom) {
+    throw new AppError('BAD_INPUT', '有效期截止须晚于起始 / validUntil must be after validFrom', { field: 'validUntil' });
+  }
+  const licence = Object.fromEntries(LICENCE_DATA_KEYS.map((k) => [k, f[k]])) as unknown as LicenceData;
+  return {
+    '@context': [VC_CONTEXT_V2],
+    type: ['VerifiableCredential', LICENCE_CREDENTIAL_TYPE],
+    id: credentialId(f.identifier),
+    issuer: { id: issuerId(f.issuerCode), name: f.issuerName },
+    validFrom,
+    ...(validUntil ? { validUntil } : {}),
+    credentialSubject: { id: holderSubjectId(f.holderId), licence },
+  };
+}

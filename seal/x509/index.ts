@@ -1,0 +1,8 @@
+/**
+ * The node-forge boundary of seal/: building certificates and reading their extensions. Nothing
+ * else in seal/ imports node-forge, and nothing here verifies a signature (node:crypto does).
+ */
+export { buildCertificate } from './build.ts';
+export type { CertificateSpec, NameSpec, KeyUsageName } from './build.ts';
+export { inspectCertificate, CertificateSyntaxError } from './inspect.ts';
+export type { CertificateProfile, KeyUsageBit } from './inspect.ts';
