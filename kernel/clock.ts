@@ -20,3 +20,11 @@ export class ManualClock implements Clock {
     this.#t += ms;
   }
 }
+
+/** System time shifted by an offset that tests can move (a whole running platform ages at once). */
+export class OffsetClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
