@@ -1,0 +1,66 @@
+/**
+ * The case service's side of the event contracts (streams and payloads shared by every service):
+ *
+ * - consumes `items` / `item.upserted` into the local item replica;
+ * - produces `cases` / `case.approved` (only when the item has a licence type) and `case.completed`;
+ * - consumes `licences` / `licence.issued` to complete an approved case.
+ *
+ * Payload shapes are exact: other services parse them.
+ */
+import type { Queryable } from '../../kernel/db.ts';
+import { enqueueEvent } from '../../kernel/events.ts';
+import { CASE_SCHEMA } from './migrations.ts';
+import type { CaseRecord, ItemReplica } from './repository.ts';
+
+export const CASES_STREAM = 'cases';
+export const ITEMS_STREAM = 'items';
+export const LICENCES_STREAM = 'licences';
+export const CONSUMER_GROUP = 'case';
+
+export interface CaseApprovedPayload {
+  caseId: string; caseNumber: string; itemId: string; itemName: string; agencyCode: string; agencyName: string;
+  applicantId: string; applicantName: string; licenceType: { code: string; name: string }; approvedAt: string;
+}
+
+export interface CaseCompletedPayload {
+  caseId: string; caseNumber: string; itemId: string; agencyCode: string; applicantId: string; outcomeCode: string; completedAt: string;
+}
+
+export interface LicenceIssuedPayload {
+  licenceId: string; identifier: string; caseId: string; holderId: string; issuedAt: string;
+}
+
+/** Announce what a committed state means for others; runs inside the state change's transaction. */
+export async function enqueueCaseEvents(q: Queryable, c: CaseRecord, now: Date): Promise<void> {
+  if (c.status === 'APPROVED' && c.licenceType) {
+    const p: CaseApprovedPayload = {
+      caseId: c.id, caseNumber: c.caseNumber, itemId: c.itemId, itemName: c.itemName, agencyCode: c.agencyCode,
+      agencyName: c.agencyName, applicantId: c.applicantId, applicantName: c.applicantName,
+      licenceType: { code: c.licenceType.code, name: c.licenceType.name }, approvedAt: now.toISOString(),
+    };
+    await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.approved', { ...p }, now);
+  }
+  if ((c.status === 'COMPLETED' || c.status === 'REJECTED') && c.outcomeCode !== null) {
+    const p: CaseCompletedPayload = {
+      caseId: c.id, caseNumber: c.caseNumber, itemId: c.itemId, agencyCode: c.agencyCode, applicantId: c.applicantId,
+      outcomeCode: c.outcomeCode, completedAt: now.toISOString(),
+    };
+    await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.completed', { ...p }, now);
+  }
+}
+
+/** Read an `item.upserted` payload defensively: a malformed one is skipped, not retried forever. */
+export function parseItemUpserted(p: Record<string, unknown>): ItemReplica | null {
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+  const int = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : null);
+  const id = str(p.id), name = str(p.name), agencyCode = str(p.agencyCode);
+  if (!id || !name || !agencyCode) return null;
+  const lt = p.licenceType as { code?: unknown; name?: unknown } | null | undefined;
+  const ltCode = lt ? str(lt.code) : null;
+  return {
+    id, name, agencyCode, agencyName: str(p.agencyName) ?? agencyCode,
+    typeCode: str(p.typeCode), caseType: str(p.caseType),
+    legalTimeLimit: int(p.legalTimeLimit), promisedTimeLimit: int(p.promisedTimeLimit),
+    licenceType: ltCode ? { code: ltCode, name: str(lt?.name) ?? '' } : null,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Schema `licence`. Forward-only; see kernel/migrate.ts.
+ *
+ * - certificates: the seal trust hierarchy (R-LI-3): national root → provincial CA → one seal
+ *   certificate per agency. Private keys are stored only as encrypted PKCS#8 PEM (KEY_PASSPHRASE).
+ *   `serial_hex` and `issuer_dn` are in the form seal's revocation check asks about.
+ * - licences: issued electronic licences (R-LI-1/2). (case_id, type_code) is unique: a replayed
+ *   `case.approved` cannot issue a second licence of the same type for the same case.
+ * - licence_serials: per agency and licence type, the GB/T 36904 serial counter.
+ */
+import type { Migration } from '../../kernel/migrate.ts';
+import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
+
+export const LICENCE_SCHEMA = 'licence';
+
+export const migrations: Migration[] = [
+  {
+    id: '001_init',
+    sql: `
+${EVENT_TABLES_SQL}
+
+create table certificates (
+  id uuid primary key,
+  role text not null check (role in ('root', 'ca', 'seal')),
+  agency_code text,
+  issuer_id uuid references certificates (id),
+  serial_hex text not null,
+  subject text not null,
+  issuer_dn text not null,
+  cert_pem text not null,
+  key_pem text not null,
+  not_before timestamptz not null,
+  not_after timestamptz not null,
+  status text not null default 'active' check (status in ('active', 'revoked')),
+  created_at timestamptz not null default now(),
+  check ((role = 'seal') = (agency_code is not null)),
+  unique (issuer_dn, serial_hex)
+);
+create index certificates_role on certificates (role, status, not_after);
+create index certificates_agency on certificates (agency_code, status, not_after) where role = 'seal';
+
+create table licences (
+  id uuid primary key,
+  identifier text not null unique,
+  type_code text not null,
+  type_name text not null,
+  number text not null,
+  holder_id text not null,
+  holder_name text not null,
+  holder_code text not null,
+  issuer_name text not null,
+  issuer_code text not null,
+  jurisdiction text not null,
+  case_id text not null,
+  seal_certificate_id uuid not null references certificates (id),
+  issued_at timestamptz not null,
+  valid_from timestamptz not null,
+  valid_until timestamptz,
+  credential text not null,
+  unique (case_id, type_code),
+  unique (issuer_code, type_code, number)
+);
+create index licences_holder on licences (holder_id, issued_at desc);
+create index licences_case on licences (case_id);
+
+create table licence_serials (
+  agency_code text not null,
+  type_code text not null,
+  last_value integer not null,
+  primary key (agency_code, type_code)
+);
+`,
+  },
+];

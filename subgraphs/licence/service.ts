@@ -1,0 +1,93 @@
+/**
+ * The licence subgraph (电子证照): the seal trust hierarchy, the `case.approved` consumer that
+ * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, and the public
+ * `GET /trust-bundle.pem` and `POST /verify` routes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'graphql';
+import { subgraphSdl } from '../../schema/compose.ts';
+import { migrate } from '../../kernel/migrate.ts';
+import { createHttpApp, listen } from '../../kernel/http.ts';
+import { mountSubgraph } from '../../kernel/subgraph.ts';
+import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
+import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
+import { LICENCE_SCHEMA, migrations } from './migrations.ts';
+import { createTrustStore } from './trust.ts';
+import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
+import { handleCaseEvent } from './issue.ts';
+import { holderLookup, withOutsideWork } from './outside-tx.ts';
+import { mountLicenceRoutes } from './http-routes.ts';
+import { resolvers, type LicenceContext } from './resolvers.ts';
+
+export const CASES_STREAM = 'cases';
+export const CONSUMER_GROUP = 'licence';
+export const TRUST_BUNDLE_FILE = 'trust-bundle.pem';
+
+export interface LicenceServiceOptions {
+  /** Where holders' names and ID numbers come from; default: the IdP's internal account API. */
+  directory?: AccountDirectory;
+  /** Consumer tuning (tests shorten these; claimIdleMs is how soon a failed event is retried). */
+  consumer?: { blockMs?: number; claimIdleMs?: number };
+  relayIntervalMs?: number;
+}
+
+export function licenceServiceFactory(options: LicenceServiceOptions = {}): ServiceFactory {
+  return async (deps: Deps, opts: StartOptions): Promise<RunningService> => {
+    const { db, cache, clock, log, config } = deps;
+    await migrate(db, LICENCE_SCHEMA, migrations);
+    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock });
+    const rootPem = await trust.ensureHierarchy();
+    // Embedded set-up: the CLI verifies against this file (nothing secret in it).
+    if (!config.DATABASE_URL) {
+      const dir = resolve(config.DATA_DIR);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, TRUST_BUNDLE_FILE), rootPem);
+    }
+    const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
+
+    const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
+    const holders = holderLookup(directory);
+    const runners: Runner[] = [];
+    try {
+      runners.push(await startConsumer({
+        // The IdP lookup happens between transaction attempts, never inside one (./outside-tx.ts).
+        db: withOutsideWork(db), cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
+        handle: async (e, q) => { await handleCaseEvent(e, q, clock.now(), { holders, trust, log }); },
+        afterCommit: () => relay.poke(),
+      }));
+
+      const { app, router } = createHttpApp({
+        name: 'licence', log,
+        health: {
+          db: async () => (await db.query('select 1 as ok')).rows.length === 1,
+          cache: () => cache.ping(),
+        },
+      });
+      mountLicenceRoutes(router, { rootPem, trust, clock });
+      const apollo = await mountSubgraph<LicenceContext>(router, {
+        name: 'licence', typeDefs: parse(subgraphSdl('licence')), resolvers, key: deps.internalKey, clock, log,
+        context: () => ({ db }),
+      });
+      app.use(router.routes()).use(router.allowedMethods());
+      const server = await listen(app, opts.port, opts.host);
+
+      return {
+        name: 'licence',
+        url: server.url,
+        async close() {
+          for (const r of runners) await r.stop();
+          await relay.stop();
+          await apollo.stop();
+          await server.close();
+        },
+      };
+    } catch (e) {
+      for (const r of runners) await r.stop();
+      await relay.stop();
+      throw e;
+    }
+  };
+}
+
+export const startLicenceService: ServiceFactory = licenceServiceFactory();

@@ -1,0 +1,142 @@
+/**
+ * The seal trust hierarchy the licence service signs with (R-LI-1, R-LI-3):
+ *
+ *   national root (demo) ──► Zhejiang provincial CA (demo) ──► one seal certificate per agency
+ *
+ * The root and the provincial CA are generated once, on the first start, under an advisory lock
+ * so processes starting together create one of each. An agency's seal certificate is issued the
+ * first time the agency issues a licence (and again when the previous one has expired), under a
+ * per-agency advisory lock. Private keys are kept encrypted (KEY_PASSPHRASE) and decrypted on
+ * first use into this instance's memory only.
+ *
+ * Every agency is certified by the one provincial CA: the demo platform is a Zhejiang tier.
+ */
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { Db, Queryable } from '../../kernel/db.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError } from '../../kernel/errors.ts';
+import {
+  createRootCa, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, type CertifiedKey,
+} from '../../seal/index.ts';
+import { LICENCE_SCHEMA as S } from './migrations.ts';
+
+export const ROOT_NAME = '国家政务服务电子印章根证书（演示）';
+export const ROOT_ORGANIZATION = '国家政务服务平台（演示）';
+export const PROVINCIAL_CA_NAME = '浙江省政务服务电子印章CA（演示）';
+export const PROVINCIAL_CA_ORGANIZATION = '浙江省政务服务平台（演示）';
+export const PROVINCIAL_REGION = '330000';
+/** Years: the root outlives every CA it certifies, each CA every seal (validity is cut at the issuer's end anyway). */
+const ROOT_YEARS = 20, CA_YEARS = 10, SEAL_YEARS = 5;
+
+type Role = 'root' | 'ca' | 'seal';
+
+interface CertRow {
+  id: string; role: Role; agency_code: string | null; issuer_id: string | null; serial_hex: string; issuer_dn: string;
+  cert_pem: string; key_pem: string; not_after: Date | string;
+}
+
+/** What signLicence needs: the seal's key and the chain, seal certificate first, root last. */
+export interface SealSigner {
+  certificateId: string;
+  privateKey: KeyObject;
+  chainPem: string[];
+}
+
+export interface TrustStore {
+  /** Make sure the root and the provincial CA exist; returns the root certificate (the trust anchor). */
+  ensureHierarchy(): Promise<string>;
+  /** The agency's current seal, issuing one when there is none valid now. Runs in the caller's transaction. */
+  sealFor(q: Queryable, agency: { code: string; name: string }): Promise<SealSigner>;
+  /** For verifyLicence's revocation callback. */
+  isRevoked(serialHex: string, issuerDn: string): Promise<boolean>;
+}
+
+export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock }): TrustStore {
+  const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
+
+  const keyOf = (row: CertRow): KeyObject => {
+    let k = keys.get(row.id);
+    if (!k) {
+      k = decryptPrivateKey(row.key_pem, o.passphrase);
+      keys.set(row.id, k);
+    }
+    return k;
+  };
+  const certified = (row: CertRow): CertifiedKey => ({ certPem: row.cert_pem, privateKey: keyOf(row) });
+
+  async function insert(q: Queryable, role: Role, issuerId: string | null, agencyCode: string | null, c: CertifiedKey): Promise<CertRow> {
+    const d = describeCertificate(c.certPem);
+    const id = randomUUID();
+    const { rows } = await q.query<CertRow>(
+      `insert into ${S}.certificates (id, role, agency_code, issuer_id, serial_hex, subject, issuer_dn, cert_pem, key_pem, not_before, not_after)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning *`,
+      [id, role, agencyCode, issuerId, d.serialHex, d.subject, d.issuer, c.certPem, encryptPrivateKey(c.privateKey, o.passphrase),
+        // Copies: node:crypto's Dates come from another realm under Jest's VM, which PGlite rejects.
+        new Date(d.notBefore.getTime()), new Date(d.notAfter.getTime())]);
+    keys.set(id, c.privateKey);
+    return rows[0]!;
+  }
+
+  async function current(q: Queryable, role: 'root' | 'ca'): Promise<CertRow | null> {
+    const { rows } = await q.query<CertRow>(
+      `select * from ${S}.certificates where role = $1 and status = 'active' order by not_after desc limit 1`, [role]);
+    return rows[0] ?? null;
+  }
+
+  async function byId(q: Queryable, id: string): Promise<CertRow> {
+    const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where id = $1`, [id]);
+    if (!rows[0]) throw new AppError('SEAL_NOT_FOUND', '证书链不完整 / the certificate chain is incomplete');
+    return rows[0];
+  }
+
+  /** Seal certificate first, then each issuer up to the root (x5c order, RFC 7515 §4.1.6). */
+  async function chainOf(q: Queryable, leaf: CertRow): Promise<string[]> {
+    const out = [leaf.cert_pem];
+    let c = leaf;
+    while (c.issuer_id && out.length < 5) {
+      c = await byId(q, c.issuer_id);
+      out.push(c.cert_pem);
+    }
+    return out;
+  }
+
+  return {
+    async ensureHierarchy() {
+      return o.db.tx(async (q) => {
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.trust']);
+        const now = o.clock.now();
+        const root = await current(q, 'root')
+          ?? await insert(q, 'root', null, null, createRootCa({ commonName: ROOT_NAME, organization: ROOT_ORGANIZATION, now, years: ROOT_YEARS }));
+        if (!await current(q, 'ca')) {
+          await insert(q, 'ca', root.id, null, issueCa(certified(root), {
+            commonName: PROVINCIAL_CA_NAME, organization: PROVINCIAL_CA_ORGANIZATION, regionCode: PROVINCIAL_REGION, now, years: CA_YEARS, pathLen: 0,
+          }));
+        }
+        return root.cert_pem;
+      });
+    },
+
+    async sealFor(q, agency) {
+      await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal.${agency.code}`]);
+      const now = o.clock.now();
+      const { rows } = await q.query<CertRow>(
+        `select * from ${S}.certificates where role = 'seal' and agency_code = $1 and status = 'active' and not_before <= $2 and not_after > $2
+         order by not_after desc limit 1`, [agency.code, now]);
+      let seal = rows[0];
+      if (!seal) {
+        const ca = await current(q, 'ca');
+        if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
+        seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(certified(ca), {
+          agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}电子证照专用章`, now, years: SEAL_YEARS,
+        }));
+      }
+      return { certificateId: seal.id, privateKey: keyOf(seal), chainPem: await chainOf(q, seal) };
+    },
+
+    async isRevoked(serialHex, issuerDn) {
+      const { rows } = await o.db.query<{ status: string }>(
+        `select status from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
+      return rows[0]?.status === 'revoked';
+    },
+  };
+}
