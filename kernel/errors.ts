@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, description: 'An unexpected failure; details are in the server log, never in the answer.' },
   SERVICE_UNAVAILABLE: { status: 503, description: 'A service this request needs (a subgraph, the IdP) is unreachable; retry later.' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body exceeds the size limit.' },
+  DATA_DIR_LOCKED: { status: 500, description: 'The embedded database in DATA_DIR is open in another process (PGlite serves one process); stop it or set DATABASE_URL.' },
   CONFIG_INVALID: { status: 500, description: 'A configuration variable is missing or malformed (start-up only).' },
 
   // --- authentication and authorisation ------------------------------------------------

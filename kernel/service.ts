@@ -16,7 +16,7 @@ import { createLogger } from './log.ts';
 import { systemClock } from './clock.ts';
 import { internalKey } from './internal-auth.ts';
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, writeSync, readFileSync, unlinkSync } from 'node:fs';
 import { AppError } from './errors.ts';
 
 export interface Deps {
@@ -62,6 +62,47 @@ function absent<T extends object>(what: string, name: string): T {
   });
 }
 
+/**
+ * PGlite serves exactly one process, and two processes writing one data directory corrupt it.
+ * Take an exclusive lock file holding our pid; a lock left by a dead process is taken over.
+ * Returns the release function.
+ */
+export function lockDataDir(dir: string): () => void {
+  const file = join(dir, '.yiwang.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try { unlinkSync(file); } catch { /* already gone */ }
+      };
+      process.once('exit', release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new AppError('DATA_DIR_LOCKED', `the embedded database in ${dir} is in use by process ${pid}: stop it first, or set DATABASE_URL to share a PostgreSQL server`);
+      }
+      unlinkSync(file); // stale: its process is gone
+    }
+  }
+  throw new AppError('DATA_DIR_LOCKED', `could not lock ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Open the shared dependencies from configuration. */
 export async function openDeps(name: string, config: Config = loadConfig(), needs: Needs = { db: true, cache: true }): Promise<Deps> {
   if (config.NODE_ENV === 'production') {
@@ -78,7 +119,14 @@ export async function openDeps(name: string, config: Config = loadConfig(), need
       dataDir = join(resolve(config.DATA_DIR), 'pglite');
       mkdirSync(dataDir, { recursive: true });
     }
-    db = await openDb({ url: config.DATABASE_URL, dataDir, poolSize: config.DATABASE_POOL_SIZE });
+    const release = dataDir ? lockDataDir(dataDir) : () => undefined;
+    try {
+      const opened = await openDb({ url: config.DATABASE_URL, dataDir, poolSize: config.DATABASE_POOL_SIZE });
+      db = { ...opened, close: async () => { try { await opened.close(); } finally { release(); } } };
+    } catch (e) {
+      release();
+      throw e;
+    }
   }
   const cache = needs.cache ? await openCache({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX }) : absent<Cache>('cache', name);
   return { config, secrets, internalKey: internalKey(secrets.internalSecret), db, cache, clock: systemClock, log };

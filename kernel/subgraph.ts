@@ -54,6 +54,8 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
     formatError: formatError(opts.log),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // The process owns shutdown (kernel/service.ts); Apollo's own handler would re-raise the signal mid-way.
+    stopOnTerminationSignals: false,
     // No federated tracing: nothing reports to Apollo, and traces would only cost time.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   });
