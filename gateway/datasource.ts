@@ -85,6 +85,6 @@ export class IdentityDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override didEncounterError(error: Error): void {
     if (error instanceof GraphQLError) throw error; // already shaped by errorFromResponse
     this.#log.error({ subgraph: this.#name, err: { name: error.name, message: error.message, code: (error as { code?: unknown }).code } }, 'subgraph unreachable');
-    throw new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: 'INTERNAL' } });
+    throw new GraphQLError(SERVICE_UNAVAILABLE_MESSAGE, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
   }
 }

@@ -87,12 +87,12 @@ describe('gateway.supergraph', () => {
     expect(names).toEqual(expect.arrayContaining(['caseNumber', 'licences', 'evaluation']));
   });
 
-  test('a query while the subgraph is down gets a clean INTERNAL error, then the gateway still serves', async () => {
+  test('a query while the subgraph is down gets a clean SERVICE_UNAVAILABLE error, then the gateway still serves', async () => {
     const r = await post('{ items { id name } }');
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text) as { data: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
     expect(body.data).toBeNull();
-    expect(body.errors).toEqual([{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: 'INTERNAL' } }]);
+    expect(body.errors).toEqual([{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: 'SERVICE_UNAVAILABLE' } }]);
     // No subgraph address, port or socket error leaks to the client.
     expect(r.text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|serviceName/);
     const again = await post('{ agencies { code } myLicences { id } }');
@@ -106,15 +106,15 @@ describe('gateway.supergraph', () => {
     expect(await res.json()).toEqual({ service: 'gateway', status: 'degraded', checks: { item: 'fail', case: 'fail', licence: 'fail', evaluation: 'fail' } });
   });
 
-  test('a token while the IdP\'s JWKS is unreachable is 500 INTERNAL, not a token error', async () => {
+  test('a token while the IdP\'s JWKS is unreachable is 503 SERVICE_UNAVAILABLE, not a token error', async () => {
     const { privateKey } = await generateKeyPair('RS256');
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ yw_kind: 'person', yw_name: '张三' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' })
       .setSubject('p1').setIssuer(config.IDP_ISSUER).setAudience(config.GATEWAY_RESOURCE).setIssuedAt(now).setExpirationTime(now + 600).sign(privateKey);
     const r = await post('{ items { id } }', { authorization: `Bearer ${token}` });
-    expect(r.status).toBe(500);
+    expect(r.status).toBe(503);
     expect(r.headers.get('www-authenticate')).toBeNull();
-    expect(JSON.parse(r.text)).toEqual({ errors: [{ message: expect.stringContaining('unavailable'), extensions: { code: 'INTERNAL' } }] });
+    expect(JSON.parse(r.text)).toEqual({ errors: [{ message: expect.stringContaining('unavailable'), extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
   });
 });
 

@@ -128,12 +128,12 @@ describe('tokens.refusals', () => {
     await expect(v.verify(await sign(PERSON, { typ: 'application/at+jwt' }))).resolves.toMatchObject({ kind: 'person' });
   });
 
-  test('an unreachable JWKS is INTERNAL, not the token\'s fault, and is not remembered', async () => {
+  test('an unreachable JWKS is SERVICE_UNAVAILABLE, not the token\'s fault, and is not remembered', async () => {
     const jwks = countingJwks(() => jwksDoc);
     const v = verifier(new ManualClock(T0), jwks);
     const token = await sign(PERSON);
     jwks.state.down = true;
-    expect(await codeOf(v.verify(token))).toBe('INTERNAL');
+    expect(await codeOf(v.verify(token))).toBe('SERVICE_UNAVAILABLE');
     jwks.state.down = false;
     await expect(v.verify(token)).resolves.toMatchObject({ sub: 'acc-person-1' });
   });

@@ -162,7 +162,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
         const judged = classifyVerifyError(e);
         if (!judged) {
           opts.log?.error({ err: e }, 'access token could not be verified: JWKS unavailable');
-          throw new AppError('INTERNAL', '身份服务暂不可用，请稍后再试 / the identity provider is unavailable, try again later');
+          throw new AppError('SERVICE_UNAVAILABLE', '身份服务暂不可用，请稍后再试 / the identity provider is unavailable, try again later');
         }
         refused.set(key, judged, now.getTime() + failureTtl);
         throw judged;

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { toProblem, isAppError } from './errors.ts';
+import { AppError, toProblem, isAppError } from './errors.ts';
 import type { Logger } from './log.ts';
 
 export type HealthCheck = () => Promise<boolean>;
@@ -29,7 +29,8 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
     const started = performance.now();
     try {
       await next();
-    } catch (e) {
+    } catch (caught) {
+      const e = fromHttpError(caught);
       const { status, body } = toProblem(e);
       if (!isAppError(e)) opts.log.error({ err: e, reqId: id }, 'request failed');
       ctx.status = status;
@@ -51,6 +52,20 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
     ctx.body = { service: opts.name, status: ok ? 'ok' : 'degraded', checks };
   });
   return { app, router };
+}
+
+/**
+ * Body parsers and Koa throw errors with a 4xx `status` for a client's mistake: malformed
+ * JSON, a body over the limit, a wrong content type. Those are the client's fault and get a
+ * stable code; anything else stays an internal error.
+ */
+function fromHttpError(e: unknown): unknown {
+  if (isAppError(e) || typeof e !== 'object' || e === null) return e;
+  const { status } = e as { status?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return e;
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', '请求内容过大 / the request body is too large');
+  if (status === 404) return new AppError('NOT_FOUND', '未找到 / not found');
+  return new AppError('BAD_INPUT', '请求格式错误 / malformed request');
 }
 
 export interface Listening {

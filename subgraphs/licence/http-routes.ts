@@ -6,10 +6,10 @@
  *   `{ valid, reason, message, licence }`; a body without a credential is 400 problem+json.
  *   The holder's ID number is masked in the answer (R-ID-11).
  */
-import type { Router, RouterMiddleware } from '@koa/router';
+import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Clock } from '../../kernel/clock.ts';
-import { AppError, isAppError } from '../../kernel/errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 import { maskIdNumber } from '../../kernel/ids.ts';
 import { verifyLicence } from '../../seal/index.ts';
 import type { TrustStore } from './trust.ts';
@@ -28,18 +28,6 @@ export interface VerifyAnswer {
 const MAX_CREDENTIAL_LENGTH = 64 * 1024;
 
 /** koa-body's own refusals (unparsable, wrong type, too large) as coded problems rather than INTERNAL. */
-const bodyErrorsAsProblems: RouterMiddleware = async (_ctx, next) => {
-  try {
-    await next();
-  } catch (e) {
-    const status = (e as { status?: unknown }).status;
-    if (!isAppError(e) && status === 413) throw new AppError('PAYLOAD_TOO_LARGE', '请求体过大 / the body is too large');
-    if (!isAppError(e) && (status === 400 || status === 415)) {
-      throw new AppError('BAD_INPUT', '请求体不是有效的 JSON / the body is not valid JSON');
-    }
-    throw e;
-  }
-};
 
 export function mountLicenceRoutes(router: Router, o: { rootPem: string; trust: TrustStore; clock: Clock }): void {
   router.get('/trust-bundle.pem', (ctx) => {
@@ -48,7 +36,7 @@ export function mountLicenceRoutes(router: Router, o: { rootPem: string; trust: 
     ctx.body = o.rootPem;
   });
 
-  router.post('/verify', bodyErrorsAsProblems, koaBody({ jsonLimit: '128kb' }), async (ctx) => {
+  router.post('/verify', koaBody({ jsonLimit: '128kb' }), async (ctx) => {
     const body = (ctx.request as unknown as { body?: unknown }).body;
     const credential = typeof body === 'object' && body !== null ? (body as { credential?: unknown }).credential : undefined;
     if (typeof credential !== 'string' || credential.trim() === '' || credential.length > MAX_CREDENTIAL_LENGTH) {
