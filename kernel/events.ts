@@ -125,7 +125,7 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
   };
 }
 
-export interface ConsumerOptions {
+export interface ConsumerOptions<P = undefined> {
   db: Db;
   cache: Cache;
   /** Schema holding this consumer's processed_events table. */
@@ -134,15 +134,22 @@ export interface ConsumerOptions {
   group: string;
   consumer?: string;
   log: Logger;
-  /** Runs inside the transaction that records the event as processed. */
-  handle(event: DomainEvent, q: Queryable): Promise<void>;
+  /**
+   * Work to do before the transaction, outside it: calls to other services (an HTTP call must
+   * not hold a database transaction open, and on the embedded set-up, where every service shares
+   * one single-connection PGlite, it would deadlock). Skipped for an event already processed.
+   * Throwing leaves the event pending, to be retried.
+   */
+  prepare?: (event: DomainEvent) => Promise<P>;
+  /** Runs inside the transaction that records the event as processed; gets what prepare returned. */
+  handle(event: DomainEvent, q: Queryable, prepared: P): Promise<void>;
   /** Called after a transaction that handled an event commits (e.g. to poke an outbox relay). */
   afterCommit?: () => void;
   blockMs?: number;
   claimIdleMs?: number;
 }
 
-export async function startConsumer(o: ConsumerOptions): Promise<Runner> {
+export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promise<Runner> {
   const consumer = o.consumer ?? `${o.group}-${randomUUID().slice(0, 8)}`;
   const blockMs = o.blockMs ?? 1000;
   const claimIdleMs = o.claimIdleMs ?? 30_000;
@@ -156,10 +163,15 @@ export async function startConsumer(o: ConsumerOptions): Promise<Runner> {
       payload: JSON.parse(m.fields.payload ?? '{}') as Record<string, unknown>,
     };
     try {
+      let prepared = undefined as P;
+      if (o.prepare) {
+        const done = await o.db.query(`select 1 from ${o.schema}.processed_events where consumer = $1 and event_id = $2`, [o.group, event.id]);
+        if (done.rowCount === 0) prepared = await o.prepare(event);
+      }
       const ran = await o.db.tx(async (q) => {
         const fresh = await q.query(`insert into ${o.schema}.processed_events (consumer, event_id) values ($1, $2) on conflict do nothing`, [o.group, event.id]);
         if (fresh.rowCount === 0) return false;
-        await o.handle(event, q);
+        await o.handle(event, q, prepared);
         return true;
       });
       await o.cache.xAck(o.stream, o.group, m.id);

@@ -18,6 +18,8 @@ import { isAppError, toProblem } from './errors.ts';
 import { IDENTITY_HEADER, operationHash, verifyIdentity, type Caller } from './internal-auth.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
+import type { Deps, RunningService, StartOptions } from './service.ts';
+import { createHttpApp, listen } from './http.ts';
 
 export interface SubgraphContext {
   caller: Caller;
@@ -81,4 +83,54 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
   };
   router.post('/graphql', koaBody({ jsonLimit: '2mb' }), guard, apollo as unknown as RouterMiddleware);
   return server;
+}
+
+/** A background loop the service runs (event consumer, outbox relay). */
+export interface Background {
+  stop(): Promise<void>;
+}
+
+export interface ServeSubgraphOptions<C extends SubgraphContext> extends Omit<SubgraphOptions<C>, 'key' | 'clock' | 'log'> {
+  deps: Deps;
+  start: StartOptions;
+  /** Loops to stop when the service closes, or when starting it fails. */
+  background: Background[];
+  /** Plain HTTP routes beside /graphql (e.g. the licence service's /verify). */
+  routes?: (router: Router) => void;
+}
+
+/**
+ * The common shape of a subgraph service: the HTTP shell with /healthz (database and cache),
+ * `/graphql` with the identity guard, optional extra routes, and one close() that stops the
+ * background loops, then GraphQL, then the server. If anything fails while starting, the loops
+ * already running are stopped before the error propagates.
+ */
+export async function serveSubgraph<C extends SubgraphContext>(o: ServeSubgraphOptions<C>): Promise<RunningService> {
+  const { db, cache, clock, log } = o.deps;
+  const stopBackground = async () => { for (const b of o.background) await b.stop(); };
+  try {
+    const { app, router } = createHttpApp({
+      name: o.name, log,
+      health: {
+        db: async () => (await db.query('select 1 as ok')).rows.length === 1,
+        cache: () => cache.ping(),
+      },
+    });
+    o.routes?.(router);
+    const apollo = await mountSubgraph<C>(router, { ...o, key: o.deps.internalKey, clock, log });
+    app.use(router.routes()).use(router.allowedMethods());
+    const server = await listen(app, o.start.port, o.start.host);
+    return {
+      name: o.name,
+      url: server.url,
+      async close() {
+        await stopBackground();
+        await apollo.stop();
+        await server.close();
+      },
+    };
+  } catch (e) {
+    await stopBackground();
+    throw e;
+  }
 }

@@ -5,8 +5,7 @@
 import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/compose.ts';
 import { migrate } from '../../kernel/migrate.ts';
-import { createHttpApp, listen } from '../../kernel/http.ts';
-import { mountSubgraph } from '../../kernel/subgraph.ts';
+import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import { DEMO_AGENCIES, DEMO_ITEMS } from '../../kernel/demo.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
@@ -57,36 +56,16 @@ export function caseServiceFactory(options: CaseServiceOptions = {}): ServiceFac
         handle: (e, q) => handleLicenceEvent(e, q, clock.now(), log),
         afterCommit: () => relay.poke(),
       }));
-
-      const { app, router } = createHttpApp({
-        name: 'case', log,
-        health: {
-          db: async () => (await db.query('select 1 as ok')).rows.length === 1,
-          cache: () => cache.ping(),
-        },
-      });
-      const apollo = await mountSubgraph<CaseContext>(router, {
-        name: 'case', typeDefs: parse(subgraphSdl('case')), resolvers, key: deps.internalKey, clock, log,
-        context: () => ({ db, clock, poke: () => relay.poke() }),
-      });
-      app.use(router.routes()).use(router.allowedMethods());
-      const server = await listen(app, opts.port, opts.host);
-
-      return {
-        name: 'case',
-        url: server.url,
-        async close() {
-          for (const r of runners) await r.stop();
-          await relay.stop();
-          await apollo.stop();
-          await server.close();
-        },
-      };
     } catch (e) {
       for (const r of runners) await r.stop();
       await relay.stop();
       throw e;
     }
+    return serveSubgraph<CaseContext>({
+      name: 'case', deps, start: opts, background: [...runners, relay],
+      typeDefs: parse(subgraphSdl('case')), resolvers,
+      context: () => ({ db, clock, poke: () => relay.poke() }),
+    });
   };
 }
 

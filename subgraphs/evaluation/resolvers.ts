@@ -8,7 +8,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import type { Db } from '../../kernel/db.ts';
 import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { levelInfo } from './levels.ts';
-import { batchLoader, type Load } from './loader.ts';
+import { batchLoader, type Load } from '../../kernel/loader.ts';
 import { rateCase } from './rate.ts';
 import { evaluationsByCaseIds, evaluationsByIds, levelCountsByItems, type EvaluationRecord } from './repository.ts';
 import { summarise, type Satisfaction } from './satisfaction.ts';

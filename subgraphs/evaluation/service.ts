@@ -4,9 +4,8 @@
  */
 import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/compose.ts';
-import { createHttpApp, listen } from '../../kernel/http.ts';
 import { migrate } from '../../kernel/migrate.ts';
-import { mountSubgraph } from '../../kernel/subgraph.ts';
+import { serveSubgraph } from '../../kernel/subgraph.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { startCaseConsumer } from './consumer.ts';
 import { EVALUATION_MIGRATIONS, EVALUATION_SCHEMA } from './migrations.ts';
@@ -17,37 +16,10 @@ export const startEvaluationService: ServiceFactory = async (deps: Deps, opts: S
   await migrate(db, EVALUATION_SCHEMA, EVALUATION_MIGRATIONS);
   // Nothing to seed: ratings come from people, rateable cases from the case service's events.
   const consumer = await startCaseConsumer({ db, cache, clock, log });
-  try {
-    const { app, router } = createHttpApp({
-      name: 'evaluation',
-      log,
-      health: {
-        db: async () => (await db.query('select 1 as ok')).rows.length === 1,
-        cache: () => cache.ping(),
-      },
-    });
-    const apollo = await mountSubgraph<EvaluationContext>(router, {
-      name: 'evaluation',
-      typeDefs: parse(subgraphSdl('evaluation')),
-      resolvers: evaluationResolvers(db, clock),
-      key: deps.internalKey,
-      clock,
-      log,
-      context: () => ({ loaders: createLoaders(db) }),
-    });
-    app.use(router.routes()).use(router.allowedMethods());
-    const http = await listen(app, opts.port, opts.host);
-    return {
-      name: 'evaluation',
-      url: http.url,
-      async close() {
-        await consumer.stop();
-        await http.close();
-        await apollo.stop();
-      },
-    };
-  } catch (e) {
-    await consumer.stop();
-    throw e;
-  }
+  return serveSubgraph<EvaluationContext>({
+    name: 'evaluation', deps, start: opts, background: [consumer],
+    typeDefs: parse(subgraphSdl('evaluation')),
+    resolvers: evaluationResolvers(db, clock),
+    context: () => ({ loaders: createLoaders(db) }),
+  });
 };

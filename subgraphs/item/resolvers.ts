@@ -6,7 +6,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { batchLoader, type Load } from './loader.ts';
+import { batchLoader, type Load } from '../../kernel/loader.ts';
 import { isUuid, type Agency, type Item } from './model.ts';
 import type { ItemRepository } from './repository.ts';
 import { itemTypeName } from './types.ts';

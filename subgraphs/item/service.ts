@@ -4,9 +4,8 @@
  */
 import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/compose.ts';
-import { createHttpApp, listen } from '../../kernel/http.ts';
 import { migrate } from '../../kernel/migrate.ts';
-import { mountSubgraph } from '../../kernel/subgraph.ts';
+import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { startOutboxRelay } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { ITEM_MIGRATIONS, ITEM_SCHEMA } from './migrations.ts';
@@ -29,41 +28,14 @@ export async function createItemService(deps: Deps, opts: StartOptions): Promise
     log.info({ agencies: r.agencies, items: r.items }, 'demo catalogue seeded');
   }
   const relay = startOutboxRelay({ db, cache, schema: ITEM_SCHEMA, log, clock });
-  try {
-    const repo = itemRepository(db);
-    const { app, router } = createHttpApp({
-      name: 'item',
-      log,
-      health: {
-        db: async () => (await db.query('select 1 as ok')).rows.length === 1,
-        cache: () => cache.ping(),
-      },
-    });
-    const apollo = await mountSubgraph<ItemContext>(router, {
-      name: 'item',
-      typeDefs: parse(subgraphSdl('item')),
-      resolvers: itemResolvers(repo),
-      key: deps.internalKey,
-      clock,
-      log,
-      context: () => ({ loaders: createLoaders(repo) }),
-    });
-    app.use(router.routes()).use(router.allowedMethods());
-    const http = await listen(app, opts.port, opts.host);
-    return {
-      name: 'item',
-      url: http.url,
-      flushOutbox: () => relay.flush(),
-      async close() {
-        await relay.stop();
-        await http.close();
-        await apollo.stop();
-      },
-    };
-  } catch (e) {
-    await relay.stop();
-    throw e;
-  }
+  const repo = itemRepository(db);
+  const svc = await serveSubgraph<ItemContext>({
+    name: 'item', deps, start: opts, background: [relay],
+    typeDefs: parse(subgraphSdl('item')),
+    resolvers: itemResolvers(repo),
+    context: () => ({ loaders: createLoaders(repo) }),
+  });
+  return { ...svc, flushOutbox: () => relay.flush() };
 }
 
 export const startItemService: ServiceFactory = createItemService;

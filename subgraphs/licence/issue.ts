@@ -22,7 +22,7 @@ import { enqueueEvent, type DomainEvent } from '../../kernel/events.ts';
 import { formatLicenceId, isValidCreditCode } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { buildLicenceCredential, signLicence } from '../../seal/index.ts';
-import type { HolderLookup } from './outside-tx.ts';
+import type { AccountDirectory, HolderAccount } from './directory.ts';
 import { LICENCE_SCHEMA } from './migrations.ts';
 import { existsForCase, insertLicence, nextSerial } from './repository.ts';
 import type { TrustStore } from './trust.ts';
@@ -66,23 +66,30 @@ export function addYears(d: Date, years: number): Date {
 }
 
 export interface IssuerDeps {
-  /** Holder lookups done outside this transaction (./outside-tx.ts). */
-  holders: HolderLookup;
   trust: TrustStore;
   log: Logger;
 }
 
-/** The `cases` stream handler; runs inside the consumer's transaction (kernel/events.ts). */
-export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d: IssuerDeps): Promise<LicenceIssued | null> {
+/**
+ * Before the transaction (the consumer's `prepare`): the holder's name and ID number from the
+ * IdP. Null for events that issue nothing. A failed lookup throws: the event stays pending.
+ */
+export async function prepareCaseEvent(e: DomainEvent, directory: AccountDirectory): Promise<HolderAccount | null> {
   if (e.type !== 'case.approved') return null;
   const c = parseCaseApproved(e.payload);
-  if (!c) {
+  return c ? directory.get(c.applicantId) : null;
+}
+
+/** The `cases` stream handler; runs inside the consumer's transaction (kernel/events.ts). */
+export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d: IssuerDeps, holder: HolderAccount | null): Promise<LicenceIssued | null> {
+  if (e.type !== 'case.approved') return null;
+  const c = parseCaseApproved(e.payload);
+  if (!c || !holder) {
     d.log.error({ eventId: e.id }, 'case.approved payload cannot produce a licence; skipped');
     return null;
   }
   if (await existsForCase(q, c.caseId, c.licenceType.code)) return null;
 
-  const holder = d.holders.take(c.applicantId);
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
   const serial = String(await nextSerial(q, c.agencyCode, c.licenceType.code)).padStart(SERIAL_DIGITS, '0');
   const identifier = formatLicenceId({ typeCode: c.licenceType.code, agencyCode: c.agencyCode, serial, version: VERSION });

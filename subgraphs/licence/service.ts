@@ -8,15 +8,13 @@ import { join, resolve } from 'node:path';
 import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/compose.ts';
 import { migrate } from '../../kernel/migrate.ts';
-import { createHttpApp, listen } from '../../kernel/http.ts';
-import { mountSubgraph } from '../../kernel/subgraph.ts';
+import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
 import { createTrustStore } from './trust.ts';
 import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
-import { handleCaseEvent } from './issue.ts';
-import { holderLookup, withOutsideWork } from './outside-tx.ts';
+import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
 import { mountLicenceRoutes } from './http-routes.ts';
 import { resolvers, type LicenceContext } from './resolvers.ts';
 
@@ -47,46 +45,26 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 
     const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
-    const holders = holderLookup(directory);
     const runners: Runner[] = [];
     try {
       runners.push(await startConsumer({
-        // The IdP lookup happens between transaction attempts, never inside one (./outside-tx.ts).
-        db: withOutsideWork(db), cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
-        handle: async (e, q) => { await handleCaseEvent(e, q, clock.now(), { holders, trust, log }); },
+        // The IdP lookup runs before the transaction, never inside one (see ConsumerOptions.prepare).
+        db, cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
+        prepare: (e) => prepareCaseEvent(e, directory),
+        handle: async (e, q, holder) => { await handleCaseEvent(e, q, clock.now(), { trust, log }, holder); },
         afterCommit: () => relay.poke(),
       }));
-
-      const { app, router } = createHttpApp({
-        name: 'licence', log,
-        health: {
-          db: async () => (await db.query('select 1 as ok')).rows.length === 1,
-          cache: () => cache.ping(),
-        },
-      });
-      mountLicenceRoutes(router, { rootPem, trust, clock });
-      const apollo = await mountSubgraph<LicenceContext>(router, {
-        name: 'licence', typeDefs: parse(subgraphSdl('licence')), resolvers, key: deps.internalKey, clock, log,
-        context: () => ({ db }),
-      });
-      app.use(router.routes()).use(router.allowedMethods());
-      const server = await listen(app, opts.port, opts.host);
-
-      return {
-        name: 'licence',
-        url: server.url,
-        async close() {
-          for (const r of runners) await r.stop();
-          await relay.stop();
-          await apollo.stop();
-          await server.close();
-        },
-      };
     } catch (e) {
       for (const r of runners) await r.stop();
       await relay.stop();
       throw e;
     }
+    return serveSubgraph<LicenceContext>({
+      name: 'licence', deps, start: opts, background: [...runners, relay],
+      typeDefs: parse(subgraphSdl('licence')), resolvers,
+      routes: (router) => mountLicenceRoutes(router, { rootPem, trust, clock }),
+      context: () => ({ db }),
+    });
   };
 }
 
