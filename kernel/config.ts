@@ -48,6 +48,10 @@ export const VARIABLES = {
   YIWANG_INTERNAL_SECRET: { description: 'HMAC key (≥ 32 chars) for identity assertions gateway → subgraphs and service → service calls. Generated in development.', schema: secret },
   KEY_PASSPHRASE: { description: 'Passphrase encrypting private keys at rest (IdP signing keys, seal keys). Generated in development.', schema: secret },
   YIWANG_TRUST_BUNDLE: { description: 'Trust anchors for `npx yiwang verify`: a PEM file path or the PEM itself. Default: `<DATA_DIR>/trust-bundle.pem` (written by the licence service on the embedded set-up).', schema: z.string().optional() },
+  NOTIFY_SINK: { description: 'Where SMS notices go: `dev` (log + the file NOTIFY_DEV_FILE; refused in production) or `webhook` (the operator\'s SMS gateway).', default: 'dev', schema: z.enum(['dev', 'webhook']) },
+  NOTIFY_DEV_FILE: { description: 'File the development sink appends notices to (JSON lines). Default: `<DATA_DIR>/notifications.jsonl`.', schema: z.string().optional() },
+  NOTIFY_WEBHOOK_URL: { description: 'SMS gateway URL for NOTIFY_SINK=webhook.', schema: optionalUrl },
+  NOTIFY_WEBHOOK_SECRET: { description: 'HMAC key (≥ 32 chars) signing webhook calls (`x-yiwang-signature: t=…,v1=…`).', schema: secret },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 
@@ -69,6 +73,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.NODE_ENV === 'production') {
     const missing = (['YIWANG_INTERNAL_SECRET', 'KEY_PASSPHRASE', 'IDP_COOKIE_KEYS'] as const).filter((k) => !config[k]);
     if (missing.length) throw new AppError('CONFIG_INVALID', `invalid configuration: production needs ${missing.join(', ')}`);
+  }
+  if (config.NOTIFY_SINK === 'webhook' && (!config.NOTIFY_WEBHOOK_URL || !config.NOTIFY_WEBHOOK_SECRET)) {
+    throw new AppError('CONFIG_INVALID', 'invalid configuration: NOTIFY_SINK=webhook needs NOTIFY_WEBHOOK_URL and NOTIFY_WEBHOOK_SECRET');
+  }
+  if (config.NODE_ENV === 'production' && config.NOTIFY_SINK === 'dev') {
+    throw new AppError('CONFIG_INVALID', 'invalid configuration: NOTIFY_SINK=dev writes codes to a file; production needs NOTIFY_SINK=webhook');
   }
   return config;
 }
