@@ -52,6 +52,9 @@ export const VARIABLES = {
   NOTIFY_DEV_FILE: { description: 'File the development sink appends notices to (JSON lines). Default: `<DATA_DIR>/notifications.jsonl`.', schema: z.string().optional() },
   NOTIFY_WEBHOOK_URL: { description: 'SMS gateway URL for NOTIFY_SINK=webhook.', schema: optionalUrl },
   NOTIFY_WEBHOOK_SECRET: { description: 'HMAC key (≥ 32 chars) signing webhook calls (`x-yiwang-signature: t=…,v1=…`).', schema: secret },
+  // --- identity (issue 3) --- add identity variables above this line
+  // --- licences (issue 4) --- add licence/seal variables above this line
+  // --- cases (issue 5) --- add case variables above this line
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 

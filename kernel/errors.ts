@@ -44,11 +44,15 @@ export const ERROR_CODES = {
   INTERACTION_EXPIRED: { status: 400, description: 'The login request expired or belongs to another browser; start again from the application.' },
   FACTOR_UNVERIFIED: { status: 400, description: 'A registration factor could not be verified.' },
 
+  // (identity: add new identity codes above this line)
+
   // --- cases --------------------------------------------------------------------------------
   ITEM_NOT_FOUND: { status: 404, description: 'No service item with that id.' },
   CASE_NOT_FOUND: { status: 404, description: 'No case with that id visible to the caller.' },
   CASE_TRANSITION_INVALID: { status: 409, description: 'The action is not allowed in the case\'s current state.' },
   ROLE_REQUIRED: { status: 403, description: 'The action needs a staff role (receiver, acceptor, reviewer, decider) in the item\'s agency.' },
+
+  // (cases: add new case codes above this line)
 
   // --- evaluations ------------------------------------------------------------------------
   CASE_NOT_RATEABLE: { status: 409, description: 'Only the applicant may rate, and only once the case is completed.' },
@@ -71,6 +75,7 @@ export const ERROR_CODES = {
   LICENCE_NOT_YET_VALID: { status: 400, description: 'The licence\'s validity period has not begun.' },
   SEAL_NOT_FOUND: { status: 404, description: 'The issuing agency has no seal certificate.' },
   KEY_DECRYPT_FAILED: { status: 500, description: 'A private key could not be decrypted (wrong passphrase).' },
+  // (seals and licences: add new licence codes above this line)
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
