@@ -47,34 +47,36 @@ async function freePort(host: string): Promise<number> {
 export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<Platform> {
   const host = base.config.BIND_HOST;
   let config: Config = { ...base.config };
-  // The issuer URL is part of every token, so the IdP's port must be known before it starts.
+  // Services bake URLs into what they produce (the issuer into tokens, public URLs into licences
+  // and receipts), so on free ports every port is chosen before anything starts.
   if (opts.ports === 'ephemeral') {
-    const idpUrl = `http://127.0.0.1:${await freePort(host)}`;
-    config = { ...config, IDP_ISSUER: idpUrl, IDP_INTERNAL_URL: idpUrl, IDP_PORT: Number(new URL(idpUrl).port), IDP_JWKS_URL: undefined };
+    const at = async () => `http://127.0.0.1:${await freePort(host)}`;
+    const [idp, item, kase, licence, evaluation, gateway] = [await at(), await at(), await at(), await at(), await at(), await at()];
+    const portOf = (u: string) => Number(new URL(u).port);
+    config = {
+      ...config,
+      IDP_ISSUER: idp, IDP_INTERNAL_URL: idp, IDP_JWKS_URL: undefined, IDENTITY_URL: `${idp}/graphql`,
+      IDP_PORT: portOf(idp), ITEM_PORT: portOf(item), CASE_PORT: portOf(kase), LICENCE_PORT: portOf(licence),
+      EVALUATION_PORT: portOf(evaluation), GATEWAY_PORT: portOf(gateway),
+      ITEM_URL: `${item}/graphql`, CASE_URL: `${kase}/graphql`, LICENCE_URL: `${licence}/graphql`, EVALUATION_URL: `${evaluation}/graphql`,
+      LICENCE_PUBLIC_URL: licence, CASE_PUBLIC_URL: kase,
+    };
   }
-  const port = (p: number) => (opts.ports === 'ephemeral' ? 0 : p);
   const started: RunningService[] = [];
-  const deps = (name: string, c: Config = config): Deps => ({ ...base, config: c, log: createLogger(name, c.LOG_LEVEL) });
+  const deps = (name: string): Deps => ({ ...base, config, log: createLogger(name, config.LOG_LEVEL) });
   const f = (name: ServiceName, fallback: ServiceFactory) => opts.factories?.[name] ?? fallback;
-  const run = async (name: ServiceName, factory: ServiceFactory, p: number, c?: Config) => {
-    const svc = await factory(deps(name, c), { port: p, host, seed: opts.seed });
+  const run = async (name: ServiceName, factory: ServiceFactory, port: number) => {
+    const svc = await factory(deps(name), { port, host, seed: opts.seed });
     started.push(svc);
     return svc;
   };
   try {
     const idp = await run('idp', f('idp', startIdpService), config.IDP_PORT);
-    const [item, kase, licence, evaluation] = [
-      await run('item', f('item', startItemService), port(config.ITEM_PORT)),
-      await run('case', f('case', startCaseService), port(config.CASE_PORT)),
-      await run('licence', f('licence', startLicenceService), port(config.LICENCE_PORT)),
-      await run('evaluation', f('evaluation', startEvaluationService), port(config.EVALUATION_PORT)),
-    ];
-    config = {
-      ...config,
-      ITEM_URL: `${item.url}/graphql`, CASE_URL: `${kase.url}/graphql`,
-      LICENCE_URL: `${licence.url}/graphql`, EVALUATION_URL: `${evaluation.url}/graphql`,
-    };
-    const gateway = await run('gateway', f('gateway', startGatewayService), port(config.GATEWAY_PORT), config);
+    const item = await run('item', f('item', startItemService), config.ITEM_PORT);
+    const licence = await run('licence', f('licence', startLicenceService), config.LICENCE_PORT);
+    const kase = await run('case', f('case', startCaseService), config.CASE_PORT);
+    const evaluation = await run('evaluation', f('evaluation', startEvaluationService), config.EVALUATION_PORT);
+    const gateway = await run('gateway', f('gateway', startGatewayService), config.GATEWAY_PORT);
     return {
       services: { idp, item, case: kase, licence, evaluation, gateway },
       config,

@@ -11,6 +11,7 @@ import { openDeps, stopOnSignals } from '../kernel/service.ts';
 import { isAppError } from '../kernel/errors.ts';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
 import { startPlatform } from './platform.ts';
+import { DEMO_ADMINS, DEMO_ADMIN_PASSWORD } from '../idp/admin/seed.ts';
 
 const started = performance.now();
 try {
@@ -30,7 +31,7 @@ try {
     `  Identity provider    ${s.idp.url}   (issuer; register at ${s.idp.url}/register)`,
     `  Item subgraph        ${s.item.url}`,
     `  Case subgraph        ${s.case.url}`,
-    `  Licence subgraph     ${s.licence.url}   (POST /verify, GET /trust-bundle.pem)`,
+    `  Licence subgraph     ${s.licence.url}   (verify page: ${s.licence.url}/verify; GET /trust-bundle.pem)`,
     `  Evaluation subgraph  ${s.evaluation.url}`,
     '  Each answers GET /healthz.',
   ];
@@ -38,6 +39,7 @@ try {
     lines.push('', 'Demo logins 演示账号 (log in on the IdP pages; portal client id: yiwang-portal):',
       `  citizen 市民  ${DEMO_CITIZEN.name}  login ${DEMO_CITIZEN.idNumber} or ${DEMO_CITIZEN.mobile}  password ${DEMO_CITIZEN.password}`);
     for (const st of DEMO_STAFF) lines.push(`  staff 工作人员 ${st.name} (${st.roles.join(', ')})  login ${st.username}  password ${st.password}`);
+    for (const a of DEMO_ADMINS) lines.push(`  administrator 管理员 ${a.name} (${a.roles.join(', ')})  login ${a.username}  password ${DEMO_ADMIN_PASSWORD}`);
   }
   lines.push('', `Started in ${((performance.now() - started) / 1000).toFixed(1)} s. Press Ctrl-C to stop. 按 Ctrl-C 停止。`, '');
   console.log(lines.join('\n'));

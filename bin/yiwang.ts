@@ -6,6 +6,7 @@
  */
 import { processIo, EXIT, type CliIo } from '../seal/cli/io.ts';
 import { runVerify } from '../seal/cli/verify.ts';
+import { runSeal } from '../seal/cli/seal.ts';
 
 interface Command {
   summary: string;
@@ -14,6 +15,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   verify: { summary: '离线验证电子证照 / verify an electronic licence offline', run: runVerify },
+  seal: { summary: '运行电子印章信任体系（根CA、省级CA、印章证书、吊销）/ run the seal trust hierarchy', run: runSeal },
 };
 
 function usage(): string {

@@ -1,12 +1,14 @@
 /**
  * Access-token claims → the Caller that subgraphs see (kernel/internal-auth.ts). The IdP adds
  * `yw_kind` ('person' | 'staff'), `yw_name`, for staff `yw_agency` (credit code) and `yw_roles`,
- * and `acr` (assurance level, R-ID-12). Anything that is neither a person nor staff — e.g. a
+ * and `acr` (assurance level, R-ID-12), and for a person acting for a company `yw_act`
+ * ({ company, scope, delegationId }, R-ID-8), passed on as `actingFor`. Anything that is neither a person nor staff — e.g. a
  * client-credentials token whose `sub` is a client id — is refused: the graph serves people.
  */
 import type { JWTPayload } from 'jose';
 import { AppError } from '../kernel/errors.ts';
-import { STAFF_ROLES, type Caller, type StaffRole } from '../kernel/internal-auth.ts';
+import { STAFF_ROLES, type ActingFor, type Caller, type StaffRole } from '../kernel/internal-auth.ts';
+import { isValidCreditCode } from '../kernel/ids.ts';
 
 function invalid(why: string): AppError {
   return new AppError('TOKEN_INVALID', `访问令牌无效 / the access token is invalid (${why})`);
@@ -14,6 +16,17 @@ function invalid(why: string): AppError {
 
 function nonEmptyString(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
+}
+
+/** `yw_act` → ActingFor; a malformed one refuses the token (never silently acting for nobody). */
+function actingForFrom(v: unknown): ActingFor | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) throw invalid('malformed acting-for');
+  const { company, scope, delegationId } = v as Record<string, unknown>;
+  if (typeof company !== 'string' || !isValidCreditCode(company)) throw invalid('acting-for without a valid company');
+  if (!Array.isArray(scope) || scope.length === 0 || !scope.every(nonEmptyString)) throw invalid('acting-for without a scope');
+  if (!nonEmptyString(delegationId)) throw invalid('acting-for without a delegation');
+  return { company, scope: [...scope], delegationId };
 }
 
 export function callerFromClaims(claims: JWTPayload): Exclude<Caller, { kind: 'anonymous' }> {
@@ -25,7 +38,8 @@ export function callerFromClaims(claims: JWTPayload): Exclude<Caller, { kind: 'a
     case 'person': {
       const acr = claims.acr;
       if (acr !== undefined && typeof acr !== 'string') throw invalid('malformed acr');
-      return { kind: 'person', sub, name, acr };
+      const actingFor = actingForFrom(claims.yw_act);
+      return actingFor ? { kind: 'person', sub, name, acr, actingFor } : { kind: 'person', sub, name, acr };
     }
     case 'staff': {
       const agency = claims.yw_agency;

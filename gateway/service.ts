@@ -126,7 +126,7 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
     log,
   });
 
-  const { app, router } = createHttpApp({ name: 'gateway', log, health: { supergraph: async () => loaded } });
+  const { app, router } = createHttpApp({ name: 'gateway', log, trustProxy: deps.config.TRUST_PROXY, health: { supergraph: async () => loaded } });
   const apollo = koaMiddleware(server, {
     context: async ({ ctx }) => ({
       caller: (ctx.state.caller as Caller | undefined) ?? { kind: 'anonymous' },

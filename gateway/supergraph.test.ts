@@ -58,6 +58,8 @@ beforeAll(async () => {
     IDP_ISSUER: `http://127.0.0.1:${idp}`,
     ITEM_URL: `http://127.0.0.1:${itemP}/graphql`, CASE_URL: `http://127.0.0.1:${caseP}/graphql`,
     LICENCE_URL: `http://127.0.0.1:${licenceP}/graphql`, EVALUATION_URL: `http://127.0.0.1:${evaluationP}/graphql`,
+    // The identity subgraph is served by the IdP (down too).
+    IDENTITY_URL: `http://127.0.0.1:${idp}/graphql`,
   });
   deps = {
     config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: TEST_SECRET, cookieKeys: ['k'] }, internalKey: internalKey(TEST_SECRET),
@@ -100,10 +102,10 @@ describe('gateway.supergraph', () => {
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   });
 
-  test('/healthz/subgraphs reports the four subgraphs down', async () => {
+  test('/healthz/subgraphs reports every subgraph down', async () => {
     const res = await fetch(`${gateway.url}/healthz/subgraphs`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ service: 'gateway', status: 'degraded', checks: { item: 'fail', case: 'fail', licence: 'fail', evaluation: 'fail' } });
+    expect(await res.json()).toEqual({ service: 'gateway', status: 'degraded', checks: { item: 'fail', case: 'fail', licence: 'fail', evaluation: 'fail', identity: 'fail' } });
   });
 
   test('a token while the IdP\'s JWKS is unreachable is 503 SERVICE_UNAVAILABLE, not a token error', async () => {

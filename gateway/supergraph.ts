@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../kernel/config.ts';
 
-export type SubgraphName = 'item' | 'case' | 'licence' | 'evaluation';
+export type SubgraphName = 'item' | 'case' | 'licence' | 'evaluation' | 'identity';
 export type SubgraphUrls = Partial<Record<SubgraphName, string>>;
 
 /** schema/supergraph.graphql from the sources (gateway/…) or from a build (dist/gateway/…). */
@@ -23,13 +23,13 @@ export function readSupergraph(path: string = defaultSupergraphPath()): string {
 }
 
 function isSubgraphName(name: string): name is SubgraphName {
-  return name === 'item' || name === 'case' || name === 'licence' || name === 'evaluation';
+  return name === 'item' || name === 'case' || name === 'licence' || name === 'evaluation' || name === 'identity';
 }
 
 /** Where to send a subgraph's requests: explicit override, then configuration, then the supergraph's URL. */
 export function subgraphUrl(name: string, supergraphUrl: string | undefined, config: Config, overrides: SubgraphUrls = {}): string {
   if (isSubgraphName(name)) {
-    const fromConfig = { item: config.ITEM_URL, case: config.CASE_URL, licence: config.LICENCE_URL, evaluation: config.EVALUATION_URL }[name];
+    const fromConfig = { item: config.ITEM_URL, case: config.CASE_URL, licence: config.LICENCE_URL, evaluation: config.EVALUATION_URL, identity: config.IDENTITY_URL }[name];
     return overrides[name] ?? fromConfig;
   }
   if (!supergraphUrl) throw new Error(`subgraph ${name} has no URL`);

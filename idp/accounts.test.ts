@@ -1,5 +1,5 @@
 /**
- * Accounts: self-registration (R-ID-1 first slice) through the JSON API and the HTML form, each
+ * Accounts: self-registration (R-ID-1) through the JSON API and the HTML form, each
  * refusal with its code and nothing stored; the seed; the internal account API.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -35,12 +35,14 @@ describe('idp.register', () => {
     expect(row.agreement_accepted_at).toBeTruthy();
     // Password: scrypt with its parameters in the string; never the password itself.
     expect(row.password_hash).toMatch(/^scrypt\$15\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
-    // Factors: declared, unverified, the extra one only as a keyed hash and its last four.
+    // Factors: verified by their registries (the built-in development registry confirms unlisted
+    // people), recorded with source and time; the extra one only as a keyed hash and its last four.
     const factors = row.factors as Array<Record<string, unknown>>;
     expect(factors).toEqual([
-      { type: 'mobile', last4: '2222', verified: false, at: expect.any(String) },
-      { type: 'housingFund', hash: expect.stringMatching(/^[\w-]{43}$/), last4: '8877', verified: false, at: expect.any(String) },
+      { type: 'mobile', last4: '2222', verified: true, at: expect.any(String), source: 'carrier' },
+      { type: 'housingFund', hash: expect.stringMatching(/^[\w-]{43}$/), last4: '8877', verified: true, at: expect.any(String), source: 'housing-fund' },
     ]);
+    expect(row).toMatchObject({ assurance_level: 3, proofing: 'online-verified', registered_platform: 'yiwang', registered_tier: 'municipal', status: 'active' });
     expect(JSON.stringify(row)).not.toContain('HF-00998877');
   });
 
@@ -134,7 +136,7 @@ describe('idp.internal', () => {
     const token = await signServiceToken(idp.deps.internalKey, 'licence', 'urn:yiwang:idp');
     const res = await fetch(url(DEMO_CITIZEN.id), { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id: DEMO_CITIZEN.id, kind: 'person', name: DEMO_CITIZEN.name, idNumber: DEMO_CITIZEN.idNumber, agencyCode: null });
+    expect(await res.json()).toEqual({ id: DEMO_CITIZEN.id, kind: 'person', name: DEMO_CITIZEN.name, idNumber: DEMO_CITIZEN.idNumber, mobile: DEMO_CITIZEN.mobile, agencyCode: null });
     const staff = await fetch(url(DEMO_STAFF[0]!.id), { headers: { authorization: `Bearer ${token}` } });
     expect(await staff.json()).toMatchObject({ kind: 'staff', agencyCode: DEMO_STAFF[0]!.agencyCode, idNumber: null });
   });

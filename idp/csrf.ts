@@ -51,3 +51,26 @@ export function checkRegisterCsrf(ctx: ParameterizedContext, key: KeyObject, tok
   const cookie = ctx.cookies.get(REGISTER_CSRF_COOKIE, { signed: false });
   return typeof token === 'string' && validDoubleSubmit(key, cookie) && same(token, cookie);
 }
+
+/** Double-submit token for another cookie-less form path (e.g. /recover), as for /register. */
+export function pathCsrfToken(ctx: ParameterizedContext, key: KeyObject, path: string): string {
+  const existing = ctx.cookies.get(REGISTER_CSRF_COOKIE, { signed: false });
+  if (validDoubleSubmit(key, existing)) return existing;
+  const nonce = randomBytes(24).toString('base64url');
+  const token = `${nonce}.${mac(key, 'register', nonce)}`;
+  ctx.cookies.set(REGISTER_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path, secure: ctx.secure, signed: false, overwrite: true });
+  return token;
+}
+
+export function checkPathCsrf(ctx: ParameterizedContext, key: KeyObject, token: unknown): boolean {
+  return checkRegisterCsrf(ctx, key, token);
+}
+
+/** Account pages: bound to the IdP login session (its id), so only that session's pages can post. */
+export function sessionCsrfToken(key: KeyObject, sessionId: string): string {
+  return mac(key, 'account', sessionId);
+}
+
+export function checkSessionCsrf(key: KeyObject, sessionId: string, token: unknown): boolean {
+  return typeof token === 'string' && token.length > 0 && same(token, sessionCsrfToken(key, sessionId));
+}

@@ -56,6 +56,7 @@ input:focus,select:focus,button:focus,a:focus{outline:3px solid #f0b400;outline-
 button{margin-top:1.2rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#b3202a;color:#fff;font:inherit;cursor:pointer}
 button.secondary{background:#fff;color:#1d2733;border:1px solid #8a96a3;margin-left:.5rem}
 .error{background:#fdecea;border-left:4px solid #b3202a;padding:.6rem .8rem;margin:1rem 0}
+.ok{background:#e9f6ec;border-left:4px solid #1e7b34;padding:.6rem .8rem;margin:1rem 0}form.inline{display:inline}form.inline button{margin-top:.3rem}
 .hint{color:#52606d;font-size:.9rem}ul.scopes{padding-left:1.2rem}
 `;
 

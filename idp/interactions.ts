@@ -1,41 +1,74 @@
 /**
- * The interaction pages oidc-provider sends the browser to (`/interaction/:uid`):
+ * The interaction pages oidc-provider sends the browser to (`/interaction/:uid`), R-ID-5:
  *
- *   GET  /interaction/:uid          login form or consent form, whichever prompt is pending
- *   POST /interaction/:uid/login    login name (ID number | mobile | staff username) + password
- *   POST /interaction/:uid/confirm  consent: decision=approve | deny
- *   POST /interaction/:uid/abort    cancel the login (access_denied back to the client)
+ *   GET  /interaction/:uid               login form (password, SMS code, QR) or consent form
+ *   POST /interaction/:uid/login         ID number | mobile | staff username + password
+ *   POST /interaction/:uid/sms/send      send a login code to a bound mobile
+ *   POST /interaction/:uid/sms/verify     mobile + SMS code
+ *   GET  /interaction/:uid/qr            QR login status (JSON, polled by the page)
+ *   POST /interaction/:uid/qr/complete   finish a QR login the app approved (idp/login/qr.ts)
+ *   POST /interaction/:uid/stepup/send   send the step-up code to the account's bound mobile
+ *   POST /interaction/:uid/stepup        the second factor (SMS code, or the password after an SMS login)
+ *   POST /interaction/:uid/password      change the initial password at first login (R-ID-2)
+ *   POST /interaction/:uid/confirm       consent: decision=approve | deny
+ *   POST /interaction/:uid/abort         cancel the login (access_denied back to the client)
  *
- * Rules: every POST needs the interaction's CSRF token (403 otherwise); the uid in the path
- * must be the interaction bound to this browser's cookie; a failed login says LOGIN_FAILED
- * without saying whether the name or the password was wrong; logs never carry the login name,
- * the password or the interaction's codes.
+ * Rules: every POST needs the interaction's CSRF token (403 otherwise); the uid in the path must
+ * be the interaction bound to this browser's cookie; a failed login says LOGIN_FAILED without
+ * saying whether the name or the password was wrong; logins are throttled per account and per
+ * address (idp/protect/guard.ts); the login's level (acr) and methods (amr) follow
+ * idp/assurance.ts; a client demanding a higher level (acr_values, essential acr claim) gets a
+ * second factor asked for (right away when the browser is logged in already with one factor),
+ * or `unmet_authentication_requirements` when the account was not proven at that level; logs never carry login names, numbers, passwords or codes.
  */
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
+import QRCode from 'qrcode';
 import type { Interaction, Provider } from 'oidc-provider';
-import { isAppError } from '../kernel/errors.ts';
+import { AppError, isAppError } from '../kernel/errors.ts';
+import type { Cache } from '../kernel/cache.ts';
 import type { Logger } from '../kernel/log.ts';
-import { acrFor, type AccountStore } from './accounts.ts';
+import { isValidMobile } from '../kernel/ids.ts';
+import type { AccountRecord, AccountStore } from './accounts.ts';
+import { acrOf, demandedLevel, factorCount, loginLevel, type Level } from './assurance.ts';
 import { CSRF_FIELD, checkInteractionCsrf, interactionCsrfToken } from './csrf.ts';
 import { localise, pageLang } from './html.ts';
-import { MESSAGES, consentPage, errorPage, loginPage } from './pages.ts';
+import type { OtpService } from './otp/otp.ts';
+import type { LoginGuard } from './protect/guard.ts';
+import type { QrLogins } from './login/qr.ts';
+import { MESSAGES, changePasswordPage, consentPage, errorPage, loginPage, stepUpPage, type LoginPageState } from './pages.ts';
 
 export interface InteractionDeps {
   provider: Provider;
   accounts: AccountStore;
   key: KeyObject;
   log: Logger;
+  cache: Cache;
+  otp: OtpService;
+  guard: LoginGuard;
+  qr: QrLogins;
+  issuer: string;
+  /** First-party clients whose consent is implied (the IdP's own account pages). */
+  trustedClients?: readonly string[];
 }
 
 type Ctx = ParameterizedContext & { params: Record<string, string> };
 
+/** A login half done: first factor passed, waiting for the second or a password change. */
+interface Pending { accountId: string; amr: string[]; appLevel?: Level }
+const PENDING_TTL = 10 * 60;
+
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
+const field = (ctx: Ctx, name: string, max = 256): string => {
+  const v = ((ctx.request.body ?? {}) as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v.trim().slice(0, max) : '';
+};
 
 export function mountInteractions(router: Router, d: InteractionDeps): void {
-  const { provider, accounts, key, log } = d;
+  const { provider, accounts, key, log, cache, otp, guard, qr } = d;
+  const pendingKey = (uid: string) => `ix:pending:${uid}`;
 
   function sendPage(ctx: Ctx, status: number, body: string): void {
     ctx.status = status;
@@ -70,8 +103,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
   }
 
   function csrfOk(ctx: Ctx, it: Interaction): boolean {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    if (checkInteractionCsrf(key, it.uid, body[CSRF_FIELD])) return true;
+    if (checkInteractionCsrf(key, it.uid, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) return true;
     fail(ctx, 403, 'FORBIDDEN', MESSAGES.csrf);
     return false;
   }
@@ -83,14 +115,96 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     ctx.redirect(returnTo);
   }
 
-  async function renderLogin(ctx: Ctx, it: Interaction, status = 200, extra: { login?: string; error?: { code: string; message: string } } = {}) {
-    sendPage(ctx, status, loginPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it), ...extra }));
+  async function renderLogin(ctx: Ctx, it: Interaction, status = 200, state: Omit<LoginPageState, 'qr'> = {}) {
+    const { code, expiresIn } = await qr.forInteraction(it.uid);
+    const url = `${d.issuer}/qr/${code}`;
+    const image = await QRCode.toDataURL(url, { margin: 1, width: 180 });
+    sendPage(ctx, status, loginPage({
+      lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it),
+      ...state, qr: { url, image, expiresIn },
+    }));
+  }
+
+  function showError(e: unknown): { code: string; message: string } {
+    if (!isAppError(e)) throw e;
+    return { code: e.code, message: e.message };
+  }
+
+  /** The first factor passed: change the password, step up, refuse, or log in. */
+  async function proceed(ctx: Ctx, it: Interaction, account: AccountRecord, p: Pending): Promise<void> {
+    if (account.mustChangePassword) {
+      await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+      sendPage(ctx, 200, changePasswordPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid) }));
+      return;
+    }
+    const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
+    const level = loginLevel(account.assuranceLevel, p.amr, p.appLevel);
+    if (demanded && level < demanded) {
+      const reachable = loginLevel(account.assuranceLevel, ['pwd', 'sms']);
+      if (reachable < demanded || p.amr.includes('qr') || (p.amr.includes('pwd') && !account.mobile)) {
+        log.info({ accountId: account.id, level, demanded }, 'login refused: assurance level not reachable');
+        await finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
+        return;
+      }
+      await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+      await renderStepUp(ctx, it, p, demanded);
+      return;
+    }
+    await guard.succeeded(account.id);
+    log.info({ accountId: account.id, kind: account.kind, amr: p.amr, level }, 'login succeeded');
+    await cache.del(pendingKey(it.uid));
+    await finish(ctx, { login: { accountId: account.id, acr: acrOf(level), amr: p.amr, remember: true } });
+  }
+
+  async function renderStepUp(ctx: Ctx, it: Interaction, p: Pending, demanded: Level, status = 200, error?: { code: string; message: string }, sent = false) {
+    sendPage(ctx, status, stepUpPage({
+      lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), level: demanded,
+      method: p.amr.includes('pwd') ? 'sms' : 'pwd', sent, ...(error ? { error } : {}),
+    }));
+  }
+
+  async function pending(ctx: Ctx, it: Interaction): Promise<{ p: Pending; account: AccountRecord } | undefined> {
+    const raw = await cache.get(pendingKey(it.uid));
+    const p = raw ? JSON.parse(raw) as Pending : undefined;
+    const account = p ? await accounts.findById(p.accountId) : undefined;
+    if (!p || !account || account.disabled) {
+      fail(ctx, 400, 'INTERACTION_EXPIRED', MESSAGES.interactionGone);
+      return undefined;
+    }
+    return { p, account };
+  }
+
+  /** Grant what the consent prompt asks for and continue. */
+  async function approve(ctx: Ctx, it: Interaction): Promise<void> {
+    if (!it.session) return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    const { details } = it.prompt;
+    const grant = (it.grantId ? await provider.Grant.find(it.grantId) : undefined)
+      ?? new provider.Grant({ accountId: it.session.accountId, clientId: it.params.client_id });
+    if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const grantId = await grant.save();
+    await finish(ctx, { consent: it.grantId ? {} : { grantId } });
   }
 
   router.get('/interaction/:uid', async (ctx: Ctx) => {
     const it = await load(ctx);
     if (!it) return;
-    if (it.prompt.name === 'login') return renderLogin(ctx, it);
+    if (it.prompt.name === 'login') {
+      // Logged in already, but below the level the client demands: ask only for the missing factor.
+      const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
+      const current = it.session?.accountId ? await accounts.findById(it.session.accountId) : undefined;
+      const amr = it.session?.amr ?? [];
+      if (ctx.query.full !== '1' && demanded && current && !current.disabled && it.prompt.reasons.includes('acr_insufficient')
+        && factorCount(amr) === 1 && (amr.includes('pwd') || amr.includes('sms')) && (amr.includes('sms') || current.mobile)
+        && loginLevel(current.assuranceLevel, ['pwd', 'sms']) >= demanded) {
+        const p: Pending = { accountId: current.id, amr: [...amr] };
+        await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+        return renderStepUp(ctx, it, p, demanded);
+      }
+      return renderLogin(ctx, it);
+    }
+    if (it.prompt.name === 'consent' && d.trustedClients?.includes(it.params.client_id)) return approve(ctx, it);
     if (it.prompt.name === 'consent') {
       const { missingOIDCScope = [], missingResourceScopes = {} } = it.prompt.details;
       const resourceScopes = Object.values(missingResourceScopes).flat();
@@ -104,24 +218,161 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
   });
 
+  // ----- password -------------------------------------------------------------------------
   router.post('/interaction/:uid/login', form, async (ctx: Ctx) => {
     const it = await load(ctx);
     if (!it || !csrfOk(ctx, it)) return;
     if (it.prompt.name !== 'login') return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const login = typeof body.login === 'string' ? body.login.slice(0, 64) : '';
-    const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
+    const login = field(ctx, 'login', 64);
+    const password = ((ctx.request.body ?? {}) as Record<string, unknown>).password;
+    const found = await accounts.findByLogin(login);
+    const subject = found?.id ?? `login:${login.toUpperCase()}`;
     try {
-      const account = await accounts.authenticate(login, password);
-      log.info({ accountId: account.id, kind: account.kind }, 'login succeeded');
-      await finish(ctx, { login: { accountId: account.id, acr: acrFor(account), amr: ['pwd'], remember: true } });
+      await guard.check(subject, ctx.ip);
+      let account: AccountRecord;
+      try {
+        account = await accounts.authenticate(login, typeof password === 'string' ? password.slice(0, 256) : '');
+      } catch (e) {
+        if (isAppError(e) && e.code === 'LOGIN_FAILED') await guard.failed(subject, ctx.ip);
+        throw e;
+      }
+      await proceed(ctx, it, account, { accountId: account.id, amr: ['pwd'] });
     } catch (e) {
-      if (!isAppError(e) || (e.code !== 'LOGIN_FAILED' && e.code !== 'ACCOUNT_DISABLED')) throw e;
-      log.info({ code: e.code }, 'login refused');
-      await renderLogin(ctx, it, e.status, { login, error: { code: e.code, message: e.message } });
+      const error = showError(e);
+      log.info({ code: error.code }, 'login refused');
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { login, error });
     }
   });
 
+  // ----- mobile + SMS code ------------------------------------------------------------------
+  router.post('/interaction/:uid/sms/send', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    const mobile = field(ctx, 'mobile', 11);
+    try {
+      if (!isValidMobile(mobile)) throw new AppError('MOBILE_INVALID', '手机号码应为 11 位大陆手机号 / the mobile number must be an 11-digit mainland number');
+      const account = await accounts.findByLogin(mobile);
+      // The same answer whether or not the number is bound to an account (no enumeration), but a code only to a bound one.
+      if (account && !account.disabled) await otp.send('login', mobile, { source: ctx.ip, subject: account.id });
+      await renderLogin(ctx, it, 200, { method: 'sms', mobile, smsSent: true });
+    } catch (e) {
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'sms', mobile, error: showError(e) });
+    }
+  });
+
+  router.post('/interaction/:uid/sms/verify', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    if (it.prompt.name !== 'login') return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    const mobile = field(ctx, 'mobile', 11);
+    const code = field(ctx, 'code', 6);
+    try {
+      const account = isValidMobile(mobile) ? await accounts.findByLogin(mobile) : undefined;
+      const subject = account?.id ?? `login:${mobile}`;
+      await guard.check(subject, ctx.ip);
+      try {
+        if (!account) throw new AppError('OTP_INVALID', '验证码错误、已过期或已使用，请重新获取 / the code is wrong, expired or already used; request a new one');
+        await otp.verify('login', mobile, code, account.id);
+      } catch (e) {
+        await guard.failed(subject, ctx.ip);
+        throw e;
+      }
+      if (account.disabled) throw new AppError('ACCOUNT_DISABLED', '账户已停用 / this account is disabled');
+      if (account.status === 'pending') throw new AppError('ACCOUNT_PENDING', '账户尚待窗口工作人员激活 / this account is waiting for activation by counter staff');
+      await proceed(ctx, it, account, { accountId: account.id, amr: ['sms'] });
+    } catch (e) {
+      const error = showError(e);
+      log.info({ code: error.code }, 'SMS login refused');
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'sms', mobile, smsSent: true, error });
+    }
+  });
+
+  // ----- QR code approved on the mobile app ---------------------------------------------------
+  router.get('/interaction/:uid/qr', async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = await qr.status(it.uid);
+  });
+
+  router.post('/interaction/:uid/qr/complete', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    if (it.prompt.name !== 'login') return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    try {
+      const approved = await qr.take(it.uid);
+      const account = await accounts.findById(approved.accountId);
+      if (!account || account.disabled) throw new AppError('ACCOUNT_DISABLED', '账户已停用 / this account is disabled');
+      await proceed(ctx, it, account, { accountId: account.id, amr: ['qr'], appLevel: approved.level });
+    } catch (e) {
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'qr', error: showError(e) });
+    }
+  });
+
+  // ----- step-up: the second factor ---------------------------------------------------------
+  router.post('/interaction/:uid/stepup/send', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    const s = await pending(ctx, it);
+    if (!s) return;
+    const demanded = demandedLevel(it.params as { acr_values?: unknown }) ?? 3;
+    try {
+      if (!s.account.mobile) throw new AppError('ASSURANCE_INSUFFICIENT', '账户未绑定手机，无法加强验证 / the account has no bound mobile for the second factor');
+      await otp.send('stepup', s.account.mobile, { source: ctx.ip, subject: `${s.account.id}:${it.uid}` });
+      await renderStepUp(ctx, it, s.p, demanded, 200, undefined, true);
+    } catch (e) {
+      const error = showError(e);
+      await renderStepUp(ctx, it, s.p, demanded, isAppError(e) ? e.status : 400, error);
+    }
+  });
+
+  router.post('/interaction/:uid/stepup', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    const s = await pending(ctx, it);
+    if (!s) return;
+    const demanded = demandedLevel(it.params as { acr_values?: unknown }) ?? 3;
+    const { account, p } = s;
+    try {
+      await guard.check(account.id, ctx.ip);
+      try {
+        if (p.amr.includes('pwd')) {
+          await otp.verify('stepup', account.mobile ?? '', field(ctx, 'code', 6), `${account.id}:${it.uid}`);
+          p.amr = ['pwd', 'sms'];
+        } else {
+          const password = ((ctx.request.body ?? {}) as Record<string, unknown>).password;
+          await accounts.authenticate(account.mobile ?? account.idNumber ?? '', typeof password === 'string' ? password.slice(0, 256) : '');
+          p.amr = ['sms', 'pwd'];
+        }
+      } catch (e) {
+        if (isAppError(e) && (e.code === 'LOGIN_FAILED' || e.code === 'OTP_INVALID')) await guard.failed(account.id, ctx.ip);
+        throw e;
+      }
+      await proceed(ctx, it, account, p);
+    } catch (e) {
+      await renderStepUp(ctx, it, p, demanded, isAppError(e) ? e.status : 400, showError(e), true);
+    }
+  });
+
+  // ----- first login after counter registration: change the initial password ------------------
+  router.post('/interaction/:uid/password', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    const s = await pending(ctx, it);
+    if (!s) return;
+    const password = ((ctx.request.body ?? {}) as Record<string, unknown>).password;
+    const repeat = ((ctx.request.body ?? {}) as Record<string, unknown>).password2;
+    try {
+      if (typeof password !== 'string' || password !== repeat) throw new AppError('BAD_INPUT', '两次输入的密码不一致 / the two passwords differ', { fields: ['password2'] });
+      await accounts.setPassword(s.account.id, password);
+      log.info({ accountId: s.account.id }, 'initial password changed');
+      await proceed(ctx, it, { ...s.account, mustChangePassword: false }, s.p);
+    } catch (e) {
+      sendPage(ctx, isAppError(e) ? e.status : 400, changePasswordPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), error: showError(e) }));
+    }
+  });
+
+  // ----- consent ----------------------------------------------------------------------------
   router.post('/interaction/:uid/confirm', form, async (ctx: Ctx) => {
     const it = await load(ctx);
     if (!it || !csrfOk(ctx, it)) return;
@@ -131,14 +382,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       await finish(ctx, { error: 'access_denied', error_description: 'End-User denied the request' });
       return;
     }
-    const { details } = it.prompt;
-    const grant = (it.grantId ? await provider.Grant.find(it.grantId) : undefined)
-      ?? new provider.Grant({ accountId: it.session.accountId, clientId: it.params.client_id });
-    if (details.missingOIDCScope?.length) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-    if (details.missingOIDCClaims?.length) grant.addOIDCClaims(details.missingOIDCClaims);
-    for (const [resource, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
-    const grantId = await grant.save();
-    await finish(ctx, { consent: it.grantId ? {} : { grantId } });
+    await approve(ctx, it);
   });
 
   router.post('/interaction/:uid/abort', form, async (ctx: Ctx) => {
@@ -147,4 +391,3 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the interaction' });
   });
 }
-

@@ -1,7 +1,7 @@
 /**
  * Internal account API for other services (not for browsers, not through the gateway):
  *
- *   GET /internal/accounts/:id   → { id, kind, name, idNumber, agencyCode }
+ *   GET /internal/accounts/:id   → { id, kind, name, idNumber, mobile, agencyCode } (mobile: for notices, R-CA-3 / R-CA-5)
  *
  * The licence service needs the holder's name and ID number to issue a licence. Callers must
  * present a service token for audience `urn:yiwang:idp` (kernel/internal-auth.ts): 401
@@ -26,6 +26,6 @@ export function mountInternal(router: Router, d: { accounts: AccountStore; key: 
     if (!a) throw new AppError('NOT_FOUND', '账户不存在 / no such account');
     d.log.debug({ caller, accountId: a.id }, 'internal account read');
     ctx.set('cache-control', 'no-store');
-    ctx.body = { id: a.id, kind: a.kind, name: a.name, idNumber: a.idNumber, agencyCode: a.agencyCode };
+    ctx.body = { id: a.id, kind: a.kind, name: a.name, idNumber: a.idNumber, mobile: a.mobile ?? null, agencyCode: a.agencyCode };
   });
 }

@@ -48,4 +48,150 @@ create table signing_keys (
 );
 `,
   },
+  {
+    // Issue 3, partner sites (idp/partners): registered partner clients, remembered consent,
+    // per-client access policies (R-ID-10).
+    id: '201_partners',
+    sql: `
+create table partner_clients (
+  client_id text primary key,
+  -- oidc-provider client metadata (client_secret included: oidc-provider compares it as given).
+  metadata jsonb not null,
+  disabled boolean not null default false,
+  created_by uuid,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+-- Consent a person gave a client, remembered across sessions (per client and scope).
+create table consents (
+  account_id uuid not null,
+  client_id text not null,
+  scopes text[] not null,
+  resource_scopes jsonb not null default '{}'::jsonb,
+  granted_at timestamptz not null default now(),
+  primary key (account_id, client_id)
+);
+
+-- R-ID-10: which account kinds, assurance levels or roles may use a client; read per request.
+create table client_policies (
+  client_id text primary key,
+  kinds text[],
+  min_acr text,
+  roles text[],
+  updated_by uuid,
+  updated_at timestamptz not null default now()
+);
+`,
+  },
+  {
+    // Issue 3, administration (idp/admin, idp/audit): R-ID-9 re-enable approvals and the
+    // append-only, hash-chained audit log.
+    id: '202_admin_audit',
+    sql: `
+create table audit_log (
+  seq bigint primary key,
+  at timestamptz not null,
+  actor_id text not null,
+  action text not null,
+  target text,
+  details jsonb not null default '{}'::jsonb,
+  prev_hash text not null,
+  hash text not null unique
+);
+
+-- Append-only: the database itself refuses to change or remove an entry.
+create function audit_log_append_only() returns trigger language plpgsql as $$
+begin
+  raise exception 'idp.audit_log is append-only';
+end;
+$$;
+create trigger audit_log_no_update before update or delete on audit_log
+  for each row execute function audit_log_append_only();
+
+create table enable_requests (
+  id uuid primary key,
+  account_id uuid not null references accounts(id),
+  requested_by uuid not null,
+  reason text not null,
+  status text not null check (status in ('pending', 'approved', 'rejected')),
+  decided_by uuid,
+  decided_at timestamptz,
+  created_at timestamptz not null
+);
+create unique index enable_requests_one_pending on enable_requests (account_id) where status = 'pending';
+`,
+  },
+  {
+    // Issue 3, accounts (idp/verify, idp/register, idp/company): R-ID-1/2/4 proofing, assurance
+    // levels and where an account was registered (ready for R-ID-12), companies.
+    id: '101_identity',
+    sql: `
+alter table accounts add column assurance_level smallint not null default 2 check (assurance_level between 2 and 5);
+-- How the account was proven: self-declared | online-verified | counter | staff.
+alter table accounts add column proofing text not null default 'self-declared';
+alter table accounts add column registered_platform text;
+alter table accounts add column registered_tier text check (registered_tier in ('national', 'provincial', 'municipal'));
+-- R-ID-2: counter registrations wait for staff activation; their random password must be changed.
+alter table accounts add column status text not null default 'active' check (status in ('pending', 'active'));
+alter table accounts add column must_change_password boolean not null default false;
+alter table accounts add column registered_by uuid;
+alter table accounts add column activated_by uuid;
+alter table accounts add column activated_at timestamptz;
+
+-- R-ID-4: legal persons, bound to the legal representative's natural-person account.
+create table companies (
+  id uuid primary key,
+  credit_code text not null unique,
+  name text not null,
+  legal_rep_account_id uuid not null references accounts(id),
+  -- registry: remote comparison with the business registry; counter: checked at a counter.
+  route text not null check (route in ('registry', 'counter')),
+  -- Counter registration by a delegate carrying the legal representative's power of attorney.
+  delegate_account_id uuid references accounts(id),
+  power_of_attorney text,
+  registered_by uuid,
+  assurance_level smallint not null check (assurance_level between 2 and 5),
+  agreement_version text not null,
+  agreement_accepted_at timestamptz not null,
+  registered_platform text,
+  registered_tier text,
+  disabled boolean not null default false,
+  created_at timestamptz not null,
+  check (delegate_account_id is null or power_of_attorney is not null)
+);
+create index companies_legal_rep on companies (legal_rep_account_id);
+`,
+  },
+  {
+    // Issue 3, delegation (idp/delegation, R-ID-8): a company's rights passed to a person for a
+    // scope of service items and a period; passed on at most 3 levels.
+    id: '203_delegations',
+    sql: `
+create table delegations (
+  id uuid primary key,
+  company_credit_code text not null references companies(credit_code),
+  grantor_account_id uuid not null references accounts(id),
+  grantee_account_id uuid not null references accounts(id),
+  parent_id uuid references delegations(id),
+  level smallint not null check (level between 1 and 3),
+  -- Service item ids, or '*' for every item.
+  scope text[] not null check (cardinality(scope) > 0),
+  valid_from timestamptz not null,
+  valid_until timestamptz not null,
+  status text not null check (status in ('requested', 'active', 'rejected', 'revoked')),
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  revoked_at timestamptz,
+  revoked_by uuid,
+  check (valid_until > valid_from),
+  check (grantor_account_id <> grantee_account_id),
+  check ((level = 1) = (parent_id is null))
+);
+create index delegations_grantee on delegations (grantee_account_id);
+create index delegations_grantor on delegations (grantor_account_id);
+create index delegations_parent on delegations (parent_id);
+create index delegations_company on delegations (company_credit_code);
+`,
+  },
 ];

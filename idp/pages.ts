@@ -5,7 +5,7 @@
  */
 import { AGREEMENT, FACTOR_TYPES, type FactorType } from './accounts.ts';
 import { CSRF_FIELD } from './csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from './html.ts';
+import { Html, errorBox, html, localise, page, type Lang } from './html.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, text: Text) => text[lang];
@@ -28,30 +28,120 @@ export interface PageError { code: string; message: string }
 
 const maybeError = (lang: Lang, e?: PageError) => (e ? errorBox(e.code, localise(e.message, lang)) : '');
 
-export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; login?: string; error?: PageError }): string {
+export interface LoginPageState {
+  login?: string;
+  error?: PageError;
+  /** Which method the last post used (its form shows the error). */
+  method?: 'pwd' | 'sms' | 'qr';
+  mobile?: string;
+  smsSent?: boolean;
+  qr?: { url: string; image: string; expiresIn: number };
+}
+
+export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string } & LoginPageState): string {
   const { lang } = o;
   const action = `/interaction/${encodeURIComponent(o.uid)}`;
+  const method = o.method ?? 'pwd';
+  const errorFor = (m: string) => (method === m ? maybeError(lang, o.error) : '');
+  const hidden = html`<input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">`;
   return page({
     lang, path: action, title: t(lang, { zh: '登录', en: 'Log in' }),
     body: html`
 <p>${t(lang, { zh: `登录以继续访问「${o.clientName}」`, en: `Log in to continue to “${o.clientName}”` })}</p>
-${maybeError(lang, o.error)}
+<section aria-labelledby="m-pwd"><h2 id="m-pwd">${t(lang, { zh: '账号登录', en: 'With your login name' })}</h2>
+${errorFor('pwd')}
 <form method="post" action="${action}/login" autocomplete="on">
-  <input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
+  ${hidden}
   <label for="login">${t(lang, { zh: '身份证号码、手机号码或用户名', en: 'ID number, mobile number or username' })}</label>
-  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required autofocus>
+  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required${method === 'pwd' ? html` autofocus` : ''}>
   <label for="password">${t(lang, { zh: '密码', en: 'Password' })}</label>
   <input type="password" id="password" name="password" autocomplete="current-password" required>
   <button type="submit">${t(lang, { zh: '登录', en: 'Log in' })}</button>
 </form>
+<p class="hint"><a href="/recover">${t(lang, { zh: '忘记密码？', en: 'Forgot your password?' })}</a></p></section>
+<section aria-labelledby="m-sms"><h2 id="m-sms">${t(lang, { zh: '手机短信登录', en: 'With a code by SMS' })}</h2>
+${errorFor('sms')}
+${o.smsSent && method === 'sms' && !o.error ? html`<p role="status">${t(lang, { zh: '如该号码已绑定账户，验证码已发送，5 分钟内有效。', en: 'If the number is bound to an account, a code has been sent (valid 5 minutes).' })}</p>` : ''}
+<form method="post" action="${action}/sms/send">
+  ${hidden}
+  <label for="sms-mobile">${t(lang, { zh: '绑定的手机', en: 'Bound mobile' })}</label>
+  <input type="tel" id="sms-mobile" name="mobile" value="${o.mobile ?? ''}" autocomplete="tel-national" maxlength="11" required${method === 'sms' && !o.smsSent ? html` autofocus` : ''}>
+  <button type="submit" class="secondary">${t(lang, { zh: '获取验证码', en: 'Send me a code' })}</button>
+</form>
+${o.smsSent ? html`<form method="post" action="${action}/sms/verify">
+  ${hidden}
+  <input type="hidden" name="mobile" value="${o.mobile ?? ''}">
+  <label for="sms-code">${t(lang, { zh: '短信中的 6 位数字', en: 'The 6-digit code from the SMS' })}</label>
+  <input type="text" id="sms-code" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" required autofocus>
+  <button type="submit">${t(lang, { zh: '验证并继续', en: 'Verify and continue' })}</button>
+</form>` : ''}</section>
+${o.qr ? html`<section aria-labelledby="m-qr"><h2 id="m-qr">${t(lang, { zh: '手机应用扫码', en: 'Scan with the mobile app' })}</h2>
+${errorFor('qr')}
+<img src="${o.qr.image}" width="180" height="180" alt="${t(lang, { zh: '扫码二维码，内容：', en: 'QR code for: ' })}${o.qr.url}" data-qr-url="${o.qr.url}">
+<p class="hint" id="qr-status" role="status" aria-live="polite">${t(lang, { zh: `请用一网通办手机应用扫码并确认，二维码 ${Math.round(o.qr.expiresIn / 60)} 分钟内有效。`, en: `Scan with the Yiwang app and approve; the code is valid ${Math.round(o.qr.expiresIn / 60)} minutes.` })}</p>
+<form method="post" action="${action}/qr/complete" id="qr-complete">
+  ${hidden}
+  <button type="submit" class="secondary">${t(lang, { zh: '已在手机上确认', en: 'I have approved on my phone' })}</button>
+</form>
+<script>${new Html(QR_POLL.replace('__URL__', JSON.stringify(`${action}/qr`)))}</script></section>` : ''}
 <form method="post" action="${action}/abort">
-  <input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
+  ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>
 </form>
 <p class="hint">${t(lang, { zh: '还没有账户？', en: 'No account yet?' })}
   <a href="/register?return=${encodeURIComponent(action)}">${t(lang, { zh: '实名注册', en: 'Register with your real name' })}</a></p>`,
   });
 }
+
+/** Polls the QR status (device-authorization style) and completes the login once approved. */
+const QR_POLL = `(function(){var u=__URL__,t=setInterval(function(){fetch(u,{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(s){
+if(s.status==='approved'){clearInterval(t);document.getElementById('qr-complete').submit();}
+else if(s.status!=='pending'){clearInterval(t);document.getElementById('qr-status').textContent=document.documentElement.lang==='en'?'The QR code expired: reload the page.':'二维码已失效，请刷新页面。';}
+}).catch(function(){})},2000);})();`;
+
+export function stepUpPage(o: { lang: Lang; uid: string; csrf: string; level: number; method: 'sms' | 'pwd'; sent: boolean; error?: PageError }): string {
+  const { lang } = o;
+  const action = `/interaction/${encodeURIComponent(o.uid)}`;
+  const hidden = html`<input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">`;
+  const second = o.method === 'sms'
+    ? html`${o.sent ? html`<p role="status">${t(lang, { zh: '验证码已发送到您绑定的手机。', en: 'A code has been sent to your bound mobile.' })}</p>` : ''}
+<form method="post" action="${action}/stepup/send">${hidden}<button type="submit" class="secondary">${t(lang, { zh: '发送验证码到绑定手机', en: 'Send a code to my bound mobile' })}</button></form>
+<form method="post" action="${action}/stepup">${hidden}
+  <label for="stepup-code">${t(lang, { zh: '短信中的 6 位数字', en: 'The 6-digit code from the SMS' })}</label>
+  <input type="text" id="stepup-code" name="code" inputmode="numeric" maxlength="6" autocomplete="one-time-code" required autofocus>
+  <button type="submit">${t(lang, { zh: '验证并继续', en: 'Verify and continue' })}</button></form>`
+    : html`<form method="post" action="${action}/stepup">${hidden}
+  <label for="stepup-password">${t(lang, { zh: '账户密码', en: 'Account password' })}</label>
+  <input type="password" id="stepup-password" name="password" autocomplete="current-password" required autofocus>
+  <button type="submit">${t(lang, { zh: '验证并继续', en: 'Verify and continue' })}</button></form>`;
+  return page({
+    lang, path: action, switchHref: null, title: t(lang, { zh: '加强身份验证', en: 'Confirm it is you' }),
+    body: html`<p>${t(lang, { zh: `该应用要求认证等级 ${o.level} 级，请再完成一项验证。`, en: `This application requires assurance level ${o.level}: please complete a second factor.` })}</p>
+${maybeError(lang, o.error)}${second}
+<p class="hint"><a href="${action}?full=1">${t(lang, { zh: '使用其他账户登录', en: 'Log in with another account' })}</a></p>`,
+  });
+}
+
+export function changePasswordPage(o: { lang: Lang; uid: string; csrf: string; error?: PageError }): string {
+  const { lang } = o;
+  const action = `/interaction/${encodeURIComponent(o.uid)}`;
+  return page({
+    lang, path: action, switchHref: null, title: t(lang, { zh: '请修改初始密码', en: 'Change your initial password' }),
+    body: html`<p>${t(lang, { zh: '首次登录须将窗口发放的初始密码改为您自己的密码。', en: 'At first login, replace the initial password you were given at the counter with your own.' })}</p>
+${maybeError(lang, o.error)}
+<form method="post" action="${action}/password">
+  <input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
+  <label for="new-password">${t(lang, { zh: '新密码', en: 'New password' })}</label>
+  <input type="password" id="new-password" name="password" autocomplete="new-password" aria-describedby="pw-hint" required autofocus>
+  <p class="hint" id="pw-hint">${t(lang, PASSWORD_HINT)}</p>
+  <label for="new-password2">${t(lang, { zh: '再次输入新密码', en: 'Repeat the new password' })}</label>
+  <input type="password" id="new-password2" name="password2" autocomplete="new-password" required>
+  <button type="submit">${t(lang, { zh: '保存并继续', en: 'Save and continue' })}</button>
+</form>`,
+  });
+}
+
+const PASSWORD_HINT: Text = { zh: '至少 8 位，包含小写字母、大写字母、数字、符号中的至少三类。', en: 'At least 8 characters with 3 of: lower case, upper case, digits, symbols.' };
 
 export function consentPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; scopes: string[]; resources: string[] }): string {
   const { lang } = o;
@@ -71,12 +161,13 @@ export function consentPage(o: { lang: Lang; uid: string; csrf: string; clientNa
   });
 }
 
-export interface RegisterValues { name?: string; idNumber?: string; mobile?: string; factorType?: string; factorValue?: string }
+export interface RegisterValues { name?: string; idNumber?: string; mobile?: string; factorType?: string; factorValue?: string; factor2Type?: string; factor2Value?: string }
 
 export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | undefined; values?: RegisterValues; error?: PageError }): string {
   const { lang } = o;
   const v = o.values ?? {};
   const options = FACTOR_TYPES.map((f) => html`<option value="${f}"${v.factorType === f ? html` selected` : ''}>${t(lang, FACTORS[f])}</option>`);
+  const options2 = FACTOR_TYPES.map((f) => html`<option value="${f}"${v.factor2Type === f ? html` selected` : ''}>${t(lang, FACTORS[f])}</option>`);
   return page({
     lang, path: '/register', title: t(lang, { zh: '实名注册', en: 'Register' }),
     body: html`
@@ -94,9 +185,14 @@ ${maybeError(lang, o.error)}
   <select id="factorType" name="factorType" required>${options}</select>
   <label for="factorValue">${t(lang, { zh: '要素号码', en: 'Factor number' })}</label>
   <input type="text" id="factorValue" name="factorValue" value="${v.factorValue ?? ''}" required>
+  <label for="factor2Type">${t(lang, { zh: '第二项身份要素（可选）', en: 'A further identity factor (optional)' })}</label>
+  <select id="factor2Type" name="factor2Type"><option value="">${t(lang, { zh: '不提供', en: 'None' })}</option>${options2}</select>
+  <label for="factor2Value">${t(lang, { zh: '第二项号码（可选）', en: 'Its number (optional)' })}</label>
+  <input type="text" id="factor2Value" name="factor2Value" value="${v.factor2Value ?? ''}">
+  <p class="hint">${t(lang, { zh: '手机号码和以上要素将与运营商、社保、银行等登记信息核验，至少两项须核验通过。', en: 'The mobile number and these factors are checked with the carrier, social security, banks etc.; at least two must be confirmed.' })}</p>
   <label for="password">${t(lang, { zh: '设置密码', en: 'Choose a password' })}</label>
   <input type="password" id="password" name="password" autocomplete="new-password" aria-describedby="pw-hint" required>
-  <p class="hint" id="pw-hint">${t(lang, { zh: '至少 8 位，包含小写字母、大写字母、数字、符号中的至少三类。', en: 'At least 8 characters with 3 of: lower case, upper case, digits, symbols.' })}</p>
+  <p class="hint" id="pw-hint">${t(lang, PASSWORD_HINT)}</p>
   <label class="check" for="agreementVersion"><input type="checkbox" id="agreementVersion" name="agreementVersion" value="${AGREEMENT.version}" required>
     <span>${t(lang, { zh: `我已阅读并同意《${AGREEMENT.title.zh}》（${AGREEMENT.version} 版）`, en: `I have read and accept the ${AGREEMENT.title.en} (version ${AGREEMENT.version})` })}</span></label>
   <button type="submit">${t(lang, { zh: '注册', en: 'Register' })}</button>
@@ -109,8 +205,9 @@ export function registeredPage(o: { lang: Lang; returnTo?: string | undefined })
   return page({
     lang, path: '/register', title: t(lang, { zh: '注册成功', en: 'Registered' }),
     body: html`
-<p role="status">${t(lang, { zh: '您的账户已创建。身份要素尚待核验，当前认证等级为二级。', en: 'Your account has been created. Your identity factors are not yet verified, so its assurance level is 2.' })}</p>
-${o.returnTo ? html`<p><a href="${o.returnTo}">${t(lang, { zh: '返回登录', en: 'Back to log in' })}</a></p>` : ''}`,
+<p role="status">${t(lang, { zh: '您的账户已创建，身份要素已核验，认证等级为三级。', en: 'Your account has been created; your identity factors were verified, so its assurance level is 3.' })}</p>
+${o.returnTo ? html`<p><a href="${o.returnTo}">${t(lang, { zh: '返回登录', en: 'Back to log in' })}</a></p>` : ''}
+<p class="hint">${t(lang, { zh: '法定代表人可登录', en: 'A legal representative can log in to' })} <a href="/account">${t(lang, { zh: '我的账户', en: 'My account' })}</a> ${t(lang, { zh: '注册法人单位。', en: 'to register the company.' })}</p>`,
   });
 }
 

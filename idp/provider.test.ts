@@ -56,7 +56,7 @@ describe('idp.discovery', () => {
     expect(d.issuer).toBe(idp.issuer);
     expect(d.code_challenge_methods_supported).toEqual(['S256']);
     expect(d.response_types_supported).toEqual(['code']);
-    expect(d.acr_values_supported).toEqual(['urn:yiwang:loa:2', 'urn:yiwang:loa:3']);
+    expect(d.acr_values_supported).toEqual(['urn:yiwang:loa:2', 'urn:yiwang:loa:3', 'urn:yiwang:loa:4', 'urn:yiwang:loa:5']);
     expect(d.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'phone', 'offline_access']));
     expect(d.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
     expect(d.grant_types_supported).not.toContain('implicit');
@@ -106,18 +106,18 @@ describe('idp.login', () => {
     const { payload, protectedHeader } = await jwtVerify(r.access_token, jwks, { issuer: idp.issuer, audience: GATEWAY, typ: 'at+jwt' });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload).toMatchObject({
-      sub: DEMO_CITIZEN.id, client_id: 'yiwang-portal', acr: 'urn:yiwang:loa:2', yw_kind: 'person', yw_name: DEMO_CITIZEN.name,
+      sub: DEMO_CITIZEN.id, client_id: 'yiwang-portal', acr: 'urn:yiwang:loa:3', yw_kind: 'person', yw_name: DEMO_CITIZEN.name,
     });
     expect(payload.exp! - payload.iat!).toBe(600);
     expect(payload.yw_agency).toBeUndefined();
     expect(payload.yw_roles).toBeUndefined();
     expect(r.refresh_token).toBeTruthy();
-    expect(r.claims()).toMatchObject({ sub: DEMO_CITIZEN.id, acr: 'urn:yiwang:loa:2', iss: idp.issuer, aud: 'yiwang-portal' });
+    expect(r.claims()).toMatchObject({ sub: DEMO_CITIZEN.id, acr: 'urn:yiwang:loa:3', amr: ['pwd'], iss: idp.issuer, aud: 'yiwang-portal' });
   });
 
   test('mobile + password logs in the self-registered person (a lower-case x in the ID number works too)', async () => {
     const r = await login(PERSON.mobile, PERSON.password);
-    expect(decodeJwt(r.access_token)).toMatchObject({ sub: personId, yw_kind: 'person', yw_name: PERSON.name, acr: 'urn:yiwang:loa:2', aud: GATEWAY });
+    expect(decodeJwt(r.access_token)).toMatchObject({ sub: personId, yw_kind: 'person', yw_name: PERSON.name, acr: 'urn:yiwang:loa:3', aud: GATEWAY });
     const byId = await login(DEMO_CITIZEN.idNumber.toLowerCase(), DEMO_CITIZEN.password);
     expect(decodeJwt(byId.access_token).sub).toBe(DEMO_CITIZEN.id);
   });
@@ -187,7 +187,7 @@ describe('idp.tokens', () => {
   test('refresh rotates the refresh token and yields a new gateway JWT; a reused refresh token revokes the grant', async () => {
     const r = await login(DEMO_CITIZEN.idNumber, DEMO_CITIZEN.password);
     const first = await client.refreshTokenGrant(r.config, r.refresh_token!);
-    expect(decodeJwt(first.access_token)).toMatchObject({ aud: GATEWAY, sub: DEMO_CITIZEN.id, yw_kind: 'person', acr: 'urn:yiwang:loa:2' });
+    expect(decodeJwt(first.access_token)).toMatchObject({ aud: GATEWAY, sub: DEMO_CITIZEN.id, yw_kind: 'person', acr: 'urn:yiwang:loa:3' });
     expect(first.refresh_token).toBeTruthy();
     expect(first.refresh_token).not.toBe(r.refresh_token);
     // Replay of the used token: refused, and the rotated one dies with the grant (RFC 9700 §4.14.2).
@@ -199,7 +199,7 @@ describe('idp.tokens', () => {
     const r = await login(PERSON.idNumber, PERSON.password);
     await expect(client.fetchUserInfo(r.config, r.access_token, personId)).rejects.toBeTruthy();
     const { userinfo, refreshed } = await fetchUserInfoFor(r);
-    expect(userinfo).toEqual({ sub: personId, name: PERSON.name, phone_number: PERSON.mobile, phone_number_verified: false });
+    expect(userinfo).toEqual({ sub: personId, name: PERSON.name, phone_number: PERSON.mobile, phone_number_verified: true });
     expect(refreshed.refresh_token).toBeTruthy();
     // The rotated refresh token still yields gateway tokens.
     const again = await client.refreshTokenGrant(r.config, refreshed.refresh_token!);

@@ -29,10 +29,15 @@ import type { Cache } from '../kernel/cache.ts';
 import type { Logger } from '../kernel/log.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
 import { cacheAdapterFactory } from './adapter.ts';
+import { levelOf } from './assurance.ts';
+import { stepUpPolicy } from './login/policy.ts';
+import { accountClient } from './account/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
+import type { PartnerHooks } from './partners/hooks.ts';
+import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from './partners/claims.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
-export const SCOPES = ['openid', 'offline_access', 'profile', 'phone'] as const;
+export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
 /** Scopes the graph (gateway) accepts in its access tokens. */
 export const GATEWAY_SCOPE = 'openid profile phone';
 
@@ -47,18 +52,24 @@ export interface ProviderDeps {
   accounts: AccountStore;
   cache: Cache;
   log: Logger;
+  /** Partner clients, pairwise subjects, remembered consent, client policies (idp/partners). */
+  partners?: PartnerHooks;
+  /** Company memberships for the yw_companies claim (idp/partners/claims.ts). */
+  memberships?: MembershipsOf;
+  /** R-ID-8: the delegation a person acts under, if in force (idp/delegation); throws DELEGATION_INVALID. */
+  actingFor?: (accountId: string, delegationId: string) => Promise<{ company: string; scope: string[]; delegationId: string }>;
 }
 
 /** Account claims by scope (filtered by oidc-provider through `claims` below). */
-function accountFor(a: AccountRecord): Account {
+function accountFor(a: AccountRecord, memberships: MembershipsOf): Account {
   return {
     accountId: a.id,
     record: a,
-    claims() {
+    async claims(_use: string, scope: string) {
       return {
         sub: a.id,
         name: a.name,
-        ...(a.mobile ? { phone_number: a.mobile, phone_number_verified: false } : {}),
+        ...(await identityClaims(a, acrFor(a), memberships, scope)),
       };
     },
   };
@@ -87,8 +98,11 @@ export function createProvider(d: ProviderDeps): Provider {
   const redirectUris = config.IDP_PORTAL_REDIRECT_URIS.split(',').map((s) => s.trim()).filter(Boolean);
   const portalOrigins = [...new Set(redirectUris.map((u) => new URL(u).origin))];
 
+  const cacheAdapter = cacheAdapterFactory(d.cache);
+  const partners = d.partners;
+  const memberships: MembershipsOf = d.memberships ?? (async () => []);
   const configuration: Configuration = {
-    adapter: cacheAdapterFactory(d.cache),
+    adapter: (model: string) => (model === 'Client' && partners ? partners.clientAdapter : cacheAdapter(model)),
     jwks: { keys: d.jwks },
     cookies: {
       keys: secrets.cookieKeys,
@@ -105,16 +119,21 @@ export function createProvider(d: ProviderDeps): Provider {
       redirect_uris: redirectUris,
       post_logout_redirect_uris: portalOrigins.map((o) => `${o}/`),
       scope: SCOPES.join(' '),
-    }],
+    }, accountClient(config.IDP_ISSUER)],
     responseTypes: ['code'],
     clientBasedCORS(_ctx: unknown, origin: string, client: { redirectUris: string[] }) {
       return client.redirectUris.some((u) => new URL(u).origin === origin);
     },
     scopes: [...SCOPES],
+    // Partners (idp/partners) get pairwise subjects; the portal keeps public ones for the gateway.
+    subjectTypes: partners ? ['public', 'pairwise'] : ['public'],
+    ...(partners ? { pairwiseIdentifier: partners.pairwiseIdentifier, loadExistingGrant: partners.loadExistingGrant } : {}),
+    extraClientMetadata: { properties: ['yw_sector'] },
     claims: {
-      acr: null, auth_time: null, sid: null, iss: null,
-      // acr in every ID token (not only when requested): relying parties decide by the level.
-      openid: ['sub', 'acr'],
+      ...IDENTITY_SCOPES,
+      acr: null, amr: null, auth_time: null, sid: null, iss: null,
+      // acr and amr in every ID token (not only when requested): relying parties decide by the level and the methods.
+      openid: ['sub', 'acr', 'amr'],
       profile: ['name'],
       phone: ['phone_number', 'phone_number_verified'],
     },
@@ -124,6 +143,7 @@ export function createProvider(d: ProviderDeps): Provider {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
+      backchannelLogout: { enabled: true },
       revocation: {
         enabled: true,
         allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
@@ -140,14 +160,20 @@ export function createProvider(d: ProviderDeps): Provider {
       },
       resourceIndicators: {
         enabled: true,
-        async defaultResource(_ctx: unknown, _client: unknown, oneOf?: string[]) {
+        async defaultResource(_ctx: unknown, client: { clientId: string }, oneOf?: string[]) {
           if (oneOf) return oneOf.includes(gateway) ? gateway : oneOf[0];
+          // Partners: no default resource, i.e. an opaque token for UserInfo only.
+          if (partners && !partners.resourceAllowed(client?.clientId, gateway, gateway)) return undefined;
           return gateway;
         },
         async useGrantedResource(ctx: KoaContextWithOIDC) {
           return !(ctx.oidc.route === 'token' && ctx.oidc.params.grant_type === 'refresh_token' && ctx.oidc.params.scope);
         },
-        async getResourceServerInfo(_ctx: unknown, resource: string) {
+        async getResourceServerInfo(_ctx: unknown, resource: string, client?: { clientId: string }) {
+          if (partners && !partners.resourceAllowed(client?.clientId, resource, gateway)) throw new errors.InvalidTarget('resource not available to this client');
+          if (partners && resource === partners.adminResource) {
+            return { audience: resource, scope: 'admin', accessTokenFormat: 'jwt', accessTokenTTL: ACCESS_TOKEN_TTL, jwt: { sign: { alg: 'RS256' } } };
+          }
           if (resource !== gateway) throw new errors.InvalidTarget('unknown resource indicator');
           return {
             audience: gateway,
@@ -159,9 +185,12 @@ export function createProvider(d: ProviderDeps): Provider {
         },
       },
     },
-    async findAccount(_ctx: unknown, sub: string) {
+    async findAccount(ctx: KoaContextWithOIDC | undefined, sub: string, token?: TokenLike) {
       const a = await accounts.findById(sub);
-      return a && !a.disabled ? accountFor(a) : undefined;
+      if (!a || a.disabled) return undefined;
+      // R-ID-10: the client's policy applies at refresh and UserInfo too (it may have changed).
+      if (partners && !(await partners.accountAllowed(ctx, a, token?.acr ?? acrFor(a)))) return undefined;
+      return accountFor(a, memberships);
     },
     async extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike) {
       if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
@@ -170,12 +199,25 @@ export function createProvider(d: ProviderDeps): Provider {
       const a = entity?.record?.id === token.accountId ? entity.record : await accounts.findById(token.accountId);
       if (!a) return undefined;
       const acr = entities.AuthorizationCode?.acr ?? entities.RefreshToken?.acr ?? acrFor(a);
-      return gatewayClaims(a, acr === ACR.staff || acr === ACR.selfRegistered ? acr : acrFor(a));
+      // The login's own level (idp/assurance.ts), else the account's single-factor level.
+      const claims = gatewayClaims(a, levelOf(acr) ? acr : acrFor(a));
+      // R-ID-8: a person acting for a company names the delegation at the token endpoint
+      // (`yw_acting_for=<delegation id>`); it must be theirs and in force, else invalid_grant.
+      const actingFor = (ctx?.oidc?.body as Record<string, unknown> | undefined)?.yw_acting_for;
+      if (typeof actingFor === 'string' && actingFor && d.actingFor && a.kind === 'person') {
+        try {
+          return { ...claims, yw_act: await d.actingFor(a.id, actingFor) };
+        } catch (e) {
+          throw new errors.InvalidGrant!((e as Error).message);
+        }
+      }
+      return claims;
     },
     async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
       return client.grantTypeAllowed('refresh_token');
     },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    // stepUpPolicy: a client demanding a higher acr than the session's sends the user to log in again (idp/login/policy.ts).
+    interactions: { policy: stepUpPolicy(), url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: {
       AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
@@ -197,8 +239,8 @@ export function createProvider(d: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.IDP_ISSUER, configuration);
-  // Behind a TLS-terminating proxy in production (the kernel's Koa shell trusts it too).
-  provider.proxy = true;
+  // Behind a TLS-terminating proxy only when configured (TRUST_PROXY), like the kernel's Koa shell.
+  provider.proxy = config.TRUST_PROXY;
   provider.on('server_error', (_ctx: unknown, err: Error) => log.error({ err }, 'oidc-provider server error'));
   return provider;
 }

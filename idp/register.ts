@@ -1,5 +1,6 @@
 /**
- * Natural-person self-registration, first slice of R-ID-1 (rules in accounts.ts).
+ * Natural-person self-registration, R-ID-1 (rules and verification in accounts.ts), limited to
+ * IDP_REGISTER_PER_HOUR per source address (RATE_LIMITED).
  *
  *   GET  /register   the form (sets the double-submit CSRF cookie)
  *   POST /register   form post → success page, or the form again with the error;
@@ -16,6 +17,7 @@ import { koaBody } from 'koa-body';
 import { AppError, isAppError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/log.ts';
 import type { AccountStore } from './accounts.ts';
+import type { RateLimiter } from './protect/guard.ts';
 import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from './csrf.ts';
 import { pageLang } from './html.ts';
 import { MESSAGES, errorPage, registerPage, registeredPage, type RegisterValues } from './pages.ts';
@@ -27,8 +29,10 @@ function safeReturn(v: unknown): string | undefined {
   return typeof v === 'string' && /^\/interaction\/[A-Za-z0-9_-]{1,64}$/.test(v) ? v : undefined;
 }
 
-export function mountRegister(router: Router, d: { accounts: AccountStore; key: KeyObject; log: Logger }): void {
+export function mountRegister(router: Router, d: { accounts: AccountStore; key: KeyObject; log: Logger; limiter: RateLimiter; perHour: number }): void {
   const { accounts, key, log } = d;
+  /** Issue 3 bullet 9: registrations per source address per hour (each asks the registries). */
+  const limit = (ctx: ParameterizedContext) => d.limiter.hit('register', ctx.ip, d.perHour, 3600);
 
   const send = (ctx: ParameterizedContext, status: number, html: string) => {
     ctx.status = status;
@@ -47,6 +51,7 @@ export function mountRegister(router: Router, d: { accounts: AccountStore; key: 
       if (typeof ctx.request.body !== 'object' || ctx.request.body === null || Array.isArray(ctx.request.body)) {
         throw new AppError('BAD_INPUT', '请求体应为 JSON 对象 / the body must be a JSON object');
       }
+      await limit(ctx);
       const { id } = await accounts.register(input);
       log.info({ accountId: id }, 'person registered');
       ctx.status = 201;
@@ -60,13 +65,14 @@ export function mountRegister(router: Router, d: { accounts: AccountStore; key: 
     }
     const returnTo = safeReturn(input.return);
     try {
+      await limit(ctx);
       const { id } = await accounts.register(input);
       log.info({ accountId: id }, 'person registered');
       send(ctx, 201, registeredPage({ lang, returnTo }));
     } catch (e) {
       if (!isAppError(e)) throw e;
       const pick = (k: keyof RegisterValues) => (typeof input[k] === 'string' ? input[k] : undefined);
-      const values: RegisterValues = { name: pick('name'), idNumber: pick('idNumber'), mobile: pick('mobile'), factorType: pick('factorType'), factorValue: pick('factorValue') };
+      const values: RegisterValues = { name: pick('name'), idNumber: pick('idNumber'), mobile: pick('mobile'), factorType: pick('factorType'), factorValue: pick('factorValue'), factor2Type: pick('factor2Type'), factor2Value: pick('factor2Value') };
       send(ctx, e.status, registerPage({ lang, csrf: registerCsrfToken(ctx, key), returnTo, values, error: { code: e.code, message: e.message } }));
     }
   });

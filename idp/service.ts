@@ -6,41 +6,48 @@
  * provider → listen. Our routes (/healthz, /interaction, /register, /internal) are tried first;
  * everything else goes to oidc-provider (discovery, /auth, /token, /me, /jwks, …).
  */
-import { createHash, createSecretKey } from 'node:crypto';
 import type { ServiceFactory } from '../kernel/service.ts';
 import { createHttpApp, listen } from '../kernel/http.ts';
 import { migrate } from '../kernel/migrate.ts';
-import { createAccountStore } from './accounts.ts';
-import { mountInteractions } from './interactions.ts';
+import { createIdentityAccounts } from './wire.ts';
 import { mountInternal } from './internal.ts';
 import { loadSigningKeys } from './keys.ts';
 import { IDP_MIGRATIONS, IDP_SCHEMA } from './migrations.ts';
 import { createProvider } from './provider.ts';
-import { mountRegister } from './register.ts';
 import { seedDemoAccounts } from './seed.ts';
+import { createIdentityAdmin } from './admin/wire.ts';
+import { seedDemoAdmins } from './admin/seed.ts';
 
 export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
   await migrate(db, IDP_SCHEMA, IDP_MIGRATIONS);
   const jwks = await loadSigningKeys(db, secrets.keyPassphrase, clock);
-  // Factor values are hashed under a key of their own, derived from the internal secret.
-  const factorKey = createSecretKey(createHash('sha256').update('yiwang.idp.factor-key\n').update(secrets.internalSecret).digest());
-  const accounts = createAccountStore({ db, clock, factorKey });
+  // Issue 3, accounts half: verification, registration, SMS codes, login methods, recovery (idp/wire.ts).
+  const identity = createIdentityAccounts(deps, jwks);
+  const accounts = identity.accounts;
   if (opts.seed) await seedDemoAccounts(accounts, clock);
+  if (opts.seed) await seedDemoAdmins(accounts);
+  // Issue 3: partner clients, remembered consent, client policies, administration, audit log.
+  const identityAdmin = createIdentityAdmin(deps, accounts, jwks);
 
-  const provider = createProvider({ config, secrets, jwks, accounts, cache, log });
+  const provider = createProvider({
+    config, secrets, jwks, accounts, cache, log,
+    partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor,
+  });
 
   const { app, router } = createHttpApp({
     name: 'idp',
     log,
+    trustProxy: deps.config.TRUST_PROXY,
     health: {
       database: async () => { await db.query('select 1'); return true; },
       cache: () => cache.ping(),
     },
   });
-  mountInteractions(router, { provider, accounts, key: deps.internalKey, log });
-  mountRegister(router, { accounts, key: deps.internalKey, log });
+  identity.mount(router, provider);
   mountInternal(router, { accounts, key: deps.internalKey, clock, log });
+  // Admin API (/admin) and the identity subgraph (/graphql).
+  await identityAdmin.mount(router, provider);
   app.use(router.routes());
 
   const oidc = provider.callback();
@@ -51,5 +58,5 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   });
 
   const server = await listen(app, opts.port, opts.host);
-  return { name: 'idp', url: server.url, close: () => server.close() };
+  return { name: 'idp', url: server.url, close: async () => { await identityAdmin.close(); await server.close(); } };
 };

@@ -44,6 +44,21 @@ export const ERROR_CODES = {
   INTERACTION_EXPIRED: { status: 400, description: 'The login request expired or belongs to another browser; start again from the application.' },
   FACTOR_UNVERIFIED: { status: 400, description: 'A registration factor could not be verified.' },
 
+  OTP_INVALID: { status: 400, description: 'The SMS code is wrong, expired or already used; request a new one.' },
+  OTP_TOO_MANY_ATTEMPTS: { status: 429, description: 'Too many wrong entries: the SMS code is void; request a new one.' },
+  OTP_RESEND_TOO_SOON: { status: 429, description: 'A code was sent to this number moments ago; wait before asking again (`details.retryAfter` seconds).' },
+  RATE_LIMITED: { status: 429, description: 'Too many requests of this kind from this address or for this number; `details.retryAfter` says when to retry.' },
+  LOGIN_LOCKED: { status: 429, description: 'Too many failed logins for this account or from this address; locked for `details.retryAfter` seconds (doubling with further failures).' },
+  ACCOUNT_PENDING: { status: 403, description: 'The account was registered at a counter and is not yet activated by staff.' },
+  ASSURANCE_INSUFFICIENT: { status: 403, description: 'The account was not proven at the assurance level this needs (binding a company needs L3; a step-up needs a bound mobile).' },
+  QR_EXPIRED: { status: 400, description: 'The login QR code expired or is unknown; show a new one.' },
+  QR_NOT_APPROVED: { status: 409, description: 'The login QR code has not been approved on the mobile app (yet).' },
+  COMPANY_EXISTS: { status: 409, description: 'A company with this unified social credit code is already registered.' },
+  COMPANY_UNVERIFIED: { status: 400, description: 'The business registry does not confirm this company with this legal representative.' },
+  POWER_OF_ATTORNEY_REQUIRED: { status: 400, description: 'A delegate registering a company at a counter must carry the legal representative\'s power of attorney (its number).' },
+  SECOND_APPROVER_REQUIRED: { status: 403, description: 'Re-enabling an account needs a second staff member with the department-head role, other than the one who asked (R-ID-9).' },
+  DELEGATION_DEPTH_EXCEEDED: { status: 409, description: 'A delegation may be passed on at most 3 levels (R-ID-8).' },
+  DELEGATION_INVALID: { status: 403, description: 'The delegation is not in force (expired, revoked, not yet valid, pending) or does not cover this.' },
   // (identity: add new identity codes above this line)
 
   // --- cases --------------------------------------------------------------------------------
@@ -52,6 +67,27 @@ export const ERROR_CODES = {
   CASE_TRANSITION_INVALID: { status: 409, description: 'The action is not allowed in the case\'s current state.' },
   ROLE_REQUIRED: { status: 403, description: 'The action needs a staff role (receiver, acceptor, reviewer, decider) in the item\'s agency.' },
 
+  WORKFLOW_INVALID: { status: 400, description: 'A workflow definition is broken (unknown state, unreachable state, action without roles…); `details` lists every problem.' },
+  SUPPLEMENT_ALREADY_REQUESTED: { status: 409, description: 'A supplement notice was already given for this case: it is given once, listing everything missing (R-CA-4).' },
+  VISITS_EXCEEDED: { status: 409, description: 'The case\'s application mode allows no more in-person visits (R-CA-2: 2 pre-review, 1 pickup verification, 0 fully online).' },
+  EXTENSION_NOT_REQUESTED: { status: 409, description: 'No extension request is pending for this case (an extension needs a request, then approval).' },
+  // appointments (R-CA-5)
+  APPOINTMENT_DATE_OUT_OF_RANGE: { status: 400, description: 'Appointments are booked from the next day up to seven days ahead (R-CA-5).' },
+  APPOINTMENT_OUTSIDE_HOURS: { status: 400, description: 'Not a working day, or not a slot within the window\'s opening hours for the item (R-CA-5).' },
+  APPOINTMENT_SLOT_FULL: { status: 409, description: 'The time slot has reached its maximum number of appointments and is closed (R-CA-5).' },
+  APPOINTMENT_ALREADY_BOOKED: { status: 409, description: 'This ID number already holds an active appointment for the item; finish or cancel it first (R-CA-5).' },
+  APPOINTMENT_BOOKING_SUSPENDED: { status: 403, description: 'Online booking is suspended for this user after more than three no-shows in one month (R-CA-5).' },
+  APPOINTMENT_NOT_FOUND: { status: 404, description: 'No such appointment visible to the caller (or no valid appointment today for that ID number).' },
+  APPOINTMENT_NOT_CANCELLABLE: { status: 409, description: 'The appointment can no longer be cancelled (its slot has begun, or it was checked in, done, cancelled or missed).' },
+  APPOINTMENT_CALENDAR_INVALID: { status: 400, description: 'An appointment calendar definition is broken (periods, slot length, capacity); `details` lists every problem.' },
+  HALL_WINDOW_NOT_FOUND: { status: 404, description: 'No hall window with that id in the caller\'s agency.' },
+  QUEUE_TICKET_NOT_FOUND: { status: 404, description: 'No queue ticket with that id in the caller\'s agency.' },
+  QUEUE_TICKET_NOT_CALLED: { status: 409, description: 'Only a called ticket can be finished (served or absent).' },
+  MATERIAL_TOO_LARGE: { status: 413, description: 'The uploaded material exceeds CASE_MATERIAL_MAX_BYTES.' },
+  MATERIAL_TYPE_REFUSED: { status: 415, description: 'The uploaded material is not an accepted type (PDF, JPEG, PNG, OFD), judged by its content, not its name.' },
+  MATERIAL_NOT_ALLOWED: { status: 409, description: 'Materials can be added only by the case\'s applicant while it is submitted or waiting for a supplement.' },
+  UPLOAD_TOKEN_INVALID: { status: 401, description: 'The upload or download address is malformed, expired, or for another material.' },
+  LICENCE_NOT_ACCEPTED: { status: 409, description: 'The licence given instead of a material was refused by the licence service; `details.reason` says why (R-LI-2).' },
   // (cases: add new case codes above this line)
 
   // --- evaluations ------------------------------------------------------------------------
@@ -75,6 +111,12 @@ export const ERROR_CODES = {
   LICENCE_NOT_YET_VALID: { status: 400, description: 'The licence\'s validity period has not begun.' },
   SEAL_NOT_FOUND: { status: 404, description: 'The issuing agency has no seal certificate.' },
   KEY_DECRYPT_FAILED: { status: 500, description: 'A private key could not be decrypted (wrong passphrase).' },
+  LICENCE_STATUS_UNAVAILABLE: { status: 400, description: 'No current status list for the licence: none cached, or the cached copy has expired (refresh it online).' },
+  LICENCE_STATUS_LIST_INVALID: { status: 400, description: 'The status-list credential is malformed, not sealed by the licence\'s issuer, or is another list than the licence names.' },
+  LICENCE_TIMESTAMP_INVALID: { status: 400, description: 'The platform timestamp is malformed, not signed by a trusted timestamp authority, or does not match the licence.' },
+  LICENCE_TIMESTAMP_REQUIRED: { status: 400, description: 'The seal certificate is no longer valid and the licence carries no platform timestamp proving when it was sealed.' },
+  LICENCE_CHECK_FAILED: { status: 422, description: 'The licence reference does not belong to the holder, is of another type, or is not currently valid (internal licence check).' },
+  SHARE_LINK_INVALID: { status: 404, description: 'The share link is unknown, malformed or has expired.' },
   // (seals and licences: add new licence codes above this line)
 } as const satisfies Record<string, CodeInfo>;
 

@@ -41,3 +41,20 @@ describe('http.problems', () => {
     expect(await h.json()).toEqual({ service: 't', status: 'degraded', checks: { ok: 'ok', bad: 'fail' } });
   });
 });
+
+describe('http.proxy', () => {
+  test('X-Forwarded-For is ignored unless TRUST_PROXY says a proxy sets it', async () => {
+    for (const trustProxy of [false, true]) {
+      const { app, router } = createHttpApp({ name: 'p', log: silentLogger(), trustProxy });
+      router.get('/ip', (ctx) => { ctx.body = ctx.ip; });
+      app.use(router.routes());
+      const s = await listen(app, 0);
+      try {
+        const ip = await (await fetch(`${s.url}/ip`, { headers: { 'x-forwarded-for': '203.0.113.7' } })).text();
+        expect(ip).toBe(trustProxy ? '203.0.113.7' : '127.0.0.1');
+      } finally {
+        await s.close();
+      }
+    }
+  });
+});

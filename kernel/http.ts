@@ -15,13 +15,18 @@ export type HealthCheck = () => Promise<boolean>;
 export interface HttpAppOptions {
   name: string;
   log: Logger;
+  /**
+   * Trust X-Forwarded-* (TRUST_PROXY). Off by default: a client could otherwise pick its own
+   * address and dodge per-address limits.
+   */
+  trustProxy?: boolean;
   /** Named dependency checks for /healthz (database, cache, …). */
   health?: Record<string, HealthCheck>;
 }
 
 export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router } {
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = opts.trustProxy ?? false;
   const router = new Router();
   app.use(async (ctx, next) => {
     const id = ctx.get('x-request-id') || randomUUID();

@@ -17,9 +17,16 @@ const ASSERTION_TTL_SECONDS = 60;
 export type StaffRole = 'receiver' | 'acceptor' | 'reviewer' | 'decider';
 export const STAFF_ROLES: readonly StaffRole[] = ['receiver', 'acceptor', 'reviewer', 'decider'];
 
+/**
+ * R-ID-8: a person acting for a company under a delegation (idp/delegation): the company's
+ * unified social credit code, the service items covered (`*` = all) and the delegation's id.
+ * Subgraphs decide what acting-for permits; its absence means the person acts for themselves.
+ */
+export interface ActingFor { company: string; scope: string[]; delegationId: string }
+
 export type Caller =
   | { kind: 'anonymous' }
-  | { kind: 'person'; sub: string; name: string; acr?: string | undefined }
+  | { kind: 'person'; sub: string; name: string; acr?: string | undefined; actingFor?: ActingFor | undefined }
   | { kind: 'staff'; sub: string; name: string; agency: string; roles: StaffRole[] };
 
 export function internalKey(secret: string): KeyObject {

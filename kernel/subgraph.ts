@@ -110,7 +110,7 @@ export async function serveSubgraph<C extends SubgraphContext>(o: ServeSubgraphO
   const stopBackground = async () => { for (const b of o.background) await b.stop(); };
   try {
     const { app, router } = createHttpApp({
-      name: o.name, log,
+      name: o.name, log, trustProxy: o.deps.config.TRUST_PROXY,
       health: {
         db: async () => (await db.query('select 1 as ok')).rows.length === 1,
         cache: () => cache.ping(),

@@ -1,5 +1,5 @@
 /**
- * `npm run compose`: compose the four subgraph SDLs into schema/supergraph.graphql with
+ * `npm run compose`: compose the subgraph SDLs into schema/supergraph.graphql with
  * @apollo/composition (Federation 2). `--check` exits 1 when the committed file differs.
  * The URLs baked in are the embedded defaults; the gateway overrides them from configuration.
  */
@@ -15,6 +15,8 @@ export const SUBGRAPHS = [
   { name: 'case', url: 'http://127.0.0.1:4202/graphql' },
   { name: 'licence', url: 'http://127.0.0.1:4203/graphql' },
   { name: 'evaluation', url: 'http://127.0.0.1:4204/graphql' },
+  // Served by the IdP (idp/identity): accounts, companies, delegations (issue 3).
+  { name: 'identity', url: 'http://127.0.0.1:4100/graphql' },
 ] as const;
 
 export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];

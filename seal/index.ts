@@ -7,18 +7,34 @@ export type { CertifiedKey } from './certificates/types.ts';
 export { createRootCa } from './certificates/root.ts';
 export { issueCa } from './certificates/ca.ts';
 export { issueSealCertificate } from './certificates/seal.ts';
+export { issueTsaCertificate } from './certificates/tsa.ts';
 
 export { encryptPrivateKey, decryptPrivateKey } from './keys/encrypt.ts';
 export { createMemoryKeyStore } from './keys/store.ts';
 export type { KeyStore } from './keys/store.ts';
+export { createFileKeyStore } from './keys/file-store.ts';
 
 export {
   buildLicenceCredential, credentialId, issuerId, holderSubjectId, VC_CONTEXT_V2, LICENCE_CREDENTIAL_TYPE,
 } from './licence/credential.ts';
 export type { LicenceFields, LicenceCredential, LicenceData } from './licence/credential.ts';
+export type { StatusEntry, StatusPurpose } from './licence/credential.ts';
 export { signLicence } from './licence/sign.ts';
-export { verifyLicence } from './licence/verify.ts';
-export type { VerifyResult, VerifyOptions } from './licence/verify.ts';
+export type { SignOptions } from './licence/sign.ts';
+export type { Signer } from './licence/jws.ts';
+export { verifyLicence, createVerifyCache } from './licence/verify.ts';
+export type { VerifyResult, VerifyOptions, VerifyCache } from './licence/verify.ts';
+
+export { createTimestamper, verifyTimestamp, TST_TYP } from './timestamp/token.ts';
+export type { Timestamper } from './timestamp/token.ts';
+export { MIN_LIST_ENTRIES, emptyBitstring, bitAt, setBit, encodeList, decodeList } from './status/bitstring.ts';
+export { buildStatusListCredential, signStatusList, STATUS_LIST_CREDENTIAL_TYPE } from './status/list-credential.ts';
+export type { StatusListCredential } from './status/list-credential.ts';
+export { checkStatus, statusEntries } from './status/check.ts';
+export type { StatusListSource } from './status/check.ts';
+export { buildCrl, parseCrl, CRL_REASONS } from './x509/index.ts';
+export type { CrlEntry, CrlReason, ParsedCrl } from './x509/index.ts';
+export { loadCrls } from './trust/crl.ts';
 
 export { readTrustBundle } from './trust/bundle.ts';
 export { describeCertificate } from './chain/describe.ts';

@@ -13,7 +13,7 @@ import { OID_KP_DOCUMENT_SIGNING } from './lib/oids.ts';
 import { randomSerialHex } from './certificates/serial.ts';
 import { buildCertificate, type CertificateSpec } from './x509/index.ts';
 import {
-  b64json, decodeJws, HANGZHOU_HRSS, HANGZHOU_SAMR, licenceFields, makeHierarchy, rsaKey, sealRaw, x5c, type Hierarchy,
+  b64json, decodeJws, HANGZHOU_HRSS, HANGZHOU_SAMR, licenceFields, makeHierarchy, rsaKey, sealRaw, timestamperAt, x5c, type Hierarchy,
 } from './testing/hierarchy.ts';
 
 const ISSUED = new Date('2026-01-01T00:00:00Z');
@@ -23,6 +23,8 @@ const CHECKED = new Date('2026-06-01T00:00:00Z');
 let h: Hierarchy;
 let foreign: Hierarchy;
 let good: string;
+/** The good licence with a platform timestamp (the seal certificate expires before the licence). */
+let stampedGood: string;
 
 /** A certificate under `issuer` with a hand-made profile (what a careless CA could produce). */
 function oddCertificate(issuer: CertifiedKey, key: KeyObject, spec: Partial<CertificateSpec>): string {
@@ -66,6 +68,8 @@ beforeAll(async () => {
   h = makeHierarchy(ISSUED);
   foreign = makeHierarchy(ISSUED); // same names, other keys: a look-alike national root
   good = await signLicence(buildLicenceCredential(licenceFields()), { privateKey: h.seal.privateKey, chainPem: h.chain }, SIGNED);
+  stampedGood = await signLicence(buildLicenceCredential(licenceFields()), { privateKey: h.seal.privateKey, chainPem: h.chain }, SIGNED,
+    { timestamper: timestamperAt(h, SIGNED) });
 });
 
 describe('seal.verify round trip', () => {
@@ -238,7 +242,13 @@ describe('seal.verify time and status', () => {
     const shortSeal = issueSealCertificate(h.ca, { agencyName: HANGZHOU_SAMR.name, agencyCode: HANGZHOU_SAMR.code, sealName: '章', now: ISSUED, years: 1 });
     const chain = [shortSeal.certPem, h.ca.certPem];
     const at = (iso: string) => reseal({ key: shortSeal.privateKey, chain, payload: (p) => ({ ...p, iat: Date.parse(iso) / 1000 }) });
-    expect((await check(await at('2026-12-31T00:00:00Z'), { now: new Date('2027-06-01T00:00:00Z') })).valid).toBe(true);
+    // Timestamped while the seal was valid: still valid after the seal expired (issue 4 bullet 2).
+    const stamped = await signLicence(buildLicenceCredential(licenceFields()), { privateKey: shortSeal.privateKey, chainPem: chain },
+      new Date('2026-12-31T00:00:00Z'), { timestamper: timestamperAt(h, new Date('2026-12-31T00:00:00Z')) });
+    expect((await check(stamped, { now: new Date('2027-06-01T00:00:00Z') })).valid).toBe(true);
+    // The same claim without a timestamp is only the signer's word once the seal has expired.
+    expect(await reason(await at('2026-12-31T00:00:00Z'), { now: new Date('2027-06-01T00:00:00Z') })).toBe('LICENCE_TIMESTAMP_REQUIRED');
+    expect((await check(await at('2026-12-31T00:00:00Z'), { now: new Date('2026-12-31T12:00:00Z') })).valid).toBe(true);
     expect(await reason(await at('2027-01-02T00:00:00Z'), { now: new Date('2027-06-01T00:00:00Z') })).toBe('LICENCE_CERT_NOT_VALID_AT_SIGNING');
     expect(await reason(await at('2025-12-31T00:00:00Z'))).toBe('LICENCE_CERT_NOT_VALID_AT_SIGNING');
   });
@@ -261,9 +271,10 @@ describe('seal.verify time and status', () => {
 
   it('a licence before validFrom is LICENCE_NOT_YET_VALID, after validUntil LICENCE_EXPIRED', async () => {
     expect(await reason(good, { now: new Date('2026-02-28T23:59:59Z') })).toBe('LICENCE_NOT_YET_VALID');
-    expect(await reason(good, { now: new Date('2031-03-01T00:00:00Z') })).toBe('LICENCE_EXPIRED');
-    expect((await check(good, { now: new Date('2031-02-28T23:59:59Z') })).valid).toBe(true);
-    const endless = await signLicence(buildLicenceCredential(licenceFields({ validUntil: null })), { privateKey: h.seal.privateKey, chainPem: h.chain }, SIGNED);
+    expect(await reason(stampedGood, { now: new Date('2031-03-01T00:00:00Z') })).toBe('LICENCE_EXPIRED');
+    expect((await check(stampedGood, { now: new Date('2031-02-28T23:59:59Z') })).valid).toBe(true);
+    const endless = await signLicence(buildLicenceCredential(licenceFields({ validUntil: null })), { privateKey: h.seal.privateKey, chainPem: h.chain }, SIGNED,
+      { timestamper: timestamperAt(h, SIGNED) });
     expect((await check(endless, { now: new Date('2045-01-01T00:00:00Z') })).valid).toBe(true);
   });
 

@@ -22,7 +22,11 @@ function label(index: number): string {
   return index === 0 ? '印章证书 / the seal certificate' : `第 ${index} 级 CA 证书 / CA certificate ${index}`;
 }
 
-export function checkRole(c: ChainCertificate, index: number): void {
+/**
+ * `leafPurpose` is the extended key usage the end certificate must carry: document signing for
+ * seals (licences, status lists), time stamping (RFC 3161 §2.3) for the platform TSA.
+ */
+export function checkRole(c: ChainCertificate, index: number, leafPurpose: string = OID_KP_DOCUMENT_SIGNING): void {
   const p = c.profile;
   const unknown = p.criticalExtensions.filter((oid) => !UNDERSTOOD_EXTENSIONS.has(oid));
   if (unknown.length) reject('LICENCE_WRONG_KEY_USAGE', `${label(index)}: 含未识别的关键扩展 / unrecognised critical extension ${unknown.join(', ')}`);
@@ -32,8 +36,8 @@ export function checkRole(c: ChainCertificate, index: number): void {
     if (!p.keyUsage || !(p.keyUsage.has('digitalSignature') || p.keyUsage.has('nonRepudiation'))) {
       reject('LICENCE_WRONG_KEY_USAGE', `${label(0)}: 密钥用途不含数字签名 / keyUsage lacks digitalSignature and nonRepudiation`);
     }
-    if (!p.extKeyUsage?.includes(OID_KP_DOCUMENT_SIGNING)) {
-      reject('LICENCE_WRONG_KEY_USAGE', `${label(0)}: 扩展密钥用途不含文档签名 / extKeyUsage lacks id-kp-documentSigning (${OID_KP_DOCUMENT_SIGNING})`);
+    if (!p.extKeyUsage?.includes(leafPurpose)) {
+      reject('LICENCE_WRONG_KEY_USAGE', `${label(0)}: 扩展密钥用途不含 ${leafPurpose} / extKeyUsage lacks ${leafPurpose}`);
     }
     return;
   }
@@ -48,6 +52,6 @@ export function checkRole(c: ChainCertificate, index: number): void {
 }
 
 /** Check chain[i] in the role its position gives it, for i from `from` on. */
-export function checkRoles(chain: readonly ChainCertificate[], from = 0): void {
-  for (let i = from; i < chain.length; i++) checkRole(chain[i]!, i);
+export function checkRoles(chain: readonly ChainCertificate[], from = 0, leafPurpose: string = OID_KP_DOCUMENT_SIGNING): void {
+  for (let i = from; i < chain.length; i++) checkRole(chain[i]!, i, leafPurpose);
 }

@@ -9,6 +9,8 @@ export interface CliIo {
   cwd: string;
   /** Clock for judging validity; the system clock when absent. */
   now?: () => Date;
+  /** HTTP client for --online; global fetch when absent. */
+  fetch?: typeof fetch;
 }
 
 /** Exit codes of every yiwang command (docs/architecture.md: CLI exit codes carry the outcome). */

@@ -14,16 +14,26 @@ import { isAppError } from '../../kernel/errors.ts';
 import { readTrustBundle } from '../trust/bundle.ts';
 import { verifyLicence, type VerifyResult } from '../licence/verify.ts';
 import { EXIT, type CliIo } from './io.ts';
+import { cachedStatusLists, refreshStatusLists, statusListUrls } from './status-cache.ts';
 
-export const VERIFY_USAGE = `用法 / Usage: yiwang verify <证照文件 licence-file> [--trust <根证书 root.pem>] [--json]
+export const VERIFY_USAGE = `用法 / Usage: yiwang verify <证照文件 licence-file> [--trust <根证书 root.pem>] [--crl <file>]…
+                      [--status-cache <dir>] [--online | --skip-status] [--json]
 
-离线验证电子证照的电子印章签名。
-Verify the electronic seal on an electronic licence, offline.
+离线验证电子证照的电子印章签名、平台时间戳和证照状态（撤销/暂停）。
+Verify the electronic seal, the platform timestamp and the status (revoked/suspended) of an
+electronic licence, offline.
 
   <licence-file>    紧凑 JWS（VC-JWT），或 JSON 文件 { "credential": "<jws>" }
                     a compact JWS (VC-JWT), or a JSON file { "credential": "<jws>" }
   --trust <file>    信任根证书包（PEM）/ trust bundle (PEM). Default: $YIWANG_TRUST_BUNDLE,
                     else <DATA_DIR 或/or ./data>/trust-bundle.pem
+  --crl <file>      证书吊销列表（可多次）/ a CA's CRL (repeatable; \`yiwang seal revoke\` writes them)
+  --status-cache <dir>  状态列表缓存 / cached status lists. Default: $YIWANG_STATUS_CACHE,
+                    else <DATA_DIR 或/or ./data>/status-cache; used offline until each list expires
+  --online          先联网刷新证照所列的状态列表 / first fetch the licence's status lists into the cache
+  --skip-status     不检查证照状态（结果注明）/ do not check the licence's status (the result says so)
+  --require-status  没有缓存的状态列表时判为无效 / no cached status list is LICENCE_STATUS_UNAVAILABLE
+                    (without it: valid, with "status not checked" printed; an expired cache is always invalid)
   --json            以 JSON 输出结果 / print the result as JSON
   -h, --help        显示本帮助 / show this help
 
@@ -83,15 +93,25 @@ function printHuman(io: CliIo, r: VerifyResult): void {
   io.out(`  签章时间 Signed at:     ${r.signedAt.toISOString()}`);
   io.out(`  有效期 Valid:           ${r.credential.validFrom} – ${r.credential.validUntil ?? '长期 / no end'}`);
   io.out(`  印章证书 Seal:          ${r.sealSubject}`);
+  io.out(`  平台时间戳 Timestamp:   ${r.timestamped ? '有 / yes' : '无 / none'}`);
+  const status = r.statusChecked === undefined ? '未检查 / not checked (--skip-status)'
+    : r.statusChecked ? '已检查，未撤销未暂停 / checked: neither revoked nor suspended' : '未检查：无缓存的状态列表 / not checked: no cached status list (--online)';
+  if (r.credential.credentialStatus !== undefined) io.out(`  证照状态 Status:        ${status}`);
 }
 
 export async function runVerify(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: { trust?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  let values: {
+    trust?: string | undefined; json?: boolean | undefined; help?: boolean | undefined; crl?: string[] | undefined;
+    'status-cache'?: string | undefined; online?: boolean | undefined; 'skip-status'?: boolean | undefined; 'require-status'?: boolean | undefined;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: [...argv],
-      options: { trust: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        trust: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, crl: { type: 'string', multiple: true },
+        'status-cache': { type: 'string' }, online: { type: 'boolean' }, 'skip-status': { type: 'boolean' }, 'require-status': { type: 'boolean' },
+      },
       allowPositionals: true,
       strict: true,
     }));
@@ -117,10 +137,31 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   }
   if (anchors.length === 0) return usageError(io, `信任根证书包中没有证书 / the trust bundle holds no certificate: ${bundle.source}`);
 
+  if (values.online && values['skip-status']) return usageError(io, '--online 与 --skip-status 不能同时使用 / --online and --skip-status exclude each other');
+  const crls: string[] = [];
+  for (const f of values.crl ?? []) {
+    const file = resolve(io.cwd, f);
+    if (!existsSync(file)) return usageError(io, `吊销列表不存在 / CRL not found: ${file}`);
+    crls.push(readFileSync(file, 'utf8'));
+  }
+  const cacheDir = resolve(io.cwd, values['status-cache'] ?? io.env.YIWANG_STATUS_CACHE ?? resolve(io.env.DATA_DIR || './data', 'status-cache'));
+
   let result: VerifyResult;
   try {
     const jws = licenceText(readFileSync(licenceFile, 'utf8'));
-    result = await verifyLicence(jws, { trustAnchorsPem: anchors, now: io.now?.() ?? new Date() });
+    if (values.online) {
+      const failed = await refreshStatusLists(cacheDir, statusListUrls(jws), io.fetch ?? fetch);
+      for (const url of failed) io.err(`无法获取状态列表 / could not fetch the status list ${url}; using the cached copy if any`);
+    }
+    result = await verifyLicence(jws, {
+      trustAnchorsPem: anchors, now: io.now?.() ?? new Date(), crls,
+      statusLists: values['skip-status'] ? undefined : cachedStatusLists(cacheDir),
+      statusMissingAllowed: !values['require-status'] && !values.online,
+    });
+    if (result.valid && result.statusChecked === false) {
+      io.err('注意：本地没有该证照的状态列表，未检查撤销/暂停；请用 --online 获取 / note: no cached status list, revocation and suspension not checked; use --online');
+    }
+    if (values['skip-status'] && result.valid) io.err('注意：未检查证照状态 / note: the licence\'s status was not checked (--skip-status)');
   } catch (e) {
     return usageError(io, `无法验证 / could not verify: ${e instanceof Error ? e.message : String(e)}`);
   }

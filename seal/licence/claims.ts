@@ -44,6 +44,14 @@ export function readClaims(payload: unknown): LicenceClaims {
   const licence = subject.licence as Record<string, unknown>;
   for (const k of LICENCE_DATA_KEYS) if (!isText(licence[k])) missing(`credentialSubject.licence.${k}`);
 
+  const status = payload.credentialStatus;
+  if (status !== undefined) {
+    const entries = Array.isArray(status) ? status : [status];
+    const ok = entries.length > 0 && entries.every((e: unknown) => isObject(e) && e.type === 'BitstringStatusListEntry'
+      && (e.statusPurpose === 'revocation' || e.statusPurpose === 'suspension')
+      && typeof e.statusListIndex === 'string' && /^(0|[1-9]\d{0,9})$/.test(e.statusListIndex) && isText(e.statusListCredential));
+    if (!ok) missing('credentialStatus');
+  }
   if (!isText(payload.iss)) missing('iss');
   if (!isText(payload.jti)) missing('jti');
   if (!isNumericDate(payload.iat)) missing('iat');

@@ -50,6 +50,19 @@ export interface LicenceData {
   jurisdiction: string;
 }
 
+export type StatusPurpose = 'revocation' | 'suspension';
+
+/** BitstringStatusListEntry (Bitstring Status List v1.0 §2.1). */
+export interface StatusEntry {
+  id: string;
+  type: 'BitstringStatusListEntry';
+  statusPurpose: StatusPurpose;
+  /** Decimal string. */
+  statusListIndex: string;
+  /** URL of the status-list credential. */
+  statusListCredential: string;
+}
+
 export interface LicenceCredential {
   '@context': string[];
   type: string[];
@@ -61,17 +74,10 @@ export interface LicenceCredential {
   validUntil?: string;
   credentialSubject: { id: string; licence: LicenceData };
   /**
-   * Optional status entry (Bitstring Status List v1.0) the licence service may add before
-   * sealing; carried through signing and verification untouched (not checked here: the list
-   * lives online, verification here is offline).
+   * Bitstring Status List v1.0 entries (one per purpose: revocation, suspension) the licence
+   * service adds before sealing; checked by verifyLicence when it is given status lists.
    */
-  credentialStatus?: {
-    id: string;
-    type: 'BitstringStatusListEntry';
-    statusPurpose: 'revocation' | 'suspension';
-    statusListIndex: string;
-    statusListCredential: string;
-  };
+  credentialStatus?: StatusEntry | StatusEntry[];
 }
 
 export const LICENCE_DATA_KEYS = [
@@ -98,7 +104,7 @@ function isoDateTime(field: string, value: string): string {
  * Build the credential. Times are normalised to UTC ISO strings (VC 2.0 dateTimeStamp); every
  * text field must be non-empty; the issuer's credit code must carry a valid check character.
  */
-export function buildLicenceCredential(f: LicenceFields): LicenceCredential {
+export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[]): LicenceCredential {
   const required = [...LICENCE_DATA_KEYS, 'holderId', 'validFrom'] as const;
   for (const k of required) {
     const v = f[k];
@@ -124,5 +130,6 @@ export function buildLicenceCredential(f: LicenceFields): LicenceCredential {
     validFrom,
     ...(validUntil ? { validUntil } : {}),
     credentialSubject: { id: holderSubjectId(f.holderId), licence },
+    ...(status?.length ? { credentialStatus: status } : {}),
   };
 }

@@ -10,41 +10,25 @@
  * - a key that does not belong to the first certificate of the chain        (BAD_INPUT)
  * - a seal certificate of another agency than the credential's issuer       (LICENCE_ISSUER_MISMATCH)
  * - a seal certificate not valid at the signing time                        (LICENCE_CERT_NOT_VALID_AT_SIGNING)
+ *
+ * With a timestamper (the platform TSA, ../timestamp/token.ts) the protected header also carries
+ * `tst`, a timestamp token over the payload, so the signing time stays provable after the seal
+ * certificate expires (issue 4 bullet 2).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CompactSign } from 'jose';
 import { AppError } from '../../kernel/errors.ts';
-import { loadCertificate, type ChainCertificate } from '../chain/certificate.ts';
+import { messageImprint, type Timestamper } from '../timestamp/token.ts';
 import { issuerId, type LicenceCredential } from './credential.ts';
-import { LICENCE_TYP, type LicenceAlgorithm } from './compact.ts';
+import { LICENCE_TYP } from './compact.ts';
+import { loadSignerChain, signJws, type Signer } from './jws.ts';
 
-function algorithmFor(key: KeyObject): LicenceAlgorithm {
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
-  throw new AppError('BAD_INPUT', '印章密钥须为 RSA 或 P-256 / the seal key must be RSA or P-256');
+export interface SignOptions {
+  /** Adds the platform timestamp token (`tst` header). */
+  timestamper?: Timestamper | undefined;
 }
 
-function spki(key: KeyObject): Buffer {
-  return key.export({ type: 'spki', format: 'der' });
-}
-
-export async function signLicence(
-  credential: LicenceCredential,
-  seal: { privateKey: KeyObject; chainPem: string[] },
-  now: Date,
-): Promise<string> {
-  if (seal.privateKey.type !== 'private') throw new AppError('BAD_INPUT', '需要印章私钥 / the seal private key is required');
-  if (!seal.chainPem.length) throw new AppError('BAD_INPUT', '需要印章证书链 / the seal certificate chain is required');
-  let chain: ChainCertificate[];
-  try {
-    chain = seal.chainPem.map((pem) => loadCertificate(pem));
-  } catch {
-    throw new AppError('BAD_INPUT', '印章证书链无法解析 / the seal certificate chain cannot be parsed');
-  }
+export async function signLicence(credential: LicenceCredential, seal: Signer, now: Date, o: SignOptions = {}): Promise<string> {
+  const chain = loadSignerChain(seal);
   const leaf = chain[0]!;
-  if (!spki(createPublicKey(seal.privateKey)).equals(spki(leaf.cert.publicKey))) {
-    throw new AppError('BAD_INPUT', '私钥与印章证书不匹配 / the private key does not belong to the seal certificate');
-  }
   const code = leaf.profile.organizationIdentifier;
   if (!code || credential.issuer.id !== issuerId(code) || credential.credentialSubject.licence.issuerCode !== code) {
     throw new AppError('LICENCE_ISSUER_MISMATCH', '印章证书不属于发证机关 / the seal certificate belongs to another agency than the issuer');
@@ -58,11 +42,8 @@ export async function signLicence(
     jti: credential.id,
     iat: Math.floor(now.getTime() / 1000),
   };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader({
-      alg: algorithmFor(seal.privateKey),
-      typ: LICENCE_TYP,
-      x5c: chain.map((c) => c.cert.raw.toString('base64')),
-    })
-    .sign(seal.privateKey);
+  const payload = new TextEncoder().encode(JSON.stringify(claims));
+  const header: Record<string, unknown> = { typ: LICENCE_TYP };
+  if (o.timestamper) header.tst = await o.timestamper(messageImprint(Buffer.from(payload).toString('base64url')));
+  return signJws(payload, seal, chain, header);
 }

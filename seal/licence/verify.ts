@@ -14,26 +14,46 @@
  *  7. JWS signature with the seal certificate's key     LICENCE_BAD_SIGNATURE
  *  8. every certificate valid at iat                    LICENCE_CERT_NOT_VALID_AT_SIGNING
  *  9. no certificate revoked                            LICENCE_CERT_REVOKED
+ *    (8 and 9 judge the chain at the platform timestamp's genTime when the licence carries one,
+ *    LICENCE_TIMESTAMP_INVALID when that token fails; without a token iat is only the signer's
+ *    word, so the seal chain must also be valid now: else LICENCE_TIMESTAMP_REQUIRED)
  * 10. iss = issuer.id = urn:uscc:<seal's organizationIdentifier>   LICENCE_ISSUER_MISMATCH
- * 11. signed no later than now; validFrom ≤ now < validUntil (and exp)  LICENCE_NOT_YET_VALID / LICENCE_EXPIRED
+ * 11. status lists, when the caller gives a source      LICENCE_REVOKED / LICENCE_SUSPENDED /
+ *                                                       LICENCE_STATUS_UNAVAILABLE / LICENCE_STATUS_LIST_INVALID
+ * 12. signed no later than now; validFrom ≤ now < validUntil (and exp)  LICENCE_NOT_YET_VALID / LICENCE_EXPIRED
+ *
+ * CRLs (options.crls) and the isCertificateRevoked callback both feed step 9.
  */
+import { createHash } from 'node:crypto';
 import { compactVerify } from 'jose';
 import type { ErrorCode } from '../../kernel/errors.ts';
-import { anchorPath } from '../chain/anchor.ts';
-import { oneLineName } from '../chain/certificate.ts';
-import { checkRole, checkRoles } from '../chain/constraints.ts';
-import { checkLinks } from '../chain/links.ts';
+import { oneLineName, type ChainCertificate } from '../chain/certificate.ts';
+import { buildPath } from '../chain/path.ts';
 import { checkNotRevoked, type RevocationCheck } from '../chain/revocation.ts';
 import { checkValidAt } from '../chain/validity.ts';
-import { readX5c } from '../chain/x5c.ts';
+import { OID_KP_DOCUMENT_SIGNING, OID_KP_TIME_STAMPING } from '../lib/oids.ts';
 import { reject, Rejection } from '../lib/rejection.ts';
+import { checkStatus, type StatusListMemo, type StatusListSource } from '../status/check.ts';
+import { verifyTimestamp } from '../timestamp/token.ts';
 import { loadAnchors } from '../trust/bundle.ts';
+import { loadCrls } from '../trust/crl.ts';
 import { readClaims } from './claims.ts';
 import { LICENCE_ALGORITHMS, parseCompact } from './compact.ts';
 import { issuerId, type LicenceCredential } from './credential.ts';
 
 export type VerifyResult =
-  | { valid: true; credential: LicenceCredential; holder: { name: string; code: string }; issuer: { name: string; code: string }; signedAt: Date; sealSubject: string }
+  | {
+    valid: true; credential: LicenceCredential; holder: { name: string; code: string }; issuer: { name: string; code: string };
+    /** The platform timestamp's time when there is one, else iat. */
+    signedAt: Date; sealSubject: string;
+    /** True when signedAt comes from a verified platform timestamp. */
+    timestamped?: boolean;
+    /**
+     * With a status source: true when every status entry was checked, false when a list was not
+     * at hand (only with statusMissingAllowed). Absent without a source.
+     */
+    statusChecked?: boolean;
+  }
   | { valid: false; reason: ErrorCode; message: string };
 
 export interface VerifyOptions {
@@ -41,26 +61,75 @@ export interface VerifyOptions {
   trustAnchorsPem: string[];
   /** Time the licence's validity is judged at; default the current time. */
   now?: Date;
-  isCertificateRevoked?: RevocationCheck;
+  isCertificateRevoked?: RevocationCheck | undefined;
+  /** PEM (or DER) CRLs published by the CAs of the hierarchy (`yiwang seal revoke`). */
+  crls?: readonly (string | Buffer)[] | undefined;
+  /** Where status-list credentials come from; without it the licence's status is not checked. */
+  statusLists?: StatusListSource | undefined;
+  /**
+   * A list the source does not have is reported as `statusChecked: false` rather than
+   * LICENCE_STATUS_UNAVAILABLE (an offline verifier that never fetched the lists). An expired
+   * list is LICENCE_STATUS_UNAVAILABLE regardless.
+   */
+  statusMissingAllowed?: boolean | undefined;
+  /** Memo of anchors and of chains already validated (a verifier checking many licences). */
+  cache?: VerifyCache | undefined;
 }
+
+/** Reuses parsed anchors and validated certificate paths across calls (same anchors only). */
+export interface VerifyCache {
+  anchors: Map<string, ChainCertificate[]>;
+  paths: Map<string, ChainCertificate[]>;
+  /** Status lists already verified, until their validUntil. */
+  lists: StatusListMemo;
+}
+
+export function createVerifyCache(): VerifyCache {
+  return { anchors: new Map(), paths: new Map(), lists: new Map() };
+}
+
+/** Entries a cache map holds before it is emptied. */
+export const CACHE_LIMIT = 1000;
 
 /** Tolerated clock difference between signer and verifier for "signed in the future". */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/** The anchors, and a key naming exactly this set (cached paths are only reused with the same anchors). */
+function anchorsFor(o: VerifyOptions): { anchors: ChainCertificate[]; anchorsKey: string } {
+  if (!o.cache) return { anchors: loadAnchors(o.trustAnchorsPem), anchorsKey: '' };
+  const anchorsKey = createHash('sha256').update(o.trustAnchorsPem.join('\n')).digest('base64url');
+  let a = o.cache.anchors.get(anchorsKey);
+  if (!a) {
+    a = loadAnchors(o.trustAnchorsPem);
+    if (o.cache.anchors.size >= CACHE_LIMIT) o.cache.anchors.clear();
+    o.cache.anchors.set(anchorsKey, a);
+  }
+  return { anchors: a, anchorsKey };
+}
+
+function pathFor(x5c: unknown, anchors: ChainCertificate[], anchorsKey: string, o: VerifyOptions, purpose = OID_KP_DOCUMENT_SIGNING): ChainCertificate[] {
+  if (!o.cache || !Array.isArray(x5c)) return buildPath(x5c, anchors, purpose);
+  const key = `${purpose}|${anchorsKey}|${x5c.join('|')}`;
+  let p = o.cache.paths.get(key);
+  if (!p) {
+    p = buildPath(x5c, anchors, purpose);
+    if (o.cache.paths.size >= CACHE_LIMIT) o.cache.paths.clear(); // bounded: a long-running service sees few chains
+    o.cache.paths.set(key, p);
+  }
+  return p;
+}
+
 export async function verifyLicence(jws: string, o: VerifyOptions): Promise<VerifyResult> {
-  const anchors = loadAnchors(o.trustAnchorsPem);
+  const { anchors, anchorsKey } = anchorsFor(o);
   const now = o.now ?? new Date();
+  const crls = o.crls?.length ? loadCrls(o.crls) : [];
+  const isRevoked = o.isCertificateRevoked;
   try {
     const text = typeof jws === 'string' ? jws.trim() : jws;
     const { header, payload } = parseCompact(text);
     readClaims(payload);
 
-    const chain = readX5c(header.x5c);
-    checkRoles(chain);
-    checkLinks(chain);
-    const path = anchorPath(chain, anchors);
-    for (let i = chain.length; i < path.length; i++) checkRole(path[i]!, i);
-
+    const path = pathFor(header.x5c, anchors, anchorsKey, o);
     const leaf = path[0]!;
     let verifiedPayload: Uint8Array;
     try {
@@ -70,10 +139,22 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
     }
     // From here on only the verified bytes are read.
     const claims = readClaims(JSON.parse(new TextDecoder().decode(verifiedPayload)));
-    const signedAt = new Date(claims.iat * 1000);
+    const claimedAt = new Date(claims.iat * 1000);
 
+    let signedAt = claimedAt;
+    const timestamped = header.tst !== undefined;
+    if (timestamped) {
+      signedAt = await verifyTimestamp(header.tst, text.split('.')[1]!, anchors, isRevoked, crls,
+        (x5c) => pathFor(x5c, anchors, anchorsKey, o, OID_KP_TIME_STAMPING));
+      if (Math.abs(signedAt.getTime() - claimedAt.getTime()) > CLOCK_SKEW_MS) {
+        reject('LICENCE_TIMESTAMP_INVALID', `平台时间戳 ${signedAt.toISOString()} 与签章时间 ${claimedAt.toISOString()} 不符 / the platform timestamp does not match iat`);
+      }
+    }
     checkValidAt(path, signedAt);
-    await checkNotRevoked(path, o.isCertificateRevoked);
+    if (!timestamped && (now < leaf.cert.validFromDate || now > leaf.cert.validToDate)) {
+      reject('LICENCE_TIMESTAMP_REQUIRED', '印章证书已不在有效期内，且证照没有平台时间戳证明签章时间 / the seal certificate is no longer valid and the licence has no platform timestamp');
+    }
+    await checkNotRevoked(path, isRevoked, crls);
 
     const sealCode = leaf.profile.organizationIdentifier;
     const { credential } = claims;
@@ -83,6 +164,7 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
     }
 
     if (signedAt.getTime() > now.getTime() + CLOCK_SKEW_MS) reject('LICENCE_NOT_YET_VALID', '签章时间晚于当前时间 / the licence was signed in the future');
+    const unchecked = o.statusLists ? await checkStatus(credential, o.statusLists, anchors, now, isRevoked, crls, o.statusMissingAllowed === true, o.cache?.lists, anchorsKey) : 0;
     if (new Date(credential.validFrom) > now) reject('LICENCE_NOT_YET_VALID', `证照自 ${credential.validFrom} 起有效 / the licence is valid from ${credential.validFrom}`);
     if (credential.validUntil && new Date(credential.validUntil) <= now) reject('LICENCE_EXPIRED', `证照已于 ${credential.validUntil} 到期 / the licence expired at ${credential.validUntil}`);
     if (claims.exp !== undefined && claims.exp * 1000 <= now.getTime()) reject('LICENCE_EXPIRED', '签名已过期（exp）/ the signature has expired (exp)');
@@ -95,6 +177,8 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
       issuer: { name: credential.issuer.name, code: sealCode },
       signedAt,
       sealSubject: oneLineName(leaf.cert.subject),
+      timestamped,
+      ...(o.statusLists ? { statusChecked: unchecked === 0 } : {}),
     };
   } catch (e) {
     if (e instanceof Rejection) return { valid: false, reason: e.reason, message: e.message };

@@ -9,6 +9,9 @@ import type { CertifiedKey } from '../certificates/types.ts';
 import { createRootCa } from '../certificates/root.ts';
 import { issueCa } from '../certificates/ca.ts';
 import { issueSealCertificate } from '../certificates/seal.ts';
+import { issueTsaCertificate } from '../certificates/tsa.ts';
+import { ManualClock } from '../../kernel/clock.ts';
+import { createTimestamper, type Timestamper } from '../timestamp/token.ts';
 import type { LicenceFields } from '../licence/credential.ts';
 
 export const HANGZHOU_SAMR = DEMO_AGENCIES[1];
@@ -20,13 +23,21 @@ export interface Hierarchy {
   seal: CertifiedKey;
   /** Seal certificate then provincial CA (what signLicence gets). */
   chain: string[];
+  /** The platform timestamp authority, under the root. */
+  tsa: CertifiedKey;
+}
+
+/** A timestamper of the hierarchy's TSA whose time is `at` (a fixed clock). */
+export function timestamperAt(h: Hierarchy, at: Date): Timestamper {
+  return createTimestamper({ privateKey: h.tsa.privateKey, chainPem: [h.tsa.certPem] }, new ManualClock(at));
 }
 
 export function makeHierarchy(now: Date, rootName = '国家政务服务电子印章根CA'): Hierarchy {
   const root = createRootCa({ commonName: rootName, organization: '国家政务服务平台', now });
   const ca = issueCa(root, { commonName: '浙江省电子印章CA', organization: '浙江省政务服务平台', regionCode: '330000', now, pathLen: 0 });
   const seal = issueSealCertificate(ca, { agencyName: HANGZHOU_SAMR.name, agencyCode: HANGZHOU_SAMR.code, sealName: `${HANGZHOU_SAMR.name}电子证照专用章`, now });
-  return { root, ca, seal, chain: [seal.certPem, ca.certPem] };
+  const tsa = issueTsaCertificate(root, { commonName: '国家政务服务平台时间戳服务', organization: '国家政务服务平台', now });
+  return { root, ca, seal, chain: [seal.certPem, ca.certPem], tsa };
 }
 
 export function licenceFields(overrides: Partial<LicenceFields> = {}): LicenceFields {

@@ -57,6 +57,8 @@ export interface CertificateSpec {
   keyUsage: KeyUsageName[] | null;
   /** extKeyUsage purpose OIDs (non-critical); null leaves the extension out. */
   extKeyUsage: string[] | null;
+  /** Mark extKeyUsage critical (RFC 3161 §2.3 requires it for a TSA). */
+  extKeyUsageCritical?: boolean | undefined;
   /**
    * Signature digest. SHA-256 unless said otherwise; 'sha1' exists only so tests can prove the
    * verifier refuses SHA-1 chains.
@@ -131,7 +133,7 @@ export function buildCertificate(spec: CertificateSpec): string {
     // Encoded here: forge's own extKeyUsage writer mistakes OIDs it knows by name (e.g.
     // emailProtection) for names and fails.
     const purposes = spec.extKeyUsage.map((oid) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes()));
-    extensions.push({ id: OID_EXT_KEY_USAGE, critical: false, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, purposes) });
+    extensions.push({ id: OID_EXT_KEY_USAGE, critical: spec.extKeyUsageCritical === true, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, purposes) });
   }
   extensions.push(
     { name: 'subjectKeyIdentifier' },

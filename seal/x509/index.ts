@@ -5,4 +5,6 @@
 export { buildCertificate } from './build.ts';
 export type { CertificateSpec, NameSpec, KeyUsageName } from './build.ts';
 export { inspectCertificate, CertificateSyntaxError } from './inspect.ts';
+export { buildCrl, parseCrl, CRL_REASONS } from './crl.ts';
+export type { CrlEntry, CrlReason, ParsedCrl } from './crl.ts';
 export type { CertificateProfile, KeyUsageBit } from './inspect.ts';

@@ -60,7 +60,7 @@ describe('case.workflow.roles', () => {
     const completed = await eventuallyOn(CASES_STREAM, (m) => m.type === 'case.completed' && m.payload.caseId === c.id);
     expect(completed.payload).toEqual({
       caseId: c.id, caseNumber: c.caseNumber, itemId: FOOD_ITEM.id, agencyCode: HZ, applicantId: (citizen(2) as { sub: string }).sub,
-      outcomeCode: '6', completedAt: expect.any(String),
+      outcomeCode: '6', completedAt: expect.any(String), reason: '不属于本机关职权范围',
     });
   });
 
@@ -128,7 +128,8 @@ describe('case.workflow.events', () => {
       agencyName: '杭州市市场监督管理局', applicantId: (who as { sub: string }).sub, applicantName: (who as { name: string }).name,
       licenceType: FOOD_ITEM.licenceType, approvedAt: expect.any(String),
     });
-    expect((await streamLog(CASES_STREAM)).filter((x) => x.payload.caseId === c.id)).toHaveLength(1);
+    // case.accepted (the applicant's notice, R-CA-3), then exactly one case.approved
+    expect((await streamLog(CASES_STREAM)).filter((x) => x.payload.caseId === c.id).map((x) => x.type)).toEqual(['case.accepted', 'case.approved']);
   });
 
   test('approve without a licence type completes with outcome 0 and emits case.completed, not case.approved', async () => {
@@ -136,7 +137,7 @@ describe('case.workflow.events', () => {
     const done = await act(f, staff('decider', HZ_HR), APPROVE, { id: c.id });
     expect(done).toMatchObject({ status: 'COMPLETED', outcomeCode: '0' });
     await eventuallyOn(CASES_STREAM, (x) => x.type === 'case.completed' && x.payload.caseId === c.id);
-    expect((await streamLog(CASES_STREAM)).filter((x) => x.payload.caseId === c.id).map((x) => x.type)).toEqual(['case.completed']);
+    expect((await streamLog(CASES_STREAM)).filter((x) => x.payload.caseId === c.id).map((x) => x.type)).toEqual(['case.accepted', 'case.completed']);
   });
 
   test('licence.issued completes an approved case once (system step, case.completed outcome 0)', async () => {

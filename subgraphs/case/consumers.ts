@@ -11,7 +11,8 @@ import type { DomainEvent } from '../../kernel/events.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { parseItemUpserted, type LicenceIssuedPayload } from './events.ts';
 import { findCase, recordLicence, upsertItem } from './repository.ts';
-import { SYSTEM_HANDLER, applyTransition } from './workflow/transitions.ts';
+import { SYSTEM_HANDLER, applyAction, type WorkflowEnv } from './workflow/transitions.ts';
+import { workflowById } from './workflow/registry.ts';
 
 export async function handleItemEvent(e: DomainEvent, q: Queryable, now: Date, log: Logger): Promise<void> {
   if (e.type !== 'item.upserted') return;
@@ -23,7 +24,7 @@ export async function handleItemEvent(e: DomainEvent, q: Queryable, now: Date, l
   await upsertItem(q, item, now);
 }
 
-export async function handleLicenceEvent(e: DomainEvent, q: Queryable, now: Date, log: Logger): Promise<void> {
+export async function handleLicenceEvent(e: DomainEvent, q: Queryable, env: WorkflowEnv, now: Date, log: Logger): Promise<void> {
   if (e.type !== 'licence.issued') return;
   const p = e.payload as Partial<LicenceIssuedPayload>;
   if (typeof p.caseId !== 'string' || typeof p.licenceId !== 'string') {
@@ -39,5 +40,5 @@ export async function handleLicenceEvent(e: DomainEvent, q: Queryable, now: Date
   const issuedAt = typeof p.issuedAt === 'string' && !Number.isNaN(Date.parse(p.issuedAt)) ? new Date(p.issuedAt) : null;
   await recordLicence(q, c.id, p.licenceId, typeof p.identifier === 'string' ? p.identifier : null, issuedAt);
   if (c.status !== 'APPROVED') return; // already completed (e.g. a second licence): recorded, nothing to move
-  await applyTransition(q, c, 'complete', SYSTEM_HANDLER, null, c.version, now);
+  await applyAction(q, env, await workflowById(q, c.workflowId), c, 'complete', SYSTEM_HANDLER, null, {}, c.version, now);
 }

@@ -24,14 +24,35 @@ export interface CaseApprovedPayload {
 
 export interface CaseCompletedPayload {
   caseId: string; caseNumber: string; itemId: string; agencyCode: string; applicantId: string; outcomeCode: string; completedAt: string;
+  /** For the applicant's notice (R-CA-3): the reason of a refusal or denial. Added in issue 5; consumers may ignore it. */
+  reason?: string | null;
 }
 
 export interface LicenceIssuedPayload {
   licenceId: string; identifier: string; caseId: string; holderId: string; issuedAt: string;
 }
 
+/**
+ * `case.accepted` and `case.supplementRequested` exist for the applicant's notices (R-CA-3; the
+ * rejected and completed notices come from `case.completed`, outcome 6 meaning not accepted).
+ */
+export interface CaseNoticePayload {
+  caseId: string; caseNumber: string; itemName: string; agencyName: string; applicantId: string;
+  missingMaterials?: string[]; at: string;
+}
+
+/** What the step that changed the status was, for the events that carry it. */
+export interface StepContext { action: string; opinion: string | null; details: Record<string, unknown> }
+
 /** Announce what a committed state means for others; runs inside the state change's transaction. */
-export async function enqueueCaseEvents(q: Queryable, c: CaseRecord, now: Date): Promise<void> {
+export async function enqueueCaseEvents(q: Queryable, c: CaseRecord, now: Date, step?: StepContext): Promise<void> {
+  const notice = (): CaseNoticePayload => ({
+    caseId: c.id, caseNumber: c.caseNumber, itemName: c.itemName, agencyName: c.agencyName, applicantId: c.applicantId, at: now.toISOString(),
+  });
+  if (step?.action === 'accept' && c.status === 'ACCEPTED') await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.accepted', { ...notice() }, now);
+  if (c.status === 'SUPPLEMENT_REQUESTED') {
+    await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.supplementRequested', { ...notice(), missingMaterials: c.supplementMaterials ?? [] }, now);
+  }
   if (c.status === 'APPROVED' && c.licenceType) {
     const p: CaseApprovedPayload = {
       caseId: c.id, caseNumber: c.caseNumber, itemId: c.itemId, itemName: c.itemName, agencyCode: c.agencyCode,
@@ -43,7 +64,7 @@ export async function enqueueCaseEvents(q: Queryable, c: CaseRecord, now: Date):
   if ((c.status === 'COMPLETED' || c.status === 'REJECTED') && c.outcomeCode !== null) {
     const p: CaseCompletedPayload = {
       caseId: c.id, caseNumber: c.caseNumber, itemId: c.itemId, agencyCode: c.agencyCode, applicantId: c.applicantId,
-      outcomeCode: c.outcomeCode, completedAt: now.toISOString(),
+      outcomeCode: c.outcomeCode, completedAt: now.toISOString(), reason: step?.opinion ?? null,
     };
     await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.completed', { ...p }, now);
   }

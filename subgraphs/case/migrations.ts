@@ -94,4 +94,97 @@ create table case_licences (
 );
 `,
   },
+  {
+    // Issue 5: workflows as data, application modes and visits, supplements, the legal clock,
+    // supervision alerts (accountability records), parallel approvals, delivery.
+    id: '101_workflows',
+    sql: `
+alter table cases drop constraint cases_status_check;
+alter table cases add constraint cases_status_known check (status in
+  ('SUBMITTED', 'SUPPLEMENT_REQUESTED', 'ACCEPTED', 'SUSPENDED', 'APPROVED', 'REJECTED', 'COMPLETED'));
+alter table case_steps drop constraint case_steps_action_check;
+alter table case_steps add constraint case_steps_action_name check (action ~ '^[a-z][A-Za-z]{1,39}$');
+alter table case_steps add column details jsonb;
+
+alter table cases
+  add column workflow_id text not null default 'promised',
+  add column co_agencies text[] not null default '{}',
+  add column mode text not null default 'ONLINE' check (mode in ('ONLINE', 'PICKUP_VERIFY', 'PRE_REVIEW')),
+  add column visits integer not null default 0,
+  add column supplement_materials jsonb,
+  add column clock_state text,
+  add column deadline_at timestamptz,
+  add column paused_at timestamptz,
+  add column warned_at timestamptz,
+  add column extension_requested integer,
+  add column extension_days integer not null default 0,
+  add column delivery jsonb,
+  add column finished_at timestamptz,
+  add column legal_time_limit integer,
+  add column promised_time_limit integer;
+create index cases_deadline on cases (deadline_at) where deadline_at is not null and paused_at is null and finished_at is null;
+
+-- Custom workflow definitions (validated before insert; immutable: a change is a new id).
+create table workflows (
+  id text primary key,
+  definition jsonb not null,
+  created_at timestamptz not null
+);
+-- Which workflow an item's implementation uses, and for parallel approval the co-agencies.
+create table item_workflows (
+  item_id text primary key,
+  workflow_id text not null,
+  co_agencies text[] not null default '{}',
+  updated_at timestamptz not null
+);
+
+-- R-CA-8: warnings and accountability records (kind 'overdue'), one per case, state and deadline.
+create table case_alerts (
+  id bigint generated always as identity primary key,
+  case_id uuid not null references cases (id),
+  agency_code text not null,
+  kind text not null check (kind in ('warning', 'overdue')),
+  state text not null,
+  deadline_at timestamptz not null,
+  at timestamptz not null,
+  unique (case_id, kind, state, deadline_at)
+);
+create index case_alerts_agency on case_alerts (agency_code, kind, at desc);
+
+-- R-CA-9: one row per agency whose approval a parallel case needs.
+create table case_approvals (
+  case_id uuid not null references cases (id),
+  agency_code text not null,
+  lead boolean not null,
+  approved_by text,
+  approved_at timestamptz,
+  opinion text,
+  primary key (case_id, agency_code)
+);
+`,
+  },
+  {
+    // Issue 5 bullet 6: materials (uploads by checksum, or a licence instead of an upload, R-LI-2).
+    // Append-only like the step log: a later row for the same name supersedes an earlier one.
+    id: '102_materials',
+    sql: `
+create table case_materials (
+  id bigint generated always as identity primary key,
+  case_id uuid not null references cases (id),
+  name text not null,
+  source text not null check (source in ('UPLOAD', 'LICENCE')),
+  sha256 text check (sha256 ~ '^[0-9a-f]{64}$'),
+  size integer,
+  media_type text,
+  licence_id text,
+  licence_identifier text,
+  added_by text not null,
+  at timestamptz not null,
+  check ((source = 'UPLOAD' and sha256 is not null and size is not null) or (source = 'LICENCE' and licence_id is not null))
+);
+create index case_materials_case on case_materials (case_id, name, id);
+create trigger case_materials_no_update before update or delete on case_materials
+  for each row execute function case_steps_append_only();
+`,
+  },
 ];

@@ -14,11 +14,39 @@ import { CONSUMER_GROUP, ITEMS_STREAM, LICENCES_STREAM } from './events.ts';
 import { handleItemEvent, handleLicenceEvent } from './consumers.ts';
 import { upsertItem } from './repository.ts';
 import { resolvers, type CaseContext } from './resolvers.ts';
+import { loadCalendar, type WorkingCalendar } from './deadlines/calendar.ts';
+import { startDeadlineWatcher, type DeadlineWatcher } from './deadlines/watcher.ts';
+import { localLogistics, type Logistics } from './delivery/logistics.ts';
+import type { WorkflowEnv } from './workflow/transitions.ts';
+import { createNotifier, type Notifier } from '../../kernel/notify.ts';
+import { idpContacts, type ApplicantContacts } from './notify/contacts.ts';
+import { startNoticeConsumer } from './notify/consumer.ts';
+import { mountTracking } from './tracking/routes.ts';
+import { mountMaterials } from './materials/routes.ts';
+import type { MaterialsEnv } from './materials/materials.ts';
+import { localStorage, type MaterialStorage } from './materials/storage.ts';
+import { httpLicenceChecker, licenceBase, type LicenceChecker } from './materials/licence-checker.ts';
+import { join, resolve } from 'node:path';
+import { mergeResolvers, startAppointments, type AppointmentOptions } from './appointments/index.ts';
 
 export interface CaseServiceOptions {
   /** Consumer tuning (tests shorten these). */
   consumer?: { blockMs?: number; claimIdleMs?: number };
   relayIntervalMs?: number;
+  /** Working-day calendar (default: the shipped national one plus CASE_HOLIDAYS_FILE). */
+  calendar?: WorkingCalendar;
+  /** Carrier for results sent by post (default: local tracking numbers). */
+  logistics?: Logistics;
+  /** The applicant's notices (R-CA-3): default createNotifier (NOTIFY_SINK) and the IdP's account API. */
+  notifier?: Notifier;
+  contacts?: ApplicantContacts;
+  /** Materials (issue 5 bullet 6): default a local directory and the licence service's check. */
+  storage?: MaterialStorage;
+  licenceChecker?: LicenceChecker;
+  /** Receives the deadline watcher (tests run its pass by hand after moving the clock). */
+  onWatcher?: (w: DeadlineWatcher) => void;
+  /** Appointments (R-CA-5): substitutes for tests (directory, notifier, working days, scan interval). */
+  appointments?: AppointmentOptions;
 }
 
 /**
@@ -43,7 +71,14 @@ export function caseServiceFactory(options: CaseServiceOptions = {}): ServiceFac
     const { db, cache, clock, log } = deps;
     await migrate(db, CASE_SCHEMA, migrations);
     if (opts.seed) await seedReplica(deps);
+    const appointments = await startAppointments(deps, { seed: Boolean(opts.seed), ...options.appointments });
 
+    const env: WorkflowEnv = { calendar: options.calendar ?? loadCalendar(deps.config.CASE_HOLIDAYS_FILE), logistics: options.logistics ?? localLogistics };
+    const materials: MaterialsEnv = {
+      storage: options.storage ?? localStorage(deps.config.CASE_MATERIALS_DIR ?? join(resolve(deps.config.DATA_DIR), 'materials')),
+      checker: options.licenceChecker ?? httpLicenceChecker({ baseUrl: licenceBase(deps.config.LICENCE_URL), key: deps.internalKey, clock }),
+      maxBytes: deps.config.CASE_MATERIAL_MAX_BYTES, key: deps.internalKey, publicUrl: deps.config.CASE_PUBLIC_URL, clock,
+    };
     const relay = startOutboxRelay({ db, cache, schema: CASE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
     const runners: Runner[] = [];
     try {
@@ -51,20 +86,40 @@ export function caseServiceFactory(options: CaseServiceOptions = {}): ServiceFac
         db, cache, log, schema: CASE_SCHEMA, stream: ITEMS_STREAM, group: CONSUMER_GROUP, ...options.consumer,
         handle: (e, q) => handleItemEvent(e, q, clock.now(), log),
       }));
-      runners.push(await startConsumer({
-        db, cache, log, schema: CASE_SCHEMA, stream: LICENCES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
-        handle: (e, q) => handleLicenceEvent(e, q, clock.now(), log),
-        afterCommit: () => relay.poke(),
+      // Several loops in one group: each event still goes to one of them, and the commits (an fsync
+      // each) overlap instead of queueing one behind the other (issue 5 benchmark).
+      for (let i = 0; i < deps.config.CASE_LICENCE_CONSUMERS; i++) {
+        runners.push(await startConsumer({
+          db, cache, log, schema: CASE_SCHEMA, stream: LICENCES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
+          handle: (e, q) => handleLicenceEvent(e, q, env, clock.now(), log),
+          afterCommit: () => relay.poke(),
+        }));
+      }
+      // R-CA-3: the applicant's notices.
+      runners.push(await startNoticeConsumer({
+        db, cache, log, consumer: options.consumer,
+        notifier: options.notifier ?? createNotifier(deps.config, log, clock),
+        contacts: options.contacts ?? idpContacts({ baseUrl: deps.config.IDP_INTERNAL_URL, key: deps.internalKey, clock }),
       }));
+      // R-CA-8: warnings and accountability records for overdue cases.
+      runners.push(startDeadlineWatcher({
+        db, clock, calendar: env.calendar, warnDays: deps.config.CASE_WARN_WORKING_DAYS, intervalMs: deps.config.CASE_DEADLINE_SCAN_MS, log,
+      }));
+      options.onWatcher?.(runners.at(-1) as DeadlineWatcher);
     } catch (e) {
       for (const r of runners) await r.stop();
       await relay.stop();
+      await appointments.scheduler.stop();
       throw e;
     }
     return serveSubgraph<CaseContext>({
-      name: 'case', deps, start: opts, background: [...runners, relay],
-      typeDefs: parse(subgraphSdl('case')), resolvers,
-      context: () => ({ db, clock, poke: () => relay.poke() }),
+      name: 'case', deps, start: opts, background: [...runners, relay, appointments.scheduler],
+      typeDefs: parse(subgraphSdl('case')), resolvers: mergeResolvers<CaseContext>(resolvers, appointments.resolvers),
+      context: () => ({ db, clock, env, key: deps.internalKey, publicUrl: deps.config.CASE_PUBLIC_URL, materials, poke: () => relay.poke() }),
+      routes: (router) => {
+        mountTracking(router, { db, key: deps.internalKey });
+        mountMaterials(router, { db, env: materials });
+      },
     });
   };
 }

@@ -11,12 +11,17 @@ import { pgCode } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { requirePerson, type Caller } from '../../kernel/internal-auth.ts';
 import { allocateCaseNumber } from './case-number.ts';
-import { appendStep, findByIdempotencyKey, findItem, insertCase, type CaseRecord } from './repository.ts';
+import { MAX_VISITS, appendStep, findByIdempotencyKey, findItem, insertCase, type ApplyMode, type CaseRecord } from './repository.ts';
+import { workflowForItem } from './workflow/registry.ts';
+import { initialClock } from './deadlines/legal-clock.ts';
+import type { WorkingCalendar } from './deadlines/calendar.ts';
 
 export interface SubmitCaseInput {
   itemId: string;
   form?: string | null;
   idempotencyKey?: string | null;
+  /** R-CA-2: ONLINE (0 visits, the default), PICKUP_VERIFY (1), PRE_REVIEW (2). */
+  mode?: ApplyMode | null;
 }
 
 const MAX_FORM_BYTES = 256 * 1024;
@@ -57,21 +62,33 @@ function sameApplication(existing: CaseRecord, itemId: string): CaseRecord {
   return existing;
 }
 
-export async function submitCase(db: Db, caller: Caller, input: SubmitCaseInput, now: Date): Promise<CaseRecord> {
+function parseMode(mode: string | null | undefined): ApplyMode {
+  if (mode === null || mode === undefined) return 'ONLINE';
+  if (!(mode in MAX_VISITS)) throw new AppError('BAD_INPUT', '申请方式无效 / invalid mode', { mode: Object.keys(MAX_VISITS).join(', ') });
+  return mode as ApplyMode;
+}
+
+export async function submitCase(db: Db, calendar: WorkingCalendar, caller: Caller, input: SubmitCaseInput, now: Date): Promise<CaseRecord> {
   const person = requirePerson(caller);
+  const mode = parseMode(input.mode);
   const form = parseForm(input.form);
   const key = parseKey(input.idempotencyKey);
   if (key) {
     const existing = await findByIdempotencyKey(db, person.sub, key);
     if (existing) return sameApplication(existing, input.itemId);
   }
+  const found = await findItem(db, input.itemId);
+  if (!found) throw new AppError('ITEM_NOT_FOUND', '事项不存在 / no such service item');
+  // Before the transaction: a reservation commits on its own (./case-number.ts).
+  const caseNumber = await allocateCaseNumber(db, found.agencyCode, now);
   try {
     return await db.tx(async (q) => {
-      const item = await findItem(q, input.itemId);
-      if (!item) throw new AppError('ITEM_NOT_FOUND', '事项不存在 / no such service item');
-      const caseNumber = await allocateCaseNumber(q, item.agencyCode, now);
+      const item = found;
+      const { def, coAgencies } = await workflowForItem(q, item);
+      const clock = initialClock(def, item, now, calendar);
       const c = await insertCase(q, {
         id: randomUUID(), caseNumber, item, applicantId: person.sub, applicantName: person.name, form, idempotencyKey: key, now,
+        workflowId: def.id, coAgencies, mode, ...clock,
       });
       await appendStep(q, c.id, { action: 'submit', status: 'SUBMITTED', handlerId: person.sub, handlerName: person.name, opinion: null, at: now });
       return c;

@@ -10,16 +10,22 @@ import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Caller } from '../../kernel/internal-auth.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
 import type { StreamMessage } from '../../kernel/cache.ts';
+import type { Notice } from '../../kernel/notify.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localStorage } from './materials/storage.ts';
 import { DEMO_AGENCIES, DEMO_ITEMS, DEMO_STAFF } from '../../kernel/demo.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from '../../test/support/infra.ts';
 import { callSubgraph, type GraphQLResponse } from '../../test/support/subgraph.ts';
-import { caseServiceFactory } from './service.ts';
+import { caseServiceFactory, type CaseServiceOptions } from './service.ts';
 import { CASES_STREAM, ITEMS_STREAM, LICENCES_STREAM } from './events.ts';
 
 export const HZ = '11330100MB0000002W';        // Hangzhou market supervision (licence items)
 export const HZ_HR = '11330100MB00000030';     // Hangzhou HR & social security (item without licence)
 export const FOOD_ITEM = DEMO_ITEMS[0]!;        // licence type: food business licence
 export const HR_ITEM = DEMO_ITEMS[2]!;          // no licence type
+export const DEMO_ITEM_2 = DEMO_ITEMS[1]!;      // business licence, same agency as FOOD_ITEM
 
 export const citizen = (n = 1): Caller => ({ kind: 'person', sub: `c1712e40-0000-4000-8000-${String(n).padStart(12, '0')}`, name: `申请人${n}` });
 const demo = (role: string) => DEMO_STAFF.find((s) => s.roles.includes(role as never))!;
@@ -36,21 +42,33 @@ export interface CaseFixture {
   publish(stream: string, type: string, payload: Record<string, unknown>, id?: string): Promise<string>;
   /** Every message on a stream so far (a private consumer group reads from the start). */
   read(stream: string): Promise<StreamMessage[]>;
+  /** Notices sent to applicants (R-CA-3), in order; every applicant's mobile is MOBILE unless the test injects contacts. */
+  notices: Notice[];
   close(): Promise<void>;
 }
 
-export async function startCaseFixture(clock: Clock = systemClock): Promise<CaseFixture> {
+export const MOBILE = '13800138000';
+
+export async function startCaseFixture(clock: Clock = systemClock, options: CaseServiceOptions = {}): Promise<CaseFixture> {
   const db = await testDb();
   const cache = await testCache();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+  // Deadline scans run by hand (watcher.tick) after moving the clock, never behind a test's back.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', CASE_DEADLINE_SCAN_MS: '3600000' });
   const deps: Deps = {
     config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'test-passphrase-0123456789abcdef-0123', cookieKeys: ['k'] },
     internalKey: internalKey(TEST_SECRET), db, cache, clock, log: silentLogger(),
   };
-  const svc = await caseServiceFactory({ consumer: { blockMs: 100, claimIdleMs: 200 }, relayIntervalMs: 50 })(deps, { port: 0 });
+  const notices: Notice[] = [];
+  const svc = await caseServiceFactory({
+    consumer: { blockMs: 100, claimIdleMs: 200 }, relayIntervalMs: 50,
+    notifier: { send: async (n) => { notices.push(n); } }, contacts: { mobileOf: async () => MOBILE },
+    storage: localStorage(mkdtempSync(join(tmpdir(), 'yw-materials-'))),
+    licenceChecker: { check: async () => ({ ok: false, reason: 'NOT_FOUND', message: 'no such licence', licence: null }) },
+    ...options,
+  })(deps, { port: 0 });
   const readers = new Map<string, string>();
   const fixture: CaseFixture = {
-    deps, db, svc,
+    deps, db, svc, notices,
     call: (caller, query, variables = {}) => callSubgraph(svc.url, deps.internalKey, caller, query, variables),
     async publish(stream, type, payload, id = randomUUID()) {
       await cache.xAdd(stream, { id, type, occurredAt: new Date().toISOString(), payload: JSON.stringify(payload) });
@@ -112,6 +130,14 @@ export async function feedItems(f: CaseFixture, items = [FOOD_ITEM, HR_ITEM]): P
 export const CASE_FIELDS = `id caseNumber status outcomeCode version agencyCode applicantName submittedAt updatedAt
   item { id } applicant { id } steps { action status handlerId handlerName opinion at }`;
 
+/** The fields issue 5 added (workflow, visits, supplement, clock, delivery, parallel approval). */
+export const CASE_FIELDS_FULL = `${CASE_FIELDS.replace('opinion at', 'opinion details at')} workflowId availableActions mode visits maxVisits
+  supplementMaterials deadlineAt pausedAt warnedAt extensionDays extensionRequested coAgencies pendingApprovals
+  delivery { method carrier trackingNumber at } accountability { kind state deadlineAt }`;
+export const CASE_ACTION = `mutation ($id: ID!, $action: String!, $opinion: String, $version: Int, $input: CaseActionInput, $idempotencyKey: String) {
+  caseAction(id: $id, action: $action, opinion: $opinion, version: $version, input: $input, idempotencyKey: $idempotencyKey) { ${CASE_FIELDS_FULL} } }`;
+export const SUBMIT_FULL = `mutation ($input: SubmitCaseInput!) { submitCase(input: $input) { ${CASE_FIELDS_FULL} } }`;
+
 export const SUBMIT = `mutation ($input: SubmitCaseInput!) { submitCase(input: $input) { ${CASE_FIELDS} } }`;
 export const ACCEPT = `mutation ($id: ID!, $opinion: String, $version: Int) { acceptCase(id: $id, opinion: $opinion, version: $version) { ${CASE_FIELDS} } }`;
 export const REJECT = `mutation ($id: ID!, $reason: String!, $version: Int) { rejectCase(id: $id, reason: $reason, version: $version) { ${CASE_FIELDS} } }`;
@@ -119,7 +145,12 @@ export const APPROVE = `mutation ($id: ID!, $opinion: String, $version: Int) { a
 
 export interface CaseView {
   id: string; caseNumber: string; status: string; outcomeCode: string | null; version: number; agencyCode: string;
-  steps: Array<{ action: string; status: string; handlerId: string | null; handlerName: string | null; opinion: string | null; at: string }>;
+  steps: Array<{ action: string; status: string; handlerId: string | null; handlerName: string | null; opinion: string | null; details?: string | null; at: string }>;
+  workflowId?: string; availableActions?: string[]; mode?: string; visits?: number; maxVisits?: number;
+  supplementMaterials?: string[] | null; deadlineAt?: string | null; pausedAt?: string | null; warnedAt?: string | null;
+  extensionDays?: number; extensionRequested?: number | null; coAgencies?: string[]; pendingApprovals?: string[];
+  delivery?: { method: string; carrier: string | null; trackingNumber: string | null; at: string } | null;
+  accountability?: Array<{ kind: string; state: string; deadlineAt: string }>;
 }
 
 export async function submit(f: CaseFixture, caller: Caller, input: Record<string, unknown>): Promise<CaseView> {
@@ -138,3 +169,24 @@ export async function act(f: CaseFixture, caller: Caller, mutation: string, vari
 export const codeOf = (r: GraphQLResponse<unknown>) => r.errors?.[0]?.extensions?.code ?? r.problem?.code;
 
 export { CASES_STREAM, ITEMS_STREAM, LICENCES_STREAM };
+
+/** caseAction as `caller`; returns the raw response (tests read codes) and the case when it worked. */
+export async function caseAction(
+  f: CaseFixture, caller: Caller, id: string, action: string, extra: { opinion?: string; version?: number; input?: Record<string, unknown>; idempotencyKey?: string } = {},
+): Promise<{ code: string | undefined; case: CaseView | undefined }> {
+  const r = await f.call<{ caseAction: CaseView }>(caller, CASE_ACTION, { id, action, ...extra });
+  return { code: codeOf(r), case: r.data?.caseAction ?? undefined };
+}
+
+/** caseAction that must succeed. */
+export async function must(f: CaseFixture, caller: Caller, id: string, action: string, extra: { opinion?: string; version?: number; input?: Record<string, unknown>; idempotencyKey?: string } = {}): Promise<CaseView> {
+  const r = await caseAction(f, caller, id, action, extra);
+  if (!r.case) throw new Error(`${action} failed: ${r.code}`);
+  return r.case;
+}
+
+export async function submitFull(f: CaseFixture, caller: Caller, input: Record<string, unknown>): Promise<CaseView> {
+  const r = await f.call<{ submitCase: CaseView }>(caller, SUBMIT_FULL, { input });
+  if (!r.data?.submitCase) throw new Error(`submit failed: ${JSON.stringify(r.errors ?? r.problem)}`);
+  return r.data.submitCase;
+}

@@ -2,63 +2,109 @@
  * Plain HTTP routes beside /graphql (not behind the gateway; anyone may call them, R-LI-4):
  *
  * - `GET /trust-bundle.pem`: the national root certificate, the trust anchor verifiers need.
- * - `POST /verify` with `{ credential }`: verify a sealed licence against that root and answer
- *   `{ valid, reason, message, licence }`; a body without a credential is 400 problem+json.
- *   The holder's ID number is masked in the answer (R-ID-11).
+ * - `GET /status/:agency/:purpose`: the agency's sealed status-list credential (Bitstring
+ *   Status List v1.0, `application/vc+jwt`), cacheable until it expires.
+ * - `POST /verify` with JSON `{ credential }`: verify and answer `{ valid, reason, message,
+ *   licence }`; a body without a credential is 400 problem+json. The same route takes the verify
+ *   page's form (multipart: pasted text, a licence file, or a QR picture) and answers HTML.
+ * - `GET /verify`: the verify page; `GET /verify?ref=…` verifies what a QR code points to.
+ * - `POST /internal/licences/check`: the case service's licence check (./internal-check.ts).
+ * - the holder's licence pages and share links (./presentation-routes.ts).
+ * The holder's ID number is masked in every answer (R-ID-11).
  */
+import { readFileSync, rmSync } from 'node:fs';
 import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Clock } from '../../kernel/clock.ts';
-import { AppError } from '../../kernel/errors.ts';
-import { maskIdNumber } from '../../kernel/ids.ts';
-import { verifyLicence } from '../../seal/index.ts';
+import type { Db } from '../../kernel/db.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { StatusPurpose } from '../../seal/index.ts';
+import { decodeQrImage, isJpeg, isPng } from './qr.ts';
+import { sealedStatusList } from './status.ts';
 import type { TrustStore } from './trust.ts';
+import type { Verify } from './verify-answer.ts';
+import { verifyForm, verifyResult } from './pages/verify-page.ts';
 
-export interface VerifyAnswer {
-  valid: boolean;
-  reason: string | null;
-  message: string | null;
-  licence: {
-    identifier: string; typeCode: string; typeName: string; number: string; holderName: string; holderCodeMasked: string;
-    issuerName: string; issuerCode: string; issueDate: string; jurisdiction: string; validFrom: string; validUntil: string | null; signedAt: string;
-  } | null;
+export type { VerifyAnswer } from './verify-answer.ts';
+
+/** Bounds the body: a sealed licence with a three-certificate chain and a timestamp is a few kilobytes. */
+const MAX_CREDENTIAL_LENGTH = 64 * 1024;
+const MAX_UPLOAD = 2 * 1024 * 1024;
+
+interface Upload { filepath: string; size: number }
+
+function uploaded(ctx: { request: unknown }, evenEmpty = false): Upload | undefined {
+  const files = (ctx.request as { files?: Record<string, Upload | Upload[] | undefined> }).files;
+  const f = files?.file;
+  const one = Array.isArray(f) ? f[0] : f;
+  return one && (evenEmpty || one.size > 0) ? one : undefined;
 }
 
-/** Bounds the body: a sealed licence with a three-certificate chain is a few kilobytes. */
-const MAX_CREDENTIAL_LENGTH = 64 * 1024;
+/** The licence text of the verify form: the pasted text, else the uploaded file or QR picture. */
+function formInput(ctx: { request: unknown }, body: Record<string, unknown>): string {
+  const pasted = typeof body.credential === 'string' ? body.credential.trim() : '';
+  if (pasted) return pasted;
+  const file = uploaded(ctx);
+  if (!file) throw new AppError('BAD_INPUT', '请粘贴证照或上传文件 / paste a licence or upload a file', { credential: 'text or file' });
+  const bytes = readFileSync(file.filepath);
+  if (isPng(bytes) || isJpeg(bytes)) return decodeQrImage(bytes);
+  return bytes.toString('utf8').trim();
+}
 
-/** koa-body's own refusals (unparsable, wrong type, too large) as coded problems rather than INTERNAL. */
-
-export function mountLicenceRoutes(router: Router, o: { rootPem: string; trust: TrustStore; clock: Clock }): void {
+export function mountLicenceRoutes(router: Router, o: {
+  rootPem: string; trust: TrustStore; clock: Clock; db: Db; verify: Verify; statusBase: string; statusTtlMs: number;
+}): void {
   router.get('/trust-bundle.pem', (ctx) => {
     ctx.type = 'application/x-pem-file';
     ctx.set('content-disposition', 'inline; filename="trust-bundle.pem"');
     ctx.body = o.rootPem;
   });
 
-  router.post('/verify', koaBody({ jsonLimit: '128kb' }), async (ctx) => {
-    const body = (ctx.request as unknown as { body?: unknown }).body;
-    const credential = typeof body === 'object' && body !== null ? (body as { credential?: unknown }).credential : undefined;
+  router.get('/status/:agency/:purpose', async (ctx) => {
+    const { agency, purpose } = ctx.params as { agency: string; purpose: string };
+    const found = /^[0-9A-Z]{18}$/.test(agency) && (purpose === 'revocation' || purpose === 'suspension')
+      ? await sealedStatusList(o.db, o.trust, { agencyCode: agency, purpose: purpose as StatusPurpose, base: o.statusBase, ttlMs: o.statusTtlMs, now: o.clock.now() })
+      : null;
+    if (!found) throw new AppError('NOT_FOUND', '没有该状态列表 / no such status list');
+    const maxAge = Math.max(0, Math.floor((found.validUntil.getTime() - o.clock.now().getTime()) / 1000));
+    ctx.type = 'application/vc+jwt';
+    ctx.set('cache-control', `public, max-age=${maxAge}`);
+    ctx.set('expires', found.validUntil.toUTCString());
+    ctx.body = found.jws;
+  });
+
+  router.get('/verify', async (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    const ref = typeof ctx.query.ref === 'string' ? ctx.query.ref : undefined;
+    ctx.body = ref ? verifyResult(await o.verify(`?ref=${ref}`)) : verifyForm();
+  });
+
+  router.post('/verify', koaBody({
+    jsonLimit: '128kb', multipart: true, formLimit: '128kb',
+    formidable: { maxFileSize: MAX_UPLOAD, maxFiles: 1, maxFields: 5, allowEmptyFiles: true, minFileSize: 0 },
+  }), async (ctx) => {
+    const body = ((ctx.request as unknown as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+    if (ctx.is('multipart/form-data', 'application/x-www-form-urlencoded')) {
+      ctx.type = 'text/html; charset=utf-8';
+      try {
+        const input = formInput(ctx, body);
+        if (input.length > MAX_CREDENTIAL_LENGTH) throw new AppError('BAD_INPUT', '内容过长 / the input is too long', { credential: 'too long' });
+        ctx.body = verifyResult(await o.verify(input));
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        ctx.status = e.status;
+        ctx.body = verifyForm({ code: e.code, message: e.message });
+      } finally {
+        // formidable leaves uploads in the temp folder; what a verifier uploads is not kept.
+        const file = uploaded(ctx, true);
+        if (file) rmSync(file.filepath, { force: true });
+      }
+      return;
+    }
+    const credential = typeof body === 'object' && body !== null ? body.credential : undefined;
     if (typeof credential !== 'string' || credential.trim() === '' || credential.length > MAX_CREDENTIAL_LENGTH) {
       throw new AppError('BAD_INPUT', '请提供证照（credential）/ a credential is required', { credential: 'compact JWS string' });
     }
-    const r = await verifyLicence(credential, {
-      trustAnchorsPem: [o.rootPem], now: o.clock.now(), isCertificateRevoked: (serial, issuer) => o.trust.isRevoked(serial, issuer),
-    });
-    let answer: VerifyAnswer;
-    if (r.valid) {
-      const l = r.credential.credentialSubject.licence;
-      answer = {
-        valid: true, reason: null, message: null,
-        licence: {
-          identifier: l.identifier, typeCode: l.typeCode, typeName: l.typeName, number: l.number, holderName: l.holderName,
-          holderCodeMasked: maskIdNumber(l.holderCode), issuerName: l.issuerName, issuerCode: l.issuerCode, issueDate: l.issueDate,
-          jurisdiction: l.jurisdiction, validFrom: r.credential.validFrom, validUntil: r.credential.validUntil ?? null, signedAt: r.signedAt.toISOString(),
-        },
-      };
-    } else {
-      answer = { valid: false, reason: r.reason, message: r.message, licence: null };
-    }
-    ctx.body = answer;
+    ctx.body = await o.verify(credential);
   });
 }

@@ -11,6 +11,10 @@
  *    the chain (seal, provincial CA, root) in x5c, so anyone holding the root verifies it (R-LI-4);
  * 5. stored (unique per case and type) and announced as `licence.issued` in the same transaction.
  *
+ * Issue 4: the credential carries two status entries (revocation, suspension) at a random index
+ * of the agency's status lists (./status.ts), and the platform TSA's timestamp token binds its
+ * signing time (seal/timestamp/token.ts), so it verifies after the seal certificate expires.
+ *
  * Validity (our choice): validFrom is the approval time (the decision is what confers the
  * right); validUntil is five years later. The items that produce licences are licensing items (事项类型 01), and five years is the term the
  * food business licensing rules set (食品经营许可管理办法: 有效期为5年); types with other terms
@@ -26,6 +30,7 @@ import type { AccountDirectory, HolderAccount } from './directory.ts';
 import { LICENCE_SCHEMA } from './migrations.ts';
 import { existsForCase, insertLicence, nextSerial } from './repository.ts';
 import type { TrustStore } from './trust.ts';
+import { allocateStatus, recordStatus } from './status.ts';
 
 export const LICENCES_STREAM = 'licences';
 export const VALIDITY_YEARS = 5;
@@ -68,6 +73,8 @@ export function addYears(d: Date, years: number): Date {
 export interface IssuerDeps {
   trust: TrustStore;
   log: Logger;
+  /** LICENCE_PUBLIC_URL: status-list URLs are built on it. */
+  statusBase: string;
 }
 
 /**
@@ -91,6 +98,8 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
   if (await existsForCase(q, c.caseId, c.licenceType.code)) return null;
 
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
+  // sealFor holds the agency's advisory lock: no other issuance of this agency picks an index meanwhile.
+  const status = await allocateStatus(q, { code: c.agencyCode, name: c.agencyName }, d.statusBase);
   const serial = String(await nextSerial(q, c.agencyCode, c.licenceType.code)).padStart(SERIAL_DIGITS, '0');
   const identifier = formatLicenceId({ typeCode: c.licenceType.code, agencyCode: c.agencyCode, serial, version: VERSION });
   const jurisdiction = c.agencyCode.slice(2, 8);
@@ -105,8 +114,8 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
     holderId: c.applicantId, holderName: holder.name, holderCode: holder.idNumber,
     issuerName: c.agencyName, issuerCode: c.agencyCode, issueDate: chinaDay(now),
     validFrom: validFrom.toISOString(), validUntil: validUntil.toISOString(), jurisdiction,
-  });
-  const jws = await signLicence(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now);
+  }, status.entries);
+  const jws = await signLicence(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now, { timestamper: await d.trust.timestamper(q) });
 
   const id = randomUUID();
   const inserted = await insertLicence(q, {
@@ -115,6 +124,7 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
     caseId: c.caseId, sealCertificateId: seal.certificateId, issuedAt: now, validFrom, validUntil, credential: jws,
   });
   if (!inserted) return null; // a concurrent replay won
+  await recordStatus(q, id, c.agencyCode, status.index);
   const issued: LicenceIssued = { licenceId: id, identifier, caseId: c.caseId, holderId: c.applicantId, issuedAt: now.toISOString() };
   await enqueueEvent(q, LICENCE_SCHEMA, LICENCES_STREAM, 'licence.issued', { ...issued }, now);
   d.log.info({ licenceId: id, caseId: c.caseId, identifier }, 'licence issued');

@@ -85,7 +85,7 @@ describe('licence.http', () => {
         identifier: mine.identifier, typeCode: '11100000MB0000010Q001', typeName: '食品经营许可证', number: mine.number,
         holderName: HOLDER.name, holderCodeMasked: '330106********123X', issuerName: HZ_SAMR.name, issuerCode: HZ_SAMR.code,
         issueDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), jurisdiction: '330100',
-        validFrom: expect.any(String), validUntil: expect.any(String), signedAt: expect.any(String),
+        validFrom: expect.any(String), validUntil: expect.any(String), signedAt: expect.any(String), timestamped: true,
       },
     });
   });

@@ -7,6 +7,14 @@
  * - licences: issued electronic licences (R-LI-1/2). (case_id, type_code) is unique: a replayed
  *   `case.approved` cannot issue a second licence of the same type for the same case.
  * - licence_serials: per agency and licence type, the GB/T 36904 serial counter.
+ * 002 (issue 4):
+ * - certificates may also be the platform timestamp authority ('tsa', under the root).
+ * - status_lists: per agency and purpose (revocation, suspension) the Bitstring Status List
+ *   bits (131,072 entries) and the last sealed status-list credential with its validUntil, so
+ *   it is re-sealed only when the bits change or it nears expiry.
+ * - licence_status: each licence's index in its agency's lists (random, unique per agency:
+ *   herd privacy) and its current state with the reason.
+ * - status_audit: append-only log of revoke / suspend / reinstate: who, when, why.
  */
 import type { Migration } from '../../kernel/migrate.ts';
 import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
@@ -69,6 +77,47 @@ create table licence_serials (
   last_value integer not null,
   primary key (agency_code, type_code)
 );
+`,
+  },
+  {
+    id: '002_status_timestamps',
+    sql: `
+alter table certificates drop constraint certificates_role_check;
+alter table certificates add constraint certificates_role_check check (role in ('root', 'ca', 'seal', 'tsa'));
+
+create table status_lists (
+  agency_code text not null,
+  purpose text not null check (purpose in ('revocation', 'suspension')),
+  agency_name text not null,
+  bits bytea not null,
+  version integer not null default 1,
+  signed text,
+  signed_version integer,
+  signed_valid_until timestamptz,
+  primary key (agency_code, purpose)
+);
+
+create table licence_status (
+  licence_id uuid primary key references licences (id),
+  agency_code text not null,
+  status_index integer not null check (status_index >= 0),
+  state text not null default 'active' check (state in ('active', 'revoked', 'suspended')),
+  reason text,
+  changed_at timestamptz,
+  unique (agency_code, status_index)
+);
+
+create table status_audit (
+  id uuid primary key,
+  licence_id uuid not null references licences (id),
+  action text not null check (action in ('revoke', 'suspend', 'reinstate')),
+  reason text not null,
+  actor_id text not null,
+  actor_name text not null,
+  agency_code text not null,
+  at timestamptz not null
+);
+create index status_audit_licence on status_audit (licence_id, at);
 `,
   },
 ];

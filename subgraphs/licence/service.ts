@@ -1,7 +1,8 @@
 /**
  * The licence subgraph (电子证照): the seal trust hierarchy, the `case.approved` consumer that
- * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, and the public
- * `GET /trust-bundle.pem` and `POST /verify` routes.
+ * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, the public
+ * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, and the internal
+ * licence check for the case service.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,10 +14,15 @@ import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/event
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
 import { createTrustStore } from './trust.ts';
+import type { KeyStore } from '../../seal/index.ts';
 import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
 import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
 import { mountLicenceRoutes } from './http-routes.ts';
 import { resolvers, type LicenceContext } from './resolvers.ts';
+import { serviceStatusLists } from './status.ts';
+import { createVerify } from './verify-answer.ts';
+import { mountInternalCheck } from './internal-check.ts';
+import { mountPresentationRoutes } from './presentation-routes.ts';
 
 export const CASES_STREAM = 'cases';
 export const CONSUMER_GROUP = 'licence';
@@ -28,13 +34,15 @@ export interface LicenceServiceOptions {
   /** Consumer tuning (tests shorten these; claimIdleMs is how soon a failed event is retried). */
   consumer?: { blockMs?: number; claimIdleMs?: number };
   relayIntervalMs?: number;
+  /** Where private keys live; default: encrypted in the database under KEY_PASSPHRASE. An HSM or KMS adapter goes here. */
+  keyStore?: KeyStore;
 }
 
 export function licenceServiceFactory(options: LicenceServiceOptions = {}): ServiceFactory {
   return async (deps: Deps, opts: StartOptions): Promise<RunningService> => {
     const { db, cache, clock, log, config } = deps;
     await migrate(db, LICENCE_SCHEMA, migrations);
-    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock });
+    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore });
     const rootPem = await trust.ensureHierarchy();
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
     if (!config.DATABASE_URL) {
@@ -42,6 +50,10 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, TRUST_BUNDLE_FILE), rootPem);
     }
+    const statusBase = config.LICENCE_PUBLIC_URL;
+    const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
+    const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
+    const verify = createVerify({ db, rootPem, trust, clock, statusLists });
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 
     const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
@@ -51,7 +63,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
         // The IdP lookup runs before the transaction, never inside one (see ConsumerOptions.prepare).
         db, cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
         prepare: (e) => prepareCaseEvent(e, directory),
-        handle: async (e, q, holder) => { await handleCaseEvent(e, q, clock.now(), { trust, log }, holder); },
+        handle: async (e, q, holder) => { await handleCaseEvent(e, q, clock.now(), { trust, log, statusBase: config.LICENCE_PUBLIC_URL }, holder); },
         afterCommit: () => relay.poke(),
       }));
     } catch (e) {
@@ -62,8 +74,12 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     return serveSubgraph<LicenceContext>({
       name: 'licence', deps, start: opts, background: [...runners, relay],
       typeDefs: parse(subgraphSdl('licence')), resolvers,
-      routes: (router) => mountLicenceRoutes(router, { rootPem, trust, clock }),
-      context: () => ({ db }),
+      routes: (router) => {
+        mountLicenceRoutes(router, { rootPem, trust, clock, db, verify, statusBase, statusTtlMs });
+        mountInternalCheck(router, { db, key: deps.internalKey, clock, verify });
+        mountPresentationRoutes(router, { db, key: deps.internalKey, clock, verify, publicBase: statusBase });
+      },
+      context: () => ({ db, trust, clock, statusBase, statusTtlMs, linkKey: deps.internalKey }),
     });
   };
 }

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { loadConfig } from '../../kernel/config.ts';
 import { internalKey, type Caller } from '../../kernel/internal-auth.ts';
 import { silentLogger } from '../../kernel/log.ts';
-import { systemClock } from '../../kernel/clock.ts';
+import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
 import type { StreamMessage } from '../../kernel/cache.ts';
 import { DEMO_AGENCIES, DEMO_CITIZEN, DEMO_LICENCE_TYPES, DEMO_STAFF } from '../../kernel/demo.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from '../../test/support/infra.ts';
 import { callSubgraph, type GraphQLResponse } from '../../test/support/subgraph.ts';
 import { licenceServiceFactory } from './service.ts';
+import type { KeyStore } from '../../seal/index.ts';
 import type { AccountDirectory, HolderAccount } from './directory.ts';
 
 export const HZ_SAMR = DEMO_AGENCIES[1];
@@ -70,18 +71,18 @@ export interface LicenceFixture {
   close(): Promise<void>;
 }
 
-export async function startLicenceFixture(o: { instances?: number } = {}): Promise<LicenceFixture> {
+export async function startLicenceFixture(o: { instances?: number; clock?: Clock; env?: Record<string, string>; keyStore?: KeyStore } = {}): Promise<LicenceFixture> {
   const db = await testDb();
   const cache = await testCache();
   const dataDir = mkdtempSync(join(tmpdir(), 'yw-licence-'));
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...o.env });
   const deps: Deps = {
     config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'test-passphrase-0123456789abcdef-0123', cookieKeys: ['k'] },
-    internalKey: internalKey(TEST_SECRET), db, cache, clock: systemClock, log: silentLogger(),
+    internalKey: internalKey(TEST_SECRET), db, cache, clock: o.clock ?? systemClock, log: silentLogger(),
   };
   const directory = new FakeDirectory();
   directory.probe = () => db.query('select 1');
-  const factory = licenceServiceFactory({ directory, consumer: { blockMs: 100, claimIdleMs: 200 }, relayIntervalMs: 50 });
+  const factory = licenceServiceFactory({ directory, consumer: { blockMs: 100, claimIdleMs: 200 }, relayIntervalMs: 50, ...(o.keyStore ? { keyStore: o.keyStore } : {}) });
   // Started together, as replicas of one deployment would be.
   const instances = await Promise.all(Array.from({ length: o.instances ?? 1 }, () => factory(deps, { port: 0 })));
   const svc = instances[0]!;

@@ -7,16 +7,19 @@
  * so processes starting together create one of each. An agency's seal certificate is issued the
  * first time the agency issues a licence (and again when the previous one has expired), under a
  * per-agency advisory lock. Private keys are kept encrypted (KEY_PASSPHRASE) and decrypted on
- * first use into this instance's memory only.
+ * first use into this instance's memory only — or, with a KeyStore (HSM, KMS), kept there.
  *
  * Every agency is certified by the one provincial CA: the demo platform is a Zhejiang tier.
+ * The platform timestamp authority (TSA, issue 4 bullet 2) is certified by the root and made
+ * with the hierarchy; its tokens bind each licence's signing time (seal/timestamp/token.ts).
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import {
-  createRootCa, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, type CertifiedKey,
+  createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, issueTsaCertificate,
+  type CertifiedKey, type KeyStore, type Timestamper,
 } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 
@@ -25,10 +28,11 @@ export const ROOT_ORGANIZATION = '国家政务服务平台（演示）';
 export const PROVINCIAL_CA_NAME = '浙江省政务服务电子印章CA（演示）';
 export const PROVINCIAL_CA_ORGANIZATION = '浙江省政务服务平台（演示）';
 export const PROVINCIAL_REGION = '330000';
+export const TSA_NAME = '国家政务服务平台时间戳服务（演示）';
 /** Years: the root outlives every CA it certifies, each CA every seal (validity is cut at the issuer's end anyway). */
 const ROOT_YEARS = 20, CA_YEARS = 10, SEAL_YEARS = 5;
 
-type Role = 'root' | 'ca' | 'seal';
+type Role = 'root' | 'ca' | 'seal' | 'tsa';
 
 interface CertRow {
   id: string; role: Role; agency_code: string | null; issuer_id: string | null; serial_hex: string; issuer_dn: string;
@@ -47,37 +51,55 @@ export interface TrustStore {
   ensureHierarchy(): Promise<string>;
   /** The agency's current seal, issuing one when there is none valid now. Runs in the caller's transaction. */
   sealFor(q: Queryable, agency: { code: string; name: string }): Promise<SealSigner>;
+  /** The platform TSA (its certificate valid now), for signLicence's timestamper. */
+  timestamper(q: Queryable): Promise<Timestamper>;
   /** For verifyLicence's revocation callback. */
   isRevoked(serialHex: string, issuerDn: string): Promise<boolean>;
 }
 
-export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock }): TrustStore {
-  const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
+/** key_pem of a certificate whose key lives in the KeyStore: this prefix and the certificate id. */
+export const KEYSTORE_REF = 'keystore:';
 
-  const keyOf = (row: CertRow): KeyObject => {
+/**
+ * Private keys: by default encrypted PKCS#8 in the certificates row (KEY_PASSPHRASE); with a
+ * `keyStore` (seal/keys/store.ts KeyStore — an HSM or cloud KMS adapter) the key goes there
+ * and the row keeps only a reference.
+ */
+export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock; keyStore?: KeyStore | undefined }): TrustStore {
+  const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
+  const timestampers = new Map<string, Timestamper>();
+
+  /** In the row (encrypted PEM), or a reference into the configured KeyStore (an HSM or KMS). */
+  const keyOf = async (row: CertRow): Promise<KeyObject> => {
     let k = keys.get(row.id);
     if (!k) {
-      k = decryptPrivateKey(row.key_pem, o.passphrase);
+      k = row.key_pem.startsWith(KEYSTORE_REF) ? await o.keyStore!.get(row.key_pem.slice(KEYSTORE_REF.length)) : decryptPrivateKey(row.key_pem, o.passphrase);
       keys.set(row.id, k);
     }
     return k;
   };
-  const certified = (row: CertRow): CertifiedKey => ({ certPem: row.cert_pem, privateKey: keyOf(row) });
+  const certified = async (row: CertRow): Promise<CertifiedKey> => ({ certPem: row.cert_pem, privateKey: await keyOf(row) });
 
   async function insert(q: Queryable, role: Role, issuerId: string | null, agencyCode: string | null, c: CertifiedKey): Promise<CertRow> {
     const d = describeCertificate(c.certPem);
     const id = randomUUID();
+    let keyColumn: string;
+    if (o.keyStore) {
+      // Put before the row: a rolled-back transaction leaves an unused key behind, never a row without its key.
+      await o.keyStore.put(id, c.privateKey);
+      keyColumn = `${KEYSTORE_REF}${id}`;
+    } else keyColumn = encryptPrivateKey(c.privateKey, o.passphrase);
     const { rows } = await q.query<CertRow>(
       `insert into ${S}.certificates (id, role, agency_code, issuer_id, serial_hex, subject, issuer_dn, cert_pem, key_pem, not_before, not_after)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning *`,
-      [id, role, agencyCode, issuerId, d.serialHex, d.subject, d.issuer, c.certPem, encryptPrivateKey(c.privateKey, o.passphrase),
+      [id, role, agencyCode, issuerId, d.serialHex, d.subject, d.issuer, c.certPem, keyColumn,
         // Copies: node:crypto's Dates come from another realm under Jest's VM, which PGlite rejects.
         new Date(d.notBefore.getTime()), new Date(d.notAfter.getTime())]);
     keys.set(id, c.privateKey);
     return rows[0]!;
   }
 
-  async function current(q: Queryable, role: 'root' | 'ca'): Promise<CertRow | null> {
+  async function current(q: Queryable, role: 'root' | 'ca' | 'tsa'): Promise<CertRow | null> {
     const { rows } = await q.query<CertRow>(
       `select * from ${S}.certificates where role = $1 and status = 'active' order by not_after desc limit 1`, [role]);
     return rows[0] ?? null;
@@ -108,12 +130,26 @@ export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock }
         const root = await current(q, 'root')
           ?? await insert(q, 'root', null, null, createRootCa({ commonName: ROOT_NAME, organization: ROOT_ORGANIZATION, now, years: ROOT_YEARS }));
         if (!await current(q, 'ca')) {
-          await insert(q, 'ca', root.id, null, issueCa(certified(root), {
+          await insert(q, 'ca', root.id, null, issueCa(await certified(root), {
             commonName: PROVINCIAL_CA_NAME, organization: PROVINCIAL_CA_ORGANIZATION, regionCode: PROVINCIAL_REGION, now, years: CA_YEARS, pathLen: 0,
           }));
         }
+        if (!await current(q, 'tsa')) {
+          await insert(q, 'tsa', root.id, null, issueTsaCertificate(await certified(root), { commonName: TSA_NAME, organization: ROOT_ORGANIZATION, now, years: CA_YEARS }));
+        }
         return root.cert_pem;
       });
+    },
+
+    async timestamper(q) {
+      const tsa = await current(q, 'tsa');
+      if (!tsa) throw new AppError('SEAL_NOT_FOUND', '未初始化时间戳服务 / the platform TSA is not set up');
+      let t = timestampers.get(tsa.id);
+      if (!t) {
+        t = createTimestamper({ privateKey: await keyOf(tsa), chainPem: await chainOf(q, tsa) }, o.clock);
+        timestampers.set(tsa.id, t);
+      }
+      return t;
     },
 
     async sealFor(q, agency) {
@@ -126,11 +162,11 @@ export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock }
       if (!seal) {
         const ca = await current(q, 'ca');
         if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
-        seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(certified(ca), {
+        seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(await certified(ca), {
           agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}电子证照专用章`, now, years: SEAL_YEARS,
         }));
       }
-      return { certificateId: seal.id, privateKey: keyOf(seal), chainPem: await chainOf(q, seal) };
+      return { certificateId: seal.id, privateKey: await keyOf(seal), chainPem: await chainOf(q, seal) };
     },
 
     async isRevoked(serialHex, issuerDn) {

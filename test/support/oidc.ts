@@ -19,11 +19,15 @@ import * as client from 'openid-client';
 import { AGREEMENT } from '../../idp/accounts.ts';
 import { loadConfig, type Config } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
-import { silentLogger } from '../../kernel/log.ts';
+import { silentLogger, type Logger } from '../../kernel/log.ts';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
 import { freePort, TEST_SECRET, testCache, testDb, type TestDb } from './infra.ts';
 import type { Cache } from '../../kernel/cache.ts';
+import type { SentNotice } from '../../kernel/notify.ts';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // ---------------------------------------------------------------------------------------------
 // Registration
@@ -50,6 +54,10 @@ export async function postRegistration(issuer: string, body: Record<string, unkn
   return { status: res.status, body: await res.json() as Record<string, unknown> };
 }
 
+/**
+ * Registration with verifiable factors: the development registry (idp/verify/fixture.ts) confirms
+ * people it does not list, so the mobile and the default social-security card make two.
+ */
 export async function registerPerson(issuer: string, fields: PersonFields): Promise<{ id: string }> {
   const { status, body } = await postRegistration(issuer, {
     factorType: 'socialSecurityCard', factorValue: 'A12345678', agreementVersion: AGREEMENT.version, ...fields,
@@ -253,6 +261,102 @@ export async function fetchUserInfoFor(r: { config: client.Configuration; refres
 }
 
 // ---------------------------------------------------------------------------------------------
+// Step by step: a browser walking an authorization through the IdP's pages, form by form
+
+/**
+ * An authorization request in a browser: `start` follows redirects to the first page (login);
+ * `submit(actionSuffix, fields)` posts the page's form whose action ends with the suffix (with
+ * its hidden fields, e.g. the CSRF token) and follows redirects to the next page or the
+ * callback; `tokens()` redeems the code. `status`/`html` describe the page the browser is on.
+ */
+export class BrowserFlow {
+  readonly jar: CookieJar;
+  readonly config: client.Configuration;
+  readonly redirectUri: string;
+  readonly verifier: string;
+  readonly state: string;
+  url: URL;
+  status = 0;
+  html = '';
+  callback: URL | undefined;
+
+  private constructor(o: { jar: CookieJar; config: client.Configuration; redirectUri: string; verifier: string; state: string; url: URL }) {
+    this.jar = o.jar; this.config = o.config; this.redirectUri = o.redirectUri; this.verifier = o.verifier; this.state = o.state; this.url = o.url;
+  }
+
+  static async start(issuer: string, o: { redirectUri?: string; clientId?: string; scope?: string; params?: Record<string, string>; jar?: CookieJar } = {}): Promise<BrowserFlow> {
+    const config = await discoverClient(issuer, o.clientId);
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const redirectUri = o.redirectUri ?? 'http://127.0.0.1:3000/callback';
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri, scope: o.scope ?? 'openid profile phone', state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...o.params,
+    });
+    const flow = new BrowserFlow({ jar: o.jar ?? new CookieJar(), config, redirectUri, verifier, state, url });
+    await flow.go(await browserFetch(flow.jar, url));
+    return flow;
+  }
+
+  /** Follow redirects until a page (or the callback). */
+  async go(res: Response): Promise<void> {
+    const target = new URL(this.redirectUri);
+    for (let i = 0; i < 20; i++) {
+      if (res.status >= 300 && res.status < 400) {
+        const next = new URL(res.headers.get('location') ?? '', this.url);
+        await res.body?.cancel();
+        this.url = next;
+        if (next.origin === target.origin && next.pathname === target.pathname) {
+          this.callback = next;
+          this.status = 303;
+          this.html = '';
+          return;
+        }
+        res = await browserFetch(this.jar, next);
+        continue;
+      }
+      this.status = res.status;
+      this.html = await res.text();
+      return;
+    }
+    throw new Error('too many redirects');
+  }
+
+  get errorCode(): string | undefined { return pageErrorCode(this.html); }
+
+  async submit(actionSuffix: string, fields: Record<string, string> = {}): Promise<void> {
+    const f = parseForms(this.html).find((x) => x.action.endsWith(actionSuffix));
+    if (!f) throw new Error(`no form ending in ${actionSuffix} on the page (HTTP ${this.status} ${this.errorCode ?? ''})`);
+    const url = new URL(f.action, this.url);
+    this.url = url;
+    await this.go(await browserFetch(this.jar, url, { form: { ...f.fields, ...fields } }));
+  }
+
+  async get(path: string): Promise<Response> {
+    return browserFetch(this.jar, new URL(path, this.url));
+  }
+
+  /** Approve the consent page if it is shown, then redeem the code. */
+  async tokens(): Promise<LoginResult> {
+    if (!this.callback && parseForms(this.html).some((x) => x.action.endsWith('/confirm'))) await this.submit('/confirm', { decision: 'approve' });
+    if (!this.callback) throw new LoginPageError(this.status, this.html);
+    const tokens = await client.authorizationCodeGrant(this.config, this.callback, { pkceCodeVerifier: this.verifier, expectedState: this.state });
+    return Object.assign(tokens, { tokens, config: this.config });
+  }
+}
+
+/** JSON call with a bearer token (the account API, counter, QR approval). */
+export async function callApi(issuer: string, method: string, path: string, o: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: Record<string, any> }> {
+  const res = await fetch(new URL(path, issuer), {
+    method,
+    headers: { accept: 'application/json', ...(o.body === undefined ? {} : { 'content-type': 'application/json' }), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+    ...(o.body === undefined ? {} : { body: JSON.stringify(o.body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) as Record<string, any> : {} };
+}
+
+// ---------------------------------------------------------------------------------------------
 // An IdP for tests
 
 export interface TestIdp {
@@ -262,6 +366,10 @@ export interface TestIdp {
   db: TestDb;
   cache: Cache & { prefix: string };
   svc: RunningService;
+  /** SMS notices the development sink wrote (a file of this IdP's own). */
+  notices(): Promise<SentNotice[]>;
+  /** The code in the last notice to `mobile` (optionally of one template, e.g. `otp.login`). */
+  lastCode(mobile: string, template?: string): Promise<string>;
   /** Stop the service only (db and cache stay): for restart tests. */
   stop(): Promise<void>;
   /** Start it again on the same port, database and cache. */
@@ -270,14 +378,16 @@ export interface TestIdp {
   close(): Promise<void>;
 }
 
-export async function startTestIdp(o: { seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string } } = {}): Promise<TestIdp> {
+export async function startTestIdp(o: { seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string }; log?: Logger } = {}): Promise<TestIdp> {
   const { startIdpService } = await import('../../idp/service.ts');
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
+  const notices = join(tmpdir(), `yiwang-notices-${port}-${process.pid}-${Date.now()}.jsonl`);
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', IDP_ISSUER: issuer, IDP_PORT: String(port),
     GATEWAY_RESOURCE: 'http://127.0.0.1:4000/graphql',
     IDP_PORTAL_REDIRECT_URIS: 'http://127.0.0.1:3000/callback',
+    NOTIFY_DEV_FILE: notices,
     ...o.env,
   });
   const db = o.db ?? await testDb();
@@ -286,10 +396,20 @@ export async function startTestIdp(o: { seed?: boolean; env?: Record<string, str
     config,
     secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'test-key-passphrase-0123456789abcdef', cookieKeys: ['test-cookie-key-0123456789abcdef0123'] },
     internalKey: internalKey(TEST_SECRET),
-    db, cache, clock: o.clock ?? systemClock, log: silentLogger(),
+    db, cache, clock: o.clock ?? systemClock, log: o.log ?? silentLogger(),
   };
   const t: TestIdp = {
     issuer, config, deps, db, cache,
+    async notices() {
+      const text = await readFile(config.NOTIFY_DEV_FILE ?? notices, 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SentNotice);
+    },
+    async lastCode(mobile, template) {
+      const all = (await t.notices()).filter((n) => n.to === mobile && (!template || n.template === template));
+      const code = all.at(-1)?.params?.code;
+      if (!code) throw new Error(`no code was sent to ${mobile}${template ? ` (${template})` : ''}`);
+      return code;
+    },
     svc: await startIdpService(deps, { port, host: '127.0.0.1', seed: o.seed ?? true }),
     async stop() { await t.svc.close(); },
     async restart() {
@@ -301,7 +421,114 @@ export async function startTestIdp(o: { seed?: boolean; env?: Record<string, str
       await t.svc.close().catch(() => undefined);
       if (!o.cache) await cache.close();
       if (!o.db) await db.destroy();
+      await rm(notices, { force: true });
     },
   };
   return t;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 3 (partners, administration): admin tokens and confidential partner clients
+
+/** Issuer of the IdP's admin API resource (idp/partners/hooks.ts adminResource). */
+export const adminResourceOf = (issuer: string): string => `${issuer}/admin`;
+
+/**
+ * A bearer token for the IdP's admin API: log in through the portal client as a staff account
+ * with resource `<issuer>/admin` and scope `admin` (idp/admin/auth.ts).
+ */
+export async function adminToken(issuer: string, login: string, password: string, o: { newPassword?: string; redirectUri?: string } = {}): Promise<string> {
+  const redirectUri = o.redirectUri ?? 'http://127.0.0.1:3000/callback';
+  const config = await discoverClient(issuer);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const resource = adminResourceOf(issuer);
+  const start = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri, scope: 'openid admin', state, resource,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  const { callback } = await authorizeCountingPages(new CookieJar(), start, redirectUri, login, password, o.newPassword);
+  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource });
+  return tokens.access_token;
+}
+
+/** JSON request to the admin API with a bearer token; returns status and parsed body. */
+export async function adminCall(issuer: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, issuer), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) as unknown : null };
+}
+
+/** openid-client configuration for a confidential (client_secret_basic) partner client. */
+export async function discoverConfidentialClient(issuer: string, clientId: string, clientSecret: string): Promise<client.Configuration> {
+  return client.discovery(new URL(issuer), clientId, undefined, client.ClientSecretBasic(clientSecret), { execute: [client.allowInsecureRequests] });
+}
+
+export interface PageLog { login: number; consent: number; passwordChange: number }
+
+/** authorizeInBrowser, counting the login and consent pages the browser was shown. */
+export async function authorizeCountingPages(jar: CookieJar, start: URL, redirectUri: string, login: string, password: string, newPassword?: string): Promise<{ callback: URL; pages: PageLog }> {
+  const pages: PageLog = { login: 0, consent: 0, passwordChange: 0 };
+  const target = new URL(redirectUri);
+  let res = await browserFetch(jar, start);
+  let url = start;
+  for (let step = 0; step < 20; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      const next = new URL(res.headers.get('location') ?? '', url);
+      await res.body?.cancel();
+      if (next.origin === target.origin && next.pathname === target.pathname) return { callback: next, pages };
+      url = next;
+      res = await browserFetch(jar, url);
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${html.slice(0, 300)}`);
+    const forms = parseForms(html);
+    const loginForm = forms.find((f) => f.action.endsWith('/login'));
+    const confirm = forms.find((f) => f.action.endsWith('/confirm'));
+    const change = forms.find((f) => f.action.endsWith('/password'));
+    if (change && newPassword) {
+      // First login with an initial password: change it (idp/interactions.ts).
+      pages.passwordChange += 1;
+      url = new URL(change.action, url);
+      res = await browserFetch(jar, url, { form: { ...change.fields, password: newPassword, password2: newPassword } });
+    } else if (loginForm) {
+      pages.login += 1;
+      url = new URL(loginForm.action, url);
+      res = await browserFetch(jar, url, { form: { ...loginForm.fields, login, password } });
+    } else if (confirm) {
+      pages.consent += 1;
+      url = new URL(confirm.action, url);
+      res = await browserFetch(jar, url, { form: { ...confirm.fields, decision: 'approve' } });
+    } else {
+      throw new Error(`unexpected page: ${html.slice(0, 300)}`);
+    }
+  }
+  throw new Error('too many steps');
+}
+
+export interface PartnerFlowOptions { login?: string; password?: string; scope?: string; resource?: string; extra?: Record<string, string> }
+
+/**
+ * Code flow + PKCE for a confidential partner client in the browser `jar`: the pages shown
+ * (login, consent), the callback, and the tokens (undefined when the callback carries an error).
+ */
+export async function partnerCodeFlow(issuer: string, p: { client_id: string; client_secret: string }, redirectUri: string, jar: CookieJar, o: PartnerFlowOptions = {}) {
+  const config = await discoverConfidentialClient(issuer, p.client_id, p.client_secret);
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const params: Record<string, string> = {
+    redirect_uri: redirectUri, scope: o.scope ?? 'openid profile', state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  };
+  if (o.resource) params.resource = o.resource;
+  Object.assign(params, o.extra);
+  const { callback, pages } = await authorizeCountingPages(jar, client.buildAuthorizationUrl(config, params), redirectUri, o.login ?? '', o.password ?? '');
+  if (callback.searchParams.get('error')) return { callback, pages, config, tokens: undefined };
+  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  return { callback, pages, config, tokens };
+}
+

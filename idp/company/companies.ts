@@ -1,0 +1,154 @@
+/**
+ * Legal persons (R-ID-4, G 5.1.2(1)② 法人用户注册): a company is registered by its unified social
+ * credit code (GB 32100 check character, CREDIT_CODE_INVALID) and bound to its legal
+ * representative's natural-person account, by one of two routes:
+ *
+ * - `registry`: the legal representative, logged in, declares code and name; the business
+ *   registry (the verifier, idp/verify) must confirm the company with this person as its legal
+ *   representative (COMPANY_UNVERIFIED otherwise); the agreement is accepted online. Level L3,
+ *   and never above the representative's own account level.
+ * - `counter`: staff check the documents in person and register it; the legal representative may
+ *   send a delegate, who must carry the representative's power of attorney
+ *   (POWER_OF_ATTORNEY_REQUIRED; its number is recorded) and have an account. Level L5.
+ *
+ * A code registered already is COMPANY_EXISTS; everything is checked before the INSERT.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../kernel/db.ts';
+import { pgCode } from '../../kernel/db.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { isValidCreditCode, isValidIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
+import { AGREEMENT, type AccountRecord, type AccountStore, type Platform } from '../accounts.ts';
+import type { Verifier } from '../verify/verifier.ts';
+import type { Level } from '../assurance.ts';
+
+export interface Company {
+  id: string;
+  creditCode: string;
+  name: string;
+  legalRepAccountId: string;
+  route: 'registry' | 'counter';
+  delegateAccountId: string | null;
+  assuranceLevel: Level;
+  registeredPlatform: string | null;
+  registeredTier: string | null;
+  createdAt: string;
+}
+
+interface Row {
+  id: string; credit_code: string; name: string; legal_rep_account_id: string; route: 'registry' | 'counter'; delegate_account_id: string | null;
+  assurance_level: number; registered_platform: string | null; registered_tier: string | null; created_at: Date | string;
+}
+const toCompany = (r: Row): Company => ({
+  id: r.id, creditCode: r.credit_code, name: r.name, legalRepAccountId: r.legal_rep_account_id, route: r.route,
+  delegateAccountId: r.delegate_account_id, assuranceLevel: r.assurance_level as Level,
+  registeredPlatform: r.registered_platform, registeredTier: r.registered_tier, createdAt: new Date(r.created_at).toISOString(),
+});
+
+const NAME = /^[^\p{Cc}<>]{2,100}$/u;
+const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+
+function companyInput(body: unknown): { creditCode: string; name: string } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const creditCode = str(b.creditCode).toUpperCase();
+  const name = str(b.name);
+  const missing = (['creditCode', 'name'] as const).filter((k) => !{ creditCode, name }[k]);
+  if (missing.length) throw new AppError('BAD_INPUT', `请填写：${missing.join('、')} / required: ${missing.join(', ')}`, { fields: missing });
+  if (!isValidCreditCode(creditCode)) throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式或校验码不正确 / the unified social credit code is malformed or its check character is wrong');
+  if (!NAME.test(name)) throw new AppError('BAD_INPUT', '单位名称格式不正确 / the company name is not valid', { fields: ['name'] });
+  return { creditCode, name };
+}
+
+export interface CompanyStore {
+  /** Route `registry`: the logged-in legal representative registers their company online. */
+  registerOnline(rep: AccountRecord, body: unknown): Promise<Company>;
+  /** Route `counter`: staff register a company for its legal representative (or a delegate with a power of attorney). */
+  registerAtCounter(staffId: string, body: unknown): Promise<Company>;
+  /** Companies whose legal representative is this account. */
+  ofLegalRep(accountId: string): Promise<Company[]>;
+  findByCreditCode(code: string): Promise<Company | undefined>;
+}
+
+export function createCompanyStore(d: { db: Db; clock: Clock; accounts: AccountStore; verifier: Verifier; platform: Platform }): CompanyStore {
+  const { db, clock, accounts, verifier, platform } = d;
+
+  async function insert(c: {
+    creditCode: string; name: string; legalRep: string; route: 'registry' | 'counter'; delegate?: string; poa?: string; by?: string; level: Level;
+  }): Promise<Company> {
+    const id = randomUUID();
+    const now = clock.now().toISOString();
+    try {
+      const { rows } = await db.query<Row>(
+        `insert into idp.companies (id, credit_code, name, legal_rep_account_id, route, delegate_account_id, power_of_attorney, registered_by,
+           assurance_level, agreement_version, agreement_accepted_at, registered_platform, registered_tier, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11) returning *`,
+        [id, c.creditCode, c.name, c.legalRep, c.route, c.delegate ?? null, c.poa ?? null, c.by ?? null, c.level, AGREEMENT.version, now, platform.id, platform.tier],
+      );
+      return toCompany(rows[0]!);
+    } catch (e) {
+      if (pgCode(e) === '23505') throw new AppError('COMPANY_EXISTS', '该统一社会信用代码已注册 / a company with this unified social credit code is already registered');
+      throw e;
+    }
+  }
+
+  const taken = async (code: string) => {
+    const { rows } = await db.query('select 1 from idp.companies where credit_code = $1', [code]);
+    if (rows.length) throw new AppError('COMPANY_EXISTS', '该统一社会信用代码已注册 / a company with this unified social credit code is already registered');
+  };
+
+  return {
+    async registerOnline(rep, body) {
+      const { creditCode, name } = companyInput(body);
+      const b = body as Record<string, unknown>;
+      if (b.agreementVersion !== AGREEMENT.version) {
+        throw new AppError('BAD_INPUT', '请阅读并同意用户服务协议 / please read and accept the service agreement', { fields: ['agreementVersion'], current: AGREEMENT.version });
+      }
+      if (rep.kind !== 'person' || !rep.idNumber) {
+        throw new AppError('FORBIDDEN', '须由法定代表人本人（自然人账户）办理 / only the legal representative\'s own personal account can do this');
+      }
+      if (rep.assuranceLevel < 3) {
+        throw new AppError('ASSURANCE_INSUFFICIENT', '账户尚未实名核验（须三级及以上） / the account is not verified (level 3 or higher is needed)');
+      }
+      await taken(creditCode);
+      const result = await verifier.company({ creditCode, name, legalRepName: rep.name, legalRepIdNumber: rep.idNumber });
+      if (result !== 'match') {
+        throw new AppError('COMPANY_UNVERIFIED', '工商登记信息比对未通过（代码、名称或法定代表人不符） / the business registry does not confirm this company with you as its legal representative', { result });
+      }
+      return insert({ creditCode, name, legalRep: rep.id, route: 'registry', level: Math.min(3, rep.assuranceLevel) as Level });
+    },
+
+    async registerAtCounter(staffId, body) {
+      const { creditCode, name } = companyInput(body);
+      const b = body as Record<string, unknown>;
+      const repId = normaliseIdNumber(str(b.legalRepIdNumber));
+      if (!isValidIdNumber(repId)) throw new AppError('ID_NUMBER_INVALID', '法定代表人身份证号码不正确 / the legal representative\'s resident ID number is malformed');
+      const rep = await accounts.findByLogin(repId);
+      if (!rep || rep.kind !== 'person') throw new AppError('NOT_FOUND', '法定代表人须先注册个人账户 / the legal representative must first have a personal account');
+      let delegate: AccountRecord | undefined;
+      const delegateId = normaliseIdNumber(str(b.delegateIdNumber));
+      const poa = str(b.powerOfAttorney);
+      if (delegateId) {
+        if (!isValidIdNumber(delegateId)) throw new AppError('ID_NUMBER_INVALID', '被委托人身份证号码不正确 / the delegate\'s resident ID number is malformed');
+        if (!/^[0-9A-Za-z-]{4,40}$/.test(poa)) throw new AppError('POWER_OF_ATTORNEY_REQUIRED', '被委托人须携带法定代表人授权委托书（填写其编号） / a delegate must carry the legal representative\'s power of attorney (enter its number)');
+        delegate = await accounts.findByLogin(delegateId);
+        if (!delegate || delegate.kind !== 'person') throw new AppError('NOT_FOUND', '被委托人须先注册个人账户 / the delegate must first have a personal account');
+      }
+      await taken(creditCode);
+      return insert({
+        creditCode, name, legalRep: rep.id, route: 'counter', level: 5, by: staffId,
+        ...(delegate ? { delegate: delegate.id, poa } : {}),
+      });
+    },
+
+    async ofLegalRep(accountId) {
+      const { rows } = await db.query<Row>('select * from idp.companies where legal_rep_account_id = $1 order by created_at', [accountId]);
+      return rows.map(toCompany);
+    },
+
+    async findByCreditCode(code) {
+      const { rows } = await db.query<Row>('select * from idp.companies where credit_code = $1', [code.toUpperCase()]);
+      return rows[0] ? toCompany(rows[0]) : undefined;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Wiring of issue 3's accounts half (registration, verification, SMS codes, login methods,
+ * assurance, recovery, sessions, protection, account pages) into the IdP process: service.ts
+ * calls `createIdentityAccounts` before building the provider and `mount` before handing the
+ * rest to oidc-provider.
+ */
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
+import type { Router } from '@koa/router';
+import type { Provider } from 'oidc-provider';
+import type { JWK } from 'jose';
+import type { Deps } from '../kernel/service.ts';
+import { createNotifier, type Notifier } from '../kernel/notify.ts';
+import { createAccountStore, type AccountStore, type Platform } from './accounts.ts';
+import { bearerVerifier } from './account/bearer.ts';
+import { mountAccountApi } from './account/api.ts';
+import { createMobileChange } from './account/mobile.ts';
+import { mountAccountPages } from './account/routes.ts';
+import { mountDelegationPages } from './account/delegations.ts';
+import { createDelegationStore } from './delegation/delegations.ts';
+import { createSessions } from './account/sessions.ts';
+import { ACCOUNT_CLIENT_ID } from './account/client.ts';
+import { createCompanyStore, type CompanyStore } from './company/companies.ts';
+import { createCounterPersons } from './counter/persons.ts';
+import { mountInteractions } from './interactions.ts';
+import { createQrLogins } from './login/qr.ts';
+import { createOtpService, type OtpService } from './otp/otp.ts';
+import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
+import { createPasswordReset } from './recovery/reset.ts';
+import { mountRegister } from './register.ts';
+import { createVerifier } from './verify/index.ts';
+import type { Verifier } from './verify/verifier.ts';
+
+export interface IdentityAccounts {
+  accounts: AccountStore;
+  companies: CompanyStore;
+  verifier: Verifier;
+  otp: OtpService;
+  notifier: Notifier;
+  platform: Platform;
+  mount(router: Router, provider: Provider): void;
+}
+
+function derivedKey(secret: string, purpose: string): KeyObject {
+  return createSecretKey(createHash('sha256').update(`${purpose}\n`).update(secret).digest());
+}
+
+export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: Notifier } = {}): IdentityAccounts {
+  const { config, secrets, db, cache, clock, log } = deps;
+  const platform: Platform = { id: config.IDP_PLATFORM_ID, tier: config.IDP_PLATFORM_TIER };
+  const verifier = createVerifier(config, clock, log);
+  // Factor values are hashed under a key of their own, derived from the internal secret.
+  const factorKey = derivedKey(secrets.internalSecret, 'yiwang.idp.factor-key');
+  const accounts = createAccountStore({ db, clock, factorKey, verifier, platform });
+  const companies = createCompanyStore({ db, clock, accounts, verifier, platform });
+  const notifier = o.notifier ?? createNotifier(config, log, clock);
+  const otp = createOtpService({ cache, clock, notifier, key: derivedKey(secrets.internalSecret, 'yiwang.idp.otp-key'), config });
+  const protectKey = derivedKey(secrets.internalSecret, 'yiwang.idp.protect-key');
+  const guard = createLoginGuard({ cache, clock, key: protectKey, config });
+  const limiter = createRateLimiter({ cache, clock, key: protectKey });
+  const qr = createQrLogins({ cache, clock, ttlSeconds: config.IDP_QR_TTL_SECONDS });
+  const now = () => clock.now();
+
+  return {
+    accounts, companies, verifier, otp, notifier, platform,
+    mount(router, provider) {
+      const sessions = createSessions({ provider, cache, clock });
+      const caller = bearerVerifier({ jwks, issuer: config.IDP_ISSUER, audience: config.GATEWAY_RESOURCE, clock });
+      const mobile = createMobileChange({ accounts, otp, cache, verifier, now });
+      const reset = createPasswordReset({ accounts, otp, guard });
+      const counter = createCounterPersons({ accounts, otp, verifier, guard, now });
+      mountInteractions(router, {
+        provider, accounts, key: deps.internalKey, log, cache, otp, guard, qr, issuer: config.IDP_ISSUER, trustedClients: [ACCOUNT_CLIENT_ID],
+      });
+      mountRegister(router, { accounts, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
+      mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
+      mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
+      // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).
+      mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock }), sessions, key: deps.internalKey, clock, log });
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Licence status (issue 4 bullet 3): Bitstring Status List v1.0, one list per issuing agency and
+ * purpose (revocation, suspension), each licence at one random index of its agency's lists
+ * (the same index in both). Staff of the issuing agency revoke, suspend and reinstate with a
+ * reason; every change is logged in status_audit in the same transaction as the bits.
+ *
+ * States and what each action may do (anything else is CONFLICT, nothing stored):
+ *
+ *   active ──suspend──► suspended ──reinstate──► active
+ *   active | suspended ──revoke──► revoked (final)
+ *
+ * The sealed status-list credential is cached in the row: re-sealed when the bits changed or
+ * when less than half its ttl is left, so verifiers' caches always get at least ttl/2.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Db, Queryable } from '../../kernel/db.ts';
+import { AppError } from '../../kernel/errors.ts';
+import {
+  MIN_LIST_ENTRIES, buildStatusListCredential, emptyBitstring, issuerId, setBit, signStatusList, type StatusEntry, type StatusListSource, type StatusPurpose,
+} from '../../seal/index.ts';
+import { LICENCE_SCHEMA as S } from './migrations.ts';
+import type { TrustStore } from './trust.ts';
+
+export const STATUS_PURPOSES: readonly StatusPurpose[] = ['revocation', 'suspension'];
+export type LicenceState = 'active' | 'suspended' | 'revoked';
+export type StatusAction = 'revoke' | 'suspend' | 'reinstate';
+
+export const statusListUrl = (base: string, agencyCode: string, purpose: StatusPurpose): string =>
+  `${base.replace(/\/$/, '')}/status/${encodeURIComponent(agencyCode)}/${purpose}`;
+
+/** The agency's lists exist; a free random index (the caller holds the agency's seal lock). */
+export async function allocateStatus(q: Queryable, agency: { code: string; name: string }, base: string): Promise<{ index: number; entries: StatusEntry[] }> {
+  for (const purpose of STATUS_PURPOSES) {
+    await q.query(`insert into ${S}.status_lists (agency_code, purpose, agency_name, bits) values ($1, $2, $3, $4) on conflict do nothing`,
+      [agency.code, purpose, agency.name, emptyBitstring()]);
+  }
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const index = randomInt(MIN_LIST_ENTRIES);
+    const { rows } = await q.query(`select 1 from ${S}.licence_status where agency_code = $1 and status_index = $2`, [agency.code, index]);
+    if (rows.length === 0) {
+      return {
+        index,
+        entries: STATUS_PURPOSES.map((purpose) => {
+          const url = statusListUrl(base, agency.code, purpose);
+          return { id: `${url}#${index}`, type: 'BitstringStatusListEntry', statusPurpose: purpose, statusListIndex: String(index), statusListCredential: url };
+        }),
+      };
+    }
+  }
+  throw new AppError('CONFLICT', '状态列表已满 / the agency\'s status list is full');
+}
+
+export async function recordStatus(q: Queryable, licenceId: string, agencyCode: string, index: number): Promise<void> {
+  await q.query(`insert into ${S}.licence_status (licence_id, agency_code, status_index) values ($1, $2, $3)`, [licenceId, agencyCode, index]);
+}
+
+/** What each action leads to from each state; absent = not allowed. */
+const TRANSITIONS: Record<StatusAction, Partial<Record<LicenceState, LicenceState>>> = {
+  suspend: { active: 'suspended' },
+  reinstate: { suspended: 'active' },
+  revoke: { active: 'revoked', suspended: 'revoked' },
+};
+
+export interface StatusChange {
+  licenceId: string;
+  action: StatusAction;
+  reason: string;
+  actor: { id: string; name: string; agency: string };
+}
+
+async function flip(q: Queryable, agencyCode: string, purpose: StatusPurpose, index: number, on: boolean): Promise<void> {
+  const { rows } = await q.query<{ bits: Uint8Array }>(
+    `select bits from ${S}.status_lists where agency_code = $1 and purpose = $2 for update`, [agencyCode, purpose]);
+  if (!rows[0]) throw new AppError('INTERNAL', 'status list missing');
+  const bits = Buffer.from(rows[0].bits);
+  setBit(bits, index, on);
+  await q.query(`update ${S}.status_lists set bits = $3, version = version + 1 where agency_code = $1 and purpose = $2`, [agencyCode, purpose, bits]);
+}
+
+/** Apply a change in the caller's transaction; returns the new state. */
+export async function changeStatus(q: Queryable, c: StatusChange, now: Date): Promise<LicenceState> {
+  const reason = c.reason.trim();
+  if (!reason || reason.length > 500) throw new AppError('BAD_INPUT', '请填写原因（500字以内）/ a reason (at most 500 characters) is required', { field: 'reason' });
+  const { rows } = await q.query<{ agency_code: string; status_index: number; state: LicenceState }>(
+    `select agency_code, status_index, state from ${S}.licence_status where licence_id = $1 for update`, [c.licenceId]);
+  const row = rows[0];
+  if (!row) throw new AppError('CONFLICT', '该证照签发时尚无状态列表，无法变更状态 / this licence was issued without a status entry');
+  const next = TRANSITIONS[c.action][row.state];
+  if (!next) throw new AppError('CONFLICT', `证照当前状态为 ${row.state}，不能${c.action} / a ${row.state} licence cannot be ${c.action}d`, { state: row.state });
+  await flip(q, row.agency_code, 'revocation', row.status_index, next === 'revoked');
+  await flip(q, row.agency_code, 'suspension', row.status_index, next === 'suspended');
+  await q.query(`update ${S}.licence_status set state = $2, reason = $3, changed_at = $4 where licence_id = $1`, [c.licenceId, next, reason, now]);
+  await q.query(
+    `insert into ${S}.status_audit (id, licence_id, action, reason, actor_id, actor_name, agency_code, at) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [randomUUID(), c.licenceId, c.action, reason, c.actor.id, c.actor.name, c.actor.agency, now]);
+  return next;
+}
+
+export async function stateOf(q: Queryable, licenceId: string): Promise<{ state: LicenceState; reason: string | null }> {
+  const { rows } = await q.query<{ state: LicenceState; reason: string | null }>(`select state, reason from ${S}.licence_status where licence_id = $1`, [licenceId]);
+  return rows[0] ?? { state: 'active', reason: null };
+}
+
+export async function statusHistory(q: Queryable, licenceId: string): Promise<Array<{ action: string; reason: string; actorName: string; at: string }>> {
+  const { rows } = await q.query<{ action: string; reason: string; actor_name: string; at: Date | string }>(
+    `select action, reason, actor_name, at from ${S}.status_audit where licence_id = $1 order by at, id`, [licenceId]);
+  return rows.map((r) => ({ action: r.action, reason: r.reason, actorName: r.actor_name, at: new Date(r.at).toISOString() }));
+}
+
+/** The sealed status-list credential of an agency and purpose; null when the agency has none. */
+export async function sealedStatusList(
+  db: Db, trust: TrustStore, o: { agencyCode: string; purpose: StatusPurpose; base: string; ttlMs: number; now: Date },
+): Promise<{ jws: string; validUntil: Date } | null> {
+  // Fast path without a lock: most requests find a current sealed copy.
+  const { rows: peek } = await db.query<{ signed: string | null; fresh: boolean }>(
+    `select signed, (signed_version = version and signed_valid_until > $3) as fresh from ${S}.status_lists where agency_code = $1 and purpose = $2`,
+    [o.agencyCode, o.purpose, new Date(o.now.getTime() + o.ttlMs / 2)]);
+  if (!peek[0]) return null;
+  if (peek[0].fresh && peek[0].signed) {
+    const until = (JSON.parse(Buffer.from(peek[0].signed.split('.')[1] ?? '', 'base64url').toString()) as { validUntil: string }).validUntil;
+    return { jws: peek[0].signed, validUntil: new Date(until) };
+  }
+  return db.tx(async (q) => {
+    const { rows } = await q.query<{ agency_name: string; bits: Uint8Array; version: number; signed: string | null; signed_version: number | null; signed_valid_until: Date | string | null }>(
+      `select * from ${S}.status_lists where agency_code = $1 and purpose = $2 for update`, [o.agencyCode, o.purpose]);
+    const row = rows[0];
+    if (!row) return null;
+    const until = row.signed_valid_until ? new Date(row.signed_valid_until) : null;
+    if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2) {
+      return { jws: row.signed, validUntil: until };
+    }
+    const seal = await trust.sealFor(q, { code: o.agencyCode, name: row.agency_name });
+    const credential = buildStatusListCredential({
+      url: statusListUrl(o.base, o.agencyCode, o.purpose), issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
+      purpose: o.purpose, bits: Buffer.from(row.bits), now: o.now, ttlMs: o.ttlMs,
+    });
+    const jws = await signStatusList(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, o.now);
+    const validUntil = new Date(credential.validUntil);
+    await q.query(`update ${S}.status_lists set signed = $3, signed_version = $4, signed_valid_until = $5 where agency_code = $1 and purpose = $2`,
+      [o.agencyCode, o.purpose, jws, row.version, validUntil]);
+    return { jws, validUntil };
+  });
+}
+
+const LIST_PATH = /\/status\/([0-9A-Z]{18})\/(revocation|suspension)$/;
+
+/**
+ * Status lists for the service's own /verify: this service's lists straight from the database;
+ * other services' lists (a licence of another province) fetched over HTTP and kept in memory
+ * until they expire. Only reached after the licence's seal chain verified, so the URLs come
+ * from trusted issuers.
+ */
+export function serviceStatusLists(o: {
+  db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch;
+}): StatusListSource {
+  const remote = new Map<string, { jws: string; until: number }>();
+  const doFetch = o.fetch ?? fetch;
+  const own = o.base.replace(/\/$/, '');
+  return {
+    async get(url) {
+      const m = LIST_PATH.exec(url);
+      if (url.startsWith(`${own}/status/`) && m) {
+        const r = await sealedStatusList(o.db, o.trust, { agencyCode: m[1]!, purpose: m[2] as StatusPurpose, base: o.base, ttlMs: o.ttlMs, now: o.now() });
+        return r?.jws ?? null;
+      }
+      const hit = remote.get(url);
+      if (hit && hit.until > o.now().getTime()) return hit.jws;
+      if (!/^https?:\/\//.test(url)) return null;
+      try {
+        const res = await doFetch(url, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) return hit?.jws ?? null;
+        const jws = (await res.text()).trim();
+        const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { validUntil?: string };
+        remote.set(url, { jws, until: Date.parse(payload.validUntil ?? '') || 0 });
+        return jws;
+      } catch {
+        return hit?.jws ?? null;
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * One verification for every door of the licence service (POST /verify JSON, the verify page,
+ * the internal check): the seal library against this platform's root, its revoked-certificate
+ * table and its status lists (./status.ts), answering `{ valid, reason, message, licence }`
+ * with the holder's ID number masked (R-ID-11).
+ *
+ * What may come in: the compact JWS; a JSON file `{ "credential": "…" }`; or what a QR code
+ * carries when the licence is too long for one — a reference `<licence id>.<sha256>` (or the
+ * verify URL holding it), resolved here to the stored licence whose digest must match.
+ */
+import type { Clock } from '../../kernel/clock.ts';
+import type { Queryable } from '../../kernel/db.ts';
+import { maskIdNumber } from '../../kernel/ids.ts';
+import { createVerifyCache, verifyLicence, type StatusListSource } from '../../seal/index.ts';
+import { LICENCE_SCHEMA as S } from './migrations.ts';
+import { licenceDigest, parseReference } from './qr.ts';
+import type { TrustStore } from './trust.ts';
+
+export interface VerifyAnswer {
+  valid: boolean;
+  reason: string | null;
+  message: string | null;
+  licence: {
+    identifier: string; typeCode: string; typeName: string; number: string; holderName: string; holderCodeMasked: string;
+    issuerName: string; issuerCode: string; issueDate: string; jurisdiction: string; validFrom: string; validUntil: string | null; signedAt: string;
+    timestamped: boolean;
+  } | null;
+}
+
+export type Verify = (input: string) => Promise<VerifyAnswer>;
+
+/** The JWS in a pasted or uploaded text: itself, or the `credential` of a JSON object. */
+export function credentialText(input: string): string {
+  const t = input.trim();
+  if (!t.startsWith('{')) return t;
+  try {
+    const doc = JSON.parse(t) as { credential?: unknown };
+    if (typeof doc.credential === 'string') return doc.credential.trim();
+  } catch {
+    // not JSON: the verifier will call it malformed
+  }
+  return t;
+}
+
+export function createVerify(o: { db: Queryable; rootPem: string; trust: TrustStore; clock: Clock; statusLists: StatusListSource }): Verify {
+  const cache = createVerifyCache();
+  return async (input) => {
+    let jws = credentialText(input);
+    const ref = parseReference(jws);
+    if (ref) {
+      const { rows } = await o.db.query<{ credential: string }>(`select credential from ${S}.licences where id = $1`, [ref.licenceId]);
+      const stored = rows[0]?.credential;
+      if (!stored || licenceDigest(stored) !== ref.digest) {
+        return { valid: false, reason: 'NOT_FOUND', message: '没有与该二维码相符的证照 / no licence matches this reference', licence: null };
+      }
+      jws = stored;
+    }
+    const r = await verifyLicence(jws, {
+      trustAnchorsPem: [o.rootPem], now: o.clock.now(), cache, statusLists: o.statusLists,
+      isCertificateRevoked: (serial, issuer) => o.trust.isRevoked(serial, issuer),
+    });
+    if (!r.valid) return { valid: false, reason: r.reason, message: r.message, licence: null };
+    const l = r.credential.credentialSubject.licence;
+    return {
+      valid: true, reason: null, message: null,
+      licence: {
+        identifier: l.identifier, typeCode: l.typeCode, typeName: l.typeName, number: l.number, holderName: l.holderName,
+        holderCodeMasked: maskIdNumber(l.holderCode), issuerName: l.issuerName, issuerCode: l.issuerCode, issueDate: l.issueDate,
+        jurisdiction: l.jurisdiction, validFrom: r.credential.validFrom, validUntil: r.credential.validUntil ?? null,
+        signedAt: r.signedAt.toISOString(), timestamped: r.timestamped === true,
+      },
+    };
+  };
+}
