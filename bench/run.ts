@@ -15,6 +15,8 @@ export interface BenchResult {
   figures: Record<string, number | string | boolean | null>;
   /** One line per figure or remark, for the console. */
   summary: string[];
+  /** Headline figures an issue asks for at the top level of the results file (besides `figures`). */
+  top?: Record<string, number | string | boolean | null>;
 }
 
 export type Bench = () => Promise<BenchResult>;
@@ -37,7 +39,7 @@ for (const name of names) {
   const r = await mod.default();
   for (const line of r.summary) console.log(`  ${line}`);
   const out = {
-    name, at: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000,
+    ...r.top, name, at: started.toISOString(), seconds: (Date.now() - started.getTime()) / 1000,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     figures: r.figures,
   };

@@ -7,10 +7,11 @@ import { signServiceToken } from '../kernel/internal-auth.ts';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
 import { AGREEMENT } from './accounts.ts';
 import { seedDemoAccounts } from './seed.ts';
+import { newCitizen } from '../test/journey.ts';
 import { createAccountStore } from './accounts.ts';
 import { createSecretKey } from 'node:crypto';
 import {
-  CookieJar, browserFetch, pageErrorCode, parseForms, postRegistration, registerPerson, startTestIdp, type TestIdp,
+  CookieJar, browserFetch, pageErrorCode, parseForms, postRegistration, registerPerson, registrationCode, startTestIdp, type TestIdp,
 } from '../test/support/oidc.ts';
 
 let idp: TestIdp;
@@ -102,7 +103,18 @@ describe('idp.register', () => {
     expect(weakHtml).toContain(`value="${VALID.name}"`); // keeps what was typed, except the password
     expect(await count()).toBe(before);
 
-    const ok = await browserFetch(jar, new URL('/register', idp.issuer), { form: { ...form.fields, ...fields } });
+    // Without the SMS code proving the mobile: refused, nothing stored.
+    const noCode = await browserFetch(jar, new URL('/register', idp.issuer), { form: { ...form.fields, ...fields } });
+    expect([noCode.status, pageErrorCode(await noCode.text())]).toEqual([400, 'OTP_INVALID']);
+    expect(await count()).toBe(before);
+    // "Send code" posts the same form to /register/code: the form comes back with what was typed.
+    const sent = await browserFetch(jar, new URL('/register/code', idp.issuer), { form: { ...form.fields, ...fields } });
+    const sentHtml = await sent.text();
+    expect(sent.status).toBe(200);
+    expect(sentHtml).toContain('role="status"');
+    expect(sentHtml).toContain(`value="${fields.mobile}"`);
+    const mobileCode = await idp.lastCode(fields.mobile, 'otp.register');
+    const ok = await browserFetch(jar, new URL('/register', idp.issuer), { form: { ...form.fields, ...fields, mobileCode } });
     expect(ok.status).toBe(201);
     expect(await ok.text()).toContain('href="/interaction/abc123"');
     expect(await count()).toBe(before + 1);
@@ -156,3 +168,33 @@ describe('idp.internal', () => {
     expect((await fetch(url('not-a-uuid'), { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   });
 });
+
+describe('accounts.register-mobile-proof', () => {
+  test('the mobile counts only with the SMS code: none, wrong, replayed are OTP_INVALID and store nothing', async () => {
+    const c = newCitizen();
+    const body = { ...VALID, name: c.name, idNumber: c.idNumber, mobile: c.mobile };
+    const before = await count();
+    const none = await postRegistration(idp.issuer, { ...body, mobileCode: '' });
+    expect([none.status, none.body.code]).toEqual([400, 'OTP_INVALID']);
+    const code = await registrationCode(idp.issuer, body.mobile);
+    expect(code).toMatch(/^\d{6}$/);
+    const wrong = await postRegistration(idp.issuer, { ...body, mobileCode: code === '000000' ? '111111' : '000000' });
+    expect([wrong.status, wrong.body.code]).toEqual([400, 'OTP_INVALID']);
+    // A code for another number does not prove this one.
+    const otherCode = await registrationCode(idp.issuer, newCitizen().mobile);
+    if (otherCode !== code) expect((await postRegistration(idp.issuer, { ...body, mobileCode: otherCode })).body.code).toBe('OTP_INVALID');
+    expect(await count()).toBe(before);
+    const ok = await postRegistration(idp.issuer, { ...body, mobileCode: code });
+    expect(ok.status).toBe(201);
+    expect(await count()).toBe(before + 1);
+    const row = (await idp.db.query<{ factors: Array<{ type: string; verified: boolean }> }>('select factors from idp.accounts where id = $1', [ok.body.id])).rows[0]!;
+    expect(row.factors.find((f) => f.type === 'mobile')).toMatchObject({ verified: true });
+  });
+
+  test('a malformed mobile gets no code (MOBILE_INVALID)', async () => {
+    const res = await fetch(new URL('/register/code', idp.issuer), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mobile: '12345' }) });
+    expect(res.status).toBe(400);
+    expect((await res.json() as { code: string }).code).toBe('MOBILE_INVALID');
+  });
+});
+

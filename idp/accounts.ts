@@ -19,7 +19,7 @@
  *   only revealed to someone who knows the password.
  */
 import { createHmac, randomUUID, type KeyObject } from 'node:crypto';
-import type { Db } from '../kernel/db.ts';
+import type { Db, Queryable } from '../kernel/db.ts';
 import { pgCode } from '../kernel/db.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError } from '../kernel/errors.ts';
@@ -194,8 +194,12 @@ export async function verifyRegistration(
 }
 
 export interface AccountStore {
-  /** R-ID-1 online registration (verified through the verifier); L3. */
-  register(body: unknown): Promise<{ id: string }>;
+  /**
+   * R-ID-1 online registration (verified through the verifier); L3. `proveMobile` checks the SMS
+   * code sent to the mobile (possession, not only the carrier's word); it runs after the
+   * registries confirmed the person, so a refused registration does not use up the code.
+   */
+  register(body: unknown, o: { proveMobile: (mobile: string) => Promise<void> }): Promise<{ id: string }>;
   findById(id: string): Promise<AccountRecord | undefined>;
   /** By ID number, mobile or staff username (whichever the string looks like). */
   findByLogin(login: string): Promise<AccountRecord | undefined>;
@@ -207,11 +211,11 @@ export interface AccountStore {
     password: string; factors?: DeclaredFactor[]; agreementVersion?: string | null; proofing?: Proofing;
   }): Promise<void>;
   /** R-ID-2: a pending person account created at a counter by staff (random password, must change it). */
-  createPending(a: { name: string; idNumber: string; mobile: string; registeredBy: string; factors: DeclaredFactor[] }): Promise<{ id: string }>;
+  createPending(a: { name: string; idNumber: string; mobile: string; registeredBy: string; factors: DeclaredFactor[] }, q?: Queryable): Promise<{ id: string }>;
   /** R-ID-2: staff activate a pending account with its random initial password, to be changed at first login (NOT_FOUND unless pending). */
-  activate(id: string, by: string, initialPassword: string, factors: DeclaredFactor[]): Promise<void>;
+  activate(id: string, by: string, initialPassword: string, factors: DeclaredFactor[], q?: Queryable): Promise<void>;
   /** Set a new password (policy checked); clears must-change, or sets it for a password handed over at a counter. */
-  setPassword(id: string, password: string, o?: { mustChange?: boolean }): Promise<void>;
+  setPassword(id: string, password: string, o?: { mustChange?: boolean; q?: Queryable }): Promise<void>;
   /** R-ID-7: bind another mobile (ACCOUNT_EXISTS when another account has it). */
   setMobile(id: string, mobile: string, factor: DeclaredFactor): Promise<void>;
   /** Keyed hash of a factor value (R-ID-1 factors are stored only as this and the last four characters). */
@@ -253,7 +257,7 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
   return {
     factorHash,
 
-    async register(body) {
+    async register(body, o) {
       const input = validateRegistration(body);
       if (!deps.verifier) throw new Error('account store without a verifier cannot register');
       // Cheap uniqueness check first: no registry questions for a number already registered.
@@ -261,6 +265,9 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       if (taken.length) throw accountExists();
       const at = clock.now().toISOString();
       const factors = await verifyRegistration(deps.verifier, input, at, factorHash);
+      // The mobile is released as phone_number_verified: the carrier's word is not enough, the
+      // applicant proves possession with the SMS code too (review of issue 3, R-ID-1).
+      await o.proveMobile(input.mobile);
       const id = randomUUID();
       const hash = await hashPassword(input.password);
       await db.query(
@@ -320,12 +327,12 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       );
     },
 
-    async createPending(a) {
+    async createPending(a, q = db) {
       const id = randomUUID();
       const now = clock.now().toISOString();
       // No usable password until activation (the initial one is generated then).
       const hash = null;
-      await db.query(
+      await q.query(
         `insert into idp.accounts (id, kind, name, id_number, mobile, factors, password_hash, created_at, assurance_level, proofing,
            registered_platform, registered_tier, status, must_change_password, registered_by)
          values ($1, 'person', $2, $3, $4, $5, $6, $7, $8, 'counter', $9, $10, 'pending', true, $11)`,
@@ -334,11 +341,11 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       return { id };
     },
 
-    async activate(id, by, initialPassword, factors) {
+    async activate(id, by, initialPassword, factors, q = db) {
       const now = clock.now().toISOString();
       const hash = await hashPassword(initialPassword);
       // The counter agreement is signed on paper (G 5.1.2(1)② 线下窗口注册); its version is recorded at activation.
-      const r = await db.query(
+      const r = await q.query(
         `update idp.accounts set status = 'active', activated_by = $2, activated_at = $3, agreement_version = $4, agreement_accepted_at = $3,
            password_hash = $5, must_change_password = true, factors = $6
          where id = $1 and status = 'pending'`, [id, by, now, AGREEMENT.version, hash, JSON.stringify(factors)]);
@@ -348,7 +355,7 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
     async setPassword(id, password, o = {}) {
       assertPasswordPolicy(password);
       const hash = await hashPassword(password);
-      const r = await db.query('update idp.accounts set password_hash = $2, must_change_password = $3 where id = $1', [id, hash, o.mustChange ?? false]);
+      const r = await (o.q ?? db).query('update idp.accounts set password_hash = $2, must_change_password = $3 where id = $1', [id, hash, o.mustChange ?? false]);
       if (!r.rowCount) throw new AppError('NOT_FOUND', '账户不存在 / no such account');
     },
 

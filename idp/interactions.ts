@@ -56,8 +56,13 @@ export interface InteractionDeps {
 
 type Ctx = ParameterizedContext & { params: Record<string, string> };
 
-/** A login half done: first factor passed, waiting for the second or a password change. */
-interface Pending { accountId: string; amr: string[]; appLevel?: Level }
+/**
+ * A login half done: first factor passed, waiting for the second or a password change.
+ * `stage` says which page may finish it: only a `password` stage (set when the account must
+ * change its initial password AND this login proved that password) may set a new password, so an
+ * SMS code alone never lets anyone choose the password (R-ID-2, R-ID-6).
+ */
+interface Pending { accountId: string; amr: string[]; appLevel?: Level; stage?: 'password' | 'stepup' }
 const PENDING_TTL = 10 * 60;
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
@@ -133,7 +138,11 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
   /** The first factor passed: change the password, step up, refuse, or log in. */
   async function proceed(ctx: Ctx, it: Interaction, account: AccountRecord, p: Pending): Promise<void> {
     if (account.mustChangePassword) {
-      await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+      // The initial password must be proven before a new one is chosen: an SMS or QR login cannot do it.
+      if (!p.amr.includes('pwd')) {
+        throw new AppError('PASSWORD_CHANGE_REQUIRED', '请先用窗口发放的初始密码登录并修改密码 / log in with the initial password you were given and change it first');
+      }
+      await cache.set(pendingKey(it.uid), JSON.stringify({ ...p, stage: 'password' } satisfies Pending), { ttlSeconds: PENDING_TTL });
       sendPage(ctx, 200, changePasswordPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid) }));
       return;
     }
@@ -146,7 +155,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
         await finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
         return;
       }
-      await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+      await cache.set(pendingKey(it.uid), JSON.stringify({ ...p, stage: 'stepup' } satisfies Pending), { ttlSeconds: PENDING_TTL });
       await renderStepUp(ctx, it, p, demanded);
       return;
     }
@@ -198,7 +207,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       if (ctx.query.full !== '1' && demanded && current && !current.disabled && it.prompt.reasons.includes('acr_insufficient')
         && factorCount(amr) === 1 && (amr.includes('pwd') || amr.includes('sms')) && (amr.includes('sms') || current.mobile)
         && loginLevel(current.assuranceLevel, ['pwd', 'sms']) >= demanded) {
-        const p: Pending = { accountId: current.id, amr: [...amr] };
+        const p: Pending = { accountId: current.id, amr: [...amr], stage: 'stepup' };
         await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
         return renderStepUp(ctx, it, p, demanded);
       }
@@ -345,7 +354,8 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
           p.amr = ['sms', 'pwd'];
         }
       } catch (e) {
-        if (isAppError(e) && (e.code === 'LOGIN_FAILED' || e.code === 'OTP_INVALID')) await guard.failed(account.id, ctx.ip);
+        // A code voided by too many wrong entries is a failure too, or the lockout could be dodged by re-sending (R-ID-5).
+        if (isAppError(e) && (e.code === 'LOGIN_FAILED' || e.code === 'OTP_INVALID' || e.code === 'OTP_TOO_MANY_ATTEMPTS')) await guard.failed(account.id, ctx.ip);
         throw e;
       }
       await proceed(ctx, it, account, p);
@@ -360,13 +370,18 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     if (!it || !csrfOk(ctx, it)) return;
     const s = await pending(ctx, it);
     if (!s) return;
+    // Only a login that proved the current (initial) password of an account that must change it.
+    if (s.p.stage !== 'password' || !s.account.mustChangePassword || !s.p.amr.includes('pwd')) {
+      log.info({ accountId: s.account.id }, 'password change refused: not a first login with the initial password');
+      return fail(ctx, 403, 'FORBIDDEN', MESSAGES.interactionGone);
+    }
     const password = ((ctx.request.body ?? {}) as Record<string, unknown>).password;
     const repeat = ((ctx.request.body ?? {}) as Record<string, unknown>).password2;
     try {
       if (typeof password !== 'string' || password !== repeat) throw new AppError('BAD_INPUT', '两次输入的密码不一致 / the two passwords differ', { fields: ['password2'] });
       await accounts.setPassword(s.account.id, password);
       log.info({ accountId: s.account.id }, 'initial password changed');
-      await proceed(ctx, it, { ...s.account, mustChangePassword: false }, s.p);
+      await proceed(ctx, it, { ...s.account, mustChangePassword: false }, { accountId: s.p.accountId, amr: s.p.amr, ...(s.p.appLevel ? { appLevel: s.p.appLevel } : {}) });
     } catch (e) {
       sendPage(ctx, isAppError(e) ? e.status : 400, changePasswordPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), error: showError(e) }));
     }

@@ -194,4 +194,16 @@ create index delegations_parent on delegations (parent_id);
 create index delegations_company on delegations (company_credit_code);
 `,
   },
+  {
+    // Review of issue 3 (R-ID-9): the audit chain is keyed (HMAC, key outside the database) from
+    // here on; entries written before keep their plain SHA-256 links (alg) as a prefix only.
+    // TRUNCATE bypasses row triggers, so a statement trigger refuses it too.
+    id: '204_audit_keyed',
+    sql: `
+alter table audit_log add column alg text not null default 'sha256';
+alter table audit_log alter column alg set default 'hmac-sha256';
+create trigger audit_log_no_truncate before truncate on audit_log
+  for each statement execute function audit_log_append_only();
+`,
+  },
 ];

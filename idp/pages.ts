@@ -163,7 +163,7 @@ export function consentPage(o: { lang: Lang; uid: string; csrf: string; clientNa
 
 export interface RegisterValues { name?: string; idNumber?: string; mobile?: string; factorType?: string; factorValue?: string; factor2Type?: string; factor2Value?: string }
 
-export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | undefined; values?: RegisterValues; error?: PageError }): string {
+export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | undefined; values?: RegisterValues; error?: PageError; codeSent?: boolean }): string {
   const { lang } = o;
   const v = o.values ?? {};
   const options = FACTOR_TYPES.map((f) => html`<option value="${f}"${v.factorType === f ? html` selected` : ''}>${t(lang, FACTORS[f])}</option>`);
@@ -172,6 +172,7 @@ export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | 
     lang, path: '/register', title: t(lang, { zh: '实名注册', en: 'Register' }),
     body: html`
 ${maybeError(lang, o.error)}
+${o.codeSent ? html`<p class="notice" role="status">${t(lang, { zh: '验证码已发送到您的手机，5 分钟内有效。', en: 'A code was sent to your mobile; it is valid for 5 minutes.' })}</p>` : ''}
 <form method="post" action="/register">
   <input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
   ${o.returnTo ? html`<input type="hidden" name="return" value="${o.returnTo}">` : ''}
@@ -181,6 +182,10 @@ ${maybeError(lang, o.error)}
   <input type="text" id="idNumber" name="idNumber" value="${v.idNumber ?? ''}" inputmode="text" maxlength="18" required>
   <label for="mobile">${t(lang, { zh: '手机号码', en: 'Mobile number' })}</label>
   <input type="tel" id="mobile" name="mobile" value="${v.mobile ?? ''}" autocomplete="tel-national" maxlength="11" required>
+  <button type="submit" formaction="/register/code" formnovalidate class="secondary">${t(lang, { zh: '发送验证码', en: 'Send code' })}</button>
+  <label for="mobileCode">${t(lang, { zh: '短信验证码', en: 'SMS code' })}</label>
+  <input type="text" id="mobileCode" name="mobileCode" inputmode="numeric" maxlength="6" autocomplete="one-time-code" aria-describedby="code-hint">
+  <p class="hint" id="code-hint">${t(lang, { zh: '证明手机号码为您本人持有：先发送验证码，再填写收到的 6 位数字。', en: 'Proves the mobile is yours: send the code, then enter the 6 digits you receive.' })}</p>
   <label for="factorType">${t(lang, { zh: '另一项身份要素', en: 'One more identity factor' })}</label>
   <select id="factorType" name="factorType" required>${options}</select>
   <label for="factorValue">${t(lang, { zh: '要素号码', en: 'Factor number' })}</label>

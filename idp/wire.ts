@@ -21,6 +21,9 @@ import { createSessions } from './account/sessions.ts';
 import { ACCOUNT_CLIENT_ID } from './account/client.ts';
 import { createCompanyStore, type CompanyStore } from './company/companies.ts';
 import { createCounterPersons } from './counter/persons.ts';
+import { auditKey, createAuditLog } from './audit/log.ts';
+import { registerDevSink } from './otp/dev-sinks.ts';
+import type { SentNotice } from '../kernel/notify.ts';
 import { mountInteractions } from './interactions.ts';
 import { createQrLogins } from './login/qr.ts';
 import { createOtpService, type OtpService } from './otp/otp.ts';
@@ -53,6 +56,9 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
   const accounts = createAccountStore({ db, clock, factorKey, verifier, platform });
   const companies = createCompanyStore({ db, clock, accounts, verifier, platform });
   const notifier = o.notifier ?? createNotifier(config, log, clock);
+  // Development sink only (refused in production): test helpers read registration codes from it.
+  const readSink = (notifier as { read?: () => Promise<SentNotice[]> }).read;
+  if (config.NODE_ENV !== 'production' && config.NOTIFY_SINK === 'dev' && readSink) registerDevSink(config.IDP_ISSUER, readSink.bind(notifier));
   const otp = createOtpService({ cache, clock, notifier, key: derivedKey(secrets.internalSecret, 'yiwang.idp.otp-key'), config });
   const protectKey = derivedKey(secrets.internalSecret, 'yiwang.idp.protect-key');
   const guard = createLoginGuard({ cache, clock, key: protectKey, config });
@@ -67,11 +73,16 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const caller = bearerVerifier({ jwks, issuer: config.IDP_ISSUER, audience: config.GATEWAY_RESOURCE, clock });
       const mobile = createMobileChange({ accounts, otp, cache, verifier, now });
       const reset = createPasswordReset({ accounts, otp, guard });
-      const counter = createCounterPersons({ accounts, otp, verifier, guard, now });
+      // Counter acts are administrative acts (R-ID-9): the same keyed, anchored chain as idp/admin/wire.ts.
+      const audit = createAuditLog(db, {
+        key: auditKey(secrets.internalSecret), cache,
+        onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
+      });
+      const counter = createCounterPersons({ accounts, companies, otp, verifier, guard, now, db, audit });
       mountInteractions(router, {
         provider, accounts, key: deps.internalKey, log, cache, otp, guard, qr, issuer: config.IDP_ISSUER, trustedClients: [ACCOUNT_CLIENT_ID],
       });
-      mountRegister(router, { accounts, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
+      mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
       mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).

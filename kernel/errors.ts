@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   SECOND_APPROVER_REQUIRED: { status: 403, description: 'Re-enabling an account needs a second staff member with the department-head role, other than the one who asked (R-ID-9).' },
   DELEGATION_DEPTH_EXCEEDED: { status: 409, description: 'A delegation may be passed on at most 3 levels (R-ID-8).' },
   DELEGATION_INVALID: { status: 403, description: 'The delegation is not in force (expired, revoked, not yet valid, pending) or does not cover this.' },
+  PASSWORD_CHANGE_REQUIRED: { status: 403, description: 'The account must change the initial password it was given at a counter: log in with that password (not an SMS code or QR) first.' },
   // (identity: add new identity codes above this line)
 
   // --- cases --------------------------------------------------------------------------------
@@ -88,6 +89,8 @@ export const ERROR_CODES = {
   MATERIAL_NOT_ALLOWED: { status: 409, description: 'Materials can be added only by the case\'s applicant while it is submitted or waiting for a supplement.' },
   UPLOAD_TOKEN_INVALID: { status: 401, description: 'The upload or download address is malformed, expired, or for another material.' },
   LICENCE_NOT_ACCEPTED: { status: 409, description: 'The licence given instead of a material was refused by the licence service; `details.reason` says why (R-LI-2).' },
+  MATERIAL_NOT_REPLACEABLE: { status: 409, description: 'The item\'s material cannot be replaced by a licence (it does not name a licence type, or the item is not known with its materials) (R-LI-2).' },
+  MATERIAL_LIMIT_REACHED: { status: 409, description: 'The case already holds the most material rows allowed (uploads and licences, re-uploads included).' },
   // (cases: add new case codes above this line)
 
   // --- evaluations ------------------------------------------------------------------------

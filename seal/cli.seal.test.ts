@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { runVerify } from './cli/verify.ts';
 import type { CliIo } from './cli/io.ts';
 import type { CertRecord } from './cli/directory.ts';
 import { licenceFields } from './testing/hierarchy.ts';
+import { loadCertificate } from './chain/certificate.ts';
 
 const PASS = 'cli-test-passphrase-0123456789';
 const T0 = new Date('2026-03-01T00:00:00Z');
@@ -44,13 +46,14 @@ beforeAll(async () => {
   // A 1×1 PNG as the seal image.
   writeFileSync(join(dir, 'seal.png'), Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'));
   writeFileSync(join(dir, 'hz.json'), JSON.stringify(licenceFields()));
-  const { isValidCreditCode } = await import('../kernel/ids.ts');
+  const { formatLicenceId, isValidCreditCode } = await import('../kernel/ids.ts');
   // Find the check character that makes the Guangdong code valid.
   const body = GD.code.slice(0, 17);
   GD.code = [...'0123456789ABCDEFGHJKLMNPQRTUWXY'].map((c) => body + c).find(isValidCreditCode)!;
   writeFileSync(join(dir, 'gd.json'), JSON.stringify(licenceFields({
     issuerName: GD.name, issuerCode: GD.code, jurisdiction: '440100',
-    identifier: `1.2.156.3005.2.11100000MB0000010Q001.${GD.code}.20260301000001.001.C`,
+    // GB/T 36904: the identifier names the issuing agency and carries its check character (issue 4 gap B).
+    identifier: formatLicenceId({ typeCode: '11100000MB0000010Q001', agencyCode: GD.code, serial: '20260301000001', version: '001' }),
   })));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +77,9 @@ describe('seal.cli seal hierarchy', () => {
     expect(list.map((c) => [c.role, c.status])).toEqual([['root', 'active'], ['ca', 'active'], ['ca', 'active'], ['seal', 'active'], ['seal', 'active'], ['tsa', 'active']]);
     expect(list.find((c) => c.id === hzSeal)).toMatchObject({ agencyCode: DEMO_AGENCIES[1].code, sealName: '电子证照专用章', sealImage: `${hzSeal}.png`, parentId: zj });
     expect(existsSync(join(dir, 'ca', 'images', `${hzSeal}.png`))).toBe(true);
+    // The certificate binds the image: its seal-image extension is the SHA-256 of the stored file (review gap F).
+    const imageDigest = createHash('sha256').update(readFileSync(join(dir, 'ca', 'images', `${hzSeal}.png`))).digest('hex');
+    expect(loadCertificate(readFileSync(join(dir, 'ca', 'certs', `${hzSeal}.pem`))).profile.sealImageSha256).toBe(imageDigest);
     for (const f of readdirSync(join(dir, 'ca', 'keys'))) {
       const file = join(dir, 'ca', 'keys', f);
       expect(readFileSync(file, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
@@ -113,6 +119,8 @@ describe('seal.cli seal hierarchy', () => {
     const fresh = idOf(r.out.split('\n')[1]!);
     expect(records().find((c) => c.id === hzSeal)?.status).toBe('superseded');
     expect(records().find((c) => c.id === fresh)).toMatchObject({ replaces: hzSeal, agencyCode: DEMO_AGENCIES[1].code, sealImage: `${hzSeal}.png` });
+    expect(loadCertificate(readFileSync(join(dir, 'ca', 'certs', `${fresh}.pem`))).profile.sealImageSha256)
+      .toBe(createHash('sha256').update(readFileSync(join(dir, 'ca', 'images', `${hzSeal}.png`))).digest('hex'));
     expect((await verify('hz.jws', '--trust', 'bundle.pem')).code).toBe(0);
     expect((await seal('sign', '--seal', fresh, '--fields', 'hz.json', '--tsa', tsa, '--out', 'hz2.jws')).code).toBe(0);
     expect((await verify('hz2.jws', '--trust', 'bundle.pem')).code).toBe(0);

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { buildLicenceCredential } from './index.ts';
-import { licenceFields } from './testing/hierarchy.ts';
+import { HANGZHOU_HRSS, licenceFields } from './testing/hierarchy.ts';
 
 describe('seal.credential shape', () => {
   it('builds the VC 2.0 credential exactly (known answer)', () => {
@@ -46,6 +46,12 @@ describe('seal.credential refusals', () => {
     ['validFrom not a date', { validFrom: 'soon' }, 'BAD_INPUT'],
     ['validUntil before validFrom', { validUntil: '2020-01-01T00:00:00Z' }, 'BAD_INPUT'],
     ['issuer code with a wrong check character', { issuerCode: '11330100MB0000002X' }, 'CREDIT_CODE_INVALID'],
+    ['identifier with a wrong check character', { identifier: '1.2.156.3005.2.11100000MB0000010Q001.11330100MB0000002W.20260301000001.001.D' }, 'BAD_INPUT'],
+    ['identifier without the GB/T 36904 prefix', { identifier: 'JY-2026-0001' }, 'BAD_INPUT'],
+    ['identifier of another licence type', { typeCode: '11100000MB0000010Q002' }, 'BAD_INPUT'],
+    ['identifier of another issuing agency', { issuerCode: HANGZHOU_HRSS.code }, 'BAD_INPUT'],
+    ['holder code with a wrong check digit', { holderCode: '330106199001011230' }, 'BAD_INPUT'],
+    ['holder code neither ID number nor credit code', { holderCode: 'ABC' }, 'BAD_INPUT'],
   ])('%s is %s', (_, override, code) => {
     expect(() => buildLicenceCredential(licenceFields(override))).toThrow(expect.objectContaining({ code }));
   });

@@ -56,6 +56,15 @@ const editHeader = (jws: string, f: (hd: Record<string, unknown>) => Record<stri
   return `${b64json(f(parts(jws).header))}.${p}.${s}`;
 };
 
+/** The genuine payload with some credentialSubject.licence members replaced (gap B cases). */
+const withLicence = (l: Record<string, string>) => {
+  const p = parts(good).payload;
+  const subject = p.credentialSubject as { id: string; licence: Record<string, string> };
+  return { ...p, credentialSubject: { ...subject, licence: { ...subject.licence, ...l } } };
+};
+/** Same identifier with another (hence wrong) check character. */
+const swapCheck = (id: string) => id.slice(0, -1) + (id.endsWith('0') ? '1' : '0');
+
 interface Case { kind: string; make: () => Promise<string>; options?: () => Promise<Partial<VerifyOptions>>; reason: string }
 
 const CORPUS: Case[] = [
@@ -70,6 +79,12 @@ const CORPUS: Case[] = [
   { kind: 'crit header added', make: async () => editHeader(good, (hd) => ({ ...hd, crit: ['x'], x: 1 })), reason: 'LICENCE_MALFORMED' },
   { kind: 'jti differs from id', make: async () => reseal(parts(good).header, { ...parts(good).payload, jti: 'urn:other' }), reason: 'LICENCE_MALFORMED' },
   { kind: 'four parts', make: async () => `${good}.AAAA`, reason: 'LICENCE_MALFORMED' },
+  // Gap B: identifiers that do not hold together, sealed and timestamped as if genuine.
+  { kind: 'identifier check character wrong', make: async () => resealStamped(withLicence({ identifier: swapCheck(licenceFields().identifier) }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'identifier without the GB/T 36904 prefix', make: async () => resealStamped(withLicence({ identifier: licenceFields().identifier.replace('1.2.156.3005.2.', '1.2.156.3005.9.') }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'identifier names another licence type', make: async () => resealStamped(withLicence({ typeCode: '11100000MB0000010Q002' }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'identifier names another issuing agency', make: async () => resealStamped(withLicence({ issuerCode: HANGZHOU_HRSS.code }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'holder code neither ID number nor credit code', make: async () => resealStamped(withLicence({ holderCode: '330106199001011230' }), SIGNED), reason: 'LICENCE_MALFORMED' },
   { kind: 'truncated chain: seal certificate alone', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: x5c([h.seal.certPem]) })), reason: 'LICENCE_UNKNOWN_ISSUER' },
   { kind: 'empty x5c', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: [] })), reason: 'LICENCE_BROKEN_CHAIN' },
   { kind: 'x5c entry not a certificate', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: [Buffer.from('junk').toString('base64')] })), reason: 'LICENCE_BROKEN_CHAIN' },

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../kernel/errors.ts';
+import { formatLicenceId, parseLicenceId } from '../kernel/ids.ts';
 import {
   buildLicenceCredential, describeCertificate, issueCa, issueSealCertificate, signLicence, verifyLicence,
   type CertifiedKey, type RevocationCheck, type VerifyResult,
@@ -297,7 +298,10 @@ describe('seal.verify issuer', () => {
     expect(await reason(await reseal({ payload: (p) => ({ ...p, iss: `urn:uscc:${HANGZHOU_HRSS.code}` }) }))).toBe('LICENCE_ISSUER_MISMATCH');
     const otherCode = await reseal({ payload: (p) => {
       const cs = p.credentialSubject as { licence: Record<string, unknown> };
-      return { ...p, credentialSubject: { ...cs, licence: { ...cs.licence, issuerCode: HANGZHOU_HRSS.code } } };
+      // The identifier names the issuing agency too (gap B): keep it consistent so only the seal disagrees.
+      const id = parseLicenceId(cs.licence.identifier as string)!;
+      const identifier = formatLicenceId({ ...id, agencyCode: HANGZHOU_HRSS.code });
+      return { ...p, credentialSubject: { ...cs, licence: { ...cs.licence, identifier, issuerCode: HANGZHOU_HRSS.code } } };
     } });
     expect(await reason(otherCode)).toBe('LICENCE_ISSUER_MISMATCH');
   });

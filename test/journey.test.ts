@@ -91,8 +91,10 @@ describe('journey.happy-path', () => {
     try {
       writeFileSync(join(dir, 'licence.jws'), journey.credential);
       writeFileSync(join(dir, 'root.pem'), trustBundle);
-      const ok = await run(NODE, ['bin/yiwang.ts', 'verify', join(dir, 'licence.jws'), '--trust', join(dir, 'root.pem')]);
+      // Strict by default: --online fetches (and verifies) the licence's status lists from the running licence service.
+      const ok = await run(NODE, ['bin/yiwang.ts', 'verify', join(dir, 'licence.jws'), '--trust', join(dir, 'root.pem'), '--online', '--status-cache', join(dir, 'status')]);
       expect(ok.stdout).toContain(journey.citizen.name);
+      expect(ok.stdout).toContain('checked: neither revoked nor suspended');
       expect(ok.stdout).toContain('杭州市市场监督管理局');
 
       const [h, p, s] = journey.credential.split('.') as [string, string, string];

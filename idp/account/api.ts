@@ -26,7 +26,6 @@ import type { AccountRecord, AccountStore } from '../accounts.ts';
 import { acrOf } from '../assurance.ts';
 import type { CompanyStore } from '../company/companies.ts';
 import type { CounterPersons } from '../counter/persons.ts';
-import { requireCounterStaff } from '../counter/persons.ts';
 import type { QrLogins } from '../login/qr.ts';
 import type { RateLimiter } from '../protect/guard.ts';
 import type { PasswordReset } from '../recovery/reset.ts';
@@ -159,8 +158,7 @@ export function mountAccountApi(router: Router, d: AccountApiDeps): void {
 
   router.post('/counter/companies', json, async (ctx) => {
     const staff = await d.caller(ctx);
-    requireCounterStaff(staff);
-    const company = await d.companies.registerAtCounter(staff.sub, body(ctx));
+    const company = await d.counter.registerCompany(staff, body(ctx));
     log.info({ companyId: company.id, staff: staff.sub, route: 'counter', delegate: Boolean(company.delegateAccountId) }, 'company registered');
     ctx.status = 201;
     ctx.body = company;

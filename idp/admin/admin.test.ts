@@ -196,10 +196,11 @@ describe('admin.audit', () => {
 describe('admin.bootstrap', () => {
   test('the first administrator can be opened only while there is none', async () => {
     const { createAccountAdmin } = await import('./accounts.ts');
-    const { createAuditLog } = await import('../audit/log.ts');
+    const { auditKey, createAuditLog } = await import('../audit/log.ts');
+    const auditOptions = { key: auditKey(idp.deps.secrets.internalSecret), cache: idp.deps.cache };
     const { bootstrapAdmin } = await import('./bootstrap.ts');
     const accountAdmin = createAccountAdmin({
-      db: idp.db, accounts: undefined as never, audit: createAuditLog(idp.db), notifier: { send: async () => undefined }, clock: idp.deps.clock, log: idp.deps.log,
+      db: idp.db, accounts: undefined as never, audit: createAuditLog(idp.db, auditOptions), notifier: { send: async () => undefined }, clock: idp.deps.clock, log: idp.deps.log,
     });
     // The seeded yw-admin exists: refused.
     await expect(bootstrapAdmin(idp.db, accountAdmin, { username: 'first-admin', name: '首任', agencyCode: DEMO_STAFF[0]!.agencyCode })).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -209,6 +210,6 @@ describe('admin.bootstrap', () => {
     await idp.db.query(`update idp.accounts set disabled = true where 'admin' = any(roles)`);
     const r = await bootstrapAdmin(idp.db, accountAdmin, { username: 'first-admin', name: '首任', agencyCode: DEMO_STAFF[0]!.agencyCode });
     expect(r).toMatchObject({ username: 'first-admin', initialPassword: expect.stringMatching(/.{16,}/) });
-    expect(await createAuditLog(idp.db).query({ actorId: 'bootstrap' })).toEqual([expect.objectContaining({ action: 'account.open', target: r.id })]);
+    expect(await createAuditLog(idp.db, auditOptions).query({ actorId: 'bootstrap' })).toEqual([expect.objectContaining({ action: 'account.open', target: r.id })]);
   });
 });

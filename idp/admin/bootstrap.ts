@@ -30,14 +30,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { openDeps } = await import('../../kernel/service.ts');
   const { migrate } = await import('../../kernel/migrate.ts');
   const { IDP_MIGRATIONS, IDP_SCHEMA } = await import('../migrations.ts');
-  const { createAuditLog } = await import('../audit/log.ts');
+  const { auditKey, createAuditLog } = await import('../audit/log.ts');
   const { createNotifier } = await import('../../kernel/notify.ts');
   const { createAccountAdmin } = await import('./accounts.ts');
   const deps = await openDeps('idp-bootstrap', undefined, { db: true, cache: false });
   try {
     await migrate(deps.db, IDP_SCHEMA, IDP_MIGRATIONS);
     const accountAdmin = createAccountAdmin({
-      db: deps.db, accounts: undefined as never, audit: createAuditLog(deps.db), notifier: createNotifier(deps.config, deps.log, deps.clock), clock: deps.clock, log: deps.log,
+      db: deps.db, accounts: undefined as never, audit: createAuditLog(deps.db, { key: auditKey(deps.secrets.internalSecret) }), notifier: createNotifier(deps.config, deps.log, deps.clock), clock: deps.clock, log: deps.log,
     });
     const r = await bootstrapAdmin(deps.db, accountAdmin, { username, name, agencyCode });
     console.log(`administrator ${r.username} opened (id ${r.id}); initial password, shown once: ${r.initialPassword}`);

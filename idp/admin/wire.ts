@@ -9,7 +9,7 @@ import type { Provider } from 'oidc-provider';
 import type { Deps } from '../../kernel/service.ts';
 import { createNotifier } from '../../kernel/notify.ts';
 import type { AccountStore } from '../accounts.ts';
-import { createAuditLog } from '../audit/log.ts';
+import { auditKey, createAuditLog } from '../audit/log.ts';
 import { clientSecretKey, createPartnerClientStore } from '../partners/clients.ts';
 import { createConsentStore } from '../partners/consents.ts';
 import { adminResource, createPartnerHooks } from '../partners/hooks.ts';
@@ -26,7 +26,10 @@ export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JW
   const clients = createPartnerClientStore(db, clientSecretKey(deps.secrets.keyPassphrase));
   const consents = createConsentStore(db);
   const policies = createPolicyStore(db);
-  const audit = createAuditLog(db);
+  const audit = createAuditLog(db, {
+    key: auditKey(deps.secrets.internalSecret), cache: deps.cache,
+    onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
+  });
   const delegations = createDelegationStore({ db, clock });
   const hooks = createPartnerHooks({
     issuer: config.IDP_ISSUER, clientAdapter: clients.adapter(), pairwiseKey: pairwiseKey(deps.secrets.internalSecret), consents, policies, clock,

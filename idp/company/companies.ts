@@ -14,7 +14,7 @@
  * A code registered already is COMPANY_EXISTS; everything is checked before the INSERT.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../kernel/db.ts';
+import type { Db, Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -64,7 +64,8 @@ export interface CompanyStore {
   /** Route `registry`: the logged-in legal representative registers their company online. */
   registerOnline(rep: AccountRecord, body: unknown): Promise<Company>;
   /** Route `counter`: staff register a company for its legal representative (or a delegate with a power of attorney). */
-  registerAtCounter(staffId: string, body: unknown): Promise<Company>;
+  /** `within` runs in the insert's transaction (the counter act's audit entry). */
+  registerAtCounter(staffId: string, body: unknown, within?: (q: Queryable, company: Company) => Promise<void>): Promise<Company>;
   /** Companies whose legal representative is this account. */
   ofLegalRep(accountId: string): Promise<Company[]>;
   findByCreditCode(code: string): Promise<Company | undefined>;
@@ -75,17 +76,22 @@ export function createCompanyStore(d: { db: Db; clock: Clock; accounts: AccountS
 
   async function insert(c: {
     creditCode: string; name: string; legalRep: string; route: 'registry' | 'counter'; delegate?: string; poa?: string; by?: string; level: Level;
-  }): Promise<Company> {
+  }, within?: (q: Queryable, company: Company) => Promise<void>): Promise<Company> {
     const id = randomUUID();
     const now = clock.now().toISOString();
     try {
-      const { rows } = await db.query<Row>(
+      // `within` runs in the same transaction (the audit entry of a counter act, R-ID-9).
+      return await db.tx(async (q) => {
+      const { rows } = await q.query<Row>(
         `insert into idp.companies (id, credit_code, name, legal_rep_account_id, route, delegate_account_id, power_of_attorney, registered_by,
            assurance_level, agreement_version, agreement_accepted_at, registered_platform, registered_tier, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11) returning *`,
         [id, c.creditCode, c.name, c.legalRep, c.route, c.delegate ?? null, c.poa ?? null, c.by ?? null, c.level, AGREEMENT.version, now, platform.id, platform.tier],
       );
-      return toCompany(rows[0]!);
+      const company = toCompany(rows[0]!);
+      await within?.(q, company);
+      return company;
+      });
     } catch (e) {
       if (pgCode(e) === '23505') throw new AppError('COMPANY_EXISTS', '该统一社会信用代码已注册 / a company with this unified social credit code is already registered');
       throw e;
@@ -118,7 +124,7 @@ export function createCompanyStore(d: { db: Db; clock: Clock; accounts: AccountS
       return insert({ creditCode, name, legalRep: rep.id, route: 'registry', level: Math.min(3, rep.assuranceLevel) as Level });
     },
 
-    async registerAtCounter(staffId, body) {
+    async registerAtCounter(staffId, body, within) {
       const { creditCode, name } = companyInput(body);
       const b = body as Record<string, unknown>;
       const repId = normaliseIdNumber(str(b.legalRepIdNumber));
@@ -138,7 +144,7 @@ export function createCompanyStore(d: { db: Db; clock: Clock; accounts: AccountS
       return insert({
         creditCode, name, legalRep: rep.id, route: 'counter', level: 5, by: staffId,
         ...(delegate ? { delegate: delegate.id, poa } : {}),
-      });
+      }, within);
     },
 
     async ofLegalRep(accountId) {

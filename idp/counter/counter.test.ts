@@ -154,3 +154,56 @@ describe('counter.password-reset', () => {
     expect(decodeJwt((await next.tokens()).id_token!)).toMatchObject({ sub: r.body.id });
   });
 });
+
+describe('counter.audit', () => {
+  const entries = async (action: string, target: string) =>
+    (await idp.db.query<{ actor_id: string; details: Record<string, unknown> }>('select actor_id, details from idp.audit_log where action = $1 and target = $2', [action, target])).rows;
+
+  test('every counter act is in the audit log, by the staff member, with masked values only; the chain verifies', async () => {
+    const c = newCitizen();
+    const started = await callApi(idp.issuer, 'POST', '/counter/persons', { token: receiver, body: { name: c.name, idNumber: c.idNumber, mobile: c.mobile } });
+    const id = started.body.id as string;
+    const code = await idp.lastCode(c.mobile, 'otp.counter');
+    expect((await callApi(idp.issuer, 'POST', `/counter/persons/${id}/activate`, { token: receiver, body: { code } })).status).toBe(200);
+    expect((await callApi(idp.issuer, 'POST', '/counter/password-resets', { token: receiver, body: { name: c.name, idNumber: c.idNumber } })).status).toBe(200);
+    const company = await callApi(idp.issuer, 'POST', '/counter/companies', { token: receiver, body: { creditCode: '91330106MA2B000035', name: '杭州审计示范有限公司', legalRepIdNumber: c.idNumber } });
+    expect(company.status).toBe(201);
+    const by = staff('receiver').id;
+    expect(await entries('counter.person.start', id)).toEqual([{ actor_id: by, details: { idNumber: expect.stringMatching(/\*/), mobileLast4: c.mobile.slice(-4) } }]);
+    expect(await entries('counter.person.activate', id)).toEqual([expect.objectContaining({ actor_id: by })]);
+    expect(await entries('counter.password-reset', id)).toEqual([expect.objectContaining({ actor_id: by })]);
+    expect(await entries('counter.company.register', company.body.id)).toEqual([expect.objectContaining({ actor_id: by, details: expect.objectContaining({ creditCode: '91330106MA2B000035' }) })]);
+    const all = JSON.stringify((await idp.db.query('select details from idp.audit_log')).rows);
+    expect(all).not.toContain(c.idNumber);
+    expect(all).not.toContain(c.mobile);
+    const { auditKey, createAuditLog } = await import('../audit/log.ts');
+    expect(await createAuditLog(idp.db, { key: auditKey(idp.deps.secrets.internalSecret), cache: idp.deps.cache }).verify()).toMatchObject({ ok: true });
+  });
+
+  test('a refused act leaves no entry and no account', async () => {
+    const before = await count('audit_log');
+    const accountsBefore = await count();
+    const c = newCitizen();
+    expect((await callApi(idp.issuer, 'POST', '/counter/persons', { token: receiver, body: { name: c.name, idNumber: DEMO_CITIZEN.idNumber, mobile: c.mobile } })).status).toBeGreaterThanOrEqual(400);
+    expect((await callApi(idp.issuer, 'POST', '/counter/password-resets', { token: receiver, body: { name: '别人', idNumber: DEMO_CITIZEN.idNumber } })).body.code).toBe('NOT_FOUND');
+    expect([await count('audit_log'), await count()]).toEqual([before, accountsBefore]);
+  });
+
+  test('staff disabled (or losing the receiver role) lose counter powers at once, whatever their token says; nothing is stored', async () => {
+    const s = staff('receiver');
+    const token = receiver;
+    const before = [await count(), await count('audit_log')];
+    try {
+      await idp.db.query('update idp.accounts set disabled = true where id = $1', [s.id]);
+      const c = newCitizen();
+      expect((await callApi(idp.issuer, 'POST', '/counter/persons', { token, body: { name: c.name, idNumber: c.idNumber, mobile: c.mobile } })).body.code).toBe('FORBIDDEN');
+      expect((await callApi(idp.issuer, 'POST', '/counter/password-resets', { token, body: { name: DEMO_CITIZEN.name, idNumber: DEMO_CITIZEN.idNumber } })).body.code).toBe('FORBIDDEN');
+      await idp.db.query(`update idp.accounts set disabled = false, roles = array_remove(roles, 'receiver') where id = $1`, [s.id]);
+      expect((await callApi(idp.issuer, 'POST', '/counter/companies', { token, body: { creditCode: '91330106MA2B000048', name: '某公司', legalRepIdNumber: DEMO_CITIZEN.idNumber } })).body.code).toBe('FORBIDDEN');
+      expect([await count(), await count('audit_log')]).toEqual(before);
+    } finally {
+      await idp.db.query(`update idp.accounts set disabled = false, roles = $2 where id = $1`, [s.id, s.roles]);
+    }
+  });
+});
+

@@ -13,11 +13,20 @@
  * `resetPassword` is R-ID-6's counter route (G 5.1.2(2)① 凭身份证到窗口): staff check the ID card,
  * the population registry confirms it, and the person gets a new random password to change at
  * the next login; a brute-force lock on the account is lifted.
+ *
+ * Every act (start, activate, password reset, company registered at the counter) is an
+ * administrative act: its audit entry is written in the same transaction as the act (R-ID-9,
+ * idp/audit/log.ts), with ids and masked values only. The staff account is read afresh on every
+ * request, so a disabled staff member or a removed `receiver` role loses counter powers at once,
+ * whatever the access token says (as idp/admin/auth.ts does for administrators).
  */
 import { randomInt } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
-import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../../kernel/ids.ts';
+import type { Db } from '../../kernel/db.ts';
+import { isValidIdNumber, isValidMobile, maskIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
 import type { AccountStore, DeclaredFactor } from '../accounts.ts';
+import type { AuditLog } from '../audit/log.ts';
+import type { Company, CompanyStore } from '../company/companies.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { Verifier } from '../verify/verifier.ts';
 import type { BearerCaller } from '../account/bearer.ts';
@@ -35,23 +44,36 @@ export function randomInitialPassword(): string {
   return chars.join('');
 }
 
+const notCounterStaff = () => new AppError('FORBIDDEN', '仅窗口收件人员可办理窗口注册 / only counter (receiver) staff may register people at a counter');
+
+/** What the token says (a first, cheap refusal); counterStaff() below is what counts. */
 export function requireCounterStaff(c: BearerCaller): void {
-  if (c.kind !== 'staff' || !c.roles.includes('receiver')) {
-    throw new AppError('FORBIDDEN', '仅窗口收件人员可办理窗口注册 / only counter (receiver) staff may register people at a counter');
-  }
+  if (c.kind !== 'staff' || !c.roles.includes('receiver')) throw notCounterStaff();
+}
+
+/** The staff account as it is now: enabled, staff, with the `receiver` role (FORBIDDEN otherwise). */
+async function counterStaff(accounts: AccountStore, c: BearerCaller): Promise<{ id: string }> {
+  requireCounterStaff(c);
+  const a = await accounts.findById(c.sub);
+  if (!a || a.disabled || a.kind !== 'staff' || !a.roles.includes('receiver')) throw notCounterStaff();
+  return { id: a.id };
 }
 
 export interface CounterPersons {
   start(staff: BearerCaller, body: unknown, source: string): Promise<{ id: string; status: 'pending' }>;
   resetPassword(staff: BearerCaller, body: unknown): Promise<{ id: string; loginName: string; initialPassword: string }>;
   activate(staff: BearerCaller, id: string, code: string): Promise<{ id: string; loginName: string; initialPassword: string }>;
+  /** R-ID-4 at a counter (idp/company/companies.ts), audited. */
+  registerCompany(staff: BearerCaller, body: unknown): Promise<Company>;
 }
 
-export function createCounterPersons(d: { accounts: AccountStore; otp: OtpService; verifier: Verifier; guard: LoginGuard; now: () => Date }): CounterPersons {
-  const { accounts, otp, verifier } = d;
+export function createCounterPersons(d: {
+  accounts: AccountStore; companies: CompanyStore; otp: OtpService; verifier: Verifier; guard: LoginGuard; now: () => Date; db: Db; audit: AuditLog;
+}): CounterPersons {
+  const { accounts, otp, verifier, db, audit } = d;
   return {
-    async resetPassword(staff, body) {
-      requireCounterStaff(staff);
+    async resetPassword(caller, body) {
+      const staff = await counterStaff(accounts, caller);
       const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
       const name = typeof b.name === 'string' ? b.name.trim() : '';
       const idNumber = normaliseIdNumber(typeof b.idNumber === 'string' ? b.idNumber : '');
@@ -62,13 +84,16 @@ export function createCounterPersons(d: { accounts: AccountStore; otp: OtpServic
         throw new AppError('FACTOR_UNVERIFIED', '姓名与身份证号码未通过人口库核验 / the name and resident ID number could not be verified with the population registry');
       }
       const initialPassword = randomInitialPassword();
-      await accounts.setPassword(a.id, initialPassword, { mustChange: true });
+      await db.tx(async (q) => {
+        await accounts.setPassword(a.id, initialPassword, { mustChange: true, q });
+        await audit.append(q, { actorId: staff.id, action: 'counter.password-reset', target: a.id, details: { idNumber: maskIdNumber(idNumber) } }, d.now());
+      });
       await d.guard.succeeded(a.id);
       return { id: a.id, loginName: idNumber, initialPassword };
     },
 
-    async start(staff, body, source) {
-      requireCounterStaff(staff);
+    async start(caller, body, source) {
+      const staff = await counterStaff(accounts, caller);
       const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
       const name = typeof b.name === 'string' ? b.name.trim() : '';
       const idNumber = normaliseIdNumber(typeof b.idNumber === 'string' ? b.idNumber : '');
@@ -81,21 +106,36 @@ export function createCounterPersons(d: { accounts: AccountStore; otp: OtpServic
       }
       const at = d.now().toISOString();
       const factors: DeclaredFactor[] = [{ type: 'mobile', last4: mobile.slice(-4), verified: false, at, source: 'sms' }];
-      const { id } = await accounts.createPending({ name, idNumber, mobile, registeredBy: staff.sub, factors });
+      const { id } = await db.tx(async (q) => {
+        const created = await accounts.createPending({ name, idNumber, mobile, registeredBy: staff.id, factors }, q);
+        await audit.append(q, { actorId: staff.id, action: 'counter.person.start', target: created.id, details: { idNumber: maskIdNumber(idNumber), mobileLast4: mobile.slice(-4) } }, d.now());
+        return created;
+      });
       await otp.send('counter', mobile, { source, subject: id });
       return { id, status: 'pending' };
     },
 
-    async activate(staff, id, code) {
-      requireCounterStaff(staff);
+    async activate(caller, id, code) {
+      const staff = await counterStaff(accounts, caller);
       const a = await accounts.findById(id);
       if (!a || a.status !== 'pending' || !a.mobile || !a.idNumber) throw new AppError('NOT_FOUND', '没有待激活的该账户 / no pending account with that id');
       await otp.verify('counter', a.mobile, code, a.id);
       const at = d.now().toISOString();
       const factors: DeclaredFactor[] = a.factors.map((f) => (f.type === 'mobile' ? { ...f, verified: true, at, source: 'sms' } : f));
       const initialPassword = randomInitialPassword();
-      await accounts.activate(a.id, staff.sub, initialPassword, factors);
+      await db.tx(async (q) => {
+        await accounts.activate(a.id, staff.id, initialPassword, factors, q);
+        await audit.append(q, { actorId: staff.id, action: 'counter.person.activate', target: a.id }, d.now());
+      });
       return { id: a.id, loginName: a.idNumber, initialPassword };
+    },
+
+    async registerCompany(caller, body) {
+      const staff = await counterStaff(accounts, caller);
+      return d.companies.registerAtCounter(staff.id, body, (q, c) => audit.append(q, {
+        actorId: staff.id, action: 'counter.company.register', target: c.id,
+        details: { creditCode: c.creditCode, route: 'counter', delegateAccountId: c.delegateAccountId ?? null },
+      }, d.now()).then(() => undefined));
     },
   };
 }

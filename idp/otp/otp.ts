@@ -19,7 +19,7 @@ import type { Config } from '../../kernel/config.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Notifier } from '../../kernel/notify.ts';
 
-export type OtpPurpose = 'login' | 'stepup' | 'reset' | 'mobile-old' | 'mobile-new' | 'counter';
+export type OtpPurpose = 'login' | 'stepup' | 'reset' | 'mobile-old' | 'mobile-new' | 'counter' | 'register';
 
 const TEXT: Record<OtpPurpose, string> = {
   login: '登录',
@@ -28,6 +28,7 @@ const TEXT: Record<OtpPurpose, string> = {
   'mobile-old': '更换手机号码（原号码确认）',
   'mobile-new': '绑定新手机号码',
   counter: '窗口注册确认',
+  register: '注册账户（确认手机号码）',
 };
 
 interface Stored { h: string; at: number; subject: string }

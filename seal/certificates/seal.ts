@@ -7,7 +7,7 @@
  *
  * RSA rather than SM2: Node cannot yet produce interoperable SM2 signatures (docs/standards.md).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { OID_KP_DOCUMENT_SIGNING } from '../lib/oids.ts';
@@ -18,7 +18,7 @@ import { validityWindow } from './validity.ts';
 
 export function issueSealCertificate(
   issuer: CertifiedKey,
-  o: { agencyName: string; agencyCode: string; sealName: string; now: Date; years?: number },
+  o: { agencyName: string; agencyCode: string; sealName: string; now: Date; years?: number; crlUrl?: string | undefined; sealImage?: Buffer | undefined },
 ): CertifiedKey {
   if (!o.agencyName.trim() || !o.sealName.trim()) throw new AppError('BAD_INPUT', '机构名称和印章名称不能为空 / agency and seal names are required');
   // A seal is bound to one legal entity: refuse a code whose GB 32100 check character is wrong.
@@ -36,6 +36,10 @@ export function issueSealCertificate(
     basicConstraints: { cA: false },
     keyUsage: ['digitalSignature', 'nonRepudiation'],
     extKeyUsage: [OID_KP_DOCUMENT_SIGNING],
+    // Where the issuing CA publishes its CRL, so an offline verifier knows what to fetch (review gap D).
+    crlDistributionPoint: o.crlUrl,
+    // The seal image's SHA-256, so the impression shown with a licence is the certified one (review gap F).
+    sealImageSha256: o.sealImage ? createHash('sha256').update(o.sealImage).digest() : undefined,
   });
   return { certPem, privateKey };
 }

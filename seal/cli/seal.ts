@@ -171,7 +171,7 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     const ca = find(index, need(c.v, 'ca'), ['ca', 'root']);
     const image = readImage(c, need(c.v, 'image'));
     const agencyName = need(c.v, 'agency-name'), agencyCode = need(c.v, 'agency-code'), sealName = need(c.v, 'seal-name');
-    const seal = issueSealCertificate(await certified(c, ca), { agencyName, agencyCode, sealName, now: c.now, years: int(c.v, 'years', 5) });
+    const seal = issueSealCertificate(await certified(c, ca), { agencyName, agencyCode, sealName, now: c.now, years: int(c.v, 'years', 5), sealImage: image.bytes });
     const r = await save(c, index, 'seal', ca.id, seal, { agencyName, agencyCode, sealName });
     r.sealImage = `${r.id}.${image.ext}`;
     c.dir.writeFile(['images', r.sealImage], image.bytes);
@@ -206,8 +206,10 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     const index = c.dir.read();
     const old = find(index, need(c.v, 'seal'), ['seal']);
     const ca = find(index, old.parentId!, ['ca', 'root']);
+    // The new certificate binds the same seal image (its SHA-256), as the old one did.
+    const image = old.sealImage ? readFileSync(c.dir.path('images', old.sealImage)) : undefined;
     const seal = issueSealCertificate(await certified(c, ca), {
-      agencyName: old.agencyName!, agencyCode: old.agencyCode!, sealName: old.sealName!, now: c.now, years: int(c.v, 'years', 5),
+      agencyName: old.agencyName!, agencyCode: old.agencyCode!, sealName: old.sealName!, now: c.now, years: int(c.v, 'years', 5), sealImage: image,
     });
     // The old certificate is superseded, not revoked: licences it sealed stay valid (verified at their signing time).
     old.status = 'superseded';

@@ -1,13 +1,22 @@
 /**
  * The verifier's cache of status-list credentials (`yiwang verify`): one file per list URL
  * (<cache>/<sha256 of the URL>.jws). Offline, the cached copy is used until the credential's
- * own validUntil (the list's ttl) — the verifier checks that, not this file. `--online` fetches
- * the lists a licence names and replaces the cached copies.
+ * own validUntil (the list's ttl) — the verifier checks that, not this file.
+ *
+ * `--online` refreshes only the lists of a licence whose seal signature and chain already
+ * verified (review gap E: URLs from an unverified payload could point anywhere), fetches each
+ * with a size limit and a timeout, and writes an answer only after it verified as that
+ * licence's list (seal chain, issuing agency, id, purpose, not expired): a bad or older answer
+ * never replaces the cached copy.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StatusListSource } from '../status/check.ts';
+import type { ChainCertificate } from '../chain/certificate.ts';
+import type { LicenceCredential } from '../licence/credential.ts';
+import type { ParsedCrl } from '../x509/index.ts';
+import { readStatusList, statusEntries, type StatusListSource } from '../status/check.ts';
+import { fetchLimited } from '../status/fetch.ts';
 
 const fileFor = (dir: string, url: string) => join(dir, `${createHash('sha256').update(url).digest('hex')}.jws`);
 
@@ -20,31 +29,37 @@ export function cachedStatusLists(dir: string): StatusListSource {
   };
 }
 
-/** Fetch each list and store it; returns the URLs that could not be fetched. */
-export async function refreshStatusLists(dir: string, urls: readonly string[], doFetch: typeof fetch): Promise<string[]> {
-  const failed: string[] = [];
+const validFromOf = (jws: string): number => {
+  try {
+    return Date.parse((JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { validFrom?: string }).validFrom ?? '') || 0;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Fetch, verify and store each status list of a verified licence; returns the lists that could
+ * not be refreshed, each with why (the cached copy, if any, stays).
+ */
+export async function refreshStatusLists(
+  dir: string, credential: LicenceCredential, o: { anchors: readonly ChainCertificate[]; crls: readonly ParsedCrl[]; now: Date; fetch: typeof fetch },
+): Promise<Array<{ url: string; why: string }>> {
+  const failed: Array<{ url: string; why: string }> = [];
+  const issuerCode = credential.credentialSubject.licence.issuerCode;
   mkdirSync(dir, { recursive: true });
-  for (const url of new Set(urls)) {
+  for (const entry of statusEntries(credential)) {
+    const url = entry.statusListCredential;
     try {
-      if (!/^https?:\/\//.test(url)) throw new Error('not an http(s) URL');
-      const res = await doFetch(url, { headers: { accept: 'application/vc+jwt' }, signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      writeFileSync(fileFor(dir, url), (await res.text()).trim());
-    } catch {
-      failed.push(url);
+      const jws = (await fetchLimited(o.fetch, url, { accept: 'application/vc+jwt' })).toString('utf8').trim();
+      await readStatusList(jws, entry, issuerCode, o.anchors, o.now, undefined, o.crls);
+      const file = fileFor(dir, url);
+      // A verified but older list than the cached one (a replay) does not replace it.
+      if (existsSync(file) && validFromOf(readFileSync(file, 'utf8')) > validFromOf(jws)) throw new Error('older than the cached list');
+      writeFileSync(`${file}.tmp`, jws);
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      failed.push({ url, why: e instanceof Error ? e.message : String(e) });
     }
   }
   return failed;
-}
-
-/** The status-list URLs a licence names (read without verifying: the verifier checks them). */
-export function statusListUrls(jws: string): string[] {
-  try {
-    const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { credentialStatus?: unknown };
-    const s = payload.credentialStatus;
-    const entries = (Array.isArray(s) ? s : s ? [s] : []) as Array<{ statusListCredential?: unknown }>;
-    return entries.map((e) => e.statusListCredential).filter((u): u is string => typeof u === 'string');
-  } catch {
-    return [];
-  }
 }

@@ -2,6 +2,11 @@
  * `yiwang verify <licence-file> [--trust <bundle.pem>] [--json]`: check a sealed licence
  * offline (R-LI-4: third parties verify licences, including offline).
  *
+ * Strict by default (review gap D): status lists and the seal chain's CRLs must be at hand and
+ * current, else INVALID LICENCE_STATUS_UNAVAILABLE; `--online` refreshes both, reading their
+ * URLs only from a licence whose seal verified and caching only answers that verified
+ * (review gap E); `--skip-status` leaves both unchecked and says so.
+ *
  * Exit 0 valid, 1 invalid (prints `INVALID <CODE>: message`), 2 usage or set-up problem
  * (no file, no trust bundle). The trust bundle comes from --trust, else YIWANG_TRUST_BUNDLE
  * (a file path, or the PEM itself), else <DATA_DIR or ./data>/trust-bundle.pem, which the
@@ -11,10 +16,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAppError } from '../../kernel/errors.ts';
-import { readTrustBundle } from '../trust/bundle.ts';
+import { loadAnchors, readTrustBundle } from '../trust/bundle.ts';
+import { loadCrls } from '../trust/crl.ts';
 import { verifyLicence, type VerifyResult } from '../licence/verify.ts';
 import { EXIT, type CliIo } from './io.ts';
-import { cachedStatusLists, refreshStatusLists, statusListUrls } from './status-cache.ts';
+import { cachedCrls, chainWithIssuers, refreshCrls, x5cOf } from './crl-cache.ts';
+import { cachedStatusLists, refreshStatusLists } from './status-cache.ts';
 
 export const VERIFY_USAGE = `用法 / Usage: yiwang verify <证照文件 licence-file> [--trust <根证书 root.pem>] [--crl <file>]…
                       [--status-cache <dir>] [--online | --skip-status] [--json]
@@ -30,10 +37,13 @@ electronic licence, offline.
   --crl <file>      证书吊销列表（可多次）/ a CA's CRL (repeatable; \`yiwang seal revoke\` writes them)
   --status-cache <dir>  状态列表缓存 / cached status lists. Default: $YIWANG_STATUS_CACHE,
                     else <DATA_DIR 或/or ./data>/status-cache; used offline until each list expires
-  --online          先联网刷新证照所列的状态列表 / first fetch the licence's status lists into the cache
+  --online          先验证印章签名，再联网刷新证照所列的状态列表（验证后才写入缓存）
+                    verify the seal first, then fetch the licence's status lists (cached only once verified)
   --skip-status     不检查证照状态（结果注明）/ do not check the licence's status (the result says so)
-  --require-status  没有缓存的状态列表时判为无效 / no cached status list is LICENCE_STATUS_UNAVAILABLE
-                    (without it: valid, with "status not checked" printed; an expired cache is always invalid)
+                    默认严格：证照带状态条目而没有新鲜、已验证的状态列表时为 LICENCE_STATUS_UNAVAILABLE
+                    strict by default: a licence with status entries and no fresh, verified list at hand
+                    is INVALID LICENCE_STATUS_UNAVAILABLE (exit 1)
+  --require-status  （兼容旧用法，现为默认）/ (kept for compatibility; now the default)
   --json            以 JSON 输出结果 / print the result as JSON
   -h, --help        显示本帮助 / show this help
 
@@ -94,8 +104,7 @@ function printHuman(io: CliIo, r: VerifyResult): void {
   io.out(`  有效期 Valid:           ${r.credential.validFrom} – ${r.credential.validUntil ?? '长期 / no end'}`);
   io.out(`  印章证书 Seal:          ${r.sealSubject}`);
   io.out(`  平台时间戳 Timestamp:   ${r.timestamped ? '有 / yes' : '无 / none'}`);
-  const status = r.statusChecked === undefined ? '未检查 / not checked (--skip-status)'
-    : r.statusChecked ? '已检查，未撤销未暂停 / checked: neither revoked nor suspended' : '未检查：无缓存的状态列表 / not checked: no cached status list (--online)';
+  const status = r.statusChecked ? '已检查，未撤销未暂停 / checked: neither revoked nor suspended' : '未检查 / NOT checked (--skip-status)';
   if (r.credential.credentialStatus !== undefined) io.out(`  证照状态 Status:        ${status}`);
 }
 
@@ -149,19 +158,36 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   let result: VerifyResult;
   try {
     const jws = licenceText(readFileSync(licenceFile, 'utf8'));
+    const now = io.now?.() ?? new Date();
+    const strict = !values['skip-status'];
+    const anchorCerts = loadAnchors(anchors);
     if (values.online) {
-      const failed = await refreshStatusLists(cacheDir, statusListUrls(jws), io.fetch ?? fetch);
-      for (const url of failed) io.err(`无法获取状态列表 / could not fetch the status list ${url}; using the cached copy if any`);
+      // The seal signature and chain first (review gap E): status-list and CRL URLs are only read
+      // from a licence that verified, and each answer is verified before it is cached.
+      const sealed = await verifyLicence(jws, { trustAnchorsPem: anchors, now, crls });
+      if (sealed.valid) {
+        const failed = await refreshStatusLists(cacheDir, sealed.credential, {
+          anchors: anchorCerts, crls: loadCrls(crls), now, fetch: io.fetch ?? fetch,
+        });
+        for (const f of failed) io.err(`无法更新状态列表 / could not refresh the status list ${f.url} (${f.why}); the cached copy, if any, is kept`);
+        const crlFailed = await refreshCrls(cacheDir, chainWithIssuers(x5cOf(jws), anchorCerts), { now, fetch: io.fetch ?? fetch });
+        for (const f of crlFailed) io.err(`无法更新证书吊销列表 / could not refresh the CRL ${f.url} (${f.why}); the cached copy, if any, is kept`);
+      }
     }
-    result = await verifyLicence(jws, {
-      trustAnchorsPem: anchors, now: io.now?.() ?? new Date(), crls,
-      statusLists: values['skip-status'] ? undefined : cachedStatusLists(cacheDir),
-      statusMissingAllowed: !values['require-status'] && !values.online,
-    });
-    if (result.valid && result.statusChecked === false) {
-      io.err('注意：本地没有该证照的状态列表，未检查撤销/暂停；请用 --online 获取 / note: no cached status list, revocation and suspension not checked; use --online');
+    let chainCrls: Buffer[] = [];
+    try {
+      chainCrls = cachedCrls(cacheDir, chainWithIssuers(x5cOf(jws), anchorCerts));
+    } catch {
+      // Not a readable chain: verifyLicence names the problem.
     }
-    if (values['skip-status'] && result.valid) io.err('注意：未检查证照状态 / note: the licence\'s status was not checked (--skip-status)');
+    // Strict by default (review gap D): a licence with credentialStatus needs a fresh, verified
+    // list from the cache, and a seal chain naming CRL distribution points a current CRL; only
+    // --skip-status, said out loud, leaves both unchecked.
+    const statusOptions = { trustAnchorsPem: anchors, now, crls: [...crls, ...chainCrls], statusMissingAllowed: false, requireCrls: strict };
+    result = await verifyLicence(jws, { ...statusOptions, statusLists: values['skip-status'] ? undefined : cachedStatusLists(cacheDir) });
+    if (values['skip-status'] && result.valid) {
+      io.err('注意：未检查证照状态（撤销/暂停）及印章证书吊销列表 / WARNING: the licence\'s status (revoked/suspended) and the seal chain\'s CRLs were NOT checked (--skip-status)');
+    }
   } catch (e) {
     return usageError(io, `无法验证 / could not verify: ${e instanceof Error ? e.message : String(e)}`);
   }

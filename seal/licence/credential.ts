@@ -5,7 +5,7 @@
  * validFrom/validUntil are the licence's own period, not the signature's.
  */
 import { AppError } from '../../kernel/errors.ts';
-import { isValidCreditCode } from '../../kernel/ids.ts';
+import { isValidCreditCode, isValidIdNumber, parseLicenceId } from '../../kernel/ids.ts';
 
 export const VC_CONTEXT_V2 = 'https://www.w3.org/ns/credentials/v2';
 export const LICENCE_CREDENTIAL_TYPE = 'ElectronicLicence';
@@ -101,6 +101,27 @@ function isoDateTime(field: string, value: string): string {
 }
 
 /**
+ * The identifiers inside a licence must agree with each other (issue 4 gap B):
+ * - `identifier` is a GB/T 36904 identifier (prefix 1.2.156.3005.2, MOD 37,36 check character,
+ *   kernel/ids.ts parseLicenceId);
+ * - its type-code part is `typeCode` and its agency part is `issuerCode` (the identifier names
+ *   the licence type and the issuing agency, GB/T 36904 §5);
+ * - `holderCode` is a resident ID number (GB 11643) or a unified social credit code (GB 32100).
+ * Returns the offending field and a bilingual message, or null. Building turns a problem into
+ * BAD_INPUT; reading a licence (claims.ts) into LICENCE_MALFORMED.
+ */
+export function identifierProblem(l: Pick<LicenceData, 'identifier' | 'typeCode' | 'issuerCode' | 'holderCode'>): { field: string; message: string } | null {
+  const parts = parseLicenceId(l.identifier);
+  if (!parts) return { field: 'identifier', message: '证照标识不符合 GB/T 36904（前缀或校验位错误）/ the identifier is not a valid GB/T 36904 identifier (prefix or check character)' };
+  if (parts.typeCode !== l.typeCode) return { field: 'typeCode', message: '证照标识中的类型代码与 typeCode 不符 / the identifier names another licence type than typeCode' };
+  if (parts.agencyCode !== l.issuerCode) return { field: 'issuerCode', message: '证照标识中的发证机构代码与 issuerCode 不符 / the identifier names another issuing agency than issuerCode' };
+  if (!isValidIdNumber(l.holderCode) && !isValidCreditCode(l.holderCode)) {
+    return { field: 'holderCode', message: '持证主体代码须为有效的身份证号码或统一社会信用代码 / holderCode must be a valid resident ID number or credit code' };
+  }
+  return null;
+}
+
+/**
  * Build the credential. Times are normalised to UTC ISO strings (VC 2.0 dateTimeStamp); every
  * text field must be non-empty; the issuer's credit code must carry a valid check character.
  */
@@ -113,6 +134,8 @@ export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[])
   if (!isValidCreditCode(f.issuerCode)) {
     throw new AppError('CREDIT_CODE_INVALID', '发证机关统一社会信用代码错误 / invalid issuer credit code', { field: 'issuerCode' });
   }
+  const problem = identifierProblem(f);
+  if (problem) throw new AppError('BAD_INPUT', problem.message, { field: problem.field });
   if (!DATE.test(f.issueDate) || Number.isNaN(Date.parse(f.issueDate))) {
     throw new AppError('BAD_INPUT', 'issueDate 须为 YYYY-MM-DD / issueDate must be YYYY-MM-DD', { field: 'issueDate' });
   }

@@ -14,6 +14,8 @@
  *  7. JWS signature with the seal certificate's key     LICENCE_BAD_SIGNATURE
  *  8. every certificate valid at iat                    LICENCE_CERT_NOT_VALID_AT_SIGNING
  *  9. no certificate revoked                            LICENCE_CERT_REVOKED
+ *     and the CRLs given are current (requireCrls: present for every distribution point)
+ *                                                       LICENCE_STATUS_UNAVAILABLE
  *    (8 and 9 judge the chain at the platform timestamp's genTime when the licence carries one,
  *    LICENCE_TIMESTAMP_INVALID when that token fails; without a token iat is only the signer's
  *    word, so the seal chain must also be valid now: else LICENCE_TIMESTAMP_REQUIRED)
@@ -36,7 +38,7 @@ import { reject, Rejection } from '../lib/rejection.ts';
 import { checkStatus, type StatusListMemo, type StatusListSource } from '../status/check.ts';
 import { verifyTimestamp } from '../timestamp/token.ts';
 import { loadAnchors } from '../trust/bundle.ts';
-import { loadCrls } from '../trust/crl.ts';
+import { checkCrlsCurrent, loadCrls } from '../trust/crl.ts';
 import { readClaims } from './claims.ts';
 import { LICENCE_ALGORITHMS, parseCompact } from './compact.ts';
 import { issuerId, type LicenceCredential } from './credential.ts';
@@ -64,6 +66,12 @@ export interface VerifyOptions {
   isCertificateRevoked?: RevocationCheck | undefined;
   /** PEM (or DER) CRLs published by the CAs of the hierarchy (`yiwang seal revoke`). */
   crls?: readonly (string | Buffer)[] | undefined;
+  /**
+   * Each certificate of the seal chain that names a CRL distribution point must be covered by a
+   * current CRL in `crls`, else LICENCE_STATUS_UNAVAILABLE (the strict offline verifier). A CRL
+   * past its nextUpdate is never an answer, with or without this.
+   */
+  requireCrls?: boolean | undefined;
   /** Where status-list credentials come from; without it the licence's status is not checked. */
   statusLists?: StatusListSource | undefined;
   /**
@@ -155,6 +163,7 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
       reject('LICENCE_TIMESTAMP_REQUIRED', '印章证书已不在有效期内，且证照没有平台时间戳证明签章时间 / the seal certificate is no longer valid and the licence has no platform timestamp');
     }
     await checkNotRevoked(path, isRevoked, crls);
+    checkCrlsCurrent(path, crls, now, o.requireCrls === true);
 
     const sealCode = leaf.profile.organizationIdentifier;
     const { credential } = claims;

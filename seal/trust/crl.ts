@@ -6,6 +6,9 @@
  */
 import { verify, type X509Certificate } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
+import type { ChainCertificate } from '../chain/certificate.ts';
+import { oneLineName } from '../chain/certificate.ts';
+import { reject } from '../lib/rejection.ts';
 import { parseCrl, type ParsedCrl } from '../x509/index.ts';
 
 const DIGESTS: Record<string, string> = {
@@ -31,4 +34,36 @@ export function listedIn(crls: readonly ParsedCrl[], cert: X509Certificate, issu
     if (digest && verify(digest, crl.tbs, issuer.publicKey, crl.signature)) return true;
   }
   return false;
+}
+
+/** CRLs signed by `issuer`'s key (the ones that speak for certificates it issued). */
+function crlsOf(crls: readonly ParsedCrl[], issuer: X509Certificate): ParsedCrl[] {
+  return crls.filter((crl) => {
+    const digest = DIGESTS[crl.signatureAlgorithm];
+    return digest !== undefined && verify(digest, crl.tbs, issuer.publicKey, crl.signature);
+  });
+}
+
+/**
+ * Revocation can only be ruled out with a current CRL (review gap D): for each certificate of the
+ * path but the anchor, when its issuer's CRLs are at hand at least one must be before its
+ * nextUpdate (a stale CRL is no answer: LICENCE_STATUS_UNAVAILABLE), and with `required` a
+ * certificate that names a CRL distribution point must have one. Run after checkNotRevoked, so
+ * a certificate listed even in a stale CRL is still LICENCE_CERT_REVOKED.
+ */
+export function checkCrlsCurrent(path: readonly ChainCertificate[], crls: readonly ParsedCrl[], now: Date, required: boolean): void {
+  for (let i = 0; i + 1 < path.length; i++) {
+    const { cert, profile } = path[i]!;
+    const mine = crlsOf(crls, path[i + 1]!.cert);
+    const who = oneLineName(path[i + 1]!.cert.subject);
+    if (mine.length > 0 && !mine.some((c) => c.nextUpdate !== null && c.nextUpdate > now)) {
+      const latest = Math.max(...mine.map((c) => c.nextUpdate?.getTime() ?? 0));
+      reject('LICENCE_STATUS_UNAVAILABLE', `${who} 的证书吊销列表已于 ${new Date(latest).toISOString()} 过期，无法排除证书被吊销，请联网刷新（--online）`
+        + ` / the CRL of ${who} expired at ${new Date(latest).toISOString()}: revocation cannot be ruled out; refresh it (--online)`);
+    }
+    if (mine.length === 0 && required && profile.crlDistributionPoints.length > 0) {
+      reject('LICENCE_STATUS_UNAVAILABLE', `没有 ${oneLineName(cert.subject)} 的证书吊销列表（${profile.crlDistributionPoints[0]}），无法排除证书被吊销，请联网获取（--online）`
+        + ` / no CRL at hand for ${oneLineName(cert.subject)} (${profile.crlDistributionPoints[0]}): revocation cannot be ruled out; fetch it (--online)`);
+    }
+  }
 }

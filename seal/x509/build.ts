@@ -64,7 +64,41 @@ export interface CertificateSpec {
    * verifier refuses SHA-1 chains.
    */
   digest?: 'sha256' | 'sha384' | 'sha512' | 'sha1' | undefined;
+  /** cRLDistributionPoints (RFC 5280 §4.2.1.13, non-critical): the URL where the issuer publishes its CRL. */
+  crlDistributionPoint?: string | undefined;
+  /** SHA-256 of the seal image (印章图像), bound into the seal certificate (OID_SEAL_IMAGE_SHA256). */
+  sealImageSha256?: Buffer | undefined;
 }
+
+/**
+ * The seal-image digest extension (non-critical): an OCTET STRING of the SHA-256 of the seal's
+ * image, so the picture a page or PDF shows is provably the one certified with the seal (review
+ * gap F). A UUID-based OID (ITU-T X.667, arc 2.25): no registry entry needed, no clash possible.
+ */
+export const OID_SEAL_IMAGE_SHA256 = '2.25.329777854261928697236059426075504276085';
+
+/**
+ * DER contents of an OID whose arcs may exceed 32 bits (forge's oidToDer refuses them): base 128,
+ * high bit set on every byte but the last of each arc (X.690 §8.19).
+ */
+export function oidDerBytes(oid: string): Buffer {
+  const arcs = oid.split('.').map((a) => BigInt(a));
+  const values = [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)];
+  const out: number[] = [];
+  for (const v of values) {
+    const groups: number[] = [];
+    let x = v;
+    do {
+      groups.unshift(Number(x & 0x7fn));
+      x >>= 7n;
+    } while (x > 0n);
+    groups.forEach((g, i) => out.push(i < groups.length - 1 ? g | 0x80 : g));
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 5280 §4.2.1.13 id-ce-cRLDistributionPoints. */
+export const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 
 export type KeyUsageName = 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
 
@@ -135,6 +169,13 @@ export function buildCertificate(spec: CertificateSpec): string {
     const purposes = spec.extKeyUsage.map((oid) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes()));
     extensions.push({ id: OID_EXT_KEY_USAGE, critical: spec.extKeyUsageCritical === true, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, purposes) });
   }
+  if (spec.crlDistributionPoint) {
+    // SEQUENCE OF DistributionPoint { distributionPoint [0] { fullName [0] { URI [6] } } }.
+    const ctx = (tag: number, constructed: boolean, v: forge.asn1.Asn1[] | string) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, tag, constructed, v);
+    const uri = ctx(6, false, spec.crlDistributionPoint);
+    const point = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [ctx(0, true, [ctx(0, true, [uri])])]);
+    extensions.push({ id: OID_CRL_DISTRIBUTION_POINTS, critical: false, value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [point]) });
+  }
   extensions.push(
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: authorityKeyId },
@@ -150,6 +191,17 @@ export function buildCertificate(spec: CertificateSpec): string {
   // getTBSCertificate is public forge API that @types/node-forge leaves out.
   const { getTBSCertificate } = pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
   cert.tbsCertificate = getTBSCertificate(cert);
+  if (spec.sealImageSha256) {
+    if (spec.sealImageSha256.length !== 32) throw new Error('sealImageSha256 must be 32 bytes');
+    // Appended to the encoded extensions here: forge cannot encode the UUID-based OID itself.
+    const digest = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, spec.sealImageSha256.toString('binary'));
+    const ext = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, oidDerBytes(OID_SEAL_IMAGE_SHA256).toString('binary')),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, asn1.toDer(digest).getBytes()),
+    ]);
+    const wrapper = (cert.tbsCertificate.value as forge.asn1.Asn1[]).find((n) => n.tagClass === asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
+    ((wrapper!.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[]).push(ext);
+  }
   const tbsDer = Buffer.from(asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
   cert.signature = sign(digest, tbsDer, spec.signingKey).toString('binary');
   return pki.certificateToPem(cert).replace(/\r\n/g, '\n');

@@ -7,6 +7,7 @@
  * forge.pki.certificateFromAsn1, which refuses non-RSA keys: a chain with an EC certificate must
  * still be inspected (and then judged), not crash the verifier. No signature is checked here.
  */
+import { OID_SEAL_IMAGE_SHA256, oidDerBytes } from './build.ts';
 import forge from 'node-forge';
 import {
   OID_BASIC_CONSTRAINTS, OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_ORGANIZATION_IDENTIFIER,
@@ -42,6 +43,38 @@ export interface CertificateProfile {
   duplicateExtensions: boolean;
   /** Subject organizationIdentifier (2.5.4.97), or null. */
   organizationIdentifier: string | null;
+  /** URIs of the cRLDistributionPoints extension (RFC 5280 §4.2.1.13); empty when absent. */
+  crlDistributionPoints: readonly string[];
+  /** Lower-case hex SHA-256 of the seal image bound into a seal certificate, or null. */
+  sealImageSha256: string | null;
+}
+
+/** DER contents of OID_SEAL_IMAGE_SHA256 (x509/build.ts), compared as bytes: its 128-bit arc is beyond forge's derToOid. */
+const SEAL_IMAGE_OID_DER = Buffer.from(oidDerBytes(OID_SEAL_IMAGE_SHA256)).toString('binary');
+
+function readSealImageSha256(value: string): string {
+  const digest = bytes(parseDer(value), 'sealImageSha256');
+  if (digest.length !== 32) throw new CertificateSyntaxError('sealImageSha256: expected 32 bytes');
+  return util.bytesToHex(digest);
+}
+
+const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
+
+/** The http(s) fullName URIs of each DistributionPoint (other name forms are ignored). */
+function readCrlDistributionPoints(value: string): string[] {
+  const out: string[] = [];
+  for (const point of children(parseDer(value), 'cRLDistributionPoints')) {
+    for (const field of children(point, 'DistributionPoint')) {
+      if (field.tagClass !== asn1.Class.CONTEXT_SPECIFIC || field.type !== 0) continue;
+      for (const name of children(field, 'distributionPoint')) {
+        if (name.tagClass !== asn1.Class.CONTEXT_SPECIFIC || name.type !== 0) continue;
+        for (const g of children(name, 'fullName')) {
+          if (g.tagClass === asn1.Class.CONTEXT_SPECIFIC && g.type === 6) out.push(bytes(g, 'URI'));
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /** Thrown for DER that is not a certificate; callers map it to their own error. */
@@ -149,6 +182,8 @@ function inspect(der: string): CertificateProfile {
     criticalExtensions: [],
     duplicateExtensions: false,
     organizationIdentifier: readOrganizationIdentifier(subject as Node),
+    crlDistributionPoints: [],
+    sealImageSha256: null,
   };
 
   const extsWrapper = tbsFields.find((n) => n.tagClass === asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
@@ -157,7 +192,7 @@ function inspect(der: string): CertificateProfile {
   const critical: string[] = [];
   for (const ext of children(children(extsWrapper, 'extensions')[0], 'Extensions')) {
     const parts = children(ext, 'Extension');
-    const id = oidOf(parts[0], 'extnID');
+    const id = parts[0]?.type === asn1.Type.OID && parts[0].value === SEAL_IMAGE_OID_DER ? OID_SEAL_IMAGE_SHA256 : oidOf(parts[0], 'extnID');
     const hasCritical = parts[1]?.type === asn1.Type.BOOLEAN;
     const isCritical = hasCritical && bytes(parts[1], 'critical').charCodeAt(0) !== 0;
     const value = bytes(parts[hasCritical ? 2 : 1], 'extnValue');
@@ -167,6 +202,8 @@ function inspect(der: string): CertificateProfile {
     if (id === OID_BASIC_CONSTRAINTS) profile.basicConstraints = readBasicConstraints(value);
     else if (id === OID_KEY_USAGE) profile.keyUsage = readKeyUsage(value);
     else if (id === OID_EXT_KEY_USAGE) profile.extKeyUsage = readExtKeyUsage(value);
+    else if (id === OID_CRL_DISTRIBUTION_POINTS) profile.crlDistributionPoints = readCrlDistributionPoints(value);
+    else if (id === OID_SEAL_IMAGE_SHA256) profile.sealImageSha256 = readSealImageSha256(value);
   }
   profile.criticalExtensions = critical;
   return profile;

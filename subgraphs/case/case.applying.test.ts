@@ -4,8 +4,10 @@ import {
   CASES_STREAM, FOOD_ITEM, HR_ITEM, caseAction, eventually, citizen, codeOf, feedItems, must, staff, startCaseFixture, submitFull,
   type CaseFixture, type CaseView,
 } from './testing.ts';
+import { createCalendar } from './deadlines/calendar.ts';
 
 let f: CaseFixture;
+const calendar = createCalendar();
 beforeAll(async () => {
   f = await startCaseFixture();
   await feedItems(f);
@@ -38,7 +40,7 @@ describe('case.applying.modes', () => {
       expect((await caseAction(f, receiver, c.id, 'visit')).code).toBe('VISITS_EXCEEDED');
       expect(await stored(c.id)).toEqual(before);
     }
-    expect(codeOf(await f.call(citizen(1), 'mutation { submitCase(input: { itemId: "x", mode: SOMETIMES }) { id } }'))).toBeDefined();
+    expect(codeOf(await f.call(citizen(1), 'mutation { submitCase(input: { itemId: "x", mode: SOMETIMES }) { id } }'))).toBe('GRAPHQL_VALIDATION_FAILED'); // not in the enum
   });
 });
 
@@ -59,7 +61,8 @@ describe('case.applying.supplement', () => {
     expect((await caseAction(f, citizen(4), c.id, 'supplement')).code).toBe('CASE_NOT_FOUND');
     expect((await caseAction(f, acceptor, c.id, 'supplement')).code).toBe('ROLE_REQUIRED');
     const back = await must(f, citizen(3), c.id, 'supplement', { opinion: '已补正' });
-    expect(back).toMatchObject({ status: 'SUBMITTED', pausedAt: null });
+    // Art. 32(4): a new 5-working-day acceptance period from the receipt of the complete materials.
+    expect(back).toMatchObject({ status: 'SUBMITTED', pausedAt: null, deadlineAt: calendar.addWorkingDays(new Date(back.steps.at(-1)!.at), 5).toISOString() });
 
     // Given once: a second request is refused, nothing stored.
     const n = await steps(c.id);
@@ -90,7 +93,7 @@ describe('case.applying.review', () => {
     expect((await caseAction(f, decider, c.id, 'approve')).code).toBe('CASE_TRANSITION_INVALID');
     const back = await must(f, reviewer, c.id, 'endProcedure');
     expect(back).toMatchObject({ status: 'ACCEPTED', pausedAt: null });
-    expect(Date.parse(back.deadlineAt!)).toBeGreaterThanOrEqual(Date.parse(c.deadlineAt!)); // same day here: no working day lost
+    expect(back.deadlineAt).toBe(c.deadlineAt); // resumed the same moment: no working day lost, the same deadline
   });
 
   test('extension: requested with a reason, then approved by a decider; the deadline moves', async () => {
@@ -98,13 +101,19 @@ describe('case.applying.review', () => {
     expect((await caseAction(f, decider, c.id, 'approveExtension')).code).toBe('EXTENSION_NOT_REQUESTED');
     expect((await caseAction(f, reviewer, c.id, 'requestExtension', { input: { extensionDays: 5 } })).code).toBe('BAD_INPUT'); // no reason
     expect((await caseAction(f, reviewer, c.id, 'requestExtension', { opinion: '需检测', input: { extensionDays: 99 } })).code).toBe('BAD_INPUT');
+    // Administrative Licensing Law art. 42: +10 working days at most (15 only for joint handling).
+    const tooLong = await caseAction(f, reviewer, c.id, 'requestExtension', { opinion: '需检测', input: { extensionDays: 11 } });
+    expect(tooLong.code).toBe('BAD_INPUT');
+    expect((await stored(c.id)).version).toBe(c.version);
     const r = await must(f, reviewer, c.id, 'requestExtension', { opinion: '需现场检测', input: { extensionDays: 10 } });
     expect(r).toMatchObject({ extensionRequested: 10, deadlineAt: c.deadlineAt });
     expect((await caseAction(f, reviewer, c.id, 'approveExtension')).code).toBe('ROLE_REQUIRED');
     const a = await must(f, decider, c.id, 'approveExtension');
     expect(a).toMatchObject({ extensionRequested: null, extensionDays: 10 });
-    expect(Date.parse(a.deadlineAt!) - Date.parse(c.deadlineAt!)).toBeGreaterThanOrEqual(14 * 86_400_000);
+    expect(a.deadlineAt).toBe(calendar.addWorkingDays(new Date(c.deadlineAt!), 10).toISOString());
     expect(details(a)).toMatchObject({ extensionDays: 10, deadlineAt: a.deadlineAt });
+    // The 10 days are used up: no second extension.
+    expect((await caseAction(f, reviewer, c.id, 'requestExtension', { opinion: '再延期', input: { extensionDays: 1 } })).code).toBe('BAD_INPUT');
   });
 });
 
@@ -118,6 +127,32 @@ describe('case.applying.decision', () => {
     expect(d.availableActions).not.toContain('approve');
     const done = await published('case.completed', c.id);
     expect(JSON.parse(done!.fields.payload!)).toMatchObject({ outcomeCode: '1', reason: '经营场所不符合要求' });
+  });
+
+  test('R-CA-10: void (作废, 2), delete (删除, 3) and forward (转报, 4) end a case, each by its role, with a reason', async () => {
+    const cases: Array<[string, 'acceptor' | 'decider', string, CaseView]> = [
+      ['voidCase', 'decider', '2', await acceptedCase(citizen(11))],
+      ['deleteCase', 'acceptor', '3', await submitFull(f, citizen(12), { itemId: FOOD_ITEM.id })],
+      ['forward', 'decider', '4', await acceptedCase(citizen(13))],
+    ];
+    for (const [action, role, code, c] of cases) {
+      const other = role === 'decider' ? acceptor : decider;
+      expect((await caseAction(f, other, c.id, action, { opinion: '理由' })).code).toBe('ROLE_REQUIRED');
+      expect((await caseAction(f, citizen(11), c.id, action, { opinion: '理由' })).code).toBe('ROLE_REQUIRED');
+      expect((await caseAction(f, staff(role), c.id, action)).code).toBe('BAD_INPUT'); // reason required
+      expect(await stored(c.id)).toMatchObject({ status: c.status, version: c.version }); // nothing stored
+      const reason = `${action}：理由`;
+      const done = await must(f, staff(role), c.id, action, { opinion: reason });
+      expect(done).toMatchObject({ status: 'COMPLETED', outcomeCode: code });
+      expect((await caseAction(f, staff(role), c.id, action, { opinion: reason })).code).toBe('CASE_TRANSITION_INVALID');
+      const ev = await published('case.completed', c.id);
+      expect(JSON.parse(ev!.fields.payload!)).toMatchObject({ outcomeCode: code, reason });
+    }
+    // Deleting is for submissions not yet accepted; forwarding for accepted ones.
+    const acc = await acceptedCase(citizen(14));
+    expect((await caseAction(f, acceptor, acc.id, 'deleteCase', { opinion: '重复' })).code).toBe('CASE_TRANSITION_INVALID');
+    const sub = await submitFull(f, citizen(15), { itemId: FOOD_ITEM.id });
+    expect((await caseAction(f, decider, sub.id, 'forward', { opinion: '报省厅' })).code).toBe('CASE_TRANSITION_INVALID');
   });
 
   test('withdraw: the applicant only, before the decision; outcome 5 (R-CA-10)', async () => {

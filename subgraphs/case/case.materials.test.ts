@@ -4,9 +4,12 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localStorage } from './materials/storage.ts';
+import { seedReplica } from './service.ts';
 import { sniff } from './materials/sniff.ts';
 import type { LicenceCheckRequest } from './materials/licence-checker.ts';
-import { FOOD_ITEM, citizen, codeOf, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import {
+  FOOD_ITEM, ITEMS_STREAM, citizen, codeOf, eventually, feedItems, itemPayload, must, staff, startCaseFixture, submitFull, type CaseFixture,
+} from './testing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'yw-mat-test-'));
 const checks: LicenceCheckRequest[] = [];
@@ -18,7 +21,9 @@ beforeAll(async () => {
       check: async (r) => {
         checks.push(r);
         if (r.identifier === 'REVOKED-1') return { ok: false, reason: 'LICENCE_REVOKED', message: '证照已撤销', licence: null };
-        return { ok: true, reason: null, message: null, licence: { id: '0a1b2c3d-0000-4000-8000-000000000001', identifier: r.identifier ?? 'ID-1', typeCode: 'T', typeName: '营业执照' } };
+        // A licence service that ignored typeCode: the case service must still refuse the other type.
+        const typeCode = r.identifier === 'OTHER-TYPE-1' ? 'T-OTHER' : r.typeCode ?? 'T';
+        return { ok: true, reason: null, message: null, licence: { id: '0a1b2c3d-0000-4000-8000-000000000001', identifier: r.identifier ?? 'ID-1', typeCode, typeName: '营业执照' } };
       },
     },
   });
@@ -29,7 +34,7 @@ afterAll(async () => { await f.close(); });
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32)]);
 const REQUEST = 'mutation ($c: ID!, $n: String!) { requestMaterialUpload(caseId: $c, name: $n) { url expiresAt maxBytes acceptedTypes } }';
-const USE = 'mutation ($c: ID!, $n: String!, $i: String) { useLicenceForMaterial(caseId: $c, name: $n, identifier: $i) { name source licenceIdentifier } }';
+const USE = 'mutation ($c: ID!, $m: String!, $i: String) { useLicenceForMaterial(caseId: $c, materialCode: $m, identifier: $i) { name source licenceIdentifier materialCode } }';
 const MATERIALS = (id: string) => `{ case(id: "${id}") { materials { name source sha256 size mediaType licenceIdentifier downloadUrl } } }`;
 
 /** The upload address, pointed at the test service (CASE_PUBLIC_URL is the default). */
@@ -86,16 +91,54 @@ describe('case.materials', () => {
     expect(await rowCount(c.id)).toBe(0);
   });
 
-  test('R-LI-2: a licence instead of an upload, checked by the licence service for this applicant', async () => {
+  test('R-LI-2: a licence instead of the item\'s replaceable material, of the type the item names, checked for this applicant', async () => {
     const c = await submitFull(f, citizen(4), { itemId: FOOD_ITEM.id });
-    const ok = await f.call<{ useLicenceForMaterial: Record<string, unknown> }>(citizen(4), USE, { c: c.id, n: '营业执照', i: '91330100MA2XXXXXX1-001' });
-    expect(ok.data?.useLicenceForMaterial).toEqual({ name: '营业执照', source: 'LICENCE', licenceIdentifier: '91330100MA2XXXXXX1-001' });
-    expect(checks.at(-1)).toEqual({ holderId: (citizen(4) as { sub: string }).sub, identifier: '91330100MA2XXXXXX1-001' });
-    const refused = await f.call(citizen(4), USE, { c: c.id, n: '卫生许可', i: 'REVOKED-1' });
+    const m02 = FOOD_ITEM.materials.find((m) => m.code === 'M02')!;
+    const ok = await f.call<{ useLicenceForMaterial: Record<string, unknown> }>(citizen(4), USE, { c: c.id, m: 'M02', i: '91330100MA2XXXXXX1-001' });
+    expect(ok.data?.useLicenceForMaterial).toEqual({ name: m02.name, source: 'LICENCE', licenceIdentifier: '91330100MA2XXXXXX1-001', materialCode: 'M02' });
+    // The type comes from the item catalogue (replaceableByLicenceType), never from the applicant.
+    expect(checks.at(-1)).toEqual({ holderId: (citizen(4) as { sub: string }).sub, identifier: '91330100MA2XXXXXX1-001', typeCode: m02.replaceableByLicenceType });
+    const asked = checks.length;
+    const refused = await f.call(citizen(4), USE, { c: c.id, m: 'M02', i: 'REVOKED-1' });
     expect(codeOf(refused)).toBe('LICENCE_NOT_ACCEPTED');
     expect(refused.errors?.[0]?.extensions).toMatchObject({ details: { reason: 'LICENCE_REVOKED' } });
-    expect(codeOf(await f.call(citizen(4), 'mutation ($c: ID!) { useLicenceForMaterial(caseId: $c, name: "x") { name } }', { c: c.id }))).toBe('BAD_INPUT');
+    const otherType = await f.call(citizen(4), USE, { c: c.id, m: 'M02', i: 'OTHER-TYPE-1' });
+    expect(codeOf(otherType)).toBe('LICENCE_NOT_ACCEPTED');
+    expect(otherType.errors?.[0]?.extensions).toMatchObject({ details: { reason: 'LICENCE_CHECK_FAILED' } });
+    // A material the item does not let a licence replace, or does not have: refused before any check.
+    expect(codeOf(await f.call(citizen(4), USE, { c: c.id, m: 'M01', i: '91330100MA2XXXXXX1-001' }))).toBe('MATERIAL_NOT_REPLACEABLE');
+    expect(codeOf(await f.call(citizen(4), USE, { c: c.id, m: 'M99', i: '91330100MA2XXXXXX1-001' }))).toBe('BAD_INPUT');
+    expect(codeOf(await f.call(citizen(4), 'mutation ($c: ID!) { useLicenceForMaterial(caseId: $c, materialCode: "M02") { name } }', { c: c.id }))).toBe('BAD_INPUT');
+    expect(checks.length).toBe(asked + 2);
     expect(await rowCount(c.id)).toBe(1);
+  });
+
+  test('R-LI-2: an item announced without its materials (older item service) lets no licence replace a material', async () => {
+    const id = 'b0f7c1f2-0001-4000-8000-0000000000aa';
+    await f.publish(ITEMS_STREAM, 'item.upserted', itemPayload(FOOD_ITEM, { id, materials: undefined }));
+    await eventually(async () => (await f.db.query('select 1 from cases.items where id = $1', [id])).rows.length === 1);
+    expect((await f.db.query<{ materials: unknown }>('select materials from cases.items where id = $1', [id])).rows[0]!.materials).toBeNull();
+    const c = await submitFull(f, citizen(5), { itemId: id });
+    const asked = checks.length;
+    expect(codeOf(await f.call(citizen(5), USE, { c: c.id, m: 'M02', i: '91330100MA2XXXXXX1-001' }))).toBe('MATERIAL_NOT_REPLACEABLE');
+    expect(checks.length).toBe(asked);
+    expect(await rowCount(c.id)).toBe(0);
+    // The replica stores what the event carries: the same item announced with materials replaces the gap.
+    await f.publish(ITEMS_STREAM, 'item.upserted', itemPayload(FOOD_ITEM, { id }));
+    await eventually(async () => (await f.db.query('select 1 from cases.items where id = $1 and materials is not null', [id])).rows.length === 1);
+    expect(codeOf(await f.call(citizen(5), USE, { c: c.id, m: 'M02', i: '91330100MA2XXXXXX1-001' }))).toBeUndefined();
+  });
+
+  test('the demo seed fills a replica row\'s missing materials (rows from before migration 103), and overwrites nothing else', async () => {
+    const materials = async () => (await f.db.query<{ materials: unknown }>('select materials from cases.items where id = $1', [FOOD_ITEM.id])).rows[0]!.materials;
+    const announced = await materials();
+    await f.db.query('update cases.items set materials = null where id = $1', [FOOD_ITEM.id]);
+    await seedReplica(f.deps);
+    expect(await materials()).toEqual(announced);
+    await f.db.query(`update cases.items set materials = '[]' where id = $1`, [FOOD_ITEM.id]);
+    await seedReplica(f.deps);
+    expect(await materials()).toEqual([]);
+    await f.db.query('update cases.items set materials = $2::jsonb where id = $1', [FOOD_ITEM.id, JSON.stringify(announced)]);
   });
 
   test('storage: content-addressed, idempotent, a corrupted file is refused on read', async () => {

@@ -3,7 +3,7 @@ import type { StreamMessage } from '../../kernel/cache.ts';
 import { bindItemWorkflow, saveWorkflow } from './workflow/registry.ts';
 import { PROMISED } from './workflow/shipped.ts';
 import {
-  CASES_STREAM, FOOD_ITEM, DEMO_ITEM_2, caseAction, codeOf, eventually, citizen, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture,
+  CASES_STREAM, LICENCES_STREAM, FOOD_ITEM, DEMO_ITEM_2, caseAction, codeOf, eventually, citizen, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture,
 } from './testing.ts';
 
 const CO = '11330000MB0000001L';     // the provincial agency, co-approving
@@ -18,6 +18,8 @@ afterAll(async () => { await f.close(); });
 
 /** Every message of the cases stream so far (each f.read returns only what is new). */
 const seen: StreamMessage[] = [];
+/** Notices the applicant got about one case (R-CA-3), from the fixture's notifier. */
+const noticesFor = (caseNumber: string) => f.notices.filter((n) => n.params?.caseNumber === caseNumber).map((n) => n.template);
 const approvedEvents = async (id: string) => {
   seen.push(...await f.read(CASES_STREAM));
   return seen.filter((m) => m.fields.type === 'case.approved' && m.fields.payload!.includes(id));
@@ -47,7 +49,40 @@ describe('case.parallel', () => {
     expect(all).toMatchObject({ status: 'APPROVED', pendingApprovals: [] });
     await eventually(async () => (await approvedEvents(c.id)).length > 0);
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would be published by now
-    expect(await approvedEvents(c.id)).toHaveLength(1); // one licence, one notice
+    expect(await approvedEvents(c.id)).toHaveLength(1); // one licence
+    // One notice of the result, however many agencies approved (R-CA-9): the licence completes the case.
+    await f.publish(LICENCES_STREAM, 'licence.issued', { licenceId: 'l-par-1', identifier: 'P1', caseId: c.id, holderId: 'h', issuedAt: new Date().toISOString() });
+    await eventually(async () => noticesFor(c.caseNumber).includes('case.completed'));
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would be sent by now
+    expect(noticesFor(c.caseNumber)).toEqual(['case.accepted', 'case.completed']);
+  });
+
+  test('R-CA-9: a co-agency refuses its part: the case ends not permitted (outcome 1), with one notice', async () => {
+    const c = await must(f, staff('acceptor'), (await submitFull(f, citizen(4), { itemId: FOOD_ITEM.id })).id, 'accept');
+    await must(f, staff('decider'), c.id, 'approve', { opinion: '同意' }); // the lead approved already
+    expect((await caseAction(f, staff('decider', THIRD), c.id, 'deny', { opinion: '不同意' })).code).toBe('ROLE_REQUIRED');
+    expect((await caseAction(f, staff('decider', CO), c.id, 'deny')).code).toBe('BAD_INPUT'); // a reason is required
+    const d = await must(f, staff('decider', CO), c.id, 'deny', { opinion: '消防条件不符合' });
+    expect(d).toMatchObject({ status: 'COMPLETED', outcomeCode: '1' });
+    expect(JSON.parse(d.steps.at(-1)!.details!)).toMatchObject({ agency: CO });
+    expect((await caseAction(f, staff('decider'), c.id, 'approve')).code).toBe('CASE_TRANSITION_INVALID');
+    await eventually(async () => noticesFor(c.caseNumber).includes('case.completed'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(noticesFor(c.caseNumber)).toEqual(['case.accepted', 'case.completed']);
+    expect(f.notices.find((n) => n.params?.caseNumber === c.caseNumber && n.template === 'case.completed')!.text).toContain('消防条件不符合');
+  });
+
+  test('R-CA-8: joint handling allows an extension of up to 15 working days (Administrative Licensing Law art. 42)', async () => {
+    const c = await must(f, staff('acceptor'), (await submitFull(f, citizen(6), { itemId: FOOD_ITEM.id })).id, 'accept');
+    expect((await caseAction(f, staff('reviewer'), c.id, 'requestExtension', { opinion: '联合踏勘', input: { extensionDays: 16 } })).code).toBe('BAD_INPUT');
+    const r = await must(f, staff('reviewer'), c.id, 'requestExtension', { opinion: '联合踏勘', input: { extensionDays: 15 } });
+    expect(r.extensionRequested).toBe(15);
+    expect(await must(f, staff('decider'), c.id, 'approveExtension')).toMatchObject({ extensionDays: 15, extensionRequested: null });
+    const list = (await f.call<{ workflows: Array<{ id: string; maxExtensionDays: number; actions: Array<{ name: string; byAnyAgency: boolean }> }> }>(
+      staff('decider'), '{ workflows { id maxExtensionDays actions { name byAnyAgency } } }')).data!.workflows;
+    expect(list.filter((w) => ['promised', 'instant', 'parallel'].includes(w.id)).map((w) => [w.id, w.maxExtensionDays]).sort())
+      .toEqual([['instant', 10], ['parallel', 15], ['promised', 10]]);
+    expect(list.find((w) => w.id === 'parallel')!.actions.find((a) => a.name === 'deny')!.byAnyAgency).toBe(true);
   });
 
   test('two agencies approving at the same moment: both approvals count, the case moves on once', async () => {
@@ -71,8 +106,8 @@ describe('case.parallel', () => {
 
 describe('case.workflow-data', () => {
   test('a custom definition is validated before it is stored, bound to an item, and followed by its cases', async () => {
-    // Without endProcedure and withdraw, SUSPENDED is a dead end.
-    const broken = { ...PROMISED, id: 'short-flow', actions: PROMISED.actions.filter((a) => a.name !== 'endProcedure' && a.name !== 'withdraw') };
+    // Without endProcedure, withdraw and voidCase, SUSPENDED is a dead end.
+    const broken = { ...PROMISED, id: 'short-flow', actions: PROMISED.actions.filter((a) => !['endProcedure', 'withdraw', 'voidCase'].includes(a.name)) };
     await expect(f.db.tx((q) => saveWorkflow(q, broken, new Date()))).rejects.toMatchObject({ code: 'WORKFLOW_INVALID' });
     expect((await f.db.query(`select 1 from cases.workflows where id = 'short-flow'`)).rows).toEqual([]);
 

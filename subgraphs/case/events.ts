@@ -10,7 +10,7 @@
 import type { Queryable } from '../../kernel/db.ts';
 import { enqueueEvent } from '../../kernel/events.ts';
 import { CASE_SCHEMA } from './migrations.ts';
-import type { CaseRecord, ItemReplica } from './repository.ts';
+import type { CaseRecord, ItemReplica, ReplicaMaterial } from './repository.ts';
 
 export const CASES_STREAM = 'cases';
 export const ITEMS_STREAM = 'items';
@@ -83,5 +83,23 @@ export function parseItemUpserted(p: Record<string, unknown>): ItemReplica | nul
     typeCode: str(p.typeCode), caseType: str(p.caseType),
     legalTimeLimit: int(p.legalTimeLimit), promisedTimeLimit: int(p.promisedTimeLimit),
     licenceType: ltCode ? { code: ltCode, name: str(lt?.name) ?? '' } : null,
+    materials: parseMaterials(p.materials),
   };
+}
+
+/**
+ * `materials` was added to `item.upserted` in issue 4 (gap A): absent or not an array is null
+ * (unknown); entries without a code or name are dropped rather than failing the whole item.
+ */
+function parseMaterials(v: unknown): ReplicaMaterial[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: ReplicaMaterial[] = [];
+  for (const m of v as Array<Record<string, unknown> | null>) {
+    if (!m || typeof m !== 'object' || typeof m.code !== 'string' || !m.code || typeof m.name !== 'string' || !m.name) continue;
+    out.push({
+      code: m.code, name: m.name, required: m.required === true,
+      replaceableByLicenceType: typeof m.replaceableByLicenceType === 'string' && m.replaceableByLicenceType ? m.replaceableByLicenceType : null,
+    });
+  }
+  return out;
 }

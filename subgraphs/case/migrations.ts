@@ -187,4 +187,26 @@ create trigger case_materials_no_update before update or delete on case_material
   for each row execute function case_steps_append_only();
 `,
   },
+  {
+    // Issue 4 gap A (R-LI-2): the item replica keeps the item's materials (code, name, required,
+    // replaceableByLicenceType) from `item.upserted`; null = not announced (older item service).
+    // material_code records which of the item's materials a licence replaced.
+    id: '103_item_materials',
+    sql: `
+alter table items add column materials jsonb;
+alter table case_materials add column material_code text;
+`,
+  },
+  {
+    // Review gap 6 (issue 5 bullet 6): an upload address works once; the spent ones are kept
+    // (small rows, one per upload) so a replay within its 10 minutes is refused.
+    id: '110_upload_tokens',
+    sql: `
+create table case_upload_tokens (
+  jti text primary key,
+  case_id uuid not null references cases (id),
+  at timestamptz not null
+);
+`,
+  },
 ];

@@ -10,13 +10,19 @@ import { CASE_SCHEMA as S } from './migrations.ts';
 import { LIST_LIMIT, casesWhere, type CaseRecord } from './repository.ts';
 import { allWorkflows } from './workflow/registry.ts';
 
+/**
+ * Voiding (GB/T 39046 outcome 2) and deleting (3) correct mistakes; a case one could void is not
+ * work waiting for that role, so those actions do not put a case in a queue.
+ */
+const CORRECTIONS: readonly string[] = ['2', '3'];
+
 export async function workQueue(q: Queryable, agency: string, roles: readonly StaffRole[]): Promise<CaseRecord[]> {
   const own: string[] = [];
   const co: string[] = [];
   const params: unknown[] = [agency];
   const p = (v: unknown) => { params.push(v); return `$${params.length}`; };
   for (const def of await allWorkflows(q)) {
-    const mine = def.actions.filter((a) => a.to !== undefined && a.roles.some((r) => (roles as readonly string[]).includes(r)));
+    const mine = def.actions.filter((a) => a.to !== undefined && !CORRECTIONS.includes(a.outcome ?? '') && a.roles.some((r) => (roles as readonly string[]).includes(r)));
     const states = [...new Set(mine.flatMap((a) => a.from))];
     if (states.length) own.push(`(workflow_id = ${p(def.id)} and status = any(${p(states)}::text[]))`);
     const parallel = [...new Set(mine.filter((a) => a.effects?.includes('parallelApproval')).flatMap((a) => a.from))];

@@ -23,7 +23,14 @@ export interface ItemReplica {
   legalTimeLimit: number | null;
   promisedTimeLimit: number | null;
   licenceType: { code: string; name: string } | null;
+  /**
+   * The item's materials from `item.upserted` (issue 4 gap A, R-LI-2); null when the event did
+   * not carry them (an older item service): then no material can be replaced by a licence.
+   */
+  materials: ReplicaMaterial[] | null;
 }
+
+export interface ReplicaMaterial { code: string; name: string; required: boolean; replaceableByLicenceType: string | null }
 
 export interface CaseRecord {
   id: string;
@@ -118,20 +125,25 @@ function toCase(r: CaseRow): CaseRecord {
 export async function upsertItem(q: Queryable, i: ItemReplica, now: Date, opts: { onlyIfAbsent?: boolean } = {}): Promise<void> {
   await q.query(
     `insert into ${S}.items (id, name, agency_code, agency_name, type_code, case_type, legal_time_limit, promised_time_limit,
-       licence_type_code, licence_type_name, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     on conflict (id) do ${opts.onlyIfAbsent ? 'nothing' : `update set name = excluded.name, agency_code = excluded.agency_code,
+       licence_type_code, licence_type_name, updated_at, materials)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb)
+     on conflict (id) do ${opts.onlyIfAbsent
+    // The seed only fills what is missing: a row from before migration 103 lacks its materials.
+    ? `update set materials = excluded.materials where ${S}.items.materials is null and excluded.materials is not null`
+    : `update set name = excluded.name, agency_code = excluded.agency_code,
        agency_name = excluded.agency_name, type_code = excluded.type_code, case_type = excluded.case_type,
        legal_time_limit = excluded.legal_time_limit, promised_time_limit = excluded.promised_time_limit,
-       licence_type_code = excluded.licence_type_code, licence_type_name = excluded.licence_type_name, updated_at = excluded.updated_at`}`,
+       licence_type_code = excluded.licence_type_code, licence_type_name = excluded.licence_type_name, updated_at = excluded.updated_at,
+       materials = excluded.materials`}`,
     [i.id, i.name, i.agencyCode, i.agencyName, i.typeCode, i.caseType, i.legalTimeLimit, i.promisedTimeLimit,
-      i.licenceType?.code ?? null, i.licenceType?.name ?? null, now]);
+      i.licenceType?.code ?? null, i.licenceType?.name ?? null, now, i.materials === null ? null : JSON.stringify(i.materials)]);
 }
 
 export async function findItem(q: Queryable, id: string): Promise<ItemReplica | null> {
   const { rows } = await q.query<{
     id: string; name: string; agency_code: string; agency_name: string; type_code: string | null; case_type: string | null;
     legal_time_limit: number | null; promised_time_limit: number | null; licence_type_code: string | null; licence_type_name: string | null;
+    materials: ReplicaMaterial[] | string | null;
   }>(`select * from ${S}.items where id = $1`, [id]);
   const r = rows[0];
   if (!r) return null;
@@ -139,6 +151,7 @@ export async function findItem(q: Queryable, id: string): Promise<ItemReplica | 
     id: r.id, name: r.name, agencyCode: r.agency_code, agencyName: r.agency_name, typeCode: r.type_code, caseType: r.case_type,
     legalTimeLimit: r.legal_time_limit, promisedTimeLimit: r.promised_time_limit,
     licenceType: r.licence_type_code ? { code: r.licence_type_code, name: r.licence_type_name ?? '' } : null,
+    materials: typeof r.materials === 'string' ? JSON.parse(r.materials) as ReplicaMaterial[] : r.materials,
   };
 }
 

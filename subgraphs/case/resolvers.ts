@@ -15,7 +15,7 @@ import { submitCase, type SubmitCaseInput } from './submit.ts';
 import { runCaseAction } from './workflow/index.ts';
 import type { StaffAction, WorkflowEnv } from './workflow/transitions.ts';
 import type { ActionInput } from './workflow/effects.ts';
-import { KNOWN_STATES, type WorkflowDef } from './workflow/definition.ts';
+import { KNOWN_STATES, maxExtensionDays, type WorkflowDef } from './workflow/definition.ts';
 import { allWorkflows, bindItemWorkflow, saveWorkflow, workflowById } from './workflow/registry.ts';
 import { findItem } from './repository.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
@@ -71,8 +71,9 @@ function namedAction(action: StaffAction) {
 
 const workflowView = (w: WorkflowDef) => ({
   ...w,
+  maxExtensionDays: maxExtensionDays(w),
   states: w.states.map((s) => ({ ...s, final: s.final === true, deadline: s.deadline === undefined ? null : String(s.deadline), clock: s.clock ?? null })),
-  actions: w.actions.map((a) => ({ ...a, to: a.to ?? null, outcome: a.outcome ?? null, reasonRequired: a.reasonRequired === true, effects: a.effects ?? [] })),
+  actions: w.actions.map((a) => ({ ...a, to: a.to ?? null, outcome: a.outcome ?? null, reasonRequired: a.reasonRequired === true, effects: a.effects ?? [], byAnyAgency: a.byAnyAgency === true })),
 });
 
 export const resolvers: GraphQLResolverMap<CaseContext> = {
@@ -130,8 +131,8 @@ export const resolvers: GraphQLResolverMap<CaseContext> = {
     },
     requestMaterialUpload: (_: unknown, args: { caseId: string; name: string }, ctx: CaseContext) =>
       requestUpload(ctx.db, ctx.materials, ctx.caller, args.caseId, args.name),
-    useLicenceForMaterial: async (_: unknown, args: LicenceRef & { caseId: string; name: string }, ctx: CaseContext) =>
-      ({ ...await useLicence(ctx.db, ctx.materials, ctx.caller, args.caseId, args.name, args), caseId: args.caseId }),
+    useLicenceForMaterial: async (_: unknown, args: LicenceRef & { caseId: string; materialCode: string }, ctx: CaseContext) =>
+      ({ ...await useLicence(ctx.db, ctx.materials, ctx.caller, args.caseId, args.materialCode, args), caseId: args.caseId }),
     caseAction: (_: unknown, args: ActionArgs, ctx: CaseContext) =>
       runCaseAction(ctx.db, ctx.env, {
         action: args.action ?? '', caller: ctx.caller, caseId: args.id, version: args.version, opinion: args.opinion, input: args.input,
@@ -153,7 +154,9 @@ export const resolvers: GraphQLResolverMap<CaseContext> = {
       const done = new Set(rows.map((r) => r.agency_code));
       return [c.agencyCode, ...c.coAgencies].filter((a) => !done.has(a));
     },
-    accountability: (c: CaseRecord, _: unknown, ctx: CaseContext) => accountabilityRecords(ctx.db, c.id),
+    // R-CA-8: who lapsed a deadline is internal supervision data: staff of the case's agency only.
+    accountability: (c: CaseRecord, _: unknown, ctx: CaseContext) =>
+      ctx.caller.kind === 'staff' && ctx.caller.agency === c.agencyCode ? accountabilityRecords(ctx.db, c.id) : null,
     materials: async (c: CaseRecord, _: unknown, ctx: CaseContext) =>
       (await listMaterials(ctx.db, c.id)).map((m) => ({ ...m, caseId: c.id })),
     trackingCode: (c: CaseRecord, _: unknown, ctx: CaseContext) => trackingCode(ctx.key, c.caseNumber),

@@ -61,6 +61,7 @@ export async function seedReplica(deps: Deps): Promise<void> {
         id: i.id, name: i.name, agencyCode: i.agencyCode, agencyName: agencyName.get(i.agencyCode) ?? i.agencyCode,
         typeCode: i.typeCode, caseType: i.caseType, legalTimeLimit: i.legalTimeLimit, promisedTimeLimit: i.promisedTimeLimit,
         licenceType: i.licenceType,
+        materials: i.materials.map((m) => ({ code: m.code, name: m.name, required: m.required, replaceableByLicenceType: m.replaceableByLicenceType ?? null })),
       }, deps.clock.now(), { onlyIfAbsent: true });
     }
   });

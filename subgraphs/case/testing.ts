@@ -103,7 +103,9 @@ export function itemPayload(item = FOOD_ITEM, overrides: Record<string, unknown>
     id: item.id, name: item.name, agencyCode: item.agencyCode,
     agencyName: DEMO_AGENCIES.find((a) => a.code === item.agencyCode)?.name ?? item.agencyCode,
     typeCode: item.typeCode, caseType: item.caseType, legalTimeLimit: item.legalTimeLimit, promisedTimeLimit: item.promisedTimeLimit,
-    licenceType: item.licenceType, ...overrides,
+    licenceType: item.licenceType,
+    materials: item.materials.map((m) => ({ code: m.code, name: m.name, required: m.required, replaceableByLicenceType: m.replaceableByLicenceType ?? null })),
+    ...overrides,
   };
 }
 

@@ -10,7 +10,7 @@ import type { Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { enqueueEvent } from '../../kernel/events.ts';
-import { validAgency, validItem, type AgencyInput, type ItemInput, type LicenceType } from './model.ts';
+import { validAgency, validItem, type AgencyInput, type ItemInput, type LicenceType, type Material } from './model.ts';
 
 export const ITEMS_STREAM = 'items';
 export const ITEM_UPSERTED = 'item.upserted';
@@ -29,6 +29,19 @@ export interface ItemUpsertedPayload {
   legalTimeLimit: number;
   promisedTimeLimit: number;
   licenceType: LicenceType | null;
+  /**
+   * The item's materials, so the case service can tell which one a licence may replace (R-LI-2,
+   * issue 4 gap A). Added in issue 4: consumers must tolerate its absence (older events).
+   */
+  materials: ItemMaterialPayload[];
+}
+
+/** One material of `item.upserted` (paper copies are the counter's business, not the event's). */
+export interface ItemMaterialPayload {
+  code: string;
+  name: string;
+  required: boolean;
+  replaceableByLicenceType: string | null;
 }
 
 interface PayloadRow {
@@ -42,13 +55,14 @@ interface PayloadRow {
   promised_time_limit: number;
   licence_type_code: string | null;
   licence_type_name: string | null;
+  materials: Material[] | null;
 }
 
 /** Read back what the event announces, so the payload is exactly what was stored. */
 async function announce(q: Queryable, where: string, param: string, now: Date): Promise<number> {
   const { rows } = await q.query<PayloadRow>(
     `select i.id, i.name, i.agency_code, a.name as agency_name, i.type_code, i.case_type, i.legal_time_limit,
-            i.promised_time_limit, i.licence_type_code, i.licence_type_name
+            i.promised_time_limit, i.licence_type_code, i.licence_type_name, i.materials
      from item.items i join item.agencies a on a.code = i.agency_code where ${where} order by i.id`, [param]);
   for (const r of rows) {
     const payload: ItemUpsertedPayload = {
@@ -61,6 +75,9 @@ async function announce(q: Queryable, where: string, param: string, now: Date): 
       legalTimeLimit: r.legal_time_limit,
       promisedTimeLimit: r.promised_time_limit,
       licenceType: r.licence_type_code !== null && r.licence_type_name !== null ? { code: r.licence_type_code, name: r.licence_type_name } : null,
+      materials: (r.materials ?? []).map((m) => ({
+        code: m.code, name: m.name, required: m.required, replaceableByLicenceType: m.replaceableByLicenceType ?? null,
+      })),
     };
     await enqueueEvent(q, 'item', ITEMS_STREAM, ITEM_UPSERTED, payload, now);
   }

@@ -2,6 +2,8 @@
  * Plain HTTP routes beside /graphql (not behind the gateway; anyone may call them, R-LI-4):
  *
  * - `GET /trust-bundle.pem`: the national root certificate, the trust anchor verifiers need.
+ * - `GET /crl/<CA id>.crl`: the CA's current CRL (PEM; DER with Accept: application/pkix-crl),
+ *   the CRL distribution point named in the seal certificates it issues.
  * - `GET /status/:agency/:purpose`: the agency's sealed status-list credential (Bitstring
  *   Status List v1.0, `application/vc+jwt`), cacheable until it expires.
  * - `POST /verify` with JSON `{ credential }`: verify and answer `{ valid, reason, message,
@@ -58,6 +60,22 @@ export function mountLicenceRoutes(router: Router, o: {
     ctx.type = 'application/x-pem-file';
     ctx.set('content-disposition', 'inline; filename="trust-bundle.pem"');
     ctx.body = o.rootPem;
+  });
+
+  // The CRL a seal certificate names as its distribution point (RFC 5280 §5; review gap D):
+  // PEM by default, DER with Accept: application/pkix-crl.
+  router.get('/crl/:file', async (ctx) => {
+    const id = /^([0-9a-f-]{36})\.crl$/.exec((ctx.params as { file: string }).file)?.[1];
+    const pem = id ? await o.trust.crl(id) : null;
+    if (!pem) throw new AppError('NOT_FOUND', '没有该证书吊销列表 / no such CRL');
+    ctx.set('cache-control', 'public, max-age=300');
+    if (ctx.accepts('application/x-pem-file', 'application/pkix-crl') === 'application/pkix-crl') {
+      ctx.type = 'application/pkix-crl';
+      ctx.body = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s/g, ''), 'base64');
+    } else {
+      ctx.type = 'application/x-pem-file';
+      ctx.body = pem;
+    }
   });
 
   router.get('/status/:agency/:purpose', async (ctx) => {

@@ -43,6 +43,8 @@ describe('licence.pages holder', () => {
     await expect(page.getByRole('heading', { name: '食品经营许可证' }).isVisible()).resolves.toBe(true);
     await expect(page.getByRole('status').getAttribute('data-valid')).resolves.toBe('true');
     await expect(page.getByRole('img', { name: /电子印章/ }).isVisible()).resolves.toBe(true);
+    // The seal certificate's stored image, decoded and drawn by the browser (review gap F).
+    await expect(page.getByRole('img', { name: /电子印章/ }).evaluate((img) => [img.getAttribute('data-source'), (img as unknown as { naturalWidth: number }).naturalWidth])).resolves.toEqual(['certificate', 320]);
     await expect(page.getByText('330106********123X').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: artifactPath('licence-holder.png'), fullPage: true });
 
@@ -103,7 +105,7 @@ describe('licence.pages verify', () => {
   test('upload a picture of the QR code: valid', async () => {
     const link = await signLink(f.deps.internalKey, { licenceId: lic.id, purpose: 'view', minutes: 5, now: new Date() });
     const html = await (await fetch(`${f.svc.url}/licences/view/${link.token}`)).text();
-    const text = decodeQrImage(Buffer.from(/src="data:image\/png;base64,([^"]+)"/.exec(html)![1]!, 'base64'));
+    const text = decodeQrImage(Buffer.from(/<img class="qr"[^>]*src="data:image\/png;base64,([^"]+)"/.exec(html)![1]!, 'base64'));
     const png = await QRCode.toBuffer(text, { scale: 4 });
     const page = await newPage();
     await page.goto(`${f.svc.url}/verify`);

@@ -4,6 +4,8 @@
  * with its embedded CJK font, seal and QR code, and the signed file that verifies offline.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { loadCertificate } from '../../seal/chain/certificate.ts';
 import { readTrustBundle, verifyLicence } from '../../seal/index.ts';
 import { signLink } from './links.ts';
 import { decodeQrImage } from './qr.ts';
@@ -34,7 +36,7 @@ describe('licence.presentation links', () => {
     expect(html).toContain('data-valid="true"');
     expect(html).toContain('330106********123X');
     expect(html).not.toContain(HOLDER.idNumber);
-    expect(html).toContain('<svg class="seal"');
+    expect(html).toContain('<img class="seal"');
   });
 
   test('shareLicence: the holder only, 5 minutes to 7 days; anyone else NOT_FOUND or refused', async () => {
@@ -61,6 +63,44 @@ describe('licence.presentation links', () => {
         expect([file, res.status, ((await res.json()) as { code: string }).code]).toEqual([file, 404, 'SHARE_LINK_INVALID']);
       }
     }
+  });
+});
+
+describe('licence.presentation seal image', () => {
+  const sealCert = () => loadCertificate(Buffer.from((JSON.parse(Buffer.from(lic.credential.split('.')[0]!, 'base64url').toString()) as { x5c: string[] }).x5c[0]!, 'base64'));
+  const pageSeal = async () => {
+    const link = await signLink(f.deps.internalKey, { licenceId: lic.id, purpose: 'view', minutes: 5, now: new Date() });
+    const html = await (await fetch(`${f.svc.url}/licences/view/${link.token}`)).text();
+    const b64 = /<img class="seal"[^>]*data-source="certificate"[^>]*src="data:image\/png;base64,([^"]+)"/.exec(html)?.[1];
+    return { html, image: b64 ? Buffer.from(b64, 'base64') : null, token: link.token };
+  };
+
+  test('the agency seal has a stored PNG image whose SHA-256 its certificate carries; the page and PDF show that image', async () => {
+    const digest = sealCert().profile.sealImageSha256;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    const { rows } = await f.db.query<{ seal_image: Uint8Array }>(`select seal_image from licence.certificates where role = 'seal' and agency_code = $1`, [HZ_SAMR.code]);
+    const stored = Buffer.from(rows[0]!.seal_image);
+    expect(stored.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(digest);
+    const { image, token } = await pageSeal();
+    expect(image).toEqual(stored);
+    const pdf = Buffer.from(await (await fetch(`${f.svc.url}/licences/view/${token}/licence.pdf`)).arrayBuffer()).toString('latin1');
+    expect(pdf.match(/\/Subtype \/Image/g)!.length).toBeGreaterThanOrEqual(2); // the QR code and the seal image (with its alpha mask)
+  });
+
+  test('a stored image that does not match the certificate\'s digest is never shown: the seal is drawn instead', async () => {
+    const { rows } = await f.db.query<{ id: string; seal_image: Uint8Array }>(`select id, seal_image from licence.certificates where role = 'seal' and agency_code = $1`, [HZ_SAMR.code]);
+    const original = Buffer.from(rows[0]!.seal_image);
+    const { renderSealPng } = await import('./seal-image.ts');
+    try {
+      await f.db.query('update licence.certificates set seal_image = $2 where id = $1', [rows[0]!.id, renderSealPng('冒名机构', '伪造专用章')]);
+      const { html, image } = await pageSeal();
+      expect(image).toBeNull();
+      expect(html).toContain('<svg class="seal"');
+    } finally {
+      await f.db.query('update licence.certificates set seal_image = $2 where id = $1', [rows[0]!.id, original]);
+    }
+    expect((await pageSeal()).image).toEqual(original);
   });
 });
 

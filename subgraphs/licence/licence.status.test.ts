@@ -5,7 +5,7 @@
  * concurrency — seen by POST /verify at once and by the offline CLI once its cache expires.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeList, bitAt } from '../../seal/index.ts';
@@ -123,51 +123,116 @@ describe('licence.status changes', () => {
 });
 
 describe('licence.status lists of another province', () => {
-  test('fetched from the URL in the licence, kept until they expire; unreachable or non-http → none', async () => {
+  const remote = `https://licence.gd.example.gov.cn/status/${HZ_SAMR.code}/suspension`;
+  /** A list sealed by HZ_SAMR's seal (under the platform root) but published at `url`. */
+  async function sealedAt(url: string, now: Date): Promise<string> {
+    const { createTrustStore } = await import('./trust.ts');
+    const { buildStatusListCredential, emptyBitstring, issuerId, signStatusList } = await import('../../seal/index.ts');
+    const seal = await createTrustStore({ db: f.db, passphrase: f.deps.secrets.keyPassphrase, clock: f.deps.clock }).sealFor(f.db, HZ_SAMR);
+    const c = buildStatusListCredential({ url, issuer: { id: issuerId(HZ_SAMR.code), name: HZ_SAMR.name }, purpose: 'suspension', bits: emptyBitstring(), now, ttlMs: TTL_SECONDS * 1000 });
+    return signStatusList(c, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now);
+  }
+  async function source(answer: (url: string) => Response | Promise<Response>, now: () => Date, remoteLimit?: number) {
     const { createTrustStore } = await import('./trust.ts');
     const { serviceStatusLists } = await import('./status.ts');
-    const list = await (await fetch(`${f.svc.url}/status/${HZ_SAMR.code}/suspension`)).text();
-    const remote = 'https://licence.gd.example.gov.cn/status/11440100MB0000002X/suspension';
     const asked: string[] = [];
-    let up = true;
-    let now = new Date();
-    const source = serviceStatusLists({
+    const s = serviceStatusLists({
       db: f.db, trust: createTrustStore({ db: f.db, passphrase: f.deps.secrets.keyPassphrase, clock: f.deps.clock }),
-      base: f.deps.config.LICENCE_PUBLIC_URL, ttlMs: TTL_SECONDS * 1000, now: () => now,
-      fetch: async (url) => { asked.push(String(url)); if (!up) throw new Error('down'); return new Response(list); },
+      base: f.deps.config.LICENCE_PUBLIC_URL, ttlMs: TTL_SECONDS * 1000, now, ...(remoteLimit ? { remoteLimit } : {}),
+      fetch: async (url) => { asked.push(String(url)); return answer(String(url)); },
     });
-    expect(await source.get(remote)).toBe(list);
-    expect(await source.get(remote)).toBe(list);
+    return { s, asked };
+  }
+
+  test('fetched from the URL in the licence, verified, kept until they expire; a bad answer never replaces the good copy', async () => {
+    let now = new Date();
+    const good = await sealedAt(remote, now);
+    let answer: Response | (() => Response) = new Response(good);
+    const { s, asked } = await source(() => (typeof answer === 'function' ? answer() : answer), () => now);
+    expect(await s.get(remote)).toBe(good);
+    expect(await s.get(remote)).toBe(good);
     expect(asked).toEqual([remote]); // the second answer came from memory
-    up = false;
     now = new Date(Date.now() + (TTL_SECONDS + 1) * 1000);
-    expect(await source.get(remote)).toBe(list); // stale copy handed to the verifier, which refuses it as expired
-    expect(asked).toHaveLength(2);
-    expect(await source.get('ftp://elsewhere/status/x/revocation')).toBeNull();
-    expect(await source.get('https://unknown.example/status/11440100MB0000002X/revocation')).toBeNull();
+    // Expired in memory: the refetch answers lists that do not verify as this URL's list.
+    const own = await (await fetch(`${f.svc.url}/status/${HZ_SAMR.code}/suspension`)).text(); // sealed, but another list id
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const edited = `${h}.${Buffer.from(JSON.stringify({ ...claims(good), validUntil: '2999-01-01T00:00:00.000Z' })).toString('base64url')}.${sig}`;
+    for (const bad of [own, edited, 'not a list']) {
+      answer = new Response(bad);
+      expect(await s.get(remote)).toBe(good); // stale good copy handed on (the verifier refuses it as expired), never the bad answer
+    }
+    answer = () => { throw new Error('down'); };
+    expect(await s.get(remote)).toBe(good);
+    expect(asked).toHaveLength(5);
+  });
+
+  test('an oversized answer is refused; non-http URLs cause no request', async () => {
+    const now = new Date();
+    const big = `https://licence.gd.example.gov.cn/status/${HZ_SAMR.code}/revocation`;
+    const { s, asked } = await source(() => new Response('x'.repeat(300 * 1024)), () => now);
+    expect(await s.get(big)).toBeNull();
+    expect(await s.get('ftp://elsewhere/status/x/revocation')).toBeNull();
+    expect(await s.get('file:///etc/passwd')).toBeNull();
+    expect(asked).toEqual([big]);
+  });
+
+  test('the memory of remote lists is bounded (least recently used dropped)', async () => {
+    const { REMOTE_LIST_LIMIT } = await import('./status.ts');
+    expect(REMOTE_LIST_LIMIT).toBeGreaterThan(0);
+    const now = new Date();
+    const urls = Array.from({ length: 3 }, (_, i) => `https://p${i}.example.gov.cn/status/${HZ_SAMR.code}/suspension`);
+    const lists = new Map(await Promise.all(urls.map(async (u) => [u, await sealedAt(u, now)] as const)));
+    const { s, asked } = await source((u) => new Response(lists.get(u)!), () => now, 2);
+    await s.get(urls[0]!);
+    await s.get(urls[1]!);
+    await s.get(urls[0]!); // p0 used again: p1 is now the least recently used
+    await s.get(urls[2]!); // over the limit: p1 dropped
+    expect(asked).toEqual([urls[0], urls[1], urls[2]]);
+    expect(await s.get(urls[0]!)).toBe(lists.get(urls[0]!));
+    expect(asked).toHaveLength(3);
+    await s.get(urls[1]!);
+    expect(asked).toEqual([urls[0], urls[1], urls[2], urls[1]]);
   });
 });
 
 describe('licence.status offline verification (CLI)', () => {
-  test('--online caches the lists; offline the cached copy holds until it expires; then refresh shows the change', async () => {
+  const base = () => f.deps.config.LICENCE_PUBLIC_URL;
+  function cli(now: () => Date, answer?: (url: string) => Response | Promise<Response>) {
+    const asked: string[] = [];
+    const run = async (...extra: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: CliIo = {
+        out: (l) => out.push(l), err: (l) => err.push(l), env: {}, cwd: tmp, now,
+        fetch: async (url, init) => { asked.push(String(url)); return answer ? answer(String(url)) : fetch(String(url).replace(base(), f.svc.url), init); },
+      };
+      return { code: await runVerify(['licence.jws', '--trust', 'root.pem', '--status-cache', 'cache', ...extra], io), out: out.join('\n'), err: err.join('\n') };
+    };
+    return { run, asked };
+  }
+  const cacheFiles = () => (existsSync(join(tmp, 'cache')) ? readdirSync(join(tmp, 'cache')).sort().map((n) => `${n}:${readFileSync(join(tmp, 'cache', n), 'utf8')}`) : []);
+
+  test('strict by default: no cached list is INVALID LICENCE_STATUS_UNAVAILABLE; --skip-status says it did not check', async () => {
+    rmSync(join(tmp, 'cache'), { recursive: true, force: true });
     const fresh = await issue(f);
     writeFileSync(join(tmp, 'licence.jws'), fresh.credential);
     writeFileSync(join(tmp, 'root.pem'), await (await fetch(`${f.svc.url}/trust-bundle.pem`)).text());
-    const base = f.deps.config.LICENCE_PUBLIC_URL;
-    let now = new Date();
-    const run = async (...extra: string[]) => {
-      const out: string[] = [];
-      const io: CliIo = {
-        out: (l) => out.push(l), err: () => {}, env: {}, cwd: tmp, now: () => now,
-        fetch: (url, init) => fetch(String(url).replace(base, f.svc.url), init),
-      };
-      return { code: await runVerify(['licence.jws', '--trust', 'root.pem', '--status-cache', 'cache', ...extra], io), out: out.join('\n') };
-    };
-    // Nothing cached yet: valid but says the status was not checked; --require-status refuses.
-    expect(await run()).toMatchObject({ code: 0, out: expect.stringContaining('not checked: no cached status list') });
+    const { run } = cli(() => new Date());
+    expect(await run()).toMatchObject({ code: 1, out: expect.stringContaining('INVALID LICENCE_STATUS_UNAVAILABLE') });
     expect(await run('--require-status')).toMatchObject({ code: 1, out: expect.stringContaining('LICENCE_STATUS_UNAVAILABLE') });
+    const skipped = await run('--skip-status');
+    expect(skipped).toMatchObject({ code: 0, out: expect.stringContaining('NOT checked'), err: expect.stringContaining('NOT checked') });
+  });
+
+  test('--online caches the lists; offline the cached copy holds until it expires; then refresh shows the change', async () => {
+    rmSync(join(tmp, 'cache'), { recursive: true, force: true });
+    const fresh = await issue(f);
+    writeFileSync(join(tmp, 'licence.jws'), fresh.credential);
+    writeFileSync(join(tmp, 'root.pem'), await (await fetch(`${f.svc.url}/trust-bundle.pem`)).text());
+    let now = new Date();
+    const { run } = cli(() => now);
     expect((await run('--online')).code).toBe(0);
-    expect(await run('--require-status')).toMatchObject({ code: 0, out: expect.stringContaining('checked: neither revoked nor suspended') }); // offline, from the cache
+    expect(await run()).toMatchObject({ code: 0, out: expect.stringContaining('checked: neither revoked nor suspended') }); // offline, from the cache
 
     await change('revokeLicence', fresh.id, '撤销');
     expect((await run()).code).toBe(0); // the cached list is still current: the offline trade-off, bounded by ttl
@@ -175,5 +240,44 @@ describe('licence.status offline verification (CLI)', () => {
     expect(await run()).toMatchObject({ code: 1, out: expect.stringContaining('LICENCE_STATUS_UNAVAILABLE') });
     now = new Date();
     expect(await run('--online')).toMatchObject({ code: 1, out: expect.stringContaining('INVALID LICENCE_REVOKED') });
+  });
+
+  test('--online: a crafted licence pointing at another host causes no request', async () => {
+    const c = claims(lic.credential) as { credentialStatus: Array<Record<string, string>> };
+    c.credentialStatus = c.credentialStatus.map((e) => ({ ...e, statusListCredential: 'http://169.254.169.254/latest/meta-data' }));
+    const [h, , sig] = lic.credential.split('.') as [string, string, string];
+    writeFileSync(join(tmp, 'licence.jws'), `${h}.${Buffer.from(JSON.stringify(c)).toString('base64url')}.${sig}`);
+    writeFileSync(join(tmp, 'root.pem'), await (await fetch(`${f.svc.url}/trust-bundle.pem`)).text());
+    const { run, asked } = cli(() => new Date());
+    expect(await run('--online')).toMatchObject({ code: 1, out: expect.stringContaining('INVALID LICENCE_BAD_SIGNATURE') });
+    expect(asked).toEqual([]);
+  });
+
+  test('--online: an invalid, replayed or oversized answer leaves the cache unchanged', async () => {
+    rmSync(join(tmp, 'cache'), { recursive: true, force: true });
+    const fresh = await issue(f);
+    writeFileSync(join(tmp, 'licence.jws'), fresh.credential);
+    writeFileSync(join(tmp, 'root.pem'), await (await fetch(`${f.svc.url}/trust-bundle.pem`)).text());
+    const now = new Date();
+    const good = cli(() => now);
+    expect((await good.run('--online')).code).toBe(0);
+    const before = cacheFiles();
+    expect(before).toHaveLength(3);
+    const other = await (await fetch(`${f.svc.url}/status/${HZ_SAMR.code}/revocation`)).text(); // sealed, but the revocation list answering for both URLs
+    const answers: Array<() => Response> = [
+      () => new Response('garbage'),
+      () => new Response(other),
+      () => new Response('x'.repeat(300 * 1024)),
+      () => new Response('', { status: 500 }),
+    ];
+    for (const answer of answers) {
+      const { run, asked } = cli(() => now, answer);
+      const r = await run('--online');
+      expect(asked).toHaveLength(3); // two status lists and the seal certificate's CRL
+      expect(r.err).toContain('could not refresh the status list');
+      expect(r.err).toContain('could not refresh the CRL');
+      expect(r.code).toBe(0); // the good cached copies still answer
+      expect(cacheFiles()).toEqual(before);
+    }
   });
 });

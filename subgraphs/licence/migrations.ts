@@ -120,4 +120,18 @@ create table status_audit (
 create index status_audit_licence on status_audit (licence_id, at);
 `,
   },
+  {
+    // When a certificate was revoked: the revocationDate of its CRL entry (GET /crl/<CA id>.crl).
+    id: '003_certificate_revoked_at',
+    sql: `
+alter table certificates add column revoked_at timestamptz;
+`,
+  },
+  {
+    // The seal image (PNG) of an agency's seal certificate, whose SHA-256 the certificate carries.
+    id: '004_certificate_seal_image',
+    sql: `
+alter table certificates add column seal_image bytea;
+`,
+  },
 ];

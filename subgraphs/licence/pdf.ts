@@ -2,7 +2,7 @@
  * The printable licence (issue 4 bullet 5): an A4 PDF made with pdfkit, its Chinese text set in
  * Noto Sans Hans (SIL OFL, shipped by the @embedpdf/fonts-sc package), embedded as a subset so
  * the PDF prints the same everywhere, whatever fonts the reader has. It carries the seal
- * impression (./seal-image.ts), the QR code that verifies (./qr.ts) and the verify address.
+ * impression (the seal certificate's stored image, else drawn: ./seal-image.ts), the QR code that verifies (./qr.ts) and the verify address.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -20,6 +20,8 @@ export interface PdfInput {
   qrText: string;
   verifyUrl: string;
   sealPurpose: string;
+  /** The seal certificate's stored image (PNG, digest checked); null: drawn from the names. */
+  sealImage?: Buffer | null | undefined;
   /** e.g. "有效 Valid" or "已撤销 Revoked", printed under the title. */
   statusLine: string;
 }
@@ -63,7 +65,8 @@ export async function renderLicencePdf(p: PdfInput): Promise<Buffer> {
     doc.moveDown(0.6);
   }
   const sealTop = doc.y + 20;
-  drawSeal(doc, 330, sealTop, 140, l.issuerName, p.sealPurpose);
+  if (p.sealImage) doc.image(p.sealImage, 330, sealTop, { width: 140 }); // the certified seal image (review gap F)
+  else drawSeal(doc, 330, sealTop, 140, l.issuerName, p.sealPurpose);
   doc.image(qr, left, sealTop, { width: 130 });
   doc.fontSize(9).fillColor('#52606d').text('扫码验证 Scan to verify', left, sealTop + 134, { width: 130, align: 'center' });
   doc.fontSize(9).text(`验证地址 Verify at: ${p.verifyUrl}`, left, sealTop + 170, { width: 480 });

@@ -20,10 +20,11 @@ import { html, layout } from './pages/html.ts';
 import { licencePage, statusLine } from './pages/licence-page.ts';
 import { renderLicencePdf } from './pdf.ts';
 import { qrText } from './qr.ts';
+import { SEAL_PURPOSE, sealImageOf } from './seal-image.ts';
 import { findLicence } from './repository.ts';
 import type { Verify } from './verify-answer.ts';
 
-export const SEAL_PURPOSE = '电子证照专用章';
+export { SEAL_PURPOSE };
 
 export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObject; clock: Clock; verify: Verify; publicBase: string }): void {
   async function load(token: string) {
@@ -42,7 +43,7 @@ export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObj
       ctx.body = licencePage({
         licence, verification: await o.verify(licence.credential), purpose: link.purpose, expiresAt: link.expiresAt,
         qrDataUrl: await QRCode.toDataURL(qr, { errorCorrectionLevel: 'M', margin: 2, scale: 4 }),
-        pdfHref: `${base}/licence.pdf`, jwsHref: `${base}/licence.jws`, sealPurpose: SEAL_PURPOSE,
+        pdfHref: `${base}/licence.pdf`, jwsHref: `${base}/licence.jws`, sealPurpose: SEAL_PURPOSE, sealImage: await sealImageOf(o.db, licence.credential),
       });
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -57,7 +58,7 @@ export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObj
     ctx.set('cache-control', 'private, no-store');
     ctx.type = 'application/pdf';
     ctx.set('content-disposition', `inline; filename="licence-${licence.number}.pdf"`);
-    ctx.body = await renderLicencePdf({ licence, qrText: qr, verifyUrl: `${o.publicBase.replace(/\/$/, '')}/verify`, sealPurpose: SEAL_PURPOSE, statusLine: statusLine(verification) });
+    ctx.body = await renderLicencePdf({ licence, qrText: qr, verifyUrl: `${o.publicBase.replace(/\/$/, '')}/verify`, sealPurpose: SEAL_PURPOSE, sealImage: await sealImageOf(o.db, licence.credential), statusLine: statusLine(verification) });
   });
 
   router.get('/licences/view/:token/licence.jws', async (ctx) => {

@@ -42,7 +42,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
   return async (deps: Deps, opts: StartOptions): Promise<RunningService> => {
     const { db, cache, clock, log, config } = deps;
     await migrate(db, LICENCE_SCHEMA, migrations);
-    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore });
+    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL });
     const rootPem = await trust.ensureHierarchy();
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
     if (!config.DATABASE_URL) {

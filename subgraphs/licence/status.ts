@@ -18,6 +18,10 @@ import { AppError } from '../../kernel/errors.ts';
 import {
   MIN_LIST_ENTRIES, buildStatusListCredential, emptyBitstring, issuerId, setBit, signStatusList, type StatusEntry, type StatusListSource, type StatusPurpose,
 } from '../../seal/index.ts';
+import type { ChainCertificate } from '../../seal/chain/certificate.ts';
+import { readStatusList } from '../../seal/status/check.ts';
+import { fetchLimited } from '../../seal/status/fetch.ts';
+import { loadAnchors } from '../../seal/trust/bundle.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import type { TrustStore } from './trust.ts';
 
@@ -144,18 +148,44 @@ export async function sealedStatusList(
 
 const LIST_PATH = /\/status\/([0-9A-Z]{18})\/(revocation|suspension)$/;
 
+/** Remote lists kept in memory (least recently used dropped first): one per agency and purpose seen. */
+export const REMOTE_LIST_LIMIT = 256;
+
+/** Purpose and issuing agency a list claims, read before verifying only to know what to verify it as. */
+function claimedList(jws: string): { purpose: StatusPurpose; issuerCode: string } | null {
+  try {
+    const p = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { issuer?: { id?: unknown }; credentialSubject?: { statusPurpose?: unknown } };
+    const purpose = p.credentialSubject?.statusPurpose;
+    const id = p.issuer?.id;
+    if ((purpose !== 'revocation' && purpose !== 'suspension') || typeof id !== 'string' || !id.startsWith('urn:uscc:')) return null;
+    return { purpose, issuerCode: id.slice('urn:uscc:'.length) };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Status lists for the service's own /verify: this service's lists straight from the database;
- * other services' lists (a licence of another province) fetched over HTTP and kept in memory
- * until they expire. Only reached after the licence's seal chain verified, so the URLs come
- * from trusted issuers.
+ * other services' lists (a licence of another province) fetched over HTTP (size limit, timeout,
+ * no redirects) and kept in a bounded memory until they expire. Only reached after the
+ * licence's seal chain verified, so the URLs come from trusted issuers; even so an answer is
+ * kept only once it verified as a sealed list of the agency it names under this platform's
+ * root (its validUntil is read from the verified payload), and a bad answer never replaces a
+ * good copy (review gap E). checkStatus verifies again against the licence's own entry.
  */
 export function serviceStatusLists(o: {
-  db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch;
+  db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch; maxBytes?: number; remoteLimit?: number;
 }): StatusListSource {
   const remote = new Map<string, { jws: string; until: number }>();
   const doFetch = o.fetch ?? fetch;
   const own = o.base.replace(/\/$/, '');
+  let anchors: Promise<ChainCertificate[]> | undefined;
+  const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((root) => loadAnchors([root])));
+  const remember = (url: string, v: { jws: string; until: number }) => {
+    remote.delete(url);
+    remote.set(url, v);
+    while (remote.size > (o.remoteLimit ?? REMOTE_LIST_LIMIT)) remote.delete(remote.keys().next().value!);
+  };
   return {
     async get(url) {
       const m = LIST_PATH.exec(url);
@@ -164,14 +194,19 @@ export function serviceStatusLists(o: {
         return r?.jws ?? null;
       }
       const hit = remote.get(url);
-      if (hit && hit.until > o.now().getTime()) return hit.jws;
+      if (hit && hit.until > o.now().getTime()) {
+        remember(url, hit);
+        return hit.jws;
+      }
       if (!/^https?:\/\//.test(url)) return null;
       try {
-        const res = await doFetch(url, { signal: AbortSignal.timeout(5000) });
-        if (!res.ok) return hit?.jws ?? null;
-        const jws = (await res.text()).trim();
-        const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { validUntil?: string };
-        remote.set(url, { jws, until: Date.parse(payload.validUntil ?? '') || 0 });
+        const jws = (await fetchLimited(doFetch, url, { accept: 'application/vc+jwt', timeoutMs: 5000, ...(o.maxBytes ? { maxBytes: o.maxBytes } : {}) })).toString('utf8').trim();
+        const claimed = claimedList(jws);
+        if (!claimed) return hit?.jws ?? null;
+        const entry: StatusEntry = { id: `${url}#0`, type: 'BitstringStatusListEntry', statusPurpose: claimed.purpose, statusListIndex: '0', statusListCredential: url };
+        await readStatusList(jws, entry, claimed.issuerCode, await anchorsNow(), o.now(), (s, i) => o.trust.isRevoked(s, i));
+        const { validUntil } = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { validUntil: string };
+        remember(url, { jws, until: Date.parse(validUntil) });
         return jws;
       } catch {
         return hit?.jws ?? null;

@@ -18,10 +18,11 @@ import type { Db, Queryable } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import {
-  createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, issueTsaCertificate,
+  buildCrl, createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, issueTsaCertificate,
   type CertifiedKey, type KeyStore, type Timestamper,
 } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
+import { renderSealPng, SEAL_PURPOSE } from './seal-image.ts';
 
 export const ROOT_NAME = '国家政务服务电子印章根证书（演示）';
 export const ROOT_ORGANIZATION = '国家政务服务平台（演示）';
@@ -55,7 +56,18 @@ export interface TrustStore {
   timestamper(q: Queryable): Promise<Timestamper>;
   /** For verifyLicence's revocation callback. */
   isRevoked(serialHex: string, issuerDn: string): Promise<boolean>;
+  /**
+   * The current CRL (PEM) of a CA of this store, signed now and valid CRL_HOURS, listing the
+   * revoked certificates it issued; null for an unknown id (GET /crl/<id>.crl, review gap D).
+   */
+  crl(caId: string): Promise<string | null>;
 }
+
+/** How long a published CRL is current (nextUpdate): verifiers refetch it at least this often. */
+export const CRL_HOURS = 24;
+
+/** The CRL distribution point URL of the certificates a CA issues. */
+export const crlUrl = (base: string, caId: string): string => `${base.replace(/\/$/, '')}/crl/${caId}.crl`;
 
 /** key_pem of a certificate whose key lives in the KeyStore: this prefix and the certificate id. */
 export const KEYSTORE_REF = 'keystore:';
@@ -65,7 +77,11 @@ export const KEYSTORE_REF = 'keystore:';
  * `keyStore` (seal/keys/store.ts KeyStore — an HSM or cloud KMS adapter) the key goes there
  * and the row keeps only a reference.
  */
-export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock; keyStore?: KeyStore | undefined }): TrustStore {
+export function createTrustStore(o: {
+  db: Db; passphrase: string; clock: Clock; keyStore?: KeyStore | undefined;
+  /** LICENCE_PUBLIC_URL: seal certificates then name `<crlBase>/crl/<CA id>.crl` as their CRL distribution point. */
+  crlBase?: string | undefined;
+}): TrustStore {
   const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
   const timestampers = new Map<string, Timestamper>();
 
@@ -162,9 +178,14 @@ export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock; 
       if (!seal) {
         const ca = await current(q, 'ca');
         if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
+        // The agency's seal image (a generated round seal for the demo), stored with the
+        // certificate that carries its SHA-256 (review gap F).
+        const sealImage = renderSealPng(agency.name, SEAL_PURPOSE);
         seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(await certified(ca), {
-          agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}电子证照专用章`, now, years: SEAL_YEARS,
+          agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}${SEAL_PURPOSE}`, now, years: SEAL_YEARS,
+          crlUrl: o.crlBase ? crlUrl(o.crlBase, ca.id) : undefined, sealImage,
         }));
+        await q.query(`update ${S}.certificates set seal_image = $2 where id = $1`, [seal.id, sealImage]);
       }
       return { certificateId: seal.id, privateKey: await keyOf(seal), chainPem: await chainOf(q, seal) };
     },
@@ -173,6 +194,22 @@ export function createTrustStore(o: { db: Db; passphrase: string; clock: Clock; 
       const { rows } = await o.db.query<{ status: string }>(
         `select status from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
       return rows[0]?.status === 'revoked';
+    },
+
+    async crl(caId) {
+      if (!/^[0-9a-f-]{36}$/.test(caId)) return null;
+      const { rows } = await o.db.query<CertRow>(`select * from ${S}.certificates where id = $1 and role in ('root', 'ca')`, [caId]);
+      const ca = rows[0];
+      if (!ca) return null;
+      const now = o.clock.now();
+      const { rows: revoked } = await o.db.query<{ serial_hex: string; revoked_at: Date | string | null }>(
+        `select serial_hex, revoked_at from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
+      // cRLNumber must increase (RFC 5280 §5.2.3): the signing second does, for one CA.
+      return buildCrl({
+        issuerCertPem: ca.cert_pem, issuerKey: await keyOf(ca), thisUpdate: now, nextUpdate: new Date(now.getTime() + CRL_HOURS * 3600_000),
+        crlNumber: Math.floor(now.getTime() / 1000),
+        entries: revoked.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: 'unspecified' as const })),
+      });
     },
   };
 }

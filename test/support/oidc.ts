@@ -44,8 +44,34 @@ export interface PersonFields {
   agreementVersion?: string;
 }
 
-/** POST /register as JSON; the raw answer (201 { id } or problem+json). */
+/**
+ * The registration SMS code for `mobile` (R-ID-1 proves possession of the mobile): asks POST
+ * /register/code, then reads the code from the in-process IdP's development sink. When the IdP
+ * refuses a new code (resend throttle, hourly limit) the last one sent is used; undefined when
+ * none can be had (the registration then shows the IdP's refusal).
+ */
+export async function registrationCode(issuer: string, mobile: string): Promise<string | undefined> {
+  const { devSink } = await import('../../idp/otp/dev-sinks.ts');
+  const read = devSink(issuer);
+  if (!read) throw new Error(`no development SMS sink for ${issuer} (start the IdP in this process with NOTIFY_SINK=dev)`);
+  const res = await fetch(new URL('/register/code', issuer), {
+    method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ mobile }),
+  });
+  await res.body?.cancel();
+  const sent = (await read()).filter((n) => n.to === mobile && n.template === 'otp.register');
+  return sent.at(-1)?.params?.code;
+}
+
+/**
+ * POST /register as JSON; the raw answer (201 { id } or problem+json). Without a `mobileCode` in
+ * the body, one is fetched for a well-formed mobile (registrationCode); pass `mobileCode` to test
+ * the code itself.
+ */
 export async function postRegistration(issuer: string, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+  if (!('mobileCode' in body) && typeof body.mobile === 'string' && /^1[3-9]\d{9}$/.test(body.mobile)) {
+    const code = await registrationCode(issuer, body.mobile);
+    if (code) body = { ...body, mobileCode: code };
+  }
   const res = await fetch(new URL('/register', issuer), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -328,6 +354,16 @@ export class BrowserFlow {
     const f = parseForms(this.html).find((x) => x.action.endsWith(actionSuffix));
     if (!f) throw new Error(`no form ending in ${actionSuffix} on the page (HTTP ${this.status} ${this.errorCode ?? ''})`);
     const url = new URL(f.action, this.url);
+    this.url = url;
+    await this.go(await browserFetch(this.jar, url, { form: { ...f.fields, ...fields } }));
+  }
+
+  /** Post to an interaction endpoint the page has no form for (an attacker's request), with the page's CSRF token. */
+  async submitTo(actionSuffix: string, fields: Record<string, string> = {}): Promise<void> {
+    const f = parseForms(this.html).find((x) => /\/interaction\/[^/]+/.test(x.action));
+    if (!f) throw new Error(`no interaction form on the page (HTTP ${this.status} ${this.errorCode ?? ''})`);
+    const base = /^(.*\/interaction\/[^/]+)/.exec(f.action)![1]!;
+    const url = new URL(`${base}${actionSuffix}`, this.url);
     this.url = url;
     await this.go(await browserFetch(this.jar, url, { form: { ...f.fields, ...fields } }));
   }

@@ -21,10 +21,12 @@ export function clockOnEnter(def: WorkflowDef, c: CaseRecord, to: string, now: D
   if (to === c.status) return {};
   const state: StateDef | undefined = stateOf(def, to);
   if (!state || state.final) return { pausedAt: null, finishedAt: now };
-  if (state.clock === 'paused') return c.pausedAt ? {} : { pausedAt: now };
-  if (c.pausedAt && c.clockState === to && c.deadlineAt) {
+  if (state.clock === 'paused' || state.clock === 'stopped') return c.pausedAt ? {} : { pausedAt: now };
+  const from = stateOf(def, c.status);
+  if (c.pausedAt && c.clockState === to && c.deadlineAt && from?.clock !== 'stopped') {
     const lost = cal.workingDaysBetween(new Date(c.pausedAt), now);
-    return { pausedAt: null, deadlineAt: cal.addWorkingDays(new Date(c.deadlineAt), lost) };
+    // The deadline moved: a warning about the old one says nothing about it; warn again (R-CA-8).
+    return { pausedAt: null, deadlineAt: cal.addWorkingDays(new Date(c.deadlineAt), lost), warnedAt: null };
   }
   const days = state.deadline === undefined ? null : daysFor(state.deadline, c);
   if (days === null) return { clockState: null, deadlineAt: null, pausedAt: null, warnedAt: null };

@@ -5,11 +5,26 @@
  * (or a rerun after a crash) never record one lapse twice; an extension or a resumed clock moves
  * the deadline, and a lapse of the new deadline is a new record.
  */
-import type { Db } from '../../../kernel/db.ts';
+import type { Db, Queryable } from '../../../kernel/db.ts';
+import type { CaseRecord } from '../repository.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import type { Logger } from '../../../kernel/log.ts';
 import { CASE_SCHEMA as S } from '../migrations.ts';
 import type { WorkingCalendar } from './calendar.ts';
+
+/**
+ * R-CA-8: the lapse of a running clock, recorded when the case is acted on (finished, paused,
+ * resumed, extended …) rather than left to the next scan: a case that lapsed and was finished
+ * between two scans still gets its accountability record, and does not count as on time. Same
+ * key as the scan (case, kind, state, deadline), so one lapse is recorded at most once.
+ */
+export async function recordLapse(q: Queryable, c: CaseRecord, now: Date): Promise<boolean> {
+  if (c.finishedAt !== null || c.pausedAt !== null || c.deadlineAt === null || now.getTime() <= Date.parse(c.deadlineAt)) return false;
+  const { rowCount } = await q.query(
+    `insert into ${S}.case_alerts (case_id, agency_code, kind, state, deadline_at, at) values ($1, $2, 'overdue', $3, $4, $5)
+     on conflict do nothing`, [c.id, c.agencyCode, c.clockState ?? '', c.deadlineAt, now]);
+  return (rowCount ?? 0) > 0;
+}
 
 export interface ScanResult { warned: string[]; overdue: string[] }
 

@@ -4,7 +4,7 @@
  * is a local directory (CASE_MATERIALS_DIR, else <DATA_DIR>/materials); an S3-compatible store
  * implements the same two methods (not shipped: see docs/cases.md).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../../kernel/errors.ts';
@@ -30,7 +30,8 @@ export function localStorage(dir: string): MaterialStorage {
       const file = path(h);
       await mkdir(join(dir, h.slice(0, 2)), { recursive: true });
       // Write then rename: a reader never sees half a file.
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      // Random part: two uploads of the same content at once must not share a temporary file.
+      const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
       await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, file);
     },

@@ -37,7 +37,8 @@ export function noticeFor(e: DomainEvent): CaseNotice | null {
         };
       }
       const result = outcome === '0' ? '准予许可 approved' : outcome === '1' ? `不予许可 not permitted${reason ? `（${reason}）` : ''}`
-        : outcome === '5' ? '已撤回 withdrawn' : `结果代码 outcome ${outcome}`;
+        : outcome === '5' ? '已撤回 withdrawn' : outcome === '2' ? `已作废 voided${reason ? `（${reason}）` : ''}`
+        : outcome === '3' ? `已删除 deleted${reason ? `（${reason}）` : ''}` : outcome === '4' ? `已转报 forwarded${reason ? `（${reason}）` : ''}` : `结果代码 outcome ${outcome}`;
       return {
         applicantId, template: 'case.completed', params: { ...params, outcome },
         text: `【一网】您的办件${caseNumber}已办结：${result}。Your application ${caseNumber} is completed.`,

@@ -121,7 +121,7 @@ export const actorAllowed: Check = (ctx) => {
     return;
   }
   if (caller.kind !== 'staff' || !caller.roles.some((r) => a.roles.includes(r))) throw roleRequired(a.roles);
-  const agencies = a.effects?.includes('parallelApproval') ? [c.agencyCode, ...c.coAgencies] : [c.agencyCode];
+  const agencies = a.effects?.includes('parallelApproval') || a.byAnyAgency ? [c.agencyCode, ...c.coAgencies] : [c.agencyCode];
   if (!agencies.includes(caller.agency)) throw roleRequired(a.roles);
 };
 

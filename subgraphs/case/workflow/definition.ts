@@ -38,8 +38,14 @@ export interface StateDef {
   readonly final?: boolean;
   /** Working days allowed in this state from entering it (a new clock). */
   readonly deadline?: DeadlineSpec;
-  /** `paused`: the clock of the state the case came from stops while here. */
-  readonly clock?: 'paused';
+  /**
+   * `paused`: the clock of the state the case came from stops while here, and resumes (moved by
+   * the working days spent here) when the case goes back (special procedures, R-CA-8).
+   * `stopped`: the clock stops while here, and the state the case goes to next starts its own
+   * clock afresh (waiting for a supplement: Administrative Licensing Law art. 32(4) counts the
+   * 5 days from receipt of the materials, so the complete materials start a new period).
+   */
+  readonly clock?: 'paused' | 'stopped';
 }
 
 export interface ActionDef {
@@ -57,6 +63,12 @@ export interface ActionDef {
   /** The opinion is a reason the applicant is told (R-CA-3). */
   readonly reasonRequired?: boolean;
   readonly effects?: readonly Effect[];
+  /**
+   * R-CA-9: staff of a co-agency of the case may take it too (not only the lead agency): in
+   * parallel approval each required agency may refuse its part (`deny`). Actions with the
+   * `parallelApproval` effect are open to co-agencies anyway.
+   */
+  readonly byAnyAgency?: boolean;
 }
 
 export interface WorkflowDef {
@@ -65,7 +77,17 @@ export interface WorkflowDef {
   readonly initial: string;
   readonly states: readonly StateDef[];
   readonly actions: readonly ActionDef[];
+  /**
+   * Working days an approved extension may add in total (R-CA-8). Administrative Licensing Law
+   * art. 42: 20 days + 10 with the head's approval; joint or centralised handling (art. 42 para. 2
+   * with art. 26): 45 days + 15. Absent: DEFAULT_EXTENSION_DAYS.
+   */
+  readonly maxExtensionDays?: number;
 }
+
+/** Administrative Licensing Law art. 42 para. 1: an extension adds at most 10 working days. */
+export const DEFAULT_EXTENSION_DAYS = 10;
+export const maxExtensionDays = (def: WorkflowDef): number => def.maxExtensionDays ?? DEFAULT_EXTENSION_DAYS;
 
 /** GB/T 39046 family outcome codes (standards.md): 0 approved with certificate … 6 not accepted. */
 export const OUTCOME_CODES = ['0', '1', '2', '3', '4', '5', '6'] as const;
@@ -86,6 +108,9 @@ export function workflowProblems(def: WorkflowDef): string[] {
   const p: string[] = [];
   if (!/^[a-z0-9][a-z0-9._-]{1,63}$/.test(def.id ?? '')) p.push('id: 2–64 characters a-z 0-9 . _ -');
   if (!def.name?.trim()) p.push('name: required');
+  if (def.maxExtensionDays !== undefined && !(Number.isInteger(def.maxExtensionDays) && def.maxExtensionDays >= 0 && def.maxExtensionDays <= 30)) {
+    p.push('maxExtensionDays: 0–30 working days (the law allows 10, or 15 for joint handling)');
+  }
   const states = new Map<string, StateDef>();
   for (const s of def.states ?? []) {
     if (states.has(s.code)) p.push(`state ${s.code}: defined twice`);
@@ -94,6 +119,7 @@ export function workflowProblems(def: WorkflowDef): string[] {
     if (s.deadline !== undefined && !(s.deadline === 'legal' || s.deadline === 'promised' || (Number.isInteger(s.deadline) && s.deadline >= 0 && s.deadline <= 365))) {
       p.push(`state ${s.code}: deadline must be legal, promised or 0–365 working days`);
     }
+    if (s.clock !== undefined && s.clock !== 'paused' && s.clock !== 'stopped') p.push(`state ${s.code}: clock must be paused or stopped`);
     if (s.final && (s.deadline !== undefined || s.clock)) p.push(`state ${s.code}: a final state has no deadline or clock`);
   }
   if (!states.has(def.initial)) p.push(`initial: unknown state ${def.initial}`);
@@ -111,6 +137,7 @@ export function workflowProblems(def: WorkflowDef): string[] {
     if (!a.roles?.length) p.push(`${where}: no role may take it`);
     for (const r of a.roles ?? []) if (!ACTORS.includes(r)) p.push(`${where}: unknown role ${r}`);
     for (const o of [a.outcome, a.outcomeWithoutLicence]) if (o !== undefined && !(OUTCOME_CODES as readonly string[]).includes(o)) p.push(`${where}: outcome ${o} is not a GB/T 39046 code`);
+    if (a.byAnyAgency !== undefined && typeof a.byAnyAgency !== 'boolean') p.push(`${where}: byAnyAgency must be true or false`);
     for (const e of a.effects ?? []) if (!(EFFECTS as readonly string[]).includes(e)) p.push(`${where}: unknown effect ${e}`);
     for (const f of a.from ?? []) {
       if (states.get(f)?.final && a.to !== undefined && a.to !== f) p.push(`${where}: leaves final state ${f}`);

@@ -10,7 +10,7 @@ import { CASE_SCHEMA as S } from '../migrations.ts';
 import { MAX_VISITS, type CasePatch, type CaseRecord } from '../repository.ts';
 import type { WorkingCalendar } from '../deadlines/calendar.ts';
 import type { Logistics } from '../delivery/logistics.ts';
-import type { Effect } from './definition.ts';
+import { maxExtensionDays, type Effect, type WorkflowDef } from './definition.ts';
 
 /** Action input beyond the opinion (GraphQL CaseActionInput). */
 export interface ActionInput {
@@ -26,6 +26,8 @@ export interface ActionInput {
 export interface EffectContext {
   q: Queryable;
   case: CaseRecord;
+  /** The case's workflow (its extension limit, R-CA-8). */
+  workflow: WorkflowDef;
   input: ActionInput;
   handler: { id: string | null; name: string | null; agency: string | null };
   opinion: string | null;
@@ -44,8 +46,6 @@ export interface EffectResult {
 /** R-CA-7 review methods; the last three are also special procedures that pause the clock (R-CA-8). */
 export const REVIEW_METHODS = ['WRITTEN', 'ON_SITE', 'TESTING', 'EXPERT_REVIEW', 'HEARING', 'OTHER'] as const;
 export const SPECIAL_PROCEDURES = ['HEARING', 'TESTING', 'EXPERT_REVIEW'] as const;
-/** Administrative Licensing Law art. 42: +10 working days; joint handling (art. 45 analogue) +15. */
-export const MAX_EXTENSION_DAYS = 15;
 const MAX_MATERIALS = 50;
 const MAX_TEXT = 200;
 
@@ -90,11 +90,17 @@ const startProcedure: EffectFn = ({ input }) => {
   return { details: { procedure: input.procedure } };
 };
 
-const requestExtension: EffectFn = ({ case: c, input }) => {
+/**
+ * R-CA-8, Administrative Licensing Law art. 42: the total of approved extensions stays within the
+ * workflow's limit (10 working days; 15 for joint handling, the parallel workflow).
+ */
+const requestExtension: EffectFn = ({ case: c, workflow, input }) => {
   if (c.extensionRequested !== null) throw transitionInvalid('已有待批准的延期申请', 'an extension request is already pending');
   const n = input.extensionDays;
-  if (!Number.isInteger(n) || n! < 1 || n! > MAX_EXTENSION_DAYS - c.extensionDays) {
-    throw bad('extensionDays', '延期天数无效', 'invalid extension', `1 to ${MAX_EXTENSION_DAYS - c.extensionDays} working days`);
+  const left = maxExtensionDays(workflow) - c.extensionDays;
+  if (left < 1) throw new AppError('BAD_INPUT', '延期已达法定上限 / the legal extension limit is used up', { extensionDays: 'no extension left' });
+  if (!Number.isInteger(n) || n! < 1 || n! > left) {
+    throw bad('extensionDays', '延期天数无效', 'invalid extension', `1 to ${left} working days`);
   }
   return { patch: { extensionRequested: n! }, details: { extensionDays: n } };
 };

@@ -12,7 +12,8 @@ import type { ActionDef, StateDef, WorkflowDef } from './definition.ts';
 
 const S = {
   submitted: { code: 'SUBMITTED', label: '已提交 / submitted', deadline: 5 },
-  supplement: { code: 'SUPPLEMENT_REQUESTED', label: '待补正 / waiting for a supplement', clock: 'paused' },
+  // Art. 32(4): the acceptance period counts from receipt of the (complete) materials: a new clock.
+  supplement: { code: 'SUPPLEMENT_REQUESTED', label: '待补正 / waiting for a supplement', clock: 'stopped' },
   accepted: { code: 'ACCEPTED', label: '已受理·审查中 / accepted, under review', deadline: 'promised' },
   suspended: { code: 'SUSPENDED', label: '特别程序（听证、检验检测、专家评审）/ special procedure', clock: 'paused' },
   approved: { code: 'APPROVED', label: '准予许可·制证中 / approved, certificate in production', deadline: 10 },
@@ -62,6 +63,25 @@ const A = {
     name: 'withdraw', label: '撤回申请 / withdraw', from: ['SUBMITTED', 'SUPPLEMENT_REQUESTED', 'ACCEPTED', 'SUSPENDED'], to: 'COMPLETED',
     outcome: '5', roles: ['applicant'],
   },
+  // GB/T 39046 outcome 2 (作废): the case was registered in error (wrong item, wrong applicant
+  // data entered at the window); a decider voids it, with the reason.
+  voidCase: {
+    name: 'voidCase', label: '作废 / void (registered in error)', from: ['SUBMITTED', 'SUPPLEMENT_REQUESTED', 'ACCEPTED', 'SUSPENDED'],
+    to: 'COMPLETED', outcome: '2', roles: ['decider'], reasonRequired: true,
+  },
+  // GB/T 39046 outcome 3 (删除): a submission not to be handled at all (a duplicate of another
+  // case, a test entry), removed by the acceptor before acceptance; the record itself stays
+  // (the step log is append-only, R-CA-11).
+  deleteCase: {
+    name: 'deleteCase', label: '删除 / delete (duplicate submission)', from: ['SUBMITTED', 'SUPPLEMENT_REQUESTED'],
+    to: 'COMPLETED', outcome: '3', roles: ['acceptor'], reasonRequired: true,
+  },
+  // GB/T 39046 outcome 4 (转报): accepted here, decided by a higher-level authority (受理并转报上一级
+  // 部门审批); this agency's case ends, the opinion names the authority it went to.
+  forward: {
+    name: 'forward', label: '转报 / forward to the deciding authority', from: ['ACCEPTED'], to: 'COMPLETED', outcome: '4',
+    roles: ['decider'], reasonRequired: true,
+  },
   complete: { name: 'complete', label: '办结 / complete', from: ['APPROVED'], to: 'COMPLETED', outcome: '0', roles: ['system'] },
   deliver: {
     name: 'deliver', label: '送达 / deliver the result', from: ['COMPLETED'], roles: ['receiver', 'acceptor'], effects: ['deliver'],
@@ -85,7 +105,7 @@ export const INSTANT: WorkflowDef = {
   actions: [
     A.requestSupplement, A.supplement, A.accept, A.reject, A.visit, A.review,
     { ...A.approve, roles: ['acceptor', 'decider'] }, { ...A.deny, roles: ['acceptor', 'decider'] }, { ...A.withdraw, from: ['SUBMITTED', 'SUPPLEMENT_REQUESTED', 'ACCEPTED'] },
-    A.complete, A.deliver,
+    { ...A.voidCase, from: ['SUBMITTED', 'SUPPLEMENT_REQUESTED', 'ACCEPTED'] }, A.deleteCase, A.forward, A.complete, A.deliver,
   ],
 };
 
@@ -97,7 +117,13 @@ export const INSTANT: WorkflowDef = {
 export const PARALLEL: WorkflowDef = {
   id: 'parallel', name: '并联审批 / parallel approval', initial: 'SUBMITTED',
   states: [S.submitted, S.supplement, { ...S.accepted, deadline: 'legal' }, S.suspended, S.approved, S.rejected, S.completed],
-  actions: [...Object.values(A).filter((a) => a.name !== 'approve'), { ...A.approve, effects: ['parallelApproval'] }],
+  maxExtensionDays: 15,
+  // Every required agency approves its part; any of them may refuse it, which ends the case
+  // (outcome 1, one notice).
+  actions: [
+    ...Object.values(A).filter((a) => a.name !== 'approve' && a.name !== 'deny'),
+    { ...A.approve, effects: ['parallelApproval'] }, { ...A.deny, byAnyAgency: true },
+  ],
 };
 
 export const SHIPPED: readonly WorkflowDef[] = [PROMISED, INSTANT, PARALLEL];

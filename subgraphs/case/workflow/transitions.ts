@@ -17,6 +17,7 @@ import type { Queryable } from '../../../kernel/db.ts';
 import { appendStep, updateCase, type CasePatch, type CaseRecord, type CaseStatus } from '../repository.ts';
 import { enqueueCaseEvents } from '../events.ts';
 import { clockOnEnter } from '../deadlines/legal-clock.ts';
+import { recordLapse } from '../deadlines/watcher.ts';
 import type { WorkingCalendar } from '../deadlines/calendar.ts';
 import type { Logistics } from '../delivery/logistics.ts';
 import { actionOf, type ActionDef, type WorkflowDef } from './definition.ts';
@@ -62,14 +63,17 @@ export async function applyAction(
   let stay = false;
   for (const name of a.effects ?? []) {
     const r = await EFFECT_FNS[name]({
-      q, case: c, input, handler: { id: handler.id, name: handler.name, agency: handler.agency ?? null }, opinion, now, ...env,
+      q, case: c, workflow: def, input, handler: { id: handler.id, name: handler.name, agency: handler.agency ?? null }, opinion, now, ...env,
     });
     patch = { ...patch, ...r.patch };
     Object.assign(details, r.details);
     stay ||= r.stay === true;
   }
+  // R-CA-9: which agency acted, when co-agencies may act too (a co-agency's refusal).
+  if (a.byAnyAgency && handler.agency) details.agency = handler.agency;
   const next = stay ? { status: c.status, outcome: null } : target(a, c);
   patch = { ...patch, ...clockOnEnter(def, c, next.status, now, env.calendar) };
+  await recordLapse(q, c, now); // R-CA-8: before the clock stops or moves
   const updated = await updateCase(q, c.id, expectedVersion, next.status, next.outcome, patch, now);
   if (!updated) throw new AppError('CONFLICT', '办件已被他人更新，请刷新后重试 / the case changed meanwhile; reload and retry');
   if (updated.deadlineAt && updated.deadlineAt !== c.deadlineAt) details.deadlineAt = updated.deadlineAt;

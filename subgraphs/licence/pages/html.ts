@@ -5,28 +5,9 @@
  * language preference is known yet).
  */
 
-export class Html {
-  readonly value: string;
-  constructor(value: string) { this.value = value; }
-  toString(): string { return this.value; }
-}
+import { Html, escapeHtml, html } from '../../../kernel/html.ts';
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function render(v: unknown): string {
-  if (v instanceof Html) return v.value;
-  if (Array.isArray(v)) return v.map(render).join('');
-  if (v === null || v === undefined || v === false) return '';
-  return escapeHtml(String(v));
-}
-
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((v, i) => { out += render(v) + (strings[i + 1] ?? ''); });
-  return new Html(out);
-}
+export { Html, escapeHtml, html };
 
 const CSS = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.6 system-ui,-apple-system,"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#f3f5f8;color:#1d2733}

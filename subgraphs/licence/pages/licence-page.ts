@@ -17,6 +17,8 @@ export interface LicencePageInput {
   pdfHref: string;
   jwsHref: string;
   sealPurpose: string;
+  /** The seal certificate's stored image, digest checked (../seal-image.ts sealImageOf); null: draw it. */
+  sealImage?: Buffer | null | undefined;
 }
 
 export function statusLine(v: VerifyAnswer): string {
@@ -42,7 +44,9 @@ export function licencePage(p: LicencePageInput): string {
     body: html`${banner}<div class="result ${p.verification.valid ? 'valid' : 'invalid'}" role="status" data-valid="${String(p.verification.valid)}" data-code="${p.verification.reason ?? ''}">
 <strong>${statusLine(p.verification)}</strong>${p.verification.valid ? html` · 印章、证书链和状态已验证 the seal, chain and status verified` : html` · ${p.verification.message ?? ''}`}</div>
 <div class="licence"><dl class="fields">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
-<div>${sealSvg(l.issuerName, p.sealPurpose)}</div></div>
+<div>${p.sealImage
+    ? html`<img class="seal" alt="${l.issuerName} 电子印章 electronic seal" data-source="certificate" src="data:image/png;base64,${p.sealImage.toString('base64')}">`
+    : sealSvg(l.issuerName, p.sealPurpose)}</div></div>
 <p><img class="qr" alt="验证二维码 QR code to verify this licence" src="${p.qrDataUrl}"><br><span class="hint">扫码验证 Scan to verify</span></p>
 <p class="noprint"><a class="button" href="${p.pdfHref}">下载 PDF Download PDF</a> <a class="button" href="${p.jwsHref}" download>下载签名证照 Download signed licence</a>
 <button type="button" onclick="window.print()">打印 Print</button></p>`,
