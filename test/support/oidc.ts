@@ -24,7 +24,7 @@ import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
 import { freePort, TEST_SECRET, testCache, testDb, type TestDb } from './infra.ts';
 import type { Cache } from '../../kernel/cache.ts';
-import type { SentNotice } from '../../kernel/notify.ts';
+import { devNotifier, type SentNotice } from '../../kernel/notify.ts';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,10 +50,21 @@ export interface PersonFields {
  * refuses a new code (resend throttle, hourly limit) the last one sent is used; undefined when
  * none can be had (the registration then shows the IdP's refusal).
  */
+/** The development sink's file the platform writes (NOTIFY_DEV_FILE, default `<DATA_DIR>/notifications.jsonl`). */
+async function devSinkFile(): Promise<(() => Promise<SentNotice[]>) | undefined> {
+  const { resolve } = await import('node:path');
+  const config = loadConfig();
+  const file = config.NOTIFY_DEV_FILE ?? join(resolve(config.DATA_DIR), 'notifications.jsonl');
+  if (config.NOTIFY_SINK !== 'dev') return undefined;
+  return devNotifier({ file, log: silentLogger(), clock: systemClock }).read;
+}
+
 export async function registrationCode(issuer: string, mobile: string): Promise<string | undefined> {
   const { devSink } = await import('../../idp/otp/dev-sinks.ts');
-  const read = devSink(issuer);
-  if (!read) throw new Error(`no development SMS sink for ${issuer} (start the IdP in this process with NOTIFY_SINK=dev)`);
+  // An IdP in this process registers its sink; one running in another process (`npm start`,
+  // then `npm run journey`) writes the development sink's file, as configured there.
+  const read = devSink(issuer) ?? await devSinkFile();
+  if (!read) throw new Error(`no development SMS sink for ${issuer} (start the IdP with NOTIFY_SINK=dev; set NOTIFY_DEV_FILE / DATA_DIR as it has them)`);
   const res = await fetch(new URL('/register/code', issuer), {
     method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ mobile }),
   });
