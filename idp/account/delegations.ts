@@ -27,6 +27,7 @@ import { MESSAGES, errorPage } from '../pages.ts';
 import { delegationsPage, type DelegationRow, type DelegationsView } from './delegations-page.ts';
 import type { Sessions } from './sessions.ts';
 import type { Notice } from './views.ts';
+import { currentAccount, sendPage, toNotice } from './common.ts';
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
 const PATH = '/account/delegations';
@@ -56,27 +57,11 @@ export function mountDelegationPages(router: Router, d: DelegationPagesDeps): vo
     const v = body(ctx)[k];
     return typeof v === 'string' ? v.trim().slice(0, 2000) : '';
   };
-  const send = (ctx: ParameterizedContext, status: number, html: string) => {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = html;
-  };
-  const notice = (e: unknown): Notice => {
-    if (!isAppError(e)) throw e;
-    return { code: e.code, message: e.message };
-  };
+  const send = sendPage;
+  const notice = toNotice;
 
   /** The logged-in account, or a redirect to the account login. */
-  async function who(ctx: ParameterizedContext) {
-    const s = await d.sessions.current(ctx);
-    const account = s?.accountId ? await accounts.findById(s.accountId) : undefined;
-    if (!s || !account || account.disabled) {
-      ctx.redirect('/account/login');
-      return undefined;
-    }
-    return { session: s, account };
-  }
+  const who = currentAccount(d.sessions, accounts);
   type Who = NonNullable<Awaited<ReturnType<typeof who>>>;
 
   function csrf(ctx: ParameterizedContext, w: Who): boolean {

@@ -28,6 +28,7 @@ import { ACCOUNT_CLIENT_ID } from './client.ts';
 import type { MobileChange } from './mobile.ts';
 import type { Sessions } from './sessions.ts';
 import { accountPage, qrApprovePage, recoverPage, type Notice } from './views.ts';
+import { currentAccount, sendPage, toNotice } from './common.ts';
 import type { QrLogins } from '../login/qr.ts';
 import { levelOf } from '../assurance.ts';
 
@@ -44,27 +45,11 @@ export function mountAccountPages(router: Router, d: {
 }): void {
   const { accounts, key } = d;
 
-  const send = (ctx: ParameterizedContext, status: number, body: string) => {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set('cache-control', 'no-store');
-    ctx.body = body;
-  };
-  const notice = (e: unknown): Notice => {
-    if (!isAppError(e)) throw e;
-    return { code: e.code, message: e.message };
-  };
+  const send = sendPage;
+  const notice = toNotice;
 
-  /** The logged-in account, or a redirect to the login. */
-  async function who(ctx: ParameterizedContext) {
-    const s = await d.sessions.current(ctx);
-    const account = s?.accountId ? await accounts.findById(s.accountId) : undefined;
-    if (!s || !account || account.disabled) {
-      ctx.redirect('/account/login');
-      return undefined;
-    }
-    return { session: s, account };
-  }
+  /** The logged-in account, or a redirect to the account login. */
+  const who = currentAccount(d.sessions, accounts);
 
   async function render(ctx: ParameterizedContext, w: NonNullable<Awaited<ReturnType<typeof who>>>, o: { status?: number; notice?: Notice; mobileStep?: 'start' | 'old-sent' | 'old-confirmed' | 'new-sent'; newMobile?: string } = {}) {
     const account = await accounts.findById(w.account.id) ?? w.account;
