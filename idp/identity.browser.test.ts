@@ -9,7 +9,7 @@ import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_CITIZEN } from '../kernel/demo.ts';
 import { maskIdNumber } from '../kernel/ids.ts';
-import { artifactPath, launchBrowser } from '../test/support/browser.ts';
+import { artifactPath, launchBrowser, portalPage } from '../test/support/browser.ts';
 import { callApi, discoverClient, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../test/support/oidc.ts';
 import { newCitizen } from '../test/journey.ts';
 import { DEMO_COMPANY } from './verify/fixture.ts';
@@ -27,14 +27,7 @@ afterAll(async () => {
   await idp?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ locale: 'zh-CN' });
-  const page = await context.newPage();
-  await page.route('http://127.0.0.1:3000/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
-  // Nothing may come from outside the platform.
-  page.on('request', (r) => { if (!r.url().startsWith(idp.issuer) && !r.url().startsWith('http://127.0.0.1:3000') && !r.url().startsWith('data:')) throw new Error(`external request ${r.url()}`); });
-  return page;
-}
+const newPage = (): Promise<Page> => portalPage(browser, idp.issuer);
 
 async function authorize(page: Page, extra: Record<string, string> = {}) {
   const config = await discoverClient(idp.issuer);

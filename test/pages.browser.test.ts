@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { artifactPath, launchBrowser } from './support/browser.ts';
+import { artifactPath, launchBrowser, portalPage } from './support/browser.ts';
 import { discoverClient, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { newCitizen } from './journey.ts';
 
@@ -23,13 +23,7 @@ afterAll(async () => {
   await idp?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ locale: 'zh-CN' });
-  const page = await context.newPage();
-  // Nothing listens at the portal's redirect URI in this test: answer it in the browser.
-  await page.route('http://127.0.0.1:3000/**', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
-  return page;
-}
+const newPage = (): Promise<Page> => portalPage(browser, idp.issuer);
 
 describe('pages.register', () => {
   test('zh-CN by default with an English switch; a person registers with the keyboard', async () => {

@@ -2,14 +2,13 @@
  * Test fixture for the case subgraph: a running service on a fresh database and cache, helpers to
  * feed it events as the item and licence services would, and to read what it published.
  */
-import { randomUUID } from 'node:crypto';
+import { streamProbe, type StreamProbe } from '../../test/support/streams.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import { silentLogger } from '../../kernel/log.ts';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Caller } from '../../kernel/internal-auth.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
-import type { StreamMessage } from '../../kernel/cache.ts';
 import type { Notice } from '../../kernel/notify.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,15 +32,12 @@ export const staff = (role: 'receiver' | 'acceptor' | 'reviewer' | 'decider', ag
   kind: 'staff', sub: demo(role).id, name: demo(role).name, agency, roles: [role],
 });
 
-export interface CaseFixture {
+/** `publish`: an event as another service's outbox relay writes it; `read`: every message on a stream so far. */
+export interface CaseFixture extends StreamProbe {
   deps: Deps;
   db: TestDb;
   svc: RunningService;
   call<T = Record<string, unknown>>(caller: Caller, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  /** Publish an event to a stream the way another service's outbox relay would. */
-  publish(stream: string, type: string, payload: Record<string, unknown>, id?: string): Promise<string>;
-  /** Every message on a stream so far (a private consumer group reads from the start). */
-  read(stream: string): Promise<StreamMessage[]>;
   /** Notices sent to applicants (R-CA-3), in order; every applicant's mobile is MOBILE unless the test injects contacts. */
   notices: Notice[];
   close(): Promise<void>;
@@ -66,28 +62,10 @@ export async function startCaseFixture(clock: Clock = systemClock, options: Case
     licenceChecker: { check: async () => ({ ok: false, reason: 'NOT_FOUND', message: 'no such licence', licence: null }) },
     ...options,
   })(deps, { port: 0 });
-  const readers = new Map<string, string>();
   const fixture: CaseFixture = {
     deps, db, svc, notices,
     call: (caller, query, variables = {}) => callSubgraph(svc.url, deps.internalKey, caller, query, variables),
-    async publish(stream, type, payload, id = randomUUID()) {
-      await cache.xAdd(stream, { id, type, occurredAt: new Date().toISOString(), payload: JSON.stringify(payload) });
-      return id;
-    },
-    async read(stream) {
-      let group = readers.get(stream);
-      if (!group) {
-        group = `test-${randomUUID().slice(0, 8)}`;
-        readers.set(stream, group);
-        await cache.xGroupCreate(stream, group);
-      }
-      const out: StreamMessage[] = [];
-      for (;;) {
-        const batch = await cache.xReadGroup(stream, group, 'reader', { count: 100, blockMs: 1 });
-        out.push(...batch);
-        if (batch.length < 100) return out;
-      }
-    },
+    ...streamProbe(cache),
     async close() {
       await svc.close();
       await cache.close();

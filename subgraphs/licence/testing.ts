@@ -3,6 +3,7 @@
  * programmable account directory, helpers to publish `case.approved` as the case service would,
  * and to read what the service published.
  */
+import { streamProbe, type StreamProbe } from '../../test/support/streams.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,6 @@ import { internalKey, type Caller } from '../../kernel/internal-auth.ts';
 import { silentLogger } from '../../kernel/log.ts';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
-import type { StreamMessage } from '../../kernel/cache.ts';
 import { DEMO_AGENCIES, DEMO_CITIZEN, DEMO_LICENCE_TYPES, DEMO_STAFF } from '../../kernel/demo.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from '../../test/support/infra.ts';
 import { callSubgraph, type GraphQLResponse } from '../../test/support/subgraph.ts';
@@ -57,7 +57,7 @@ export class FakeDirectory implements AccountDirectory {
   }
 }
 
-export interface LicenceFixture {
+export interface LicenceFixture extends StreamProbe {
   deps: Deps;
   db: TestDb;
   svc: RunningService;
@@ -66,8 +66,6 @@ export interface LicenceFixture {
   directory: FakeDirectory;
   dataDir: string;
   call<T = Record<string, unknown>>(caller: Caller, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
-  publish(stream: string, type: string, payload: Record<string, unknown>, id?: string): Promise<string>;
-  read(stream: string): Promise<StreamMessage[]>;
   close(): Promise<void>;
 }
 
@@ -86,28 +84,10 @@ export async function startLicenceFixture(o: { instances?: number; clock?: Clock
   // Started together, as replicas of one deployment would be.
   const instances = await Promise.all(Array.from({ length: o.instances ?? 1 }, () => factory(deps, { port: 0 })));
   const svc = instances[0]!;
-  const readers = new Map<string, string>();
   return {
     deps, db, svc, instances, directory, dataDir,
     call: (caller, query, variables = {}) => callSubgraph(svc.url, deps.internalKey, caller, query, variables),
-    async publish(stream, type, payload, id = randomUUID()) {
-      await cache.xAdd(stream, { id, type, occurredAt: new Date().toISOString(), payload: JSON.stringify(payload) });
-      return id;
-    },
-    async read(stream) {
-      let group = readers.get(stream);
-      if (!group) {
-        group = `test-${randomUUID().slice(0, 8)}`;
-        readers.set(stream, group);
-        await cache.xGroupCreate(stream, group);
-      }
-      const out: StreamMessage[] = [];
-      for (;;) {
-        const batch = await cache.xReadGroup(stream, group, 'reader', { count: 100, blockMs: 1 });
-        out.push(...batch);
-        if (batch.length < 100) return out;
-      }
-    },
+    ...streamProbe(cache),
     async close() {
       for (const i of instances) await i.close();
       await cache.close();

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -25,4 +25,24 @@ export function artifactPath(name: string): string {
   const dir = join(process.cwd(), 'test', '.artifacts');
   mkdirSync(dir, { recursive: true });
   return join(dir, name);
+}
+
+/** The portal's redirect URI in tests: nothing listens there, so the browser answers it itself. */
+export const PORTAL_CALLBACK = 'http://127.0.0.1:3000/callback';
+
+/**
+ * A zh-CN page as a citizen opens it from the portal: the portal's callback is answered in the
+ * browser, and any request outside `platform` (or the portal) fails the test — pages must load
+ * nothing from elsewhere.
+ */
+export async function portalPage(browser: Browser, platform: string): Promise<Page> {
+  const context = await browser.newContext({ locale: 'zh-CN' });
+  const page = await context.newPage();
+  const portal = new URL(PORTAL_CALLBACK).origin;
+  await page.route(`${portal}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(platform) && !url.startsWith(portal) && !url.startsWith('data:')) throw new Error(`external request ${url}`);
+  });
+  return page;
 }
