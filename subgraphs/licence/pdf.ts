@@ -4,15 +4,11 @@
  * the PDF prints the same everywhere, whatever fonts the reader has. It carries the seal
  * impression (the seal certificate's stored image, else drawn: ./seal-image.ts), the QR code that verifies (./qr.ts) and the verify address.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
+import { a4Document, fieldRows } from '../../kernel/pdf.ts';
 import type { LicenceRecord } from './repository.ts';
 import { arcGlyphs, starPoints } from './seal-image.ts';
 
-// The package exports only its metadata module; the fonts sit beside it in fonts/.
-const FONT = join(dirname(createRequire(import.meta.url).resolve('@embedpdf/fonts-sc')), '..', 'fonts', 'NotoSansHans-Regular.otf');
 const RED = '#d81e06';
 
 export interface PdfInput {
@@ -42,12 +38,8 @@ function drawSeal(doc: PDFKit.PDFDocument, x: number, y: number, size: number, a
 
 export async function renderLicencePdf(p: PdfInput): Promise<Buffer> {
   const qr = await QRCode.toBuffer(p.qrText, { errorCorrectionLevel: 'M', margin: 2, scale: 4 });
-  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `${p.licence.typeName} ${p.licence.number}`, Author: p.licence.issuerName, Subject: p.licence.identifier } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve) => doc.on('end', () => resolve()));
+  const { doc, finish } = a4Document({ Title: `${p.licence.typeName} ${p.licence.number}`, Author: p.licence.issuerName, Subject: p.licence.identifier });
   const l = p.licence;
-  doc.font(FONT);
   doc.fillColor('#1d2733').fontSize(26).text(l.typeName, { align: 'center' });
   doc.moveDown(0.3).fontSize(11).fillColor('#52606d').text(`电子证照 Electronic licence · ${p.statusLine}`, { align: 'center' });
   doc.moveDown(1.5).fillColor('#1d2733');
@@ -57,13 +49,8 @@ export async function renderLicencePdf(p: PdfInput): Promise<Buffer> {
     ['有效期 Valid', `${l.validFrom.slice(0, 10)} 至 ${l.validUntil ? l.validUntil.slice(0, 10) : '长期 no end'}`],
     ['行政区划 Jurisdiction', l.jurisdiction], ['证照标识 Identifier', l.identifier],
   ];
+  fieldRows(doc, rows, 130, 340);
   const left = doc.page.margins.left;
-  for (const [k, v] of rows) {
-    const y = doc.y;
-    doc.fontSize(10).fillColor('#52606d').text(k, left, y, { width: 130 });
-    doc.fontSize(12).fillColor('#1d2733').text(v, left + 140, y, { width: 340 });
-    doc.moveDown(0.6);
-  }
   const sealTop = doc.y + 20;
   if (p.sealImage) doc.image(p.sealImage, 330, sealTop, { width: 140 }); // the certified seal image (review gap F)
   else drawSeal(doc, 330, sealTop, 140, l.issuerName, p.sealPurpose);
@@ -71,7 +58,5 @@ export async function renderLicencePdf(p: PdfInput): Promise<Buffer> {
   doc.fontSize(9).fillColor('#52606d').text('扫码验证 Scan to verify', left, sealTop + 134, { width: 130, align: 'center' });
   doc.fontSize(9).text(`验证地址 Verify at: ${p.verifyUrl}`, left, sealTop + 170, { width: 480 });
   doc.text('本证照由发证机关电子印章签署，可离线验证：npx yiwang verify · Sealed with the issuing agency\'s electronic seal; verifiable offline.', { width: 480 });
-  doc.end();
-  await done;
-  return Buffer.concat(chunks);
+  return finish();
 }

@@ -11,16 +11,14 @@
  * back to the impression drawn from the names.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import type { Queryable } from '../../kernel/db.ts';
+import { CJK_FONT } from '../../kernel/pdf.ts';
 import { loadCertificate } from '../../seal/chain/certificate.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { html, type Html } from './pages/html.ts';
 
 export const SEAL_PURPOSE = '电子证照专用章';
-const FONT = join(dirname(createRequire(import.meta.url).resolve('@embedpdf/fonts-sc')), '..', 'fonts', 'NotoSansHans-Regular.otf');
 const PNG_SIZE = 320;
 
 export interface SealGlyph { ch: string; x: number; y: number; rotate: number }
@@ -64,7 +62,7 @@ export function renderSealPng(agencyName: string, purpose: string): Buffer {
   const svg = String(sealSvg(agencyName, purpose, PNG_SIZE))
     .replace('<svg ', `<svg width="${PNG_SIZE}" height="${PNG_SIZE}" `)
     .replace(/<text /g, '<text font-family="Noto Sans Hans" ');
-  const font = { fontFiles: [FONT], loadSystemFonts: false, defaultFontFamily: 'Noto Sans Hans' };
+  const font = { fontFiles: [CJK_FONT], loadSystemFonts: false, defaultFontFamily: 'Noto Sans Hans' };
   return Buffer.from(new Resvg(svg, { font, background: 'rgba(0,0,0,0)' }).render().asPng());
 }
 

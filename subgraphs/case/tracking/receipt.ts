@@ -3,13 +3,9 @@
  * Sans Hans (the @embedpdf/fonts-sc package, as the licence PDF does), with the case number, the
  * tracking code and a QR code holding the public tracking address.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
+import { a4Document, fieldRows } from '../../../kernel/pdf.ts';
 import type { CaseRecord } from '../repository.ts';
-
-const FONT = join(dirname(createRequire(import.meta.url).resolve('@embedpdf/fonts-sc')), '..', 'fonts', 'NotoSansHans-Regular.otf');
 
 export interface ReceiptInput { case: CaseRecord; acceptedAt: string; trackingUrl: string; trackingCode: string }
 
@@ -18,11 +14,7 @@ const cst = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOStri
 export async function renderReceiptPdf(p: ReceiptInput): Promise<Buffer> {
   const c = p.case;
   const qr = await QRCode.toBuffer(p.trackingUrl, { errorCorrectionLevel: 'M', margin: 2, scale: 4 });
-  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: `受理通知书 ${c.caseNumber}`, Author: c.agencyName, Subject: c.caseNumber } });
-  const chunks: Buffer[] = [];
-  doc.on('data', (b: Buffer) => chunks.push(b));
-  const done = new Promise<void>((resolve) => doc.on('end', () => resolve()));
-  doc.font(FONT);
+  const { doc, finish } = a4Document({ Title: `受理通知书 ${c.caseNumber}`, Author: c.agencyName, Subject: c.caseNumber });
   doc.fillColor('#1d2733').fontSize(24).text('受理通知书', { align: 'center' });
   doc.moveDown(0.2).fontSize(11).fillColor('#52606d').text('Notice of acceptance', { align: 'center' });
   doc.moveDown(1.2).fillColor('#1d2733').fontSize(12)
@@ -37,18 +29,11 @@ export async function renderReceiptPdf(p: ReceiptInput): Promise<Buffer> {
     ['提交时间 Submitted', cst(c.submittedAt)], ['受理时间 Accepted', cst(p.acceptedAt)],
     ['办理时限 Deadline', c.deadlineAt ? `${cst(c.deadlineAt).slice(0, 10)}（工作日计算 working days）` : '—'],
   ];
+  fieldRows(doc, rows, 150, 320);
   const left = doc.page.margins.left;
-  for (const [k, v] of rows) {
-    const y = doc.y;
-    doc.fontSize(10).fillColor('#52606d').text(k, left, y, { width: 150 });
-    doc.fontSize(12).fillColor('#1d2733').text(v, left + 160, y, { width: 320 });
-    doc.moveDown(0.6);
-  }
   const top = doc.y + 16;
   doc.image(qr, left, top, { width: 130 });
   doc.fontSize(9).fillColor('#52606d').text('扫码查询进度 Scan to track', left, top + 134, { width: 130, align: 'center' });
   doc.fontSize(9).text(p.trackingUrl, left + 150, top + 40, { width: 330 });
-  doc.end();
-  await done;
-  return Buffer.concat(chunks);
+  return finish();
 }
