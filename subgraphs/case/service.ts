@@ -84,21 +84,21 @@ export function caseServiceFactory(options: CaseServiceOptions = {}): ServiceFac
     const runners: Runner[] = [];
     try {
       runners.push(await startConsumer({
-        db, cache, log, schema: CASE_SCHEMA, stream: ITEMS_STREAM, group: CONSUMER_GROUP, ...options.consumer,
+        db, cache, log, schema: CASE_SCHEMA, stream: ITEMS_STREAM, group: CONSUMER_GROUP, maxAttempts: deps.config.EVENT_MAX_ATTEMPTS, ...options.consumer,
         handle: (e, q) => handleItemEvent(e, q, clock.now(), log),
       }));
-      // Several loops in one group: each event still goes to one of them, and the commits (an fsync
-      // each) overlap instead of queueing one behind the other (issue 5 benchmark).
-      for (let i = 0; i < deps.config.CASE_LICENCE_CONSUMERS; i++) {
-        runners.push(await startConsumer({
-          db, cache, log, schema: CASE_SCHEMA, stream: LICENCES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
-          handle: (e, q) => handleLicenceEvent(e, q, env, clock.now(), log),
-          afterCommit: () => relay.poke(),
-        }));
-      }
+      // Completions of different cases overlap (EVENT_CONCURRENCY); one case's events stay in order.
+      runners.push(await startConsumer({
+        db, cache, log, schema: CASE_SCHEMA, stream: LICENCES_STREAM, group: CONSUMER_GROUP,
+        concurrency: deps.config.EVENT_CONCURRENCY, maxAttempts: deps.config.EVENT_MAX_ATTEMPTS, ...options.consumer,
+        wants: (e) => e.type === 'licence.issued',
+        handle: (e, q) => handleLicenceEvent(e, q, env, clock.now(), log),
+        afterCommit: () => relay.poke(),
+      }));
       // R-CA-3: the applicant's notices.
       runners.push(await startNoticeConsumer({
         db, cache, log, consumer: options.consumer,
+        concurrency: deps.config.EVENT_CONCURRENCY, maxAttempts: deps.config.EVENT_MAX_ATTEMPTS,
         notifier: options.notifier ?? createNotifier(deps.config, log, clock),
         contacts: options.contacts ?? idpContacts({ baseUrl: deps.config.IDP_INTERNAL_URL, key: deps.internalKey, clock }),
       }));

@@ -46,9 +46,10 @@ export function caseEventHandler(clock: Clock, log: Logger) {
   };
 }
 
-export function startCaseConsumer(o: { db: Db; cache: Cache; clock: Clock; log: Logger }): Promise<Runner> {
+export function startCaseConsumer(o: { db: Db; cache: Cache; clock: Clock; log: Logger; concurrency?: number; maxAttempts?: number }): Promise<Runner> {
   return startConsumer({
     db: o.db, cache: o.cache, schema: EVALUATION_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, log: o.log,
+    concurrency: o.concurrency, maxAttempts: o.maxAttempts, wants: (e) => e.type === CASE_COMPLETED,
     handle: caseEventHandler(o.clock, o.log),
   });
 }

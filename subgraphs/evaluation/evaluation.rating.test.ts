@@ -99,18 +99,20 @@ describe('evaluation.consumer', () => {
     const other = await publish('case.completed', { ...p, completedAt: '2026-03-03T08:00:00.000Z' });
     await waitProcessed(other);
     // A later event proves both copies of the first were read before it.
-    await waitProcessed(await publish('case.approved', { caseId: randomUUID() }));
+    await completedCase();
     expect(await count('rateable_cases', p.caseId)).toBe(1);
     const { rows } = await db.query<{ completed_at: Date }>('select completed_at from evaluation.rateable_cases where case_id = $1', [p.caseId]);
     expect(new Date(rows[0]!.completed_at).toISOString()).toBe(p.completedAt);
   });
 
-  test('other event types and a malformed case.completed are acknowledged without recording anything', async () => {
+  test('other event types are passed over without a ledger row; a malformed case.completed is acknowledged without recording anything', async () => {
     const before = await count('rateable_cases');
     const caseId = randomUUID();
-    await waitProcessed(await publish('case.approved', { ...completedPayload({}), caseId }));
+    const approved = await publish('case.approved', { ...completedPayload({}), caseId });
     await waitProcessed(await publish('case.completed', { caseId, itemId: ITEM }));
     expect(await count('rateable_cases')).toBe(before);
+    // Same case, so handled in stream order: the approval was read first, and left no trace.
+    expect((await db.query('select 1 from evaluation.processed_events where event_id = $1', [approved])).rowCount).toBe(0);
   });
 });
 
@@ -173,7 +175,8 @@ describe('evaluation.rateCase', () => {
 
   test('a case that is not completed (only approved) cannot be rated', async () => {
     const caseId = randomUUID();
-    await waitProcessed(await publish('case.approved', { ...completedPayload({}), caseId }));
+    await publish('case.approved', { ...completedPayload({}), caseId });
+    await completedCase(); // published after it: the approval has been read
     const r = await rate(PERSON, caseId, 'SATISFIED');
     expect(r.errors?.[0]?.extensions?.code).toBe('CASE_NOT_RATEABLE');
     expect(await count('evaluations', caseId)).toBe(0);

@@ -15,7 +15,7 @@ export const startEvaluationService: ServiceFactory = async (deps: Deps, opts: S
   const { db, cache, clock, log } = deps;
   await migrate(db, EVALUATION_SCHEMA, EVALUATION_MIGRATIONS);
   // Nothing to seed: ratings come from people, rateable cases from the case service's events.
-  const consumer = await startCaseConsumer({ db, cache, clock, log });
+  const consumer = await startCaseConsumer({ db, cache, clock, log, concurrency: deps.config.EVENT_CONCURRENCY, maxAttempts: deps.config.EVENT_MAX_ATTEMPTS });
   return serveSubgraph<EvaluationContext>({
     name: 'evaluation', deps, start: opts, background: [consumer],
     typeDefs: parse(subgraphSdl('evaluation')),

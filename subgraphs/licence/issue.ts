@@ -30,7 +30,7 @@ import type { AccountDirectory, HolderAccount } from './directory.ts';
 import { LICENCE_SCHEMA } from './migrations.ts';
 import { existsForCase, insertLicence, nextSerial } from './repository.ts';
 import type { TrustStore } from './trust.ts';
-import { allocateStatus, recordStatus } from './status.ts';
+import { reserveStatus } from './status.ts';
 
 export const LICENCES_STREAM = 'licences';
 export const VALIDITY_YEARS = 5;
@@ -97,9 +97,11 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
   }
   if (await existsForCase(q, c.caseId, c.licenceType.code)) return null;
 
+  const id = randomUUID();
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
-  // sealFor holds the agency's advisory lock: no other issuance of this agency picks an index meanwhile.
-  const status = await allocateStatus(q, { code: c.agencyCode, name: c.agencyName }, d.statusBase);
+  const status = await reserveStatus(q, id, { code: c.agencyCode, name: c.agencyName }, d.statusBase);
+  // Last before signing: the serial counter's row stays locked until this transaction ends, so
+  // issuances of one agency and type overlap everywhere but from here to the commit.
   const serial = String(await nextSerial(q, c.agencyCode, c.licenceType.code)).padStart(SERIAL_DIGITS, '0');
   const identifier = formatLicenceId({ typeCode: c.licenceType.code, agencyCode: c.agencyCode, serial, version: VERSION });
   const jurisdiction = c.agencyCode.slice(2, 8);
@@ -117,14 +119,15 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
   }, status.entries);
   const jws = await signLicence(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now, { timestamper: await d.trust.timestamper(q) });
 
-  const id = randomUUID();
   const inserted = await insertLicence(q, {
     id, identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number, holderId: c.applicantId,
     holderName: holder.name, holderCode: holder.idNumber, issuerName: c.agencyName, issuerCode: c.agencyCode, jurisdiction,
     caseId: c.caseId, sealCertificateId: seal.certificateId, issuedAt: now, validFrom, validUntil, credential: jws,
   });
-  if (!inserted) return null; // a concurrent replay won
-  await recordStatus(q, id, c.agencyCode, status.index);
+  if (!inserted) { // a concurrent replay won: give the reserved index back
+    await q.query(`delete from ${LICENCE_SCHEMA}.licence_status where licence_id = $1`, [id]);
+    return null;
+  }
   const issued: LicenceIssued = { licenceId: id, identifier, caseId: c.caseId, holderId: c.applicantId, issuedAt: now.toISOString() };
   await enqueueEvent(q, LICENCE_SCHEMA, LICENCES_STREAM, 'licence.issued', { ...issued }, now);
   d.log.info({ licenceId: id, caseId: c.caseId, identifier }, 'licence issued');

@@ -134,4 +134,15 @@ alter table certificates add column revoked_at timestamptz;
 alter table certificates add column seal_image bytea;
 `,
   },
+  {
+    // Issuance reserves a licence's status index before it signs (unique per agency, so two
+    // issuances never share one), and inserts the licence afterwards in the same transaction:
+    // the reference to the licence is checked at commit.
+    id: '005_status_reserved_before_licence',
+    sql: `
+alter table licence_status drop constraint licence_status_licence_id_fkey;
+alter table licence_status add constraint licence_status_licence_id_fkey
+  foreign key (licence_id) references licences (id) deferrable initially deferred;
+`,
+  },
 ];

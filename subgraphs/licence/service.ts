@@ -61,7 +61,9 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     try {
       runners.push(await startConsumer({
         // The IdP lookup runs before the transaction, never inside one (see ConsumerOptions.prepare).
-        db, cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, ...options.consumer,
+        db, cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP,
+        concurrency: config.EVENT_CONCURRENCY, maxAttempts: config.EVENT_MAX_ATTEMPTS, ...options.consumer,
+        wants: (e) => e.type === 'case.approved',
         prepare: (e) => prepareCaseEvent(e, directory),
         handle: async (e, q, holder) => { await handleCaseEvent(e, q, clock.now(), { trust, log, statusBase: config.LICENCE_PUBLIC_URL }, holder); },
         afterCommit: () => relay.poke(),

@@ -33,15 +33,23 @@ export const statusListUrl = (base: string, agencyCode: string, purpose: StatusP
   `${base.replace(/\/$/, '')}/status/${encodeURIComponent(agencyCode)}/${purpose}`;
 
 /** The agency's lists exist; a free random index (the caller holds the agency's seal lock). */
-export async function allocateStatus(q: Queryable, agency: { code: string; name: string }, base: string): Promise<{ index: number; entries: StatusEntry[] }> {
+/**
+ * Reserve a random free index in the agency's status lists for the licence about to be issued
+ * (herd privacy: indexes say nothing about issue order). The reservation is the licence_status
+ * row itself, unique per agency, so concurrent issuances of one agency never share an index and
+ * need no lock; the licence row follows in the same transaction (the reference is deferred).
+ */
+export async function reserveStatus(q: Queryable, licenceId: string, agency: { code: string; name: string }, base: string): Promise<{ index: number; entries: StatusEntry[] }> {
   for (const purpose of STATUS_PURPOSES) {
     await q.query(`insert into ${S}.status_lists (agency_code, purpose, agency_name, bits) values ($1, $2, $3, $4) on conflict do nothing`,
       [agency.code, purpose, agency.name, emptyBitstring()]);
   }
   for (let attempt = 0; attempt < 64; attempt++) {
     const index = randomInt(MIN_LIST_ENTRIES);
-    const { rows } = await q.query(`select 1 from ${S}.licence_status where agency_code = $1 and status_index = $2`, [agency.code, index]);
-    if (rows.length === 0) {
+    const { rows } = await q.query(
+      `insert into ${S}.licence_status (licence_id, agency_code, status_index) values ($1, $2, $3) on conflict do nothing returning status_index`,
+      [licenceId, agency.code, index]);
+    if (rows.length === 1) {
       return {
         index,
         entries: STATUS_PURPOSES.map((purpose) => {
@@ -52,10 +60,6 @@ export async function allocateStatus(q: Queryable, agency: { code: string; name:
     }
   }
   throw new AppError('CONFLICT', '状态列表已满 / the agency\'s status list is full');
-}
-
-export async function recordStatus(q: Queryable, licenceId: string, agencyCode: string, index: number): Promise<void> {
-  await q.query(`insert into ${S}.licence_status (licence_id, agency_code, status_index) values ($1, $2, $3)`, [licenceId, agencyCode, index]);
 }
 
 /** What each action leads to from each state; absent = not allowed. */

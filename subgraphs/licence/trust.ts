@@ -127,8 +127,19 @@ export function createTrustStore(o: {
     return rows[0];
   }
 
+  /** Chains by leaf id: a certificate and its issuers never change once stored. */
+  const chains = new Map<string, string[]>();
+
   /** Seal certificate first, then each issuer up to the root (x5c order, RFC 7515 §4.1.6). */
   async function chainOf(q: Queryable, leaf: CertRow): Promise<string[]> {
+    const known = chains.get(leaf.id);
+    if (known) return known;
+    const out = await walkChain(q, leaf);
+    chains.set(leaf.id, out);
+    return out;
+  }
+
+  async function walkChain(q: Queryable, leaf: CertRow): Promise<string[]> {
     const out = [leaf.cert_pem];
     let c = leaf;
     while (c.issuer_id && out.length < 5) {
@@ -169,12 +180,16 @@ export function createTrustStore(o: {
     },
 
     async sealFor(q, agency) {
-      await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal.${agency.code}`]);
       const now = o.clock.now();
-      const { rows } = await q.query<CertRow>(
+      const valid = async () => (await q.query<CertRow>(
         `select * from ${S}.certificates where role = 'seal' and agency_code = $1 and status = 'active' and not_before <= $2 and not_after > $2
-         order by not_after desc limit 1`, [agency.code, now]);
-      let seal = rows[0];
+         order by not_after desc limit 1`, [agency.code, now])).rows[0];
+      // The usual case takes no lock; only making a seal does, so concurrent issuances make one.
+      let seal = await valid();
+      if (!seal) {
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal.${agency.code}`]);
+        seal = await valid();
+      }
       if (!seal) {
         const ca = await current(q, 'ca');
         if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');

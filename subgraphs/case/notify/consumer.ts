@@ -20,9 +20,12 @@ export const NOTICE_GROUP = 'case-notices';
 
 export function startNoticeConsumer(o: {
   db: Db; cache: Cache; log: Logger; notifier: Notifier; contacts: ApplicantContacts; consumer?: { blockMs?: number; claimIdleMs?: number };
+  concurrency?: number; maxAttempts?: number;
 }): Promise<Runner> {
   return startConsumer({
-    db: o.db, cache: o.cache, log: o.log, schema: CASE_SCHEMA, stream: CASES_STREAM, group: NOTICE_GROUP, ...o.consumer,
+    db: o.db, cache: o.cache, log: o.log, schema: CASE_SCHEMA, stream: CASES_STREAM, group: NOTICE_GROUP,
+    concurrency: o.concurrency, maxAttempts: o.maxAttempts, ...o.consumer,
+    wants: (e) => noticeFor(e) !== null,
     prepare: async (e) => {
       const n = noticeFor(e);
       if (!n) return;
