@@ -34,6 +34,10 @@ export interface Cache {
   /** Take over messages pending longer than `minIdleMs` (a crashed consumer's), for `consumer`. */
   xAutoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamMessage[]>;
   xLen(stream: string): Promise<number>;
+  /** The first `count` entries of a stream, oldest first (for operators: dead letters). */
+  xRange(stream: string, count: number): Promise<StreamMessage[]>;
+  /** Remove entries; returns how many were there. */
+  xDel(stream: string, ...ids: string[]): Promise<number>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -110,6 +114,10 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
       return toMessages(r.messages as Array<{ id: string; message: Record<string, string> } | null>);
     },
     xLen: (stream) => client.xLen(k(stream)),
+    async xRange(stream, count) {
+      return toMessages(await client.xRange(k(stream), '-', '+', { COUNT: count }) as Array<{ id: string; message: Record<string, string> }>);
+    },
+    async xDel(stream, ...ids) { return ids.length ? client.xDel(k(stream), ids) : 0; },
     async ping() { return (await client.ping()) === 'PONG'; },
     async close() {
       // A blocked XREADGROUP would hold a graceful close for up to its BLOCK time: cut those.
@@ -260,6 +268,15 @@ export class MemoryCache implements Cache {
     return out;
   }
   async xLen(stream: string) { return this.#stream(stream).entries.length; }
+  async xRange(stream: string, count: number) {
+    return this.#stream(stream).entries.slice(0, count).map((e) => ({ id: e.id, fields: { ...e.fields } }));
+  }
+  async xDel(stream: string, ...ids: string[]) {
+    const s = this.#stream(stream);
+    const before = s.entries.length;
+    s.entries = s.entries.filter((e) => !ids.includes(e.id));
+    return before - s.entries.length;
+  }
   async ping() { return !this.#closed; }
   async close() {
     this.#closed = true;

@@ -173,6 +173,10 @@ export interface ConsumerOptions<P = undefined> {
 
 /** Where a group's poisoned events go (see ConsumerOptions.maxAttempts). */
 export const deadLetterStream = (stream: string): string => `${stream}.dead`;
+/** Cache key counting a group's failed attempts at an event. */
+export const attemptsKey = (group: string, eventId: string): string => `events:attempts:${group}:${eventId}`;
+/** Fields the dead-letter stream adds to the original event's. */
+export const DEAD_LETTER_FIELDS = ['group', 'attempts', 'error', 'failedAt'] as const;
 
 const defaultOrderKey = (e: DomainEvent): string => {
   const p = e.payload as { caseId?: unknown; licenceId?: unknown; id?: unknown };
@@ -196,7 +200,6 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
   await o.cache.xGroupCreate(o.stream, o.group);
   let stopped = false;
   let lastClaim = 0;
-  const attemptsKey = (e: DomainEvent) => `events:attempts:${o.group}:${e.id}`;
 
   /** True when the message may be acknowledged: handled now, handled before, not wanted, or set aside. */
   const process1 = async (m: StreamMessage): Promise<boolean> => {
@@ -218,7 +221,7 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
       return true;
     } catch (e) {
       if (stopped) return false;
-      const attempts = await o.cache.incr(attemptsKey(event), 7 * 24 * 3600).catch(() => 0);
+      const attempts = await o.cache.incr(attemptsKey(o.group, event.id), 7 * 24 * 3600).catch(() => 0);
       if (attempts >= maxAttempts) {
         // Set aside: kept whole on the dead-letter stream for an operator to inspect and replay.
         await o.cache.xAdd(deadLetterStream(o.stream), {
