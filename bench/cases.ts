@@ -22,7 +22,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import type { BenchResult } from './run.ts';
 import { loadConfig, resolveSecrets } from '../kernel/config.ts';
@@ -60,11 +60,38 @@ async function freePort(): Promise<number> {
   });
 }
 
+const childPids = new Map<string, number>();
+
+/**
+ * CPU seconds (user + system) used so far by this process, the service processes and the
+ * PostgreSQL and Redis servers, from /proc (Linux). On a shared, noisy machine, CPU time per case
+ * says where the work goes more steadily than cases per second does.
+ */
+function cpuSeconds(): Record<string, number> {
+  const ticks = (pid: string | number): [string, number] | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [comm, (Number(f[11]) + Number(f[12])) / 100];
+    } catch { return null; }
+  };
+  const out: Record<string, number> = { driverAndInProcessServices: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, postgres: 0, redis: 0 };
+  for (const [name, pid] of childPids) out[name] = ticks(pid)?.[1] ?? 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const t = ticks(pid);
+    if (t?.[0] === 'postgres') out.postgres! += t[1];
+    else if (t?.[0].startsWith('redis-server')) out.redis! += t[1];
+  }
+  return out;
+}
+
 /** Run `node <script>` with the configuration as environment; resolves once /healthz answers. */
 const processFactory = (script: string, portVar: string, env: Record<string, string>, fixedPort?: (d: Deps) => number): ServiceFactory => async (deps) => {
   const port = fixedPort ? fixedPort(deps) : await freePort();
   const vars: Record<string, string> = { ...process.env as Record<string, string>, ...env, [portVar]: String(port), IDP_INTERNAL_URL: deps.config.IDP_INTERNAL_URL, IDP_ISSUER: deps.config.IDP_ISSUER };
   const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_ARGS?.split(' ').filter(Boolean) ?? []), script], { env: vars, stdio: ['ignore', 'ignore', 'inherit'] });
+  childPids.set(script.split('/').at(-2) ?? script, child.pid!);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
@@ -221,11 +248,16 @@ export default async function bench(): Promise<BenchResult> {
   await pipeline(Math.min(50, CASES), 8, 'warmup'); // JIT, seal certificates, pools
   for (const k of Object.keys(lat) as Array<keyof typeof lat>) lat[k] = [];
   const casesBefore = counts['case.completed'].size;
+  const cpuBefore = cpuSeconds();
   const started = performance.now();
   await pipeline(process.env.BENCH_ONLY_CASE_SERVICE === '1' ? 0 : CASES, CONCURRENCY, 'run'); // 1: profile the case service alone
   const seconds = (performance.now() - started) / 1000;
   const casesPerSecond = Math.round((lat.total.length / seconds) * 10) / 10;
   const measured = { ...lat };
+  const cpuAfter = cpuSeconds();
+  // CPU milliseconds per case, by process (postgres: every backend, i.e. all the services' queries).
+  const cpuMsPerCase = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, Math.round(((cpuAfter[k]! - (cpuBefore[k] ?? 0)) * 1000 / Math.max(1, lat.total.length)) * 10) / 10]));
+  const cpuMsPerCaseTotal = Math.round(Object.values(cpuMsPerCase).reduce((a, b) => a + b, 0) * 10) / 10;
 
   // The case service alone: an item without a licence type completes on approval (no signing).
   for (const k of Object.keys(lat) as Array<keyof typeof lat>) lat[k] = [];
@@ -265,6 +297,9 @@ export default async function bench(): Promise<BenchResult> {
     lost, duplicated, failures: failures.length, warmupCases: casesBefore, casesChecked: rows.length,
     casesWithoutLicence: withoutLicence.cases, casesPerSecondWithoutLicence: withoutLicence.perSecond, p95TotalWithoutLicenceMs: withoutLicence.p95,
     baselineSignPerSecond, licenceBoundPerSecond: Math.round(baselineSignPerSecond / 2), goalCasesPerSecond: 200,
+    ...Object.fromEntries(Object.entries(cpuMsPerCase).map(([k, v]) => [`cpuMsPerCase_${k}`, v])), cpuMsPerCaseTotal,
+    // 2 cores' worth of CPU divided by what one case costs: the rate this machine could reach if nothing else ran on it.
+    cpuBoundCasesPerSecond: Math.round(2000 / Math.max(0.1, cpuMsPerCaseTotal)),
   };
   return {
     top: { casesPerSecond, lost }, // issue 5: read at the top level of bench/results/cases.json
@@ -274,6 +309,7 @@ export default async function bench(): Promise<BenchResult> {
       `p95 ms: submit ${figures.p95SubmitMs}, accept ${figures.p95AcceptMs}, approve ${figures.p95ApproveMs}, → licence issued ${figures.p95LicenceIssuedMs}, → completed ${figures.p95CompletedMs}, whole case ${figures.p95TotalMs}`,
       `events: lost ${lost}, duplicated ${duplicated} over ${rows.length} cases; failed cases ${failures.length}${failures[0] ? ` (first: ${failures[0]})` : ''}`,
       `the case service alone (an item without licence, completed on approval): ${withoutLicence.perSecond} cases/s, p95 whole case ${withoutLicence.p95} ms`,
+      `CPU ms per case: ${Object.entries(cpuMsPerCase).map(([k, v]) => `${k} ${v}`).join(', ')}; total ${cpuMsPerCaseTotal} → at most ~${figures.cpuBoundCasesPerSecond} cases/s on 2 cores`,
       `baseline: ${baselineSignPerSecond} RSA-2048 signatures/s → at most ~${figures.licenceBoundPerSecond} licences/s from signing alone (2 per licence)`,
     ],
   };

@@ -38,8 +38,13 @@ export interface SentNotice extends Notice {
 export function devNotifier(o: { file: string; log: Logger; clock: Clock }): Notifier & { read(): Promise<SentNotice[]> } {
   return {
     async send(n) {
-      await mkdir(dirname(o.file), { recursive: true });
-      await appendFile(o.file, `${JSON.stringify({ ...n, at: o.clock.now().toISOString() })}\n`, { mode: 0o600 });
+      const line = `${JSON.stringify({ ...n, at: o.clock.now().toISOString() })}\n`;
+      // The directory is made when the first append finds it missing, not before every notice.
+      await appendFile(o.file, line, { mode: 0o600 }).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+        await mkdir(dirname(o.file), { recursive: true });
+        await appendFile(o.file, line, { mode: 0o600 });
+      });
       // The text may hold a one-time code: only the template and the masked number are logged.
       o.log.info({ to: maskMobile(n.to), template: n.template }, 'notice sent (development sink)');
     },

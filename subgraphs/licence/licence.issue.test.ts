@@ -91,6 +91,23 @@ describe('licence.issue', () => {
     expect(seals).toEqual([{ agency_code: ZJ_SAMR.code, n: 1 }, { agency_code: HZ_SAMR.code, n: 1 }]);
   });
 
+  test('a burst of approvals for one agency, handled side by side by two instances: gapless serials, distinct status indexes, one seal', async () => {
+    const type = { code: '11100000MB0000010Q003', name: '药品经营许可证' };
+    const approvals = Array.from({ length: 24 }, () => caseApproved({ licenceType: type }));
+    for (const a of approvals) await f.publish('cases', 'case.approved', a);
+    const issued = await Promise.all(approvals.map(async (a) => eventually(async () => (await licencesForCase(f, a.caseId))[0])));
+    const serials = issued.map((l) => Number(parseLicenceId(l.identifier)!.serial)).sort((x, y) => x - y);
+    expect(serials).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    const { rows } = await f.db.query<{ n: number; distinct_index: number }>(
+      `select count(*)::int as n, count(distinct status_index)::int as distinct_index from licence.licence_status s
+       join licence.licences l on l.id = s.licence_id where l.type_code = $1`, [type.code]);
+    expect(rows[0]).toEqual({ n: 24, distinct_index: 24 });
+    const seals = await f.db.query(`select 1 from licence.certificates where role = 'seal' and agency_code = $1 and status = 'active'`, [HZ_SAMR.code]);
+    expect(seals.rowCount).toBe(1);
+    const anchors = readTrustBundle(readFileSync(join(f.dataDir, 'trust-bundle.pem'), 'utf8'));
+    for (const l of issued.slice(0, 3)) expect((await verifyLicence(l.credential, { trustAnchorsPem: anchors })).valid).toBe(true);
+  });
+
   test('malformed case.approved and other event types are acknowledged without a licence', async () => {
     const bad = { ...caseApproved(), agencyCode: 'not-a-credit-code' };
     await f.publish('cases', 'case.approved', bad);

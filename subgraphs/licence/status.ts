@@ -40,9 +40,13 @@ export const statusListUrl = (base: string, agencyCode: string, purpose: StatusP
  * need no lock; the licence row follows in the same transaction (the reference is deferred).
  */
 export async function reserveStatus(q: Queryable, licenceId: string, agency: { code: string; name: string }, base: string): Promise<{ index: number; entries: StatusEntry[] }> {
-  for (const purpose of STATUS_PURPOSES) {
-    await q.query(`insert into ${S}.status_lists (agency_code, purpose, agency_name, bits) values ($1, $2, $3, $4) on conflict do nothing`,
-      [agency.code, purpose, agency.name, emptyBitstring()]);
+  // The agency's first licence makes its lists (16 KiB of bits each: not sent for every licence).
+  const { rows: lists } = await q.query<{ n: number }>(`select count(*)::int as n from ${S}.status_lists where agency_code = $1`, [agency.code]);
+  if (lists[0]!.n < STATUS_PURPOSES.length) {
+    for (const purpose of STATUS_PURPOSES) {
+      await q.query(`insert into ${S}.status_lists (agency_code, purpose, agency_name, bits) values ($1, $2, $3, $4) on conflict do nothing`,
+        [agency.code, purpose, agency.name, emptyBitstring()]);
+    }
   }
   for (let attempt = 0; attempt < 64; attempt++) {
     const index = randomInt(MIN_LIST_ENTRIES);
