@@ -23,8 +23,21 @@ export function algorithmFor(key: KeyObject): LicenceAlgorithm {
 
 const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
 
+/** Checked chains by key and chain array: a signer that keeps both (the licence service does) is parsed once. */
+const checked = new WeakMap<KeyObject, WeakMap<string[], ChainCertificate[]>>();
+
 /** Parse the chain and check the key is the first certificate's; BAD_INPUT otherwise. */
 export function loadSignerChain(s: Signer): ChainCertificate[] {
+  const known = checked.get(s.privateKey)?.get(s.chainPem);
+  if (known) return known;
+  const chain = parseSignerChain(s);
+  const byChain = checked.get(s.privateKey) ?? new WeakMap<string[], ChainCertificate[]>();
+  byChain.set(s.chainPem, chain);
+  checked.set(s.privateKey, byChain);
+  return chain;
+}
+
+function parseSignerChain(s: Signer): ChainCertificate[] {
   if (s.privateKey.type !== 'private') throw new AppError('BAD_INPUT', '需要印章私钥 / the seal private key is required');
   if (!s.chainPem.length) throw new AppError('BAD_INPUT', '需要印章证书链 / the seal certificate chain is required');
   let chain: ChainCertificate[];
