@@ -17,8 +17,9 @@
  *   prompt=consent), rotated on every use (oidc-provider's default for public clients; a reused
  *   one revokes the whole grant, RFC 9700 §4.14.2), and bound to the login session unless
  *   offline_access was granted: they end with the session and at most 8 hours after login.
- * - Levels of assurance: acr urn:yiwang:loa:2 (self-registered, factors unverified) and
- *   urn:yiwang:loa:3 (staff).
+ * - Levels of assurance (idp/assurance.ts): acr urn:yiwang:loa:2 … 5, demanded with acr_values
+ *   or an acr claim request (the claims parameter is enabled for acr only); the interaction
+ *   policy steps the user up (idp/login/policy.ts).
  * - Keys come from idp/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
  */
 import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
@@ -30,7 +31,7 @@ import type { Logger } from '../kernel/log.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from './assurance.ts';
-import { stepUpPolicy } from './login/policy.ts';
+import { assertClaimsParameter, stepUpPolicy } from './login/policy.ts';
 import { accountClient } from './account/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
 import type { PartnerHooks } from './partners/hooks.ts';
@@ -142,6 +143,8 @@ export function createProvider(d: ProviderDeps): Provider {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      // OIDC Core §5.5: for an essential acr only (idp/login/policy.ts); claims are released by scope.
+      claimsParameter: { enabled: true, assertClaimsParameter },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       revocation: {
