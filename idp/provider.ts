@@ -36,13 +36,16 @@ import { accountClient } from './account/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
 import type { PartnerHooks } from './partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from './partners/claims.ts';
+import type { ActingFor } from './delegation/delegations.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
 /** Scopes the graph (gateway) accepts in its access tokens. */
 export const GATEWAY_SCOPE = 'openid profile phone';
 
-const ACCESS_TOKEN_TTL = 600;
+export const ACCESS_TOKEN_TTL = 600;
+/** Delegation markers (kernel/delegation-markers.ts) outlive every access token, with a margin for clock skew. */
+export const DELEGATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
 const SESSION_TTL = 8 * 3600;
 const OFFLINE_TTL = 30 * 24 * 3600;
 
@@ -58,7 +61,7 @@ export interface ProviderDeps {
   /** Company memberships for the yw_companies claim (idp/partners/claims.ts). */
   memberships?: MembershipsOf;
   /** R-ID-8: the delegation a person acts under, if in force (idp/delegation); throws DELEGATION_INVALID. */
-  actingFor?: (accountId: string, delegationId: string) => Promise<{ company: string; scope: string[]; delegationId: string }>;
+  actingFor?: (accountId: string, delegationId: string) => Promise<ActingFor>;
 }
 
 /** Account claims by scope (filtered by oidc-provider through `claims` below). */
@@ -206,6 +209,8 @@ export function createProvider(d: ProviderDeps): Provider {
       const claims = gatewayClaims(a, levelOf(acr) ? acr : acrFor(a));
       // R-ID-8: a person acting for a company names the delegation at the token endpoint
       // (`yw_acting_for=<delegation id>`); it must be theirs and in force, else invalid_grant.
+      // yw_act carries its end and last change: the gateway refuses the token once either passes
+      // or the delegation is revoked (gateway/delegations.ts).
       const actingFor = (ctx?.oidc?.body as Record<string, unknown> | undefined)?.yw_acting_for;
       if (typeof actingFor === 'string' && actingFor && d.actingFor && a.kind === 'person') {
         try {

@@ -31,6 +31,7 @@ import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
+import { DELEGATION_MARKER_TTL } from './provider.ts';
 import type { Verifier } from './verify/verifier.ts';
 
 export interface IdentityAccounts {
@@ -86,7 +87,7 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).
-      mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock }), sessions, key: deps.internalKey, clock, log });
+      mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock, cache, markerTtlSeconds: DELEGATION_MARKER_TTL }), sessions, key: deps.internalKey, clock, log });
     },
   };
 }
