@@ -5,17 +5,21 @@
  * the same still-unexpired access token is then refused with TOKEN_DELEGATION_ENDED — at once
  * for a delegation the gateway has not looked at, after GATEWAY_DELEGATION_CHECK_SECONDS at most
  * for one it has; cascaded sub-delegations too. Tokens that act for nobody are not affected; an
- * unreadable cache refuses acting-for requests (SERVICE_UNAVAILABLE) and nothing else.
+ * unreadable cache refuses acting-for requests (SERVICE_UNAVAILABLE) and nothing else. Last, the
+ * guard alone: how often it reads the cache (once per delegation per period, or every time with 0).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
 import { loadConfig } from '../kernel/config.ts';
-import { OffsetClock } from '../kernel/clock.ts';
+import { ManualClock, OffsetClock } from '../kernel/clock.ts';
+import type { Cache } from '../kernel/cache.ts';
+import { writeDelegationMarkers } from '../kernel/delegation-markers.ts';
 import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import type { RunningService } from '../kernel/service.ts';
 import { startGatewayService } from './service.ts';
+import { createDelegationGuard } from './delegations.ts';
 import { TEST_SECRET, testCache } from '../test/support/infra.ts';
 import { newCitizen } from '../test/journey.ts';
 import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../test/support/oidc.ts';
@@ -150,5 +154,43 @@ describe('gateway.acting-for', () => {
       await cut.close();
     }
     expect((await gql(acting, ACTING)).data!.actingFor).toMatchObject({ delegationId: d });
+  });
+});
+
+describe('gateway.delegation-guard', () => {
+  /** The test cache, counting the reads the guard makes. */
+  async function countingCache(): Promise<Cache & { reads: number }> {
+    const cache = await testCache();
+    const counted = Object.assign(Object.create(cache) as Cache, { reads: 0 });
+    counted.get = async (key: string) => { counted.reads += 1; return cache.get(key); };
+    counted.close = () => cache.close();
+    return counted;
+  }
+
+  test('one read per delegation per check period; 0 reads every time; a marker ends it within the period', async () => {
+    const now = new ManualClock('2026-05-01T00:00:00Z');
+    const terms = { delegationId: 'd-1', validUntil: Date.parse('2026-06-01T00:00:00Z'), changedAt: Date.parse('2026-04-01T00:00:00Z') };
+    const cache = await countingCache();
+    try {
+      const guard = createDelegationGuard({ cache, checkSeconds: 2 });
+      await guard.check(terms, now.now());
+      await guard.check(terms, now.now());
+      expect(cache.reads).toBe(1);
+      await writeDelegationMarkers(cache, [['d-1', { revoked: true }]], 60);
+      now.advance(2_000);
+      await expect(guard.check(terms, now.now())).rejects.toMatchObject({ code: 'TOKEN_DELEGATION_ENDED', details: { reason: 'revoked' } });
+      expect(cache.reads).toBe(2);
+
+      const every = createDelegationGuard({ cache, checkSeconds: 0 });
+      const other = { ...terms, delegationId: 'd-2' };
+      await every.check(other, now.now());
+      await writeDelegationMarkers(cache, [['d-2', { changedAt: other.changedAt + 1 }]], 60);
+      await expect(every.check(other, now.now())).rejects.toMatchObject({ code: 'TOKEN_DELEGATION_ENDED', details: { reason: 'changed' } });
+      // A token minted after that change carries it and passes; the end passes for nobody.
+      await every.check({ ...other, changedAt: other.changedAt + 1 }, now.now());
+      await expect(every.check({ ...other, changedAt: other.changedAt + 1, validUntil: now.now().getTime() }, now.now())).rejects.toMatchObject({ details: { reason: 'expired' } });
+    } finally {
+      await cache.close();
+    }
   });
 });
