@@ -3,4 +3,5 @@ import './no-telemetry.ts';
 import { runStandalone } from '../kernel/service.ts';
 import { startGatewayService } from './service.ts';
 
-await runStandalone('gateway', startGatewayService, (c) => c.GATEWAY_PORT, { db: false, cache: false });
+// The cache (REDIS_URL, shared with the IdP): delegation revoke markers for acting-for tokens (delegations.ts).
+await runStandalone('gateway', startGatewayService, (c) => c.GATEWAY_PORT, { db: false, cache: true });

@@ -14,6 +14,9 @@
  *    `WWW-Authenticate: Bearer error="invalid_token"`; nothing reaches a subgraph. No header:
  *    anonymous caller; the subgraphs decide what is public.
  * 3. Claims → Caller (claims.ts): person or staff (agency + roles); anything else is TOKEN_INVALID.
+ *    A person acting for a company (`yw_act`) is checked on every request against the
+ *    delegation's end and the revoke / change markers the IdP writes to the shared cache
+ *    (delegations.ts; REDIS_URL, GATEWAY_DELEGATION_CHECK_SECONDS): TOKEN_DELEGATION_ENDED.
  * 4. Subgraph calls (datasource.ts): each carries `x-yiwang-identity`, an HS256 assertion of the
  *    caller bound to the exact query + variables sent (kernel/internal-auth.ts), and the request's
  *    `x-request-id`; never the user's Authorization header or cookies.
@@ -50,6 +53,7 @@ import { gatewayFormatError } from './format-error.ts';
 import { depthLimit, DEFAULT_MAX_DEPTH } from './limits.ts';
 import { readSupergraph, subgraphUrl, type SubgraphUrls } from './supergraph.ts';
 import { createTokenVerifier } from './tokens.ts';
+import { createDelegationGuard } from './delegations.ts';
 
 export interface GatewayOptions {
   /** Per-subgraph URL overrides (tests); configuration is used otherwise. */
@@ -124,6 +128,8 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
     jwks: extra.jwks ?? createRemoteJWKSet(jwksUrl(config)),
     clock,
     log,
+    // R-ID-8: acting-for tokens end within seconds of a revoke (markers the IdP writes to the shared cache).
+    delegations: createDelegationGuard({ cache: deps.cache, checkSeconds: config.GATEWAY_DELEGATION_CHECK_SECONDS, log }),
   });
 
   const { app, router } = createHttpApp({ name: 'gateway', log, trustProxy: deps.config.TRUST_PROXY, health: { supergraph: async () => loaded } });

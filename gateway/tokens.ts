@@ -13,6 +13,8 @@
  *   refusals are cached for a couple of seconds only, so a key rotation or a clock fix is seen fast.
  * - The JWKS being unreachable is not the caller's fault: it is reported as INTERNAL (500), never
  *   as an invalid token, and never cached.
+ * - A token acting for a company (`yw_act`, R-ID-8) is checked on every request, cached or not,
+ *   against its delegation's end and the IdP's revoke / change markers (gateway/delegations.ts).
  */
 import { createHash } from 'node:crypto';
 import { decodeJwt, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
@@ -20,7 +22,8 @@ import { AppError, isAppError, type ErrorCode } from '../kernel/errors.ts';
 import type { Caller } from '../kernel/internal-auth.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
-import { callerFromClaims } from './claims.ts';
+import { actingTermsOf, callerFromClaims } from './claims.ts';
+import type { ActingTerms, DelegationGuard } from './delegations.ts';
 import { ExpiringLru } from './lru.ts';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -40,6 +43,8 @@ export interface TokenVerifierOptions {
   failureTtlMs?: number;
   /** Allowed clock skew for exp/nbf/iat (default 5 s). */
   clockToleranceSeconds?: number;
+  /** Checks acting-for tokens against their delegation on every request; without it such tokens are refused. */
+  delegations?: DelegationGuard;
 }
 
 export interface TokenVerifier {
@@ -126,11 +131,20 @@ function cacheKey(token: string): string {
 }
 
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
-  const verified = new ExpiringLru<KnownCaller>(opts.maxEntries ?? 10_000);
+  const verified = new ExpiringLru<{ caller: KnownCaller; acting: ActingTerms | undefined }>(opts.maxEntries ?? 10_000);
   const refused = new ExpiringLru<AppError>(Math.min(opts.maxEntries ?? 10_000, 1_000));
   const failureTtl = Math.min(opts.failureTtlMs ?? 2_000, 5_000);
   const tolerance = opts.clockToleranceSeconds ?? 5;
   const jwks = guardKeySource(opts.jwks);
+
+  /** The caller, once an acting-for token's delegation is known to hold (not cached: checked each time). */
+  async function actingChecked(entry: { caller: KnownCaller; acting: ActingTerms | undefined }, now: Date): Promise<KnownCaller> {
+    if (entry.acting) {
+      if (!opts.delegations) throw new AppError('TOKEN_DELEGATION_ENDED', '本服务不受理代表法人的令牌 / acting-for tokens are not accepted here');
+      await opts.delegations.check(entry.acting, now);
+    }
+    return entry.caller;
+  }
 
   return {
     get cachedTokens() {
@@ -140,9 +154,10 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       const now = opts.clock.now();
       const key = cacheKey(token);
       const hit = verified.get(key, now.getTime());
-      if (hit) return hit;
+      if (hit) return actingChecked(hit, now);
       const bad = refused.get(key, now.getTime());
       if (bad) throw bad;
+      let entry: { caller: KnownCaller; acting: ActingTerms | undefined };
       try {
         precheckIssuerAndAudience(token, opts.issuer, opts.audience);
         const { payload } = await jwtVerify(token, jwks, {
@@ -154,10 +169,9 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
           clockTolerance: tolerance,
           currentDate: now,
         });
-        const caller = callerFromClaims(payload);
+        entry = { caller: callerFromClaims(payload), acting: actingTermsOf(payload) };
         const expiresAt = (payload.exp as number) * 1000;
-        if (expiresAt > now.getTime()) verified.set(key, caller, expiresAt);
-        return caller;
+        if (expiresAt > now.getTime()) verified.set(key, entry, expiresAt);
       } catch (e) {
         const judged = classifyVerifyError(e);
         if (!judged) {
@@ -167,6 +181,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
         refused.set(key, judged, now.getTime() + failureTtl);
         throw judged;
       }
+      return actingChecked(entry, now);
     },
   };
 }

@@ -46,19 +46,41 @@ export function loginLevel(accountLevel: Level, amr: readonly string[], appSessi
   return level;
 }
 
+/** The acr member of an OIDC claims request (`claims.id_token.acr`, OIDC Core §5.5.1). */
+export interface AcrClaimRequest { essential?: unknown; value?: unknown; values?: unknown }
+
+function acrClaim(claims: unknown): AcrClaimRequest | undefined {
+  try {
+    const c = typeof claims === 'string' ? JSON.parse(claims) as unknown : claims;
+    const acr = (c as { id_token?: { acr?: unknown } } | undefined)?.id_token?.acr;
+    return typeof acr === 'object' && acr !== null ? acr as AcrClaimRequest : undefined;
+  } catch {
+    return undefined; // oidc-provider refuses a malformed claims parameter itself
+  }
+}
+
+const namedValues = (acr: AcrClaimRequest): unknown[] => [acr.value, ...(Array.isArray(acr.values) ? acr.values : [])];
+
 /**
- * The minimum level an authorization request demands: the lowest level named in `acr_values`
- * (space-separated, any of them acceptable), or in an essential `claims.id_token.acr` request.
+ * The minimum level an authorization request demands: the lowest of our levels named in
+ * `acr_values` (space-separated, any of them acceptable) or in a `claims.id_token.acr` request
+ * (`value` / `values`, essential or not). Levels are ordered: a login at a higher level meets a
+ * lower demand, and the ID token's acr says the level actually reached.
  */
 export function demandedLevel(params: { acr_values?: unknown; claims?: unknown }): Level | undefined {
   const named: Level[] = [];
   if (typeof params.acr_values === 'string') {
     for (const v of params.acr_values.split(' ')) { const l = levelOf(v); if (l) named.push(l); }
   }
-  try {
-    const c = typeof params.claims === 'string' ? JSON.parse(params.claims) as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } } : undefined;
-    const acr = c?.id_token?.acr;
-    if (acr?.essential) for (const v of [acr.value, ...(acr.values ?? [])]) { const l = levelOf(v); if (l) named.push(l); }
-  } catch { /* oidc-provider refuses malformed claims itself */ }
+  const acr = acrClaim(params.claims);
+  if (acr) for (const v of namedValues(acr)) { const l = levelOf(v); if (l) named.push(l); }
   return named.length ? Math.min(...named) as Level : undefined;
+}
+
+/** An essential acr request naming values, none of them our levels: no login can ever meet it (OIDC Core §5.5.1.1). */
+export function unmeetableAcr(claims: unknown): boolean {
+  const acr = acrClaim(claims);
+  if (acr?.essential !== true) return false;
+  const named = namedValues(acr).filter((v) => v !== undefined);
+  return named.length > 0 && !named.some((v) => levelOf(v) !== undefined);
 }

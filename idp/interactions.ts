@@ -17,9 +17,11 @@
  * be the interaction bound to this browser's cookie; a failed login says LOGIN_FAILED without
  * saying whether the name or the password was wrong; logins are throttled per account and per
  * address (idp/protect/guard.ts); the login's level (acr) and methods (amr) follow
- * idp/assurance.ts; a client demanding a higher level (acr_values, essential acr claim) gets a
- * second factor asked for (right away when the browser is logged in already with one factor),
- * or `unmet_authentication_requirements` when the account was not proven at that level; logs never carry login names, numbers, passwords or codes.
+ * idp/assurance.ts; a client demanding a higher level (acr_values, acr claim request) gets a
+ * second factor asked for — right away when the browser is logged in already with one factor and
+ * the level is the only reason to log in again (not max_age, prompt=login, another account) —
+ * or `unmet_authentication_requirements` when the account was not proven at that level (at once
+ * for a logged-in browser); logs never carry login names, numbers, passwords or codes.
  */
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
@@ -38,6 +40,7 @@ import { localise, pageLang } from './html.ts';
 import type { OtpService } from './otp/otp.ts';
 import type { LoginGuard } from './protect/guard.ts';
 import type { QrLogins } from './login/qr.ts';
+import { ACR_INSUFFICIENT } from './login/policy.ts';
 import { MESSAGES, changePasswordPage, consentPage, errorPage, loginPage, stepUpPage, type LoginPageState } from './pages.ts';
 
 export interface InteractionDeps {
@@ -200,16 +203,23 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     const it = await load(ctx);
     if (!it) return;
     if (it.prompt.name === 'login') {
-      // Logged in already, but below the level the client demands: ask only for the missing factor.
+      // Logged in already, and the level is the only reason to log in (not max_age, prompt=login, …).
       const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
-      const current = it.session?.accountId ? await accounts.findById(it.session.accountId) : undefined;
-      const amr = it.session?.amr ?? [];
-      if (ctx.query.full !== '1' && demanded && current && !current.disabled && it.prompt.reasons.includes('acr_insufficient')
-        && factorCount(amr) === 1 && (amr.includes('pwd') || amr.includes('sms')) && (amr.includes('sms') || current.mobile)
-        && loginLevel(current.assuranceLevel, ['pwd', 'sms']) >= demanded) {
-        const p: Pending = { accountId: current.id, amr: [...amr], stage: 'stepup' };
-        await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
-        return renderStepUp(ctx, it, p, demanded);
+      const levelOnly = it.prompt.reasons.length === 1 && it.prompt.reasons[0] === ACR_INSUFFICIENT;
+      const current = levelOnly && it.session?.accountId ? await accounts.findById(it.session.accountId) : undefined;
+      if (ctx.query.full !== '1' && demanded && current && !current.disabled) {
+        // The session's account can never reach the level: back to the client at once (OIDC Core §5.5.1.1).
+        if (loginLevel(current.assuranceLevel, ['pwd', 'sms']) < demanded) {
+          log.info({ accountId: current.id, demanded }, 'login refused: assurance level not reachable');
+          return finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
+        }
+        // One factor so far: ask only for the missing one.
+        const amr = it.session?.amr ?? [];
+        if (factorCount(amr) === 1 && (amr.includes('pwd') || amr.includes('sms')) && (amr.includes('sms') || current.mobile)) {
+          const p: Pending = { accountId: current.id, amr: [...amr], stage: 'stepup' };
+          await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
+          return renderStepUp(ctx, it, p, demanded);
+        }
       }
       return renderLogin(ctx, it);
     }

@@ -17,8 +17,9 @@
  *   prompt=consent), rotated on every use (oidc-provider's default for public clients; a reused
  *   one revokes the whole grant, RFC 9700 §4.14.2), and bound to the login session unless
  *   offline_access was granted: they end with the session and at most 8 hours after login.
- * - Levels of assurance: acr urn:yiwang:loa:2 (self-registered, factors unverified) and
- *   urn:yiwang:loa:3 (staff).
+ * - Levels of assurance (idp/assurance.ts): acr urn:yiwang:loa:2 … 5, demanded with acr_values
+ *   or an acr claim request (the claims parameter is enabled for acr only); the interaction
+ *   policy steps the user up (idp/login/policy.ts).
  * - Keys come from idp/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
  */
 import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
@@ -30,18 +31,21 @@ import type { Logger } from '../kernel/log.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from './assurance.ts';
-import { stepUpPolicy } from './login/policy.ts';
+import { assertClaimsParameter, stepUpPolicy } from './login/policy.ts';
 import { accountClient } from './account/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
 import type { PartnerHooks } from './partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from './partners/claims.ts';
+import type { ActingFor } from './delegation/delegations.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
 /** Scopes the graph (gateway) accepts in its access tokens. */
 export const GATEWAY_SCOPE = 'openid profile phone';
 
-const ACCESS_TOKEN_TTL = 600;
+export const ACCESS_TOKEN_TTL = 600;
+/** Delegation markers (kernel/delegation-markers.ts) outlive every access token, with a margin for clock skew. */
+export const DELEGATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
 const SESSION_TTL = 8 * 3600;
 const OFFLINE_TTL = 30 * 24 * 3600;
 
@@ -57,7 +61,7 @@ export interface ProviderDeps {
   /** Company memberships for the yw_companies claim (idp/partners/claims.ts). */
   memberships?: MembershipsOf;
   /** R-ID-8: the delegation a person acts under, if in force (idp/delegation); throws DELEGATION_INVALID. */
-  actingFor?: (accountId: string, delegationId: string) => Promise<{ company: string; scope: string[]; delegationId: string }>;
+  actingFor?: (accountId: string, delegationId: string) => Promise<ActingFor>;
 }
 
 /** Account claims by scope (filtered by oidc-provider through `claims` below). */
@@ -142,6 +146,8 @@ export function createProvider(d: ProviderDeps): Provider {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      // OIDC Core §5.5: for an essential acr only (idp/login/policy.ts); claims are released by scope.
+      claimsParameter: { enabled: true, assertClaimsParameter },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       revocation: {
@@ -203,6 +209,8 @@ export function createProvider(d: ProviderDeps): Provider {
       const claims = gatewayClaims(a, levelOf(acr) ? acr : acrFor(a));
       // R-ID-8: a person acting for a company names the delegation at the token endpoint
       // (`yw_acting_for=<delegation id>`); it must be theirs and in force, else invalid_grant.
+      // yw_act carries its end and last change: the gateway refuses the token once either passes
+      // or the delegation is revoked (gateway/delegations.ts).
       const actingFor = (ctx?.oidc?.body as Record<string, unknown> | undefined)?.yw_acting_for;
       if (typeof actingFor === 'string' && actingFor && d.actingFor && a.kind === 'person') {
         try {

@@ -21,6 +21,7 @@ import { createSessions } from './account/sessions.ts';
 import { ACCOUNT_CLIENT_ID } from './account/client.ts';
 import { createCompanyStore, type CompanyStore } from './company/companies.ts';
 import { createCounterPersons } from './counter/persons.ts';
+import { mountCounterDesk } from './counter/desk.ts';
 import { auditKey, createAuditLog } from './audit/log.ts';
 import { registerDevSink } from './otp/dev-sinks.ts';
 import type { SentNotice } from '../kernel/notify.ts';
@@ -31,6 +32,7 @@ import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
+import { DELEGATION_MARKER_TTL } from './provider.ts';
 import type { Verifier } from './verify/verifier.ts';
 
 export interface IdentityAccounts {
@@ -85,8 +87,10 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
       mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
+      // R-ID-2 at the service window: the counter desk pages for receiver staff (the same functions as /counter/*).
+      mountCounterDesk(router, { accounts, counter, sessions, key: deps.internalKey, log });
       // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).
-      mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock }), sessions, key: deps.internalKey, clock, log });
+      mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock, cache, markerTtlSeconds: DELEGATION_MARKER_TTL }), sessions, key: deps.internalKey, clock, log });
     },
   };
 }

@@ -71,6 +71,7 @@ export const VARIABLES = {
   IDP_REGISTER_PER_HOUR: { description: 'Registrations at most per source address per hour.', default: '30', schema: z.coerce.number().int().min(1).max(10000) },
   IDP_QR_TTL_SECONDS: { description: 'Lifetime of a login QR code (it must be scanned and approved within it).', default: '120', schema: z.coerce.number().int().min(30).max(600) },
   IDENTITY_URL: { description: 'Identity subgraph URL the gateway calls (served by the IdP at `/graphql`: `me`, accounts, companies, delegations).', default: 'http://127.0.0.1:4100/graphql', schema: url },
+  GATEWAY_DELEGATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a delegation (revoked, changed) before reading again: an acting-for token is refused at most this long after its delegation is revoked. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
   // --- identity (issue 3) --- add identity variables above this line
   YIWANG_SEAL_DIR: { description: 'Directory `npx yiwang seal …` keeps an offline seal CA in (certificates, encrypted keys under KEY_PASSPHRASE, CRLs). Default: `<DATA_DIR>/seal-ca`.', schema: z.string().optional() },
   YIWANG_STATUS_CACHE: { description: 'Directory `npx yiwang verify` caches status-list credentials in (used offline until they expire). Default: `<DATA_DIR>/status-cache`.', schema: z.string().optional() },

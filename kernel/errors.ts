@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   SECOND_APPROVER_REQUIRED: { status: 403, description: 'Re-enabling an account needs a second staff member with the department-head role, other than the one who asked (R-ID-9).' },
   DELEGATION_DEPTH_EXCEEDED: { status: 409, description: 'A delegation may be passed on at most 3 levels (R-ID-8).' },
   DELEGATION_INVALID: { status: 403, description: 'The delegation is not in force (expired, revoked, not yet valid, pending) or does not cover this.' },
+  TOKEN_DELEGATION_ENDED: { status: 401, description: 'The access token acts for a company under a delegation that has since been revoked (or one above it), changed, or has expired: get a new token (without `yw_acting_for`, or naming a delegation in force).' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, description: 'The account must change the initial password it was given at a counter: log in with that password (not an SMS code or QR) first.' },
   // (identity: add new identity codes above this line)
 

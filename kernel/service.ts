@@ -48,7 +48,7 @@ export interface StartOptions {
 
 export type ServiceFactory = (deps: Deps, opts: StartOptions) => Promise<RunningService>;
 
-/** Which shared stores a process uses; the gateway uses neither. */
+/** Which shared stores a process uses; the gateway uses the cache only (delegation markers). */
 export interface Needs { db: boolean; cache: boolean }
 
 /** Stands in for a store a process declared it does not use: any use is a programming error. */

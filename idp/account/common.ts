@@ -1,10 +1,15 @@
 /**
- * What every /account page route needs: sending a page that is never cached, turning a refusal
- * into the notice shown on the page, and the logged-in account (or a redirect to the login).
+ * What every page route behind the IdP login needs (/account, /counter/desk): sending a page that
+ * is never cached, turning a refusal into the notice shown on the page, the logged-in account (or
+ * a redirect to the login), form fields, and the session-bound CSRF check.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import { isAppError } from '../../kernel/errors.ts';
 import type { AccountStore } from '../accounts.ts';
+import { CSRF_FIELD, checkSessionCsrf } from '../csrf.ts';
+import { pageLang } from '../html.ts';
+import { MESSAGES, errorPage } from '../pages.ts';
 import type { Sessions } from './sessions.ts';
 import type { Notice } from './views.ts';
 
@@ -21,15 +26,31 @@ export function toNotice(e: unknown): Notice {
   return { code: e.code, message: e.message };
 }
 
-/** `who(ctx)`: the session and its (enabled) account, or undefined after redirecting to the login. */
-export function currentAccount(sessions: Sessions, accounts: AccountStore) {
+/**
+ * `who(ctx)`: the session and its (enabled) account, or undefined after redirecting to the login
+ * (which comes back to `next`, one of the pages /account/login allows, else to /account).
+ */
+export function currentAccount(sessions: Sessions, accounts: AccountStore, next?: string) {
   return async function who(ctx: ParameterizedContext) {
     const s = await sessions.current(ctx);
     const account = s?.accountId ? await accounts.findById(s.accountId) : undefined;
     if (!s || !account || account.disabled) {
-      ctx.redirect('/account/login');
+      ctx.redirect(next ? `/account/login?next=${encodeURIComponent(next)}` : '/account/login');
       return undefined;
     }
     return { session: s, account };
   };
+}
+
+/** A string field of a posted form, trimmed and bounded ('' when absent). */
+export function formField(ctx: ParameterizedContext, name: string, max = 256): string {
+  const v = ((ctx.request.body ?? {}) as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v.trim().slice(0, max) : '';
+}
+
+/** The form's CSRF token is the one bound to this login session; otherwise a 403 page is sent and false returned. */
+export function sessionCsrfOk(ctx: ParameterizedContext, key: KeyObject, sessionId: string, path: string): boolean {
+  if (checkSessionCsrf(key, sessionId, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) return true;
+  sendPage(ctx, 403, errorPage({ lang: pageLang(ctx), path, code: 'FORBIDDEN', message: MESSAGES.csrf }));
+  return false;
 }

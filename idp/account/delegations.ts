@@ -20,14 +20,13 @@ import type { Clock } from '../../kernel/clock.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { AccountRecord, AccountStore } from '../accounts.ts';
-import { CSRF_FIELD, checkSessionCsrf, sessionCsrfToken } from '../csrf.ts';
+import { sessionCsrfToken } from '../csrf.ts';
 import { MAX_DELEGATION_LEVEL, type DelegationStore } from '../delegation/delegations.ts';
 import { pageLang } from '../html.ts';
-import { MESSAGES, errorPage } from '../pages.ts';
 import { delegationsPage, type DelegationRow, type DelegationsView } from './delegations-page.ts';
 import type { Sessions } from './sessions.ts';
 import type { Notice } from './views.ts';
-import { currentAccount, sendPage, toNotice } from './common.ts';
+import { currentAccount, formField, sendPage, sessionCsrfOk, toNotice } from './common.ts';
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
 const PATH = '/account/delegations';
@@ -52,11 +51,7 @@ export interface DelegationPagesDeps {
 export function mountDelegationPages(router: Router, d: DelegationPagesDeps): void {
   const { accounts, delegations, key } = d;
 
-  const body = (ctx: ParameterizedContext) => (ctx.request.body ?? {}) as Record<string, unknown>;
-  const field = (ctx: ParameterizedContext, k: string) => {
-    const v = body(ctx)[k];
-    return typeof v === 'string' ? v.trim().slice(0, 2000) : '';
-  };
+  const field = (ctx: ParameterizedContext, k: string) => formField(ctx, k, 2000);
   const send = sendPage;
   const notice = toNotice;
 
@@ -64,11 +59,7 @@ export function mountDelegationPages(router: Router, d: DelegationPagesDeps): vo
   const who = currentAccount(d.sessions, accounts);
   type Who = NonNullable<Awaited<ReturnType<typeof who>>>;
 
-  function csrf(ctx: ParameterizedContext, w: Who): boolean {
-    if (checkSessionCsrf(key, w.session.jti, body(ctx)[CSRF_FIELD])) return true;
-    send(ctx, 403, errorPage({ lang: pageLang(ctx), path: PATH, code: 'FORBIDDEN', message: MESSAGES.csrf }));
-    return false;
-  }
+  const csrf = (ctx: ParameterizedContext, w: Who) => sessionCsrfOk(ctx, key, w.session.jti, PATH);
 
   async function render(ctx: ParameterizedContext, w: Who, o: { status?: number; notice?: Notice; values?: Record<string, string> } = {}) {
     const me = w.account.id;

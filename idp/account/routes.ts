@@ -32,7 +32,8 @@ import { currentAccount, sendPage, toNotice } from './common.ts';
 import type { QrLogins } from '../login/qr.ts';
 import { levelOf } from '../assurance.ts';
 
-const QR_PATH = /^\/qr\/[A-Za-z0-9_-]{22}$/;
+/** Where the account login may return to: a QR approval or the counter desk (never elsewhere). */
+const NEXT_PATH = /^(\/qr\/[A-Za-z0-9_-]{22}|\/counter\/desk)$/;
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
 const field = (ctx: ParameterizedContext, k: string) => {
   const v = ((ctx.request.body ?? {}) as Record<string, unknown>)[k];
@@ -74,8 +75,8 @@ export function mountAccountPages(router: Router, d: {
   router.get('/account/login', (ctx) => {
     // PKCE is required of every client; the account pages use the IdP session, not the code.
     const verifier = randomBytes(32).toString('base64url');
-    // Where to go after the login: only a QR approval page or the account page (never elsewhere).
-    const next = typeof ctx.query.next === 'string' && QR_PATH.test(ctx.query.next) ? ctx.query.next : '';
+    // Where to go after the login: only a QR approval page, the counter desk or the account page.
+    const next = typeof ctx.query.next === 'string' && NEXT_PATH.test(ctx.query.next) ? ctx.query.next : '';
     const q = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID, response_type: 'code', scope: 'openid',
       redirect_uri: new URL('/account/callback', d.issuer).href,
@@ -91,7 +92,7 @@ export function mountAccountPages(router: Router, d: {
       return;
     }
     const next = typeof ctx.query.state === 'string' ? Buffer.from(ctx.query.state.split('.')[1] ?? '', 'base64url').toString() : '';
-    ctx.redirect(QR_PATH.test(next) ? next : '/account');
+    ctx.redirect(NEXT_PATH.test(next) ? next : '/account');
   });
 
   // ----- QR login approved in the phone's browser session (R-ID-5) -------------------------------

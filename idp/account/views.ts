@@ -31,7 +31,8 @@ const AMR: Record<string, Text> = {
   pwd: { zh: '密码', en: 'password' }, sms: { zh: '短信验证码', en: 'SMS code' }, qr: { zh: '扫码', en: 'QR code' },
 };
 
-function notice(lang: Lang, n?: Notice): Html | string {
+/** A notice on a page: ok (role=status) or an error box with its code. */
+export function notice(lang: Lang, n?: Notice): Html | string {
   if (!n) return '';
   return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
 }

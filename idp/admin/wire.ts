@@ -20,6 +20,7 @@ import { createPolicyStore } from './policies.ts';
 import { mountAdmin } from './routes.ts';
 import { createDelegationStore } from '../delegation/delegations.ts';
 import { mountIdentitySubgraph } from '../identity/subgraph.ts';
+import { DELEGATION_MARKER_TTL } from '../provider.ts';
 
 export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JWK[]) {
   const { db, clock, log, config } = deps;
@@ -30,7 +31,7 @@ export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JW
     key: auditKey(deps.secrets.internalSecret), cache: deps.cache,
     onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
   });
-  const delegations = createDelegationStore({ db, clock });
+  const delegations = createDelegationStore({ db, clock, cache: deps.cache, markerTtlSeconds: DELEGATION_MARKER_TTL });
   const hooks = createPartnerHooks({
     issuer: config.IDP_ISSUER, clientAdapter: clients.adapter(), pairwiseKey: pairwiseKey(deps.secrets.internalSecret), consents, policies, clock,
   });

@@ -14,7 +14,11 @@
  * the population registry confirms it, and the person gets a new random password to change at
  * the next login; a brute-force lock on the account is lifted.
  *
- * Every act (start, activate, password reset, company registered at the counter) is an
+ * Staff see the registrations they started that wait for the applicant's code (`pending`) and
+ * may send a new code (`resendCode`, throttled like every code); the staff pages
+ * (idp/counter/desk.ts) and the JSON API (idp/account/api.ts) call the same functions.
+ *
+ * Every act (start, resend, activate, password reset, company registered at the counter) is an
  * administrative act: its audit entry is written in the same transaction as the act (R-ID-9,
  * idp/audit/log.ts), with ids and masked values only. The staff account is read afresh on every
  * request, so a disabled staff member or a removed `receiver` role loses counter powers at once,
@@ -23,7 +27,7 @@
 import { randomInt } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import type { Db } from '../../kernel/db.ts';
-import { isValidIdNumber, isValidMobile, maskIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
+import { isValidIdNumber, isValidMobile, maskIdNumber, maskMobile, normaliseIdNumber } from '../../kernel/ids.ts';
 import type { AccountStore, DeclaredFactor } from '../accounts.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Company, CompanyStore } from '../company/companies.ts';
@@ -59,8 +63,15 @@ async function counterStaff(accounts: AccountStore, c: BearerCaller): Promise<{ 
   return { id: a.id };
 }
 
+/** A counter registration waiting for the applicant's SMS code (masked: R-ID-11). */
+export interface PendingRegistration { id: string; name: string; maskedIdNumber: string; maskedMobile: string; startedAt: string }
+
 export interface CounterPersons {
   start(staff: BearerCaller, body: unknown, source: string): Promise<{ id: string; status: 'pending' }>;
+  /** Registrations this staff member started that are not activated yet, newest first. */
+  pending(staff: BearerCaller): Promise<PendingRegistration[]>;
+  /** A new SMS code to a pending registration's mobile (OTP_RESEND_TOO_SOON … like any code). */
+  resendCode(staff: BearerCaller, id: string, source: string): Promise<void>;
   resetPassword(staff: BearerCaller, body: unknown): Promise<{ id: string; loginName: string; initialPassword: string }>;
   activate(staff: BearerCaller, id: string, code: string): Promise<{ id: string; loginName: string; initialPassword: string }>;
   /** R-ID-4 at a counter (idp/company/companies.ts), audited. */
@@ -113,6 +124,24 @@ export function createCounterPersons(d: {
       });
       await otp.send('counter', mobile, { source, subject: id });
       return { id, status: 'pending' };
+    },
+
+    async pending(caller) {
+      const staff = await counterStaff(accounts, caller);
+      const { rows } = await db.query<{ id: string; name: string; id_number: string; mobile: string; created_at: Date | string }>(
+        `select id, name, id_number, mobile, created_at from idp.accounts
+         where status = 'pending' and registered_by = $1 order by created_at desc, id limit 50`, [staff.id]);
+      return rows.map((r) => ({
+        id: r.id, name: r.name, maskedIdNumber: maskIdNumber(r.id_number), maskedMobile: maskMobile(r.mobile), startedAt: new Date(r.created_at).toISOString(),
+      }));
+    },
+
+    async resendCode(caller, id, source) {
+      const staff = await counterStaff(accounts, caller);
+      const a = await accounts.findById(id);
+      if (!a || a.status !== 'pending' || !a.mobile) throw new AppError('NOT_FOUND', '没有待激活的该账户 / no pending account with that id');
+      await otp.send('counter', a.mobile, { source, subject: a.id });
+      await db.tx((q) => audit.append(q, { actorId: staff.id, action: 'counter.person.resend', target: a.id, details: { mobileLast4: a.mobile!.slice(-4) } }, d.now()));
     },
 
     async activate(caller, id, code) {

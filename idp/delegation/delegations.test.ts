@@ -8,14 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { ManualClock } from '../../kernel/clock.ts';
 import { creditCode, insertCompany } from './fixtures.ts';
 import { migrate } from '../../kernel/migrate.ts';
-import { testDb, type TestDb } from '../../test/support/infra.ts';
+import { testCache, testDb, type TestDb } from '../../test/support/infra.ts';
+import type { Cache } from '../../kernel/cache.ts';
 import { IDP_MIGRATIONS, IDP_SCHEMA } from '../migrations.ts';
 import { createDelegationStore, type DelegationStore } from './delegations.ts';
+import { delegationMarkerKey, readDelegationMarker } from '../../kernel/delegation-markers.ts';
 
 const COMPANY = creditCode('91330106MA2B00000');
 const UNREGISTERED = creditCode('91330106MA2B00001');
 let db: TestDb;
 let store: DelegationStore;
+let cache: Cache;
 const clock = new ManualClock('2026-03-01T00:00:00Z');
 const ids = { rep: randomUUID(), p1: randomUUID(), p2: randomUUID(), p3: randomUUID(), p4: randomUUID(), staff: randomUUID() };
 const UNTIL = '2026-12-31T00:00:00Z';
@@ -36,9 +39,13 @@ beforeAll(async () => {
     );
   }
   await insertCompany(db, COMPANY, ids.rep);
-  store = createDelegationStore({ db, clock });
+  cache = await testCache();
+  store = createDelegationStore({ db, clock, cache, markerTtlSeconds: 660 });
 });
-afterAll(async () => { await db?.destroy(); });
+afterAll(async () => {
+  await cache?.close();
+  await db?.destroy();
+});
 
 describe('delegation.grant', () => {
   test('three levels pass on; the 4th is DELEGATION_DEPTH_EXCEEDED and nothing is stored', async () => {
@@ -75,7 +82,9 @@ describe('delegation.lifecycle', () => {
     await expect(store.decide(ids.p4, req.id, true)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(store.decide(ids.p1, req.id, true)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await store.decide(ids.rep, req.id, true)).toMatchObject({ status: 'active' });
-    expect(await store.actingFor(ids.p4, req.id)).toEqual({ company: COMPANY, scope: [ITEM_B], delegationId: req.id });
+    expect(await store.actingFor(ids.p4, req.id)).toEqual({
+      company: COMPANY, scope: [ITEM_B], delegationId: req.id, validUntil: '2026-12-31T00:00:00.000Z', changedAt: clock.now().getTime(),
+    });
     await expect(store.decide(ids.rep, req.id, false)).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
@@ -99,6 +108,11 @@ describe('delegation.lifecycle', () => {
     await expect(store.revoke(ids.p4, l1.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const revoked = await store.revoke(ids.rep, l1.id);
     expect(revoked).toHaveLength(3);
+    // Each of them has its marker for the gateway (kernel/delegation-markers.ts), with the tokens' lifetime.
+    for (const id of revoked) {
+      expect(await readDelegationMarker(cache, id)).toEqual({ revoked: true });
+      expect(await cache.ttl(delegationMarkerKey(id))).toBeGreaterThan(600);
+    }
     await expect(store.actingFor(ids.p3, l3.id)).rejects.toMatchObject({ code: 'DELEGATION_INVALID' });
     await expect(store.revoke(ids.rep, l1.id)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await store.memberships(ids.p3))).toEqual([]);
@@ -127,5 +141,34 @@ describe('delegation.lifecycle', () => {
     const results = await Promise.allSettled([store.revoke(ids.rep, d.id), store.revoke(ids.p1, d.id)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'CONFLICT' } });
+  });
+});
+
+describe('delegation.markers', () => {
+  test('acting-for says when the delegation ends and when it last changed; a change and a cascading revoke leave markers', async () => {
+    const l1 = await store.grant(ids.rep, { company: COMPANY, granteeId: ids.p1, scope: [ITEM_A], validUntil: '2026-09-01T00:00:00Z' });
+    const l2 = await store.grant(ids.p1, { company: COMPANY, granteeId: ids.p2, scope: [ITEM_A], validUntil: '2026-08-01T00:00:00Z' });
+    expect(await store.actingFor(ids.p2, l2.id)).toMatchObject({ validUntil: '2026-08-01T00:00:00.000Z', changedAt: Date.parse(l2.updatedAt) });
+    clock.advance(60_000);
+    // A change: a marker with its instant; the delegation's own changedAt moves with it.
+    await store.change(ids.rep, l1.id, { scope: [ITEM_A, ITEM_B] });
+    expect(await readDelegationMarker(cache, l1.id)).toEqual({ changedAt: clock.now().getTime() });
+    expect((await store.actingFor(ids.p1, l1.id)).changedAt).toBe(clock.now().getTime());
+    expect(await readDelegationMarker(cache, l2.id)).toBeUndefined();
+    await store.revoke(ids.rep, l1.id);
+    expect(await readDelegationMarker(cache, l2.id)).toEqual({ revoked: true });
+    clock.set('2026-03-01T00:00:00Z');
+  });
+
+  test('without the shared cache nothing is revoked or changed: SERVICE_UNAVAILABLE, the delegation stays in force', async () => {
+    const dl = await store.grant(ids.rep, { company: COMPANY, granteeId: ids.p4, scope: [ITEM_A], validUntil: UNTIL });
+    const down = await testCache();
+    await down.close();
+    const cut = createDelegationStore({ db, clock, cache: down, markerTtlSeconds: 660 });
+    await expect(cut.revoke(ids.rep, dl.id)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    await expect(cut.change(ids.rep, dl.id, { scope: [ITEM_B] })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(await store.get(dl.id)).toMatchObject({ status: 'active', scope: [ITEM_A] });
+    expect(await store.actingFor(ids.p4, dl.id)).toMatchObject({ delegationId: dl.id });
+    expect(await store.revoke(ids.rep, dl.id)).toEqual([dl.id]);
   });
 });

@@ -12,11 +12,17 @@
  * but an ancestor's period may later be shortened, so ancestors are checked each time).
  *
  * The rules are small named checks (GRANT_CHECKS) in one table; each refusal has one code.
+ *
+ * Acting-for tokens (R-ID-8) name a delegation and carry its end and the instant it last changed;
+ * a revoke (with its cascade) or a change writes a marker to the shared cache in the same
+ * transaction (kernel/delegation-markers.ts), so the gateway refuses such tokens within seconds.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Db, Queryable } from '../../kernel/db.ts';
+import type { Cache } from '../../kernel/cache.ts';
 import type { Clock } from '../../kernel/clock.ts';
+import { writeDelegationMarkers, type DelegationMarker } from '../../kernel/delegation-markers.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { badInput } from '../partners/clients.ts';
@@ -40,6 +46,8 @@ export interface Delegation {
   validUntil: string;
   status: DelegationStatus;
   createdAt: string;
+  /** Last change of status, scope or period. */
+  updatedAt: string;
   revokedAt: string | null;
 }
 
@@ -66,7 +74,7 @@ export const ChangeInput = z.object({ scope: scope.optional(), validUntil: iso.o
 interface Row {
   id: string; company_credit_code: string; company_name: string; grantor_account_id: string; grantee_account_id: string; grantee_name: string;
   parent_id: string | null; level: number; scope: string[]; valid_from: Date | string; valid_until: Date | string; status: DelegationStatus;
-  created_at: Date | string; revoked_at: Date | string | null; company_disabled: boolean;
+  created_at: Date | string; updated_at: Date | string; revoked_at: Date | string | null; company_disabled: boolean;
 }
 
 const SELECT = `select d.*, c.name as company_name, c.disabled as company_disabled, a.name as grantee_name
@@ -77,7 +85,7 @@ function toDelegation(r: Row): Delegation {
   return {
     id: r.id, companyCreditCode: r.company_credit_code, companyName: r.company_name, grantorId: r.grantor_account_id, granteeId: r.grantee_account_id,
     granteeName: r.grantee_name, parentId: r.parent_id, level: Number(r.level), scope: r.scope, validFrom: t(r.valid_from), validUntil: t(r.valid_until),
-    status: r.status, createdAt: t(r.created_at), revokedAt: r.revoked_at ? t(r.revoked_at) : null,
+    status: r.status, createdAt: t(r.created_at), updatedAt: t(r.updated_at), revokedAt: r.revoked_at ? t(r.revoked_at) : null,
   };
 }
 
@@ -117,10 +125,32 @@ export const GRANT_CHECKS: ReadonlyArray<readonly [string, GrantCheck]> = [
     ? new AppError('DELEGATION_INVALID', '转授的范围或期限不能超出您持有的授权 / a delegation passed on cannot be wider or longer than the one you hold') : undefined)],
 ];
 
-export interface ActingFor { company: string; scope: string[]; delegationId: string }
+/**
+ * What an acting-for token says (`yw_act`): the company, the items, the delegation, when it ends
+ * (the earliest end along its chain) and when it last changed (epoch ms), for the gateway's checks.
+ */
+export interface ActingFor { company: string; scope: string[]; delegationId: string; validUntil: string; changedAt: number }
 
-export function createDelegationStore(d: { db: Db; clock: Clock }) {
+export interface DelegationStoreDeps {
+  db: Db;
+  clock: Clock;
+  /** Where revoke and change markers go (kernel/delegation-markers.ts): the cache the gateway reads. */
+  cache: Cache;
+  /** How long a marker lives: at least the longest access-token lifetime. */
+  markerTtlSeconds: number;
+}
+
+export function createDelegationStore(d: DelegationStoreDeps) {
   const { db, clock } = d;
+
+  /** Markers for the gateway, inside the caller's transaction (a cache failure rolls it back). */
+  async function mark(markers: Array<readonly [string, DelegationMarker]>): Promise<void> {
+    try {
+      await writeDelegationMarkers(d.cache, markers, d.markerTtlSeconds);
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', '缓存服务暂不可用，授权未变更，请稍后再试 / the shared cache is unavailable; nothing was changed, try again later');
+    }
+  }
 
   async function get(q: Queryable, id: string, lock = false): Promise<Delegation & { companyDisabled: boolean } | undefined> {
     if (!z.uuid().safeParse(id).success) return undefined;
@@ -138,13 +168,20 @@ export function createDelegationStore(d: { db: Db; clock: Clock }) {
 
   /** In force now: this one and every ancestor. */
   async function inForce(q: Queryable, dl: Delegation & { companyDisabled?: boolean }, now = clock.now()): Promise<boolean> {
+    return (await endInForce(q, dl, now)) !== undefined;
+  }
+
+  /** When the chain ends (the earliest validUntil of it and its ancestors, epoch ms), if in force now. */
+  async function endInForce(q: Queryable, dl: Delegation & { companyDisabled?: boolean }, now = clock.now()): Promise<number | undefined> {
+    let end = Infinity;
     let cur: (Delegation & { companyDisabled?: boolean }) | undefined = dl;
     while (cur) {
       const ok = cur.status === 'active' && !cur.companyDisabled && Date.parse(cur.validFrom) <= now.getTime() && now.getTime() < Date.parse(cur.validUntil);
-      if (!ok) return false;
+      if (!ok) return undefined;
+      end = Math.min(end, Date.parse(cur.validUntil));
       cur = cur.parentId ? await get(q, cur.parentId) : undefined;
     }
-    return true;
+    return end;
   }
 
   /** The delegation `accountId` holds for `company` that covers the request, preferring the shallowest. */
@@ -249,7 +286,10 @@ export function createDelegationStore(d: { db: Db; clock: Clock }) {
         if (rows.some((r) => !covers(next, toDelegation(r)))) {
           throw new AppError('CONFLICT', '已转授的授权超出变更后的范围，请先撤销 / rights already passed on exceed the change: revoke them first');
         }
-        await q.query('update idp.delegations set scope = $2, valid_until = $3, updated_at = $4 where id = $1', [id, next.scope, next.validUntil, clock.now().toISOString()]);
+        const at = clock.now();
+        await q.query('update idp.delegations set scope = $2, valid_until = $3, updated_at = $4 where id = $1', [id, next.scope, next.validUntil, at.toISOString()]);
+        // Tokens minted before carry the old scope or period: the gateway refuses them from now on.
+        await mark([[id, { changedAt: at.getTime() }]]);
       });
       return (await get(db, id))!;
     },
@@ -269,6 +309,8 @@ export function createDelegationStore(d: { db: Db; clock: Clock }) {
            where id in (select id from tree) and status in ('active', 'requested') returning id`,
           [id, clock.now().toISOString(), actorId],
         );
+        // The gateway refuses tokens acting under any of them within seconds (not at their expiry).
+        await mark(rows.map((r) => [r.id, { revoked: true }] as const));
         return rows.map((r) => r.id);
       });
     },
@@ -285,10 +327,11 @@ export function createDelegationStore(d: { db: Db; clock: Clock }) {
     /** For a token: the delegation must be the person's own and in force (DELEGATION_INVALID otherwise). */
     async actingFor(accountId: string, delegationId: string): Promise<ActingFor> {
       const dl = await get(db, delegationId);
-      if (!dl || dl.granteeId !== accountId || !(await inForce(db, dl))) {
+      const end = dl && dl.granteeId === accountId ? await endInForce(db, dl) : undefined;
+      if (!dl || end === undefined) {
         throw new AppError('DELEGATION_INVALID', '授权不存在或已失效 / the delegation does not exist or is not in force');
       }
-      return { company: dl.companyCreditCode, scope: dl.scope, delegationId: dl.id };
+      return { company: dl.companyCreditCode, scope: dl.scope, delegationId: dl.id, validUntil: new Date(end).toISOString(), changedAt: Date.parse(dl.updatedAt) };
     },
 
     /** Companies a person belongs to: as legal representative, or through a delegation in force. */

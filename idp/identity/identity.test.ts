@@ -106,7 +106,7 @@ describe('identity.delegation', () => {
   test('acting for the company: the token says so and the subgraph sees company, scope and delegation', async () => {
     const refreshed = await client.refreshTokenGrant(logins.p1.config, logins.p1.refresh_token!, { yw_acting_for: level1 });
     logins.p1 = Object.assign(refreshed, { tokens: refreshed, config: logins.p1.config }) as LoginResult;
-    expect(decodeJwt(refreshed.access_token).yw_act).toEqual({ company: COMPANY, scope: [ITEM], delegationId: level1 });
+    expect(decodeJwt(refreshed.access_token).yw_act).toEqual({ company: COMPANY, scope: [ITEM], delegationId: level1, validUntil: '2099-01-01T00:00:00.000Z', changedAt: expect.any(Number) });
     const r = await gql(refreshed.access_token, '{ actingFor { company scope delegationId } me { id } }');
     expect(r.data).toEqual({ actingFor: { company: COMPANY, scope: [ITEM], delegationId: level1 }, me: { id: ids.p1 } });
     // Somebody else's delegation is refused at the token endpoint.

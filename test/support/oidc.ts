@@ -321,8 +321,9 @@ export class BrowserFlow {
     this.jar = o.jar; this.config = o.config; this.redirectUri = o.redirectUri; this.verifier = o.verifier; this.state = o.state; this.url = o.url;
   }
 
-  static async start(issuer: string, o: { redirectUri?: string; clientId?: string; scope?: string; params?: Record<string, string>; jar?: CookieJar } = {}): Promise<BrowserFlow> {
-    const config = await discoverClient(issuer, o.clientId);
+  /** `config`: a relying party of its own (e.g. a confidential partner, discoverConfidentialClient); default the public client `clientId`. */
+  static async start(issuer: string, o: { redirectUri?: string; clientId?: string; config?: client.Configuration; scope?: string; params?: Record<string, string>; jar?: CookieJar } = {}): Promise<BrowserFlow> {
+    const config = o.config ?? await discoverClient(issuer, o.clientId);
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const redirectUri = o.redirectUri ?? 'http://127.0.0.1:3000/callback';
