@@ -180,7 +180,7 @@ export function serviceStatusLists(o: {
   const doFetch = o.fetch ?? fetch;
   const own = o.base.replace(/\/$/, '');
   let anchors: Promise<ChainCertificate[]> | undefined;
-  const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((root) => loadAnchors([root])));
+  const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((pems) => loadAnchors(pems)));
   const remember = (url: string, v: { jws: string; until: number }) => {
     remote.delete(url);
     remote.set(url, v);
