@@ -1,8 +1,9 @@
 /**
  * The licence subgraph (电子证照): the seal trust hierarchy, the `case.approved` consumer that
  * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, the public
- * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, and the internal
- * licence check for the case service.
+ * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, the internal
+ * licence check for the case service, and seal administration (requests for an outside CA,
+ * installation, revocation: ./seal-admin.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/event
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
 import { createTrustStore, readConfiguredAnchors } from './trust.ts';
+import type { SealAdmin } from './seal-admin.ts';
 import type { KeyStore } from '../../seal/index.ts';
 import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
 import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
@@ -57,6 +59,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
     const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
     const verify = createVerify({ db, anchorsPem, trust, clock, statusLists });
+    const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 
     const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
@@ -82,7 +85,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
         mountInternalCheck(router, { db, key: deps.internalKey, clock, verify });
         mountPresentationRoutes(router, { db, key: deps.internalKey, clock, verify, publicBase: statusBase });
       },
-      context: () => ({ db, trust, clock, statusBase, statusTtlMs, linkKey: deps.internalKey }),
+      context: () => ({ db, trust, clock, statusBase, statusTtlMs, linkKey: deps.internalKey, sealAdmin }),
     });
   };
 }
