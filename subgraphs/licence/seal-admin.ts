@@ -35,7 +35,7 @@ import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { isJpeg, isPng } from './qr.ts';
 import { recordSealAct, type SealActor, type SealRole } from './seal-audit.ts';
 import { SEAL_PURPOSE } from './seal-image.ts';
-import { crlUrl, TSA_NAME, type CertRow, type TrustStore } from './trust.ts';
+import { crlUrl, sealLock, TSA_NAME, TSA_USE_LOCK, type CertRow, type TrustStore } from './trust.ts';
 
 export interface SealAdmin {
   db: Db; trust: TrustStore; clock: Clock;
@@ -171,9 +171,15 @@ export async function revokeCertificate(
     const actor = sealActor(a, caller, role, cert.agency_code);
     const note = text(r.note, 'note', MAX_NOTE);
     if (cert.status === 'revoked') throw new AppError('CONFLICT', '该证书已吊销 / the certificate is already revoked');
+    // Wait for licences being sealed or timestamped with it right now (./trust.ts takes the same
+    // locks), so everything it signed was signed before the revocation date.
+    await q.query('select pg_advisory_xact_lock(hashtext($1))', [role === 'seal' ? sealLock(cert.agency_code!) : TSA_USE_LOCK]);
     const now = a.clock.now();
+    // The CRL's revocationDate has whole seconds (RFC 5280 §5.1.2.6): rounded up, so a licence
+    // sealed earlier in this second is before it for every verifier, as it is for this service.
+    const revokedAt = new Date(Math.ceil(now.getTime() / 1000) * 1000);
     const { rows: updated } = await q.query<CertRow>(
-      `update ${S}.certificates set status = 'revoked', revoked_at = $2, revocation_reason = $3 where id = $1 returning *`, [cert.id, now, r.reason]);
+      `update ${S}.certificates set status = 'revoked', revoked_at = $2, revocation_reason = $3 where id = $1 returning *`, [cert.id, revokedAt, r.reason]);
     // Lists sealed with this certificate would no longer verify: seal them again with the next one.
     if (role === 'seal') await q.query(`update ${S}.status_lists set signed = null, signed_version = null, signed_valid_until = null where agency_code = $1`, [cert.agency_code]);
     await recordSealAct(q, actor, {

@@ -88,6 +88,14 @@ export const CRL_HOURS = 24;
 /** The CRL distribution point URL of the certificates a CA issues. */
 export const crlUrl = (base: string, caId: string): string => `${base.replace(/\/$/, '')}/crl/${caId}.crl`;
 
+/** The per-agency lock issuance holds while it seals (and seal revocation takes). */
+export const sealLock = (agencyCode: string): string => `yiwang.licence.seal.${agencyCode}`;
+/**
+ * Held shared by every issuance while it timestamps, exclusively by a TSA revocation: no token
+ * is made with a TSA certificate after it was revoked.
+ */
+export const TSA_USE_LOCK = 'yiwang.licence.tsa.use';
+
 /** key_pem of a certificate whose key lives in the KeyStore: this prefix and the key's id. */
 export const KEYSTORE_REF = 'keystore:';
 
@@ -208,6 +216,7 @@ export function createTrustStore(o: {
     },
 
     async timestamper(q) {
+      await q.query('select pg_advisory_xact_lock_shared(hashtext($1))', [TSA_USE_LOCK]);
       const now = o.clock.now();
       let tsa = await usable(q, 'tsa', now);
       if (!tsa && mode === 'external') throw notInstalled('时间戳证书');
@@ -232,7 +241,7 @@ export function createTrustStore(o: {
     },
 
     async sealFor(q, agency) {
-      await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal.${agency.code}`]);
+      await q.query('select pg_advisory_xact_lock(hashtext($1))', [sealLock(agency.code)]);
       const now = o.clock.now();
       let seal = await usable(q, 'seal', now, agency.code);
       if (!seal && mode === 'external') throw notInstalled('印章证书');
