@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
+import { isValidCreditCode } from './ids.ts';
 
 interface VariableSpec {
   readonly description: string;
@@ -77,6 +78,9 @@ export const VARIABLES = {
   YIWANG_STATUS_CACHE: { description: 'Directory `npx yiwang verify` caches status-list credentials in (used offline until they expire). Default: `<DATA_DIR>/status-cache`.', schema: z.string().optional() },
   LICENCE_PUBLIC_URL: { description: 'Public base URL of the licence service: status-list URLs inside licences and share links are built on it.', default: 'http://127.0.0.1:4203', schema: url },
   STATUS_LIST_TTL_SECONDS: { description: 'Lifetime of a published status-list credential (its `ttl` and `validUntil`); verifiers may use a cached copy that long.', default: '3600', schema: z.coerce.number().int().min(60).max(7 * 24 * 3600) },
+  LICENCE_SEAL_MODE: { description: 'Where the licence service\'s seal and TSA certificates come from: `platform` (its own demonstration hierarchy: root, provincial CA and TSA made on first start, an agency\'s seal issued when it first issues a licence) or `external` (never self-issued: the service makes the key and a PKCS #10 request, the offline CA certifies it with `npx yiwang seal issue-seal --csr`, staff install the chain; an agency without an installed seal gets SEAL_NOT_FOUND). `external` needs LICENCE_TRUST_ANCHORS and LICENCE_OPERATOR_AGENCY.', default: 'platform', schema: z.enum(['platform', 'external']) },
+  LICENCE_TRUST_ANCHORS: { description: 'PEM file with the trust anchors installed chains must end at (the national root: `npx yiwang seal export-bundle`); they join the service\'s trust bundle (`GET /trust-bundle.pem`) and its verification.', schema: z.string().optional() },
+  LICENCE_OPERATOR_AGENCY: { description: 'Unified social credit code of the agency operating the licence service: its deciders request, install and revoke the platform timestamp (TSA) certificate.', schema: z.string().refine(isValidCreditCode, 'must be a unified social credit code (GB 32100) with a correct check character').optional() },
   // --- licences (issue 4) --- add licence/seal variables above this line
   CASE_HOLIDAYS_FILE: { description: 'JSON holiday calendar for legal time limits (`{"holidays":["2026-01-01",…],"workdays":["2026-01-04",…]}`), merged over the shipped 2026 national calendar.', schema: z.string().optional() },
   CASE_WARN_WORKING_DAYS: { description: 'Warn when a case has this many working days or fewer left before its deadline (R-CA-8).', default: '2', schema: z.coerce.number().int().min(0).max(30) },
@@ -112,6 +116,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.NOTIFY_SINK === 'webhook' && (!config.NOTIFY_WEBHOOK_URL || !config.NOTIFY_WEBHOOK_SECRET)) {
     throw new AppError('CONFIG_INVALID', 'invalid configuration: NOTIFY_SINK=webhook needs NOTIFY_WEBHOOK_URL and NOTIFY_WEBHOOK_SECRET');
+  }
+  if (config.LICENCE_SEAL_MODE === 'external' && (!config.LICENCE_TRUST_ANCHORS || !config.LICENCE_OPERATOR_AGENCY)) {
+    throw new AppError('CONFIG_INVALID', 'invalid configuration: LICENCE_SEAL_MODE=external needs LICENCE_TRUST_ANCHORS and LICENCE_OPERATOR_AGENCY');
   }
   if (config.NODE_ENV === 'production' && config.NOTIFY_SINK === 'dev') {
     throw new AppError('CONFIG_INVALID', 'invalid configuration: NOTIFY_SINK=dev writes codes to a file; production needs NOTIFY_SINK=webhook');

@@ -113,7 +113,7 @@ export const ERROR_CODES = {
   LICENCE_SUSPENDED: { status: 400, description: 'The licence is suspended.' },
   LICENCE_EXPIRED: { status: 400, description: 'The licence\'s validity period has ended.' },
   LICENCE_NOT_YET_VALID: { status: 400, description: 'The licence\'s validity period has not begun.' },
-  SEAL_NOT_FOUND: { status: 404, description: 'The issuing agency has no seal certificate.' },
+  SEAL_NOT_FOUND: { status: 404, description: 'The issuing agency has no usable seal certificate (with LICENCE_SEAL_MODE=external: none installed, valid now and unrevoked), or the platform TSA has none.' },
   KEY_DECRYPT_FAILED: { status: 500, description: 'A private key could not be decrypted (wrong passphrase).' },
   LICENCE_STATUS_UNAVAILABLE: { status: 400, description: 'No current status list for the licence: none cached, or the cached copy has expired (refresh it online).' },
   LICENCE_STATUS_LIST_INVALID: { status: 400, description: 'The status-list credential is malformed, not sealed by the licence\'s issuer, or is another list than the licence names.' },
@@ -121,6 +121,11 @@ export const ERROR_CODES = {
   LICENCE_TIMESTAMP_REQUIRED: { status: 400, description: 'The seal certificate is no longer valid and the licence carries no platform timestamp proving when it was sealed.' },
   LICENCE_CHECK_FAILED: { status: 422, description: 'The licence reference does not belong to the holder, is of another type, or is not currently valid (internal licence check).' },
   SHARE_LINK_INVALID: { status: 404, description: 'The share link is unknown, malformed or has expired.' },
+  SEAL_CSR_INVALID: { status: 400, description: 'The certificate request (PKCS #10) is unparsable, its self-signature does not verify, or its key is not RSA of at least 2048 bits.' },
+  SEAL_CHAIN_INVALID: { status: 400, description: 'The certificate chain offered for a seal or TSA key is unparsable, broken, not valid now, or does not end at a configured trust anchor; `details.reason` names the failed check (LICENCE_UNKNOWN_ISSUER for a foreign root).' },
+  SEAL_KEY_MISMATCH: { status: 400, description: 'The certificate does not certify the key of the pending certificate request.' },
+  SEAL_USAGE_INVALID: { status: 400, description: 'The certificate is not a seal certificate (keyUsage digitalSignature/nonRepudiation, extKeyUsage documentSigning, not a CA), or not a TSA certificate when one was requested.' },
+  SEAL_AGENCY_MISMATCH: { status: 400, description: 'The certificate or request names another agency (credit code or name) than the one the seal is for.' },
   // (seals and licences: add new licence codes above this line)
 } as const satisfies Record<string, CodeInfo>;
 

@@ -6,8 +6,10 @@
 export type { CertifiedKey } from './certificates/types.ts';
 export { createRootCa } from './certificates/root.ts';
 export { issueCa } from './certificates/ca.ts';
-export { issueSealCertificate } from './certificates/seal.ts';
-export { issueTsaCertificate } from './certificates/tsa.ts';
+export { issueSealCertificate, certifySealKey } from './certificates/seal.ts';
+export type { SealCertificateOptions } from './certificates/seal.ts';
+export { issueTsaCertificate, certifyTsaKey } from './certificates/tsa.ts';
+export type { TsaCertificateOptions } from './certificates/tsa.ts';
 
 export { encryptPrivateKey, decryptPrivateKey } from './keys/encrypt.ts';
 export { createMemoryKeyStore } from './keys/store.ts';
@@ -39,4 +41,9 @@ export { loadCrls } from './trust/crl.ts';
 export { readTrustBundle } from './trust/bundle.ts';
 export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
-export type { RevocationCheck } from './chain/revocation.ts';
+export type { RevocationCheck, RevocationRecord } from './chain/revocation.ts';
+export { NON_COMPROMISE_REASONS } from './chain/revocation.ts';
+export { acceptCertifiedChain, samePublicKey } from './chain/accept.ts';
+export type { AcceptedChain, CertifiedRole } from './chain/accept.ts';
+export { buildCsr, readCsr, CsrSyntaxError } from './x509/index.ts';
+export type { CertificateRequest } from './x509/index.ts';

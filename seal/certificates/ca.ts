@@ -12,7 +12,11 @@ import { validityWindow } from './validity.ts';
 
 export function issueCa(
   issuer: CertifiedKey,
-  o: { commonName: string; organization?: string; regionCode?: string; now: Date; years?: number; pathLen?: number },
+  o: {
+    commonName: string; organization?: string; regionCode?: string; now: Date; years?: number; pathLen?: number;
+    /** CRL distribution point: where the issuer publishes the CRL that would list this CA. */
+    crlUrl?: string | undefined;
+  },
 ): CertifiedKey {
   if (o.pathLen !== undefined && (!Number.isInteger(o.pathLen) || o.pathLen < 0)) {
     throw new AppError('BAD_INPUT', 'pathLen 须为非负整数 / pathLen must be a non-negative integer');
@@ -28,6 +32,7 @@ export function issueCa(
     basicConstraints: { cA: true, pathLen: o.pathLen },
     keyUsage: ['keyCertSign', 'cRLSign'],
     extKeyUsage: null,
+    crlDistributionPoint: o.crlUrl,
   });
   return { certPem, privateKey };
 }

@@ -5,9 +5,13 @@
  * End entity: basicConstraints cA false (critical); keyUsage digitalSignature + nonRepudiation
  * (critical); extKeyUsage id-kp-documentSigning (RFC 9336), the only purpose it is good for.
  *
+ * `issueSealCertificate` makes the key pair too; `certifySealKey` certifies a key someone else
+ * holds (the public key of a PKCS #10 request, `yiwang seal issue-seal --csr`), so the seal's
+ * private key never leaves the licence service's key store.
+ *
  * RSA rather than SM2: Node cannot yet produce interoperable SM2 signatures (docs/standards.md).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { OID_KP_DOCUMENT_SIGNING } from '../lib/oids.ts';
@@ -16,19 +20,27 @@ import type { CertifiedKey } from './types.ts';
 import { randomSerialHex } from './serial.ts';
 import { validityWindow } from './validity.ts';
 
-export function issueSealCertificate(
-  issuer: CertifiedKey,
-  o: { agencyName: string; agencyCode: string; sealName: string; now: Date; years?: number; crlUrl?: string | undefined; sealImage?: Buffer | undefined },
-): CertifiedKey {
+export interface SealCertificateOptions {
+  agencyName: string;
+  agencyCode: string;
+  sealName: string;
+  now: Date;
+  years?: number | undefined;
+  /** CRL distribution point: where the issuing CA publishes its CRL. */
+  crlUrl?: string | undefined;
+  sealImage?: Buffer | undefined;
+}
+
+/** Certify `publicKey` as the agency's seal; returns the certificate PEM. */
+export function certifySealKey(issuer: CertifiedKey, o: SealCertificateOptions & { publicKey: KeyObject }): string {
   if (!o.agencyName.trim() || !o.sealName.trim()) throw new AppError('BAD_INPUT', '机构名称和印章名称不能为空 / agency and seal names are required');
   // A seal is bound to one legal entity: refuse a code whose GB 32100 check character is wrong.
   if (!isValidCreditCode(o.agencyCode)) {
     throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式错误 / malformed unified social credit code', { agencyCode: o.agencyCode });
   }
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const certPem = buildCertificate({
+  return buildCertificate({
     subject: { commonName: o.sealName, organization: o.agencyName, organizationIdentifier: o.agencyCode },
-    publicKey,
+    publicKey: o.publicKey,
     signingKey: issuer.privateKey,
     issuerCertPem: issuer.certPem,
     serialHex: randomSerialHex(),
@@ -41,5 +53,9 @@ export function issueSealCertificate(
     // The seal image's SHA-256, so the impression shown with a licence is the certified one (review gap F).
     sealImageSha256: o.sealImage ? createHash('sha256').update(o.sealImage).digest() : undefined,
   });
-  return { certPem, privateKey };
+}
+
+export function issueSealCertificate(issuer: CertifiedKey, o: SealCertificateOptions): CertifiedKey {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { certPem: certifySealKey(issuer, { ...o, publicKey }), privateKey };
 }

@@ -3,8 +3,9 @@
  * root or a provincial CA, end entity, keyUsage digitalSignature + nonRepudiation, and
  * extKeyUsage id-kp-timeStamping alone and critical (RFC 3161 §2.3), so it can sign timestamp
  * tokens and nothing else — a seal certificate can never pass for it, nor it for a seal.
+ * `certifyTsaKey` certifies the key of a PKCS #10 request (`yiwang seal issue-tsa --csr`).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { OID_KP_TIME_STAMPING } from '../lib/oids.ts';
 import { buildCertificate } from '../x509/index.ts';
@@ -12,12 +13,20 @@ import type { CertifiedKey } from './types.ts';
 import { randomSerialHex } from './serial.ts';
 import { validityWindow } from './validity.ts';
 
-export function issueTsaCertificate(issuer: CertifiedKey, o: { commonName: string; organization?: string; now: Date; years?: number }): CertifiedKey {
+export interface TsaCertificateOptions {
+  commonName: string;
+  organization?: string | undefined;
+  now: Date;
+  years?: number | undefined;
+  /** CRL distribution point: where the issuing CA publishes its CRL. */
+  crlUrl?: string | undefined;
+}
+
+export function certifyTsaKey(issuer: CertifiedKey, o: TsaCertificateOptions & { publicKey: KeyObject }): string {
   if (!o.commonName.trim()) throw new AppError('BAD_INPUT', '时间戳服务名称不能为空 / the TSA name is required');
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const certPem = buildCertificate({
+  return buildCertificate({
     subject: { commonName: o.commonName, organization: o.organization },
-    publicKey,
+    publicKey: o.publicKey,
     signingKey: issuer.privateKey,
     issuerCertPem: issuer.certPem,
     serialHex: randomSerialHex(),
@@ -26,6 +35,11 @@ export function issueTsaCertificate(issuer: CertifiedKey, o: { commonName: strin
     keyUsage: ['digitalSignature', 'nonRepudiation'],
     extKeyUsage: [OID_KP_TIME_STAMPING],
     extKeyUsageCritical: true,
+    crlDistributionPoint: o.crlUrl,
   });
-  return { certPem, privateKey };
+}
+
+export function issueTsaCertificate(issuer: CertifiedKey, o: TsaCertificateOptions): CertifiedKey {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { certPem: certifyTsaKey(issuer, { ...o, publicKey }), privateKey };
 }

@@ -2,7 +2,8 @@
  * The verifier's cache of CRLs (`yiwang verify`, review gap D), next to the status lists:
  * <cache>/<sha256 of the URL>.crl, one per CRL distribution point named in a seal chain.
  *
- * `--online` reads the distribution points only from a chain that already verified, fetches
+ * The chains are the licence's seal chain (x5c) and its timestamp's TSA chain (the `tst`
+ * token's x5c). `--online` reads the distribution points only from a licence that verified, fetches
  * each with a size limit and a timeout (DER or PEM), and stores a CRL only when its signature
  * verifies with the key of the certificate's issuer, it is before its nextUpdate, and it is not
  * older than the cached one: a bad, stale or replayed answer never replaces the cached copy.
@@ -35,6 +36,12 @@ export function x5cOf(jws: string): string[] {
   return Array.isArray(header.x5c) ? header.x5c.filter((c): c is string => typeof c === 'string') : [];
 }
 
+/** The seal chain and the platform timestamp's TSA chain of a licence, each certificate with its issuer. */
+export function licenceCertificates(jws: string, anchors: readonly ChainCertificate[]): ReturnType<typeof chainWithIssuers> {
+  const tst = (JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString()) as { tst?: unknown }).tst;
+  return [...chainWithIssuers(x5cOf(jws), anchors), ...(typeof tst === 'string' ? chainWithIssuers(x5cOf(tst), anchors) : [])];
+}
+
 function parseAny(bytes: Buffer): ParsedCrl {
   const text = bytes.toString('latin1');
   return text.includes('-----BEGIN X509 CRL-----') ? parseCrl(text) : parseCrl(bytes);
@@ -45,16 +52,10 @@ const signedBy = (crl: ParsedCrl, issuer: X509Certificate): boolean => {
   return digest !== undefined && verify(digest, crl.tbs, issuer.publicKey, crl.signature);
 };
 
-/** The cached CRLs for the distribution points of a chain (as stored: PEM or DER). */
+/** The cached CRLs for the distribution points of a chain (as stored: PEM or DER), each once. */
 export function cachedCrls(dir: string, chain: ReturnType<typeof chainWithIssuers>): Buffer[] {
-  const out: Buffer[] = [];
-  for (const { cert } of chain) {
-    for (const url of cert.profile.crlDistributionPoints) {
-      const f = fileFor(dir, url);
-      if (existsSync(f)) out.push(readFileSync(f));
-    }
-  }
-  return out;
+  const urls = new Set(chain.flatMap(({ cert }) => cert.profile.crlDistributionPoints));
+  return [...urls].map((url) => fileFor(dir, url)).filter((f) => existsSync(f)).map((f) => readFileSync(f));
 }
 
 /** Fetch, check and store the CRL of each distribution point; returns what could not be refreshed. */
@@ -63,8 +64,11 @@ export async function refreshCrls(
 ): Promise<Array<{ url: string; why: string }>> {
   const failed: Array<{ url: string; why: string }> = [];
   mkdirSync(dir, { recursive: true });
+  const seen = new Set<string>();
   for (const { cert, issuer } of chain) {
     for (const url of cert.profile.crlDistributionPoints) {
+      if (seen.has(url)) continue; // a CA's CRL named by several certificates it issued
+      seen.add(url);
       try {
         if (!issuer) throw new Error('issuer of the certificate not at hand');
         const bytes = await fetchLimited(o.fetch, url, { accept: 'application/pkix-crl' });

@@ -8,7 +8,9 @@
  *   certs/<id>.pem        the certificates (public)
  *   keys/<id>.key.pem     private keys, encrypted (KeyStore, KEY_PASSPHRASE), mode 0600
  *   images/<id>.<ext>     seal images (the impression printed on licences)
- *   crl/<ca id>.crl.pem   the CRL each CA last published (RFC 5280 §5)
+ *   crl/<ca id>.crl.pem   the CRL each CA last published (RFC 5280 §5), and crl/<ca id>.crl
+ *                         the same in DER, to publish at the --crl-base distribution point
+ *   certs/<id>.chain.pem  for a certificate issued on a --csr request: its chain, to install
  *   trust-bundle.pem      written by `export-bundle` unless --out says elsewhere
  *
  * index.json is replaced atomically (write + rename), so an interrupted command leaves the
@@ -36,6 +38,8 @@ export interface CertRecord {
   agencyCode?: string;
   sealName?: string;
   sealImage?: string;
+  /** The private key is the requester's (issued from a --csr request): none in keys/. */
+  keyHeldElsewhere?: boolean;
   /** The seal certificate this one replaced (rotate). */
   replaces?: string;
   revokedAt?: string;

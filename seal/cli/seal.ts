@@ -5,6 +5,10 @@
  * and the trust bundle verifiers install. Each action is a small function below, listed in
  * ACTIONS; keys go through the KeyStore interface (files encrypted under KEY_PASSPHRASE).
  *
+ * With `--csr` a seal or TSA certificate certifies the key of the licence service's request
+ * (./request.ts): the private key stays in the service's key store, the record says so
+ * (`keyHeldElsewhere`) and the chain is written for the service to install.
+ *
  * Exit codes (as every yiwang command): 0 done, 2 usage, set-up or refused input
  * (printed as `ERROR <CODE>: message`).
  */
@@ -15,8 +19,8 @@ import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { CertifiedKey } from '../certificates/types.ts';
 import { createRootCa } from '../certificates/root.ts';
 import { issueCa } from '../certificates/ca.ts';
-import { issueSealCertificate } from '../certificates/seal.ts';
-import { issueTsaCertificate } from '../certificates/tsa.ts';
+import { certifySealKey, issueSealCertificate } from '../certificates/seal.ts';
+import { certifyTsaKey, issueTsaCertificate } from '../certificates/tsa.ts';
 import { describeCertificate } from '../chain/describe.ts';
 import { createFileKeyStore } from '../keys/file-store.ts';
 import type { KeyStore } from '../keys/store.ts';
@@ -26,6 +30,7 @@ import { createTimestamper } from '../timestamp/token.ts';
 import { buildCrl, CRL_REASONS, type CrlReason } from '../x509/index.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { sealDir, SealDirectory, writeAt, type CertRecord, type Index, type Role } from './directory.ts';
+import { cliCrlUrl, readRequestFile } from './request.ts';
 
 export const SEAL_USAGE = `用法 / Usage: yiwang seal <操作 action> [--dir <目录 directory>] [选项 options]
 
@@ -38,8 +43,10 @@ the platform timestamp authority). Private keys are encrypted with $KEY_PASSPHRA
   issue-ca       --parent <id> --name <CN> --region <GB/T 2260> [--org <O>] [--years 10] [--path-len 0]
                                                                       签发省级CA / issue a provincial CA
   issue-seal     --ca <id> --agency-name <名称> --agency-code <统一社会信用代码> --seal-name <印章名称>
-                 --image <png|jpg> [--years 5]                        签发机构印章证书 / issue an agency seal certificate
-  issue-tsa      --parent <id> --name <CN> [--org <O>] [--years 10]   签发平台时间戳证书 / issue the platform TSA certificate
+                 --image <png|jpg> [--years 5] [--csr <req.pem> [--out <chain.pem>]]
+                                                                      签发机构印章证书 / issue an agency seal certificate
+  issue-tsa      --parent <id> --name <CN> [--org <O>] [--years 10] [--csr <req.pem> [--out <chain.pem>]]
+                                                                      签发平台时间戳证书 / issue the platform TSA certificate
   list           [--json]                                             列出证书 / list certificates
   rotate         --seal <id> [--years 5]                              更换印章证书（旧证照仍可验证）/ rotate a seal certificate
   revoke         --id <id> [--reason keyCompromise|superseded|cessationOfOperation|…]
@@ -49,6 +56,12 @@ the platform timestamp authority). Private keys are encrypted with $KEY_PASSPHRA
   sign           --seal <id> --fields <licence.json> [--tsa <id>] [--out <file>]
                                                                       用印章签发证照 / seal a licence
 
+  --csr <req.pem>    为证照服务的证书申请（PKCS #10）签发：私钥留在证照服务，证书链写入 --out
+                     certify the key of the licence service's request (PKCS #10): the private key stays
+                     there; the chain (certificate → root) goes to --out (default certs/<id>.chain.pem)
+  --crl-base <URL>   所签证书带CRL分发点 <URL>/<签发CA编号>.crl（把 crl/<CA编号>.crl 发布在该处）
+                     certificates issued name the CRL distribution point <URL>/<issuing CA id>.crl
+                     (publish the CA's crl/<id>.crl there); issue-ca, issue-seal, issue-tsa, rotate
   --dir <directory>  默认 / default: $YIWANG_SEAL_DIR, else <DATA_DIR 或/or ./data>/seal-ca
   -h, --help         显示本帮助 / show this help
 
@@ -69,7 +82,7 @@ const OPTIONS = {
   region: { type: 'string' }, 'path-len': { type: 'string' }, ca: { type: 'string' }, 'agency-name': { type: 'string' },
   'agency-code': { type: 'string' }, 'seal-name': { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
   seal: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' }, days: { type: 'string' }, out: { type: 'string' },
-  fields: { type: 'string' }, tsa: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  fields: { type: 'string' }, tsa: { type: 'string' }, csr: { type: 'string' }, 'crl-base': { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function need(v: Values, name: string): string {
@@ -99,11 +112,11 @@ async function certified(c: Ctx, r: CertRecord): Promise<CertifiedKey> {
   return { certPem: c.dir.certPem(r.id), privateKey: await c.keys().get(r.id) };
 }
 
-/** Store a new certificate and its key; returns the record. */
-async function save(c: Ctx, index: Index, role: Role, parentId: string | null, ck: CertifiedKey, extra: Partial<CertRecord> = {}): Promise<CertRecord> {
+/** Store a new certificate and its key (none when the key is held elsewhere: --csr); returns the record. */
+async function save(c: Ctx, index: Index, role: Role, parentId: string | null, ck: CertifiedKey | { certPem: string; privateKey: null }, extra: Partial<CertRecord> = {}): Promise<CertRecord> {
   const d = describeCertificate(ck.certPem);
   const id = `${role}-${d.serialHex.slice(0, 12).toLowerCase()}`;
-  await c.keys().put(id, ck.privateKey);
+  if (ck.privateKey) await c.keys().put(id, ck.privateKey);
   c.dir.writeFile(['certs', `${id}.pem`], ck.certPem);
   const r: CertRecord = {
     id, role, parentId, serialHex: d.serialHex, subject: d.subject, notBefore: d.notBefore.toISOString(), notAfter: d.notAfter.toISOString(),
@@ -117,8 +130,17 @@ async function save(c: Ctx, index: Index, role: Role, parentId: string | null, c
 function announce(c: Ctx, r: CertRecord): number {
   c.io.out(`${r.id}  ${r.role}  ${r.subject}`);
   c.io.out(`  序列号 serial ${r.serialHex} · 有效期 valid ${r.notBefore} – ${r.notAfter}`);
+  if (r.keyHeldElsewhere) {
+    // The key is the requester's: hand back the chain it installs (certificate first, root last).
+    const out = c.v.out ? resolve(c.io.cwd, c.v.out as string) : c.dir.path('certs', `${r.id}.chain.pem`);
+    writeAt(out, c.dir.chain(c.dir.read(), r.id).join(''));
+    c.io.out(`  证书链 / chain: ${out}`);
+  }
   return EXIT.OK;
 }
+
+/** --crl-base for a certificate `caId` issues. */
+const crlUrlFor = (c: Ctx, caId: string): string | undefined => cliCrlUrl(c.v['crl-base'] as string | undefined, caId);
 
 function readImage(c: Ctx, file: string): { ext: string; bytes: Buffer } {
   const path = resolve(c.io.cwd, file);
@@ -144,6 +166,8 @@ async function publishCrl(c: Ctx, index: Index, caId: string, days = 7): Promise
   });
   index.crlNumbers[caId] = crlNumber;
   c.dir.write(index);
+  // DER beside the PEM: what an HTTP CRL distribution point serves (RFC 5280 §4.2.1.13).
+  c.dir.writeFile(['crl', `${caId}.crl`], Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64'));
   return c.dir.writeFile(['crl', `${caId}.crl.pem`], pem);
 }
 
@@ -161,7 +185,7 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     if (!/^\d{6}$/.test(region)) throw new AppError('BAD_INPUT', '--region 须为6位行政区划代码 / --region must be a 6-digit GB/T 2260 code', { option: 'region' });
     const ca = issueCa(await certified(c, parent), {
       commonName: need(c.v, 'name'), organization: c.v.org as string | undefined, regionCode: region, now: c.now,
-      years: int(c.v, 'years', 10), pathLen: int(c.v, 'path-len', 0),
+      years: int(c.v, 'years', 10), pathLen: int(c.v, 'path-len', 0), crlUrl: crlUrlFor(c, parent.id),
     });
     return announce(c, await save(c, index, 'ca', parent.id, ca, { regionCode: region }));
   },
@@ -171,8 +195,11 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     const ca = find(index, need(c.v, 'ca'), ['ca', 'root']);
     const image = readImage(c, need(c.v, 'image'));
     const agencyName = need(c.v, 'agency-name'), agencyCode = need(c.v, 'agency-code'), sealName = need(c.v, 'seal-name');
-    const seal = issueSealCertificate(await certified(c, ca), { agencyName, agencyCode, sealName, now: c.now, years: int(c.v, 'years', 5), sealImage: image.bytes });
-    const r = await save(c, index, 'seal', ca.id, seal, { agencyName, agencyCode, sealName });
+    const request = c.v.csr ? readRequestFile(c.io.cwd, c.v.csr as string, { code: agencyCode, name: agencyName }) : null;
+    const o = { agencyName, agencyCode, sealName, now: c.now, years: int(c.v, 'years', 5), sealImage: image.bytes, crlUrl: crlUrlFor(c, ca.id) };
+    const issuer = await certified(c, ca);
+    const seal = request ? { certPem: certifySealKey(issuer, { ...o, publicKey: request.publicKey }), privateKey: null } : issueSealCertificate(issuer, o);
+    const r = await save(c, index, 'seal', ca.id, seal, { agencyName, agencyCode, sealName, ...(request ? { keyHeldElsewhere: true } : {}) });
     r.sealImage = `${r.id}.${image.ext}`;
     c.dir.writeFile(['images', r.sealImage], image.bytes);
     c.dir.write(index);
@@ -182,10 +209,11 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
   async 'issue-tsa'(c) {
     const index = c.dir.read();
     const parent = find(index, need(c.v, 'parent'), ['root', 'ca']);
-    const tsa = issueTsaCertificate(await certified(c, parent), {
-      commonName: need(c.v, 'name'), organization: c.v.org as string | undefined, now: c.now, years: int(c.v, 'years', 10),
-    });
-    return announce(c, await save(c, index, 'tsa', parent.id, tsa));
+    const request = c.v.csr ? readRequestFile(c.io.cwd, c.v.csr as string) : null;
+    const o = { commonName: need(c.v, 'name'), organization: c.v.org as string | undefined, now: c.now, years: int(c.v, 'years', 10), crlUrl: crlUrlFor(c, parent.id) };
+    const issuer = await certified(c, parent);
+    const tsa = request ? { certPem: certifyTsaKey(issuer, { ...o, publicKey: request.publicKey }), privateKey: null } : issueTsaCertificate(issuer, o);
+    return announce(c, await save(c, index, 'tsa', parent.id, tsa, request ? { keyHeldElsewhere: true } : {}));
   },
 
   async list(c) {
@@ -205,11 +233,15 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
   async rotate(c) {
     const index = c.dir.read();
     const old = find(index, need(c.v, 'seal'), ['seal']);
+    if (old.keyHeldElsewhere) {
+      throw new AppError('BAD_INPUT', `${old.id} 的私钥在证照服务：请由证照服务重新申请（--csr）/ the key of ${old.id} is held by the licence service: certify its new request (--csr) instead`, { id: old.id });
+    }
     const ca = find(index, old.parentId!, ['ca', 'root']);
     // The new certificate binds the same seal image (its SHA-256), as the old one did.
     const image = old.sealImage ? readFileSync(c.dir.path('images', old.sealImage)) : undefined;
     const seal = issueSealCertificate(await certified(c, ca), {
       agencyName: old.agencyName!, agencyCode: old.agencyCode!, sealName: old.sealName!, now: c.now, years: int(c.v, 'years', 5), sealImage: image,
+      crlUrl: crlUrlFor(c, ca.id),
     });
     // The old certificate is superseded, not revoked: licences it sealed stay valid (verified at their signing time).
     old.status = 'superseded';

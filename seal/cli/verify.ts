@@ -20,7 +20,7 @@ import { loadAnchors, readTrustBundle } from '../trust/bundle.ts';
 import { loadCrls } from '../trust/crl.ts';
 import { verifyLicence, type VerifyResult } from '../licence/verify.ts';
 import { EXIT, type CliIo } from './io.ts';
-import { cachedCrls, chainWithIssuers, refreshCrls, x5cOf } from './crl-cache.ts';
+import { cachedCrls, licenceCertificates, refreshCrls } from './crl-cache.ts';
 import { cachedStatusLists, refreshStatusLists } from './status-cache.ts';
 
 export const VERIFY_USAGE = `用法 / Usage: yiwang verify <证照文件 licence-file> [--trust <根证书 root.pem>] [--crl <file>]…
@@ -170,13 +170,13 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
           anchors: anchorCerts, crls: loadCrls(crls), now, fetch: io.fetch ?? fetch,
         });
         for (const f of failed) io.err(`无法更新状态列表 / could not refresh the status list ${f.url} (${f.why}); the cached copy, if any, is kept`);
-        const crlFailed = await refreshCrls(cacheDir, chainWithIssuers(x5cOf(jws), anchorCerts), { now, fetch: io.fetch ?? fetch });
+        const crlFailed = await refreshCrls(cacheDir, licenceCertificates(jws, anchorCerts), { now, fetch: io.fetch ?? fetch });
         for (const f of crlFailed) io.err(`无法更新证书吊销列表 / could not refresh the CRL ${f.url} (${f.why}); the cached copy, if any, is kept`);
       }
     }
     let chainCrls: Buffer[] = [];
     try {
-      chainCrls = cachedCrls(cacheDir, chainWithIssuers(x5cOf(jws), anchorCerts));
+      chainCrls = cachedCrls(cacheDir, licenceCertificates(jws, anchorCerts));
     } catch {
       // Not a readable chain: verifyLicence names the problem.
     }

@@ -5,6 +5,8 @@
 
 /** organizationIdentifier (X.520, ITU-T X.520 §6.4.4): carries the agency's GB 32100 credit code. */
 export const OID_ORGANIZATION_IDENTIFIER = '2.5.4.97';
+/** organizationName (X.520): the agency's name in a seal certificate. */
+export const OID_ORGANIZATION_NAME = '2.5.4.10';
 /** id-kp-documentSigning (RFC 9336 §3): the one extended key usage a seal certificate signs licences with. */
 export const OID_KP_DOCUMENT_SIGNING = '1.3.6.1.5.5.7.3.36';
 

@@ -3,9 +3,10 @@
  * tokens): the chain in x5c (RFC 7515 §4.1.6), the algorithm from the key, signed by
  * node:crypto through jose. Checks that the key belongs to the first certificate.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { AppError } from '../../kernel/errors.ts';
+import { samePublicKey } from '../chain/accept.ts';
 import { loadCertificate, type ChainCertificate } from '../chain/certificate.ts';
 import type { LicenceAlgorithm } from './compact.ts';
 
@@ -20,8 +21,6 @@ export function algorithmFor(key: KeyObject): LicenceAlgorithm {
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   throw new AppError('BAD_INPUT', '印章密钥须为 RSA 或 P-256 / the seal key must be RSA or P-256');
 }
-
-const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
 
 /** Checked chains by key and chain array: a signer that keeps both (the licence service does) is parsed once. */
 const checked = new WeakMap<KeyObject, WeakMap<string[], ChainCertificate[]>>();
@@ -46,7 +45,7 @@ function parseSignerChain(s: Signer): ChainCertificate[] {
   } catch {
     throw new AppError('BAD_INPUT', '印章证书链无法解析 / the seal certificate chain cannot be parsed');
   }
-  if (!spki(createPublicKey(s.privateKey)).equals(spki(chain[0]!.cert.publicKey))) {
+  if (!samePublicKey(s.privateKey, chain[0]!.cert.publicKey)) {
     throw new AppError('BAD_INPUT', '私钥与印章证书不匹配 / the private key does not belong to the seal certificate');
   }
   return chain;

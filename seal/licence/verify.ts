@@ -14,6 +14,8 @@
  *  7. JWS signature with the seal certificate's key     LICENCE_BAD_SIGNATURE
  *  8. every certificate valid at iat                    LICENCE_CERT_NOT_VALID_AT_SIGNING
  *  9. no certificate revoked                            LICENCE_CERT_REVOKED
+ *     (unless revoked as superseded, cessationOfOperation or affiliationChanged after the
+ *     signing time a platform timestamp proves: ../chain/revocation.ts)
  *     and the CRLs given are current (requireCrls: present for every distribution point)
  *                                                       LICENCE_STATUS_UNAVAILABLE
  *    (8 and 9 judge the chain at the platform timestamp's genTime when the licence carries one,
@@ -162,7 +164,8 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
     if (!timestamped && (now < leaf.cert.validFromDate || now > leaf.cert.validToDate)) {
       reject('LICENCE_TIMESTAMP_REQUIRED', '印章证书已不在有效期内，且证照没有平台时间戳证明签章时间 / the seal certificate is no longer valid and the licence has no platform timestamp');
     }
-    await checkNotRevoked(path, isRevoked, crls);
+    // A revocation for a reason other than key compromise spares what the timestamp proves was sealed before it.
+    await checkNotRevoked(path, isRevoked, crls, timestamped ? signedAt : undefined);
     checkCrlsCurrent(path, crls, now, o.requireCrls === true);
 
     const sealCode = leaf.profile.organizationIdentifier;

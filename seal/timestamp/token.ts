@@ -106,7 +106,8 @@ export async function verifyTimestamp(
   }
   try {
     checkValidAt(path, genTime);
-    await checkNotRevoked(path, isRevoked, crls);
+    // RFC 3161 §4: a TSA certificate revoked for a reason other than key compromise leaves its earlier tokens valid.
+    await checkNotRevoked(path, isRevoked, crls, genTime);
   } catch (e) {
     if (e instanceof Rejection) bad(`${e.message} (${e.reason})`);
     throw e;

@@ -25,15 +25,16 @@ export function loadCrls(inputs: readonly (string | Buffer)[]): ParsedCrl[] {
   });
 }
 
-/** True when a CRL signed by `issuer` lists `cert`'s serial number. */
-export function listedIn(crls: readonly ParsedCrl[], cert: X509Certificate, issuer: X509Certificate): boolean {
+/** The entry of a CRL signed by `issuer` that lists `cert`'s serial number, or null. */
+export function listedIn(crls: readonly ParsedCrl[], cert: X509Certificate, issuer: X509Certificate): { revokedAt: Date; reason: number | null } | null {
   const serial = cert.serialNumber.toUpperCase().replace(/^(00)+(?=.)/, '');
   for (const crl of crls) {
-    if (!crl.revoked.has(serial)) continue;
+    const entry = crl.revoked.get(serial);
+    if (!entry) continue;
     const digest = DIGESTS[crl.signatureAlgorithm];
-    if (digest && verify(digest, crl.tbs, issuer.publicKey, crl.signature)) return true;
+    if (digest && verify(digest, crl.tbs, issuer.publicKey, crl.signature)) return entry;
   }
-  return false;
+  return null;
 }
 
 /** CRLs signed by `issuer`'s key (the ones that speak for certificates it issued). */

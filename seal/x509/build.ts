@@ -108,7 +108,8 @@ interface ForgeAttribute {
   valueTagClass: number;
 }
 
-function nameAttributes(n: NameSpec): ForgeAttribute[] {
+/** The subject Name as forge attributes (also a certificate request's subject, ./csr.ts). */
+export function nameAttributes(n: NameSpec): ForgeAttribute[] {
   const utf8 = asn1.Type.UTF8;
   const printable = asn1.Type.PRINTABLESTRING;
   const attrs: ForgeAttribute[] = [{ type: '2.5.4.6', value: n.country ?? 'CN', valueTagClass: printable }];
@@ -124,7 +125,7 @@ function keyIdentifier(cert: forge.pki.Certificate): string {
   return cert.generateSubjectKeyIdentifier().getBytes();
 }
 
-function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
+export function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
   if (key.asymmetricKeyType !== 'rsa') throw new Error('node-forge certificates carry RSA keys only');
   return pki.publicKeyFromPem((key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
 }

@@ -8,3 +8,5 @@ export { inspectCertificate, CertificateSyntaxError } from './inspect.ts';
 export { buildCrl, parseCrl, CRL_REASONS } from './crl.ts';
 export type { CrlEntry, CrlReason, ParsedCrl } from './crl.ts';
 export type { CertificateProfile, KeyUsageBit } from './inspect.ts';
+export { buildCsr, readCsr, CsrSyntaxError } from './csr.ts';
+export type { CertificateRequest } from './csr.ts';

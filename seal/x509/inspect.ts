@@ -1,7 +1,8 @@
 /**
  * Reads the parts of a DER certificate that node:crypto's X509Certificate does not expose:
  * basicConstraints (cA, pathLenConstraint), keyUsage bits, extended key usage OIDs, the
- * critical extensions, the signature algorithm and the subject's organizationIdentifier.
+ * critical extensions, the signature algorithm and the subject's organizationIdentifier and
+ * organizationName.
  *
  * Walks the ASN.1 itself (RFC 5280 §4.1) with forge's strict DER reader instead of
  * forge.pki.certificateFromAsn1, which refuses non-RSA keys: a chain with an EC certificate must
@@ -10,7 +11,7 @@
 import { OID_SEAL_IMAGE_SHA256, oidDerBytes } from './build.ts';
 import forge from 'node-forge';
 import {
-  OID_BASIC_CONSTRAINTS, OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_ORGANIZATION_IDENTIFIER,
+  OID_BASIC_CONSTRAINTS, OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_ORGANIZATION_IDENTIFIER, OID_ORGANIZATION_NAME,
 } from '../lib/oids.ts';
 
 const { asn1, util } = forge;
@@ -43,6 +44,8 @@ export interface CertificateProfile {
   duplicateExtensions: boolean;
   /** Subject organizationIdentifier (2.5.4.97), or null. */
   organizationIdentifier: string | null;
+  /** Subject organizationName (2.5.4.10), or null. */
+  organization: string | null;
   /** URIs of the cRLDistributionPoints extension (RFC 5280 §4.2.1.13); empty when absent. */
   crlDistributionPoints: readonly string[];
   /** Lower-case hex SHA-256 of the seal image bound into a seal certificate, or null. */
@@ -142,11 +145,11 @@ function attributeValue(n: Node): string {
   return n.type === asn1.Type.UTF8 ? util.decodeUtf8(raw) : raw;
 }
 
-function readOrganizationIdentifier(name: Node): string | null {
+function readNameAttribute(name: Node, oid: string): string | null {
   for (const rdn of children(name, 'subject')) {
     for (const atv of children(rdn, 'RDN')) {
       const [type, value] = children(atv, 'AttributeTypeAndValue');
-      if (oidOf(type, 'attribute type') === OID_ORGANIZATION_IDENTIFIER && value) return attributeValue(value);
+      if (oidOf(type, 'attribute type') === oid && value) return attributeValue(value);
     }
   }
   return null;
@@ -181,7 +184,8 @@ function inspect(der: string): CertificateProfile {
     extKeyUsage: null,
     criticalExtensions: [],
     duplicateExtensions: false,
-    organizationIdentifier: readOrganizationIdentifier(subject as Node),
+    organizationIdentifier: readNameAttribute(subject as Node, OID_ORGANIZATION_IDENTIFIER),
+    organization: readNameAttribute(subject as Node, OID_ORGANIZATION_NAME),
     crlDistributionPoints: [],
     sealImageSha256: null,
   };

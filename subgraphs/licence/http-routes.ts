@@ -1,7 +1,8 @@
 /**
  * Plain HTTP routes beside /graphql (not behind the gateway; anyone may call them, R-LI-4):
  *
- * - `GET /trust-bundle.pem`: the national root certificate, the trust anchor verifiers need.
+ * - `GET /trust-bundle.pem`: the trust anchors verifiers need: the service's own root (platform
+ *   mode) and the configured LICENCE_TRUST_ANCHORS (the national root of an outside CA).
  * - `GET /crl/<CA id>.crl`: the CA's current CRL (PEM; DER with Accept: application/pkix-crl),
  *   the CRL distribution point named in the seal certificates it issues.
  * - `GET /status/:agency/:purpose`: the agency's sealed status-list credential (Bitstring
@@ -54,12 +55,12 @@ function formInput(ctx: { request: unknown }, body: Record<string, unknown>): st
 }
 
 export function mountLicenceRoutes(router: Router, o: {
-  rootPem: string; trust: TrustStore; clock: Clock; db: Db; verify: Verify; statusBase: string; statusTtlMs: number;
+  anchorsPem: string[]; trust: TrustStore; clock: Clock; db: Db; verify: Verify; statusBase: string; statusTtlMs: number;
 }): void {
   router.get('/trust-bundle.pem', (ctx) => {
     ctx.type = 'application/x-pem-file';
     ctx.set('content-disposition', 'inline; filename="trust-bundle.pem"');
-    ctx.body = o.rootPem;
+    ctx.body = o.anchorsPem.join('');
   });
 
   // The CRL a seal certificate names as its distribution point (RFC 5280 §5; review gap D):
@@ -68,7 +69,8 @@ export function mountLicenceRoutes(router: Router, o: {
     const id = /^([0-9a-f-]{36})\.crl$/.exec((ctx.params as { file: string }).file)?.[1];
     const pem = id ? await o.trust.crl(id) : null;
     if (!pem) throw new AppError('NOT_FOUND', '没有该证书吊销列表 / no such CRL');
-    ctx.set('cache-control', 'public, max-age=300');
+    // Revalidated on every use: a seal the service revokes is listed at once (nextUpdate still bounds offline copies).
+    ctx.set('cache-control', 'public, no-cache');
     if (ctx.accepts('application/x-pem-file', 'application/pkix-crl') === 'application/pkix-crl') {
       ctx.type = 'application/pkix-crl';
       ctx.body = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s/g, ''), 'base64');

@@ -262,7 +262,7 @@ describe('licence.status offline verification (CLI)', () => {
     const good = cli(() => now);
     expect((await good.run('--online')).code).toBe(0);
     const before = cacheFiles();
-    expect(before).toHaveLength(3);
+    expect(before).toHaveLength(4); // two status lists, the provincial CA's CRL (for the seal) and the root's (for the CA and the TSA)
     const other = await (await fetch(`${f.svc.url}/status/${HZ_SAMR.code}/revocation`)).text(); // sealed, but the revocation list answering for both URLs
     const answers: Array<() => Response> = [
       () => new Response('garbage'),
@@ -273,7 +273,7 @@ describe('licence.status offline verification (CLI)', () => {
     for (const answer of answers) {
       const { run, asked } = cli(() => now, answer);
       const r = await run('--online');
-      expect(asked).toHaveLength(3); // two status lists and the seal certificate's CRL
+      expect(asked).toHaveLength(4); // two status lists and the two CRLs, each distribution point once
       expect(r.err).toContain('could not refresh the status list');
       expect(r.err).toContain('could not refresh the CRL');
       expect(r.code).toBe(0); // the good cached copies still answer

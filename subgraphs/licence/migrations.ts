@@ -135,10 +135,72 @@ alter table certificates add column seal_image bytea;
 `,
   },
   {
+    // Seals from an outside CA (LICENCE_SEAL_MODE=external, ./seal-admin.ts), the service's own
+    // revocations with their reason, and the seal audit trail (./seal-audit.ts).
+    // - certificates.source: 'platform' (made by this service) or 'external' (certified by an
+    //   outside CA and installed); an external row has no issuer_id: chain_pem holds its issuers
+    //   as installed (what x5c carries after it). revocation_reason: RFC 5280 §5.3.1 name.
+    // - seal_requests: a pending key (key_pem, as certificates.key_pem: encrypted, or a KeyStore
+    //   reference) and its PKCS #10 request, until the certificate for it is installed.
+    // - seal_audit: append-only (the database refuses UPDATE, DELETE, TRUNCATE): who requested,
+    //   installed, issued or revoked which certificate, when, and why.
+    id: '005_external_seals',
+    sql: `
+alter table certificates add column source text not null default 'platform' check (source in ('platform', 'external'));
+alter table certificates add column chain_pem text;
+alter table certificates add column revocation_reason text;
+alter table certificates add constraint certificates_external_chain check ((source = 'external') = (chain_pem is not null));
+
+create table seal_requests (
+  id uuid primary key,
+  role text not null check (role in ('seal', 'tsa')),
+  agency_code text,
+  agency_name text,
+  seal_name text,
+  subject_name text not null,
+  csr_pem text not null,
+  key_pem text not null,
+  state text not null default 'pending' check (state in ('pending', 'installed')),
+  requested_at timestamptz not null,
+  requested_by text not null,
+  certificate_id uuid references certificates (id),
+  check ((role = 'seal') = (agency_code is not null and agency_name is not null)),
+  check ((state = 'installed') = (certificate_id is not null))
+);
+create index seal_requests_agency on seal_requests (agency_code, requested_at);
+
+create table seal_audit (
+  id uuid primary key,
+  seq bigint generated always as identity,
+  at timestamptz not null,
+  action text not null check (action in ('request', 'install', 'issue', 'revoke')),
+  role text not null check (role in ('seal', 'tsa')),
+  agency_code text,
+  certificate_id uuid,
+  request_id uuid,
+  actor_id text not null,
+  actor_name text not null,
+  actor_agency text,
+  details jsonb not null default '{}'
+);
+create index seal_audit_agency on seal_audit (agency_code, seq);
+
+create function seal_audit_append_only() returns trigger language plpgsql as $$
+begin
+  raise exception 'licence.seal_audit is append-only';
+end;
+$$;
+create trigger seal_audit_no_update before update or delete on seal_audit
+  for each row execute function seal_audit_append_only();
+create trigger seal_audit_no_truncate before truncate on seal_audit
+  for each statement execute function seal_audit_append_only();
+`,
+  },
+  {
     // Issuance reserves a licence's status index before it signs (unique per agency, so two
     // issuances never share one), and inserts the licence afterwards in the same transaction:
     // the reference to the licence is checked at commit.
-    id: '005_status_reserved_before_licence',
+    id: '006_status_reserved_before_licence',
     sql: `
 alter table licence_status drop constraint licence_status_licence_id_fkey;
 alter table licence_status add constraint licence_status_licence_id_fkey

@@ -15,6 +15,8 @@ import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { findLicence, listByCase, listByHolder, type LicenceRecord } from './repository.ts';
 import { changeStatus, stateOf, statusHistory, type StatusAction } from './status.ts';
 import type { TrustStore } from './trust.ts';
+import type { SealAdmin } from './seal-admin.ts';
+import { sealMutations, sealQueries } from './seal-resolvers.ts';
 
 export interface LicenceContext extends SubgraphContext {
   db: Db;
@@ -24,6 +26,8 @@ export interface LicenceContext extends SubgraphContext {
   statusTtlMs: number;
   /** Signs the holder's view links and share links (./links.ts). */
   linkKey: KeyObject;
+  /** Seal requests, installation, revocation (./seal-admin.ts). */
+  sealAdmin: SealAdmin;
 }
 
 /**
@@ -55,6 +59,7 @@ export const resolvers: GraphQLResolverMap<LicenceContext> = {
   Query: {
     myLicences: (_: unknown, __: unknown, ctx: LicenceContext) => listByHolder(ctx.db, requirePerson(ctx.caller).sub),
     licence: (_: unknown, args: { id: string }, ctx: LicenceContext) => visible(ctx, args.id),
+    ...sealQueries,
   },
   Mutation: {
     revokeLicence: statusMutation('revoke'),
@@ -71,6 +76,7 @@ export const resolvers: GraphQLResolverMap<LicenceContext> = {
       const link = await signLink(ctx.linkKey, { licenceId: l.id, purpose: 'share', minutes, now: ctx.clock.now() });
       return { url: linkUrl(ctx.statusBase, link.token), expiresAt: link.expiresAt.toISOString() };
     },
+    ...sealMutations,
   },
   Licence: {
     __resolveReference: (ref: { id: string }, ctx: LicenceContext) => visible(ctx, ref.id),

@@ -1,8 +1,9 @@
 /**
  * The licence subgraph (电子证照): the seal trust hierarchy, the `case.approved` consumer that
  * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, the public
- * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, and the internal
- * licence check for the case service.
+ * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, the internal
+ * licence check for the case service, and seal administration (requests for an outside CA,
+ * installation, revocation: ./seal-admin.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,8 @@ import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
-import { createTrustStore } from './trust.ts';
+import { createTrustStore, readConfiguredAnchors } from './trust.ts';
+import type { SealAdmin } from './seal-admin.ts';
 import type { KeyStore } from '../../seal/index.ts';
 import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
 import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
@@ -42,18 +44,22 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
   return async (deps: Deps, opts: StartOptions): Promise<RunningService> => {
     const { db, cache, clock, log, config } = deps;
     await migrate(db, LICENCE_SCHEMA, migrations);
-    const trust = createTrustStore({ db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL });
-    const rootPem = await trust.ensureHierarchy();
+    const trust = createTrustStore({
+      db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL,
+      mode: config.LICENCE_SEAL_MODE, externalAnchors: readConfiguredAnchors(config.LICENCE_TRUST_ANCHORS),
+    });
+    const anchorsPem = await trust.ensureHierarchy();
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
     if (!config.DATABASE_URL) {
       const dir = resolve(config.DATA_DIR);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, TRUST_BUNDLE_FILE), rootPem);
+      writeFileSync(join(dir, TRUST_BUNDLE_FILE), anchorsPem.join(''));
     }
     const statusBase = config.LICENCE_PUBLIC_URL;
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
     const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
-    const verify = createVerify({ db, rootPem, trust, clock, statusLists });
+    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists });
+    const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 
     const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
@@ -77,11 +83,11 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
       name: 'licence', deps, start: opts, background: [...runners, relay],
       typeDefs: parse(subgraphSdl('licence')), resolvers,
       routes: (router) => {
-        mountLicenceRoutes(router, { rootPem, trust, clock, db, verify, statusBase, statusTtlMs });
+        mountLicenceRoutes(router, { anchorsPem, trust, clock, db, verify, statusBase, statusTtlMs });
         mountInternalCheck(router, { db, key: deps.internalKey, clock, verify });
         mountPresentationRoutes(router, { db, key: deps.internalKey, clock, verify, publicBase: statusBase });
       },
-      context: () => ({ db, trust, clock, statusBase, statusTtlMs, linkKey: deps.internalKey }),
+      context: () => ({ db, trust, clock, statusBase, statusTtlMs, linkKey: deps.internalKey, sealAdmin }),
     });
   };
 }

@@ -14,7 +14,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../../kernel/db.ts';
-import { AppError } from '../../kernel/errors.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
 import {
   MIN_LIST_ENTRIES, buildStatusListCredential, emptyBitstring, issuerId, setBit, signStatusList, type StatusEntry, type StatusListSource, type StatusPurpose,
 } from '../../seal/index.ts';
@@ -188,7 +188,7 @@ export function serviceStatusLists(o: {
   const doFetch = o.fetch ?? fetch;
   const own = o.base.replace(/\/$/, '');
   let anchors: Promise<ChainCertificate[]> | undefined;
-  const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((root) => loadAnchors([root])));
+  const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((pems) => loadAnchors(pems)));
   const remember = (url: string, v: { jws: string; until: number }) => {
     remote.delete(url);
     remote.set(url, v);
@@ -198,8 +198,15 @@ export function serviceStatusLists(o: {
     async get(url) {
       const m = LIST_PATH.exec(url);
       if (url.startsWith(`${own}/status/`) && m) {
-        const r = await sealedStatusList(o.db, o.trust, { agencyCode: m[1]!, purpose: m[2] as StatusPurpose, base: o.base, ttlMs: o.ttlMs, now: o.now() });
-        return r?.jws ?? null;
+        try {
+          const r = await sealedStatusList(o.db, o.trust, { agencyCode: m[1]!, purpose: m[2] as StatusPurpose, base: o.base, ttlMs: o.ttlMs, now: o.now() });
+          return r?.jws ?? null;
+        } catch (e) {
+          // No usable seal to seal the list with (external mode, the seal revoked and no new one
+          // installed yet): no list at hand, so the answer is LICENCE_STATUS_UNAVAILABLE.
+          if (isAppError(e) && e.code === 'SEAL_NOT_FOUND') return null;
+          throw e;
+        }
       }
       const hit = remote.get(url);
       if (hit && hit.until > o.now().getTime()) {

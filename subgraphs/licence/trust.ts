@@ -1,27 +1,38 @@
 /**
- * The seal trust hierarchy the licence service signs with (R-LI-1, R-LI-3):
+ * The seal trust hierarchy the licence service signs with (R-LI-1, R-LI-3), in one of two modes
+ * (LICENCE_SEAL_MODE):
  *
+ * platform (the demonstration set-up):
  *   national root (demo) ──► Zhejiang provincial CA (demo) ──► one seal certificate per agency
+ *          └──────────────► platform timestamp authority (TSA)
+ *   The root, the provincial CA and the TSA are generated on the first start, under an advisory
+ *   lock so processes starting together create one of each. An agency's seal certificate is
+ *   issued the first time the agency issues a licence, and again when the previous one has
+ *   expired or was revoked (under a per-agency advisory lock); a new TSA likewise. Each
+ *   certificate names the CRL distribution point `<LICENCE_PUBLIC_URL>/crl/<issuing CA id>.crl`.
  *
- * The root and the provincial CA are generated once, on the first start, under an advisory lock
- * so processes starting together create one of each. An agency's seal certificate is issued the
- * first time the agency issues a licence (and again when the previous one has expired), under a
- * per-agency advisory lock. Private keys are kept encrypted (KEY_PASSPHRASE) and decrypted on
- * first use into this instance's memory only — or, with a KeyStore (HSM, KMS), kept there.
+ * external (production):
+ *   nothing is self-issued. Seal and TSA certificates come from an outside CA (the province's
+ *   offline `yiwang seal`): the service makes the key pair and a PKCS #10 request, the CA
+ *   certifies it, staff install the chain (./seal-admin.ts). An agency without an installed,
+ *   valid, unrevoked seal gets SEAL_NOT_FOUND; so does issuance without a TSA.
  *
- * Every agency is certified by the one provincial CA: the demo platform is a Zhejiang tier.
- * The platform timestamp authority (TSA, issue 4 bullet 2) is certified by the root and made
- * with the hierarchy; its tokens bind each licence's signing time (seal/timestamp/token.ts).
+ * In both modes the trust anchors are the service's own root (platform) plus the configured
+ * LICENCE_TRUST_ANCHORS, and installed certificates are used like self-issued ones (the newest
+ * valid one of an agency signs). Private keys are kept encrypted (KEY_PASSPHRASE) — or, with a
+ * KeyStore (HSM, KMS), kept there — and decrypted on first use into this instance's memory only.
  */
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import { AppError } from '../../kernel/errors.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
 import {
   buildCrl, createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, issueTsaCertificate,
-  type CertifiedKey, type KeyStore, type Timestamper,
+  readTrustBundle, type CertifiedKey, type CrlReason, type KeyStore, type RevocationRecord, type Timestamper,
 } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
+import { recordSealAct, SYSTEM_ACTOR } from './seal-audit.ts';
 import { renderSealPng, SEAL_PURPOSE } from './seal-image.ts';
 
 export const ROOT_NAME = '国家政务服务电子印章根证书（演示）';
@@ -33,11 +44,13 @@ export const TSA_NAME = '国家政务服务平台时间戳服务（演示）';
 /** Years: the root outlives every CA it certifies, each CA every seal (validity is cut at the issuer's end anyway). */
 const ROOT_YEARS = 20, CA_YEARS = 10, SEAL_YEARS = 5;
 
+export type SealMode = 'platform' | 'external';
 type Role = 'root' | 'ca' | 'seal' | 'tsa';
 
-interface CertRow {
-  id: string; role: Role; agency_code: string | null; issuer_id: string | null; serial_hex: string; issuer_dn: string;
-  cert_pem: string; key_pem: string; not_after: Date | string;
+export interface CertRow {
+  id: string; role: Role; agency_code: string | null; issuer_id: string | null; serial_hex: string; issuer_dn: string; subject: string;
+  cert_pem: string; key_pem: string; not_before: Date | string; not_after: Date | string; status: 'active' | 'revoked';
+  source: 'platform' | 'external'; chain_pem: string | null; revoked_at: Date | string | null; revocation_reason: CrlReason | null;
 }
 
 /** What signLicence needs: the seal's key and the chain, seal certificate first, root last. */
@@ -48,19 +61,25 @@ export interface SealSigner {
 }
 
 export interface TrustStore {
-  /** Make sure the root and the provincial CA exist; returns the root certificate (the trust anchor). */
-  ensureHierarchy(): Promise<string>;
-  /** The agency's current seal, issuing one when there is none valid now. Runs in the caller's transaction. */
+  readonly mode: SealMode;
+  /**
+   * Platform mode: make sure the root, the provincial CA and the TSA exist. Returns the trust
+   * anchors (PEM each): the service's own root in platform mode, then LICENCE_TRUST_ANCHORS.
+   */
+  ensureHierarchy(): Promise<string[]>;
+  /** The agency's current seal; platform mode issues one when there is none valid now. Runs in the caller's transaction. */
   sealFor(q: Queryable, agency: { code: string; name: string }): Promise<SealSigner>;
   /** The platform TSA (its certificate valid now), for signLicence's timestamper. */
   timestamper(q: Queryable): Promise<Timestamper>;
-  /** For verifyLicence's revocation callback. */
-  isRevoked(serialHex: string, issuerDn: string): Promise<boolean>;
+  /** For verifyLicence's revocation callback: when and why this service revoked the certificate, or null. */
+  isRevoked(serialHex: string, issuerDn: string): Promise<RevocationRecord | null>;
   /**
    * The current CRL (PEM) of a CA of this store, signed now and valid CRL_HOURS, listing the
-   * revoked certificates it issued; null for an unknown id (GET /crl/<id>.crl, review gap D).
+   * revoked certificates it issued with their reasons; null for an unknown id (GET /crl/<id>.crl).
    */
   crl(caId: string): Promise<string | null>;
+  /** Keep a new private key (encrypted in the row, or in the KeyStore); returns the key_pem column's value. */
+  storeKey(id: string, key: KeyObject): Promise<string>;
 }
 
 /** How long a published CRL is current (nextUpdate): verifiers refetch it at least this often. */
@@ -69,8 +88,29 @@ export const CRL_HOURS = 24;
 /** The CRL distribution point URL of the certificates a CA issues. */
 export const crlUrl = (base: string, caId: string): string => `${base.replace(/\/$/, '')}/crl/${caId}.crl`;
 
-/** key_pem of a certificate whose key lives in the KeyStore: this prefix and the certificate id. */
+/** The per-agency lock issuance holds while it seals (and seal revocation takes). */
+export const sealLock = (agencyCode: string): string => `yiwang.licence.seal.${agencyCode}`;
+/**
+ * Held shared by every issuance while it timestamps, exclusively by a TSA revocation: no token
+ * is made with a TSA certificate after it was revoked.
+ */
+export const TSA_USE_LOCK = 'yiwang.licence.tsa.use';
+
+/** key_pem of a certificate whose key lives in the KeyStore: this prefix and the key's id. */
 export const KEYSTORE_REF = 'keystore:';
+
+/** LICENCE_TRUST_ANCHORS: the PEM file read once at start; a missing, empty or bad file stops the service. */
+export function readConfiguredAnchors(file: string | undefined): string[] {
+  if (!file) return [];
+  let pems: string[];
+  try {
+    pems = readTrustBundle(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new AppError('CONFIG_INVALID', `LICENCE_TRUST_ANCHORS: ${isAppError(e) ? e.message : `cannot read ${file}`}`);
+  }
+  if (pems.length === 0) throw new AppError('CONFIG_INVALID', `LICENCE_TRUST_ANCHORS: no certificate in ${file}`);
+  return pems;
+}
 
 /**
  * Private keys: by default encrypted PKCS#8 in the certificates row (KEY_PASSPHRASE); with a
@@ -79,11 +119,16 @@ export const KEYSTORE_REF = 'keystore:';
  */
 export function createTrustStore(o: {
   db: Db; passphrase: string; clock: Clock; keyStore?: KeyStore | undefined;
-  /** LICENCE_PUBLIC_URL: seal certificates then name `<crlBase>/crl/<CA id>.crl` as their CRL distribution point. */
+  /** LICENCE_PUBLIC_URL: certificates then name `<crlBase>/crl/<CA id>.crl` as their CRL distribution point. */
   crlBase?: string | undefined;
+  mode?: SealMode | undefined;
+  /** LICENCE_TRUST_ANCHORS, read (readConfiguredAnchors). */
+  externalAnchors?: readonly string[] | undefined;
 }): TrustStore {
+  const mode = o.mode ?? 'platform';
   const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
   const timestampers = new Map<string, Timestamper>();
+  const cdp = (caId: string) => (o.crlBase ? crlUrl(o.crlBase, caId) : undefined);
 
   /** In the row (encrypted PEM), or a reference into the configured KeyStore (an HSM or KMS). */
   const keyOf = async (row: CertRow): Promise<KeyObject> => {
@@ -96,28 +141,31 @@ export function createTrustStore(o: {
   };
   const certified = async (row: CertRow): Promise<CertifiedKey> => ({ certPem: row.cert_pem, privateKey: await keyOf(row) });
 
+  async function storeKey(id: string, key: KeyObject): Promise<string> {
+    if (!o.keyStore) return encryptPrivateKey(key, o.passphrase);
+    // Put before the row: a rolled-back transaction leaves an unused key behind, never a row without its key.
+    await o.keyStore.put(id, key);
+    return `${KEYSTORE_REF}${id}`;
+  }
+
   async function insert(q: Queryable, role: Role, issuerId: string | null, agencyCode: string | null, c: CertifiedKey): Promise<CertRow> {
     const d = describeCertificate(c.certPem);
     const id = randomUUID();
-    let keyColumn: string;
-    if (o.keyStore) {
-      // Put before the row: a rolled-back transaction leaves an unused key behind, never a row without its key.
-      await o.keyStore.put(id, c.privateKey);
-      keyColumn = `${KEYSTORE_REF}${id}`;
-    } else keyColumn = encryptPrivateKey(c.privateKey, o.passphrase);
     const { rows } = await q.query<CertRow>(
-      `insert into ${S}.certificates (id, role, agency_code, issuer_id, serial_hex, subject, issuer_dn, cert_pem, key_pem, not_before, not_after)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning *`,
-      [id, role, agencyCode, issuerId, d.serialHex, d.subject, d.issuer, c.certPem, keyColumn,
+      `insert into ${S}.certificates (id, role, agency_code, issuer_id, serial_hex, subject, issuer_dn, cert_pem, key_pem, not_before, not_after, created_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning *`,
+      [id, role, agencyCode, issuerId, d.serialHex, d.subject, d.issuer, c.certPem, await storeKey(id, c.privateKey),
         // Copies: node:crypto's Dates come from another realm under Jest's VM, which PGlite rejects.
-        new Date(d.notBefore.getTime()), new Date(d.notAfter.getTime())]);
+        new Date(d.notBefore.getTime()), new Date(d.notAfter.getTime()), o.clock.now()]);
     keys.set(id, c.privateKey);
     return rows[0]!;
   }
 
-  async function current(q: Queryable, role: 'root' | 'ca' | 'tsa'): Promise<CertRow | null> {
+  /** The newest active certificate of a role (and agency) valid at `now`, self-issued or installed. */
+  async function usable(q: Queryable, role: Role, now: Date, agencyCode: string | null = null): Promise<CertRow | null> {
     const { rows } = await q.query<CertRow>(
-      `select * from ${S}.certificates where role = $1 and status = 'active' order by not_after desc limit 1`, [role]);
+      `select * from ${S}.certificates where role = $1 and status = 'active' and not_before <= $2 and not_after > $2
+         and agency_code is not distinct from $3 order by created_at desc, not_after desc limit 1`, [role, now, agencyCode]);
     return rows[0] ?? null;
   }
 
@@ -130,7 +178,7 @@ export function createTrustStore(o: {
   /** Chains by leaf id: a certificate and its issuers never change once stored. */
   const chains = new Map<string, string[]>();
 
-  /** Seal certificate first, then each issuer up to the root (x5c order, RFC 7515 §4.1.6). */
+  /** End certificate first, then each issuer up to the root (x5c order, RFC 7515 §4.1.6). */
   async function chainOf(q: Queryable, leaf: CertRow): Promise<string[]> {
     const known = chains.get(leaf.id);
     if (known) return known;
@@ -140,6 +188,7 @@ export function createTrustStore(o: {
   }
 
   async function walkChain(q: Queryable, leaf: CertRow): Promise<string[]> {
+    if (leaf.chain_pem !== null) return [leaf.cert_pem, ...readTrustBundle(leaf.chain_pem)];
     const out = [leaf.cert_pem];
     let c = leaf;
     while (c.issuer_id && out.length < 5) {
@@ -149,28 +198,51 @@ export function createTrustStore(o: {
     return out;
   }
 
-  return {
+  const notInstalled = (what: string) => new AppError('SEAL_NOT_FOUND',
+    `${what}尚未安装（外部CA模式：请申请证书并安装CA签发的证书链）/ ${what === '时间戳证书' ? 'no platform TSA certificate' : 'no seal certificate'} installed `
+    + '(LICENCE_SEAL_MODE=external: request one, have the CA certify it, install its chain)');
+
+  const store: TrustStore = {
+    mode,
+
     async ensureHierarchy() {
-      return o.db.tx(async (q) => {
+      const external = [...(o.externalAnchors ?? [])];
+      if (mode === 'external') return external;
+      const rootPem = await o.db.tx(async (q) => {
         await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.trust']);
         const now = o.clock.now();
-        const root = await current(q, 'root')
+        const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where role = 'root' and status = 'active' order by not_after desc limit 1`);
+        const root = rows[0]
           ?? await insert(q, 'root', null, null, createRootCa({ commonName: ROOT_NAME, organization: ROOT_ORGANIZATION, now, years: ROOT_YEARS }));
-        if (!await current(q, 'ca')) {
+        if (!await usable(q, 'ca', now)) {
           await insert(q, 'ca', root.id, null, issueCa(await certified(root), {
             commonName: PROVINCIAL_CA_NAME, organization: PROVINCIAL_CA_ORGANIZATION, regionCode: PROVINCIAL_REGION, now, years: CA_YEARS, pathLen: 0,
+            crlUrl: cdp(root.id),
           }));
         }
-        if (!await current(q, 'tsa')) {
-          await insert(q, 'tsa', root.id, null, issueTsaCertificate(await certified(root), { commonName: TSA_NAME, organization: ROOT_ORGANIZATION, now, years: CA_YEARS }));
-        }
+        if (!await usable(q, 'tsa', now)) await store.timestamper(q);
         return root.cert_pem;
       });
+      return [rootPem, ...external];
     },
 
     async timestamper(q) {
-      const tsa = await current(q, 'tsa');
-      if (!tsa) throw new AppError('SEAL_NOT_FOUND', '未初始化时间戳服务 / the platform TSA is not set up');
+      await q.query('select pg_advisory_xact_lock_shared(hashtext($1))', [TSA_USE_LOCK]);
+      const now = o.clock.now();
+      let tsa = await usable(q, 'tsa', now);
+      if (!tsa && mode === 'external') throw notInstalled('时间戳证书');
+      if (!tsa) {
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.tsa']);
+        tsa = await usable(q, 'tsa', now);
+        if (!tsa) {
+          const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where role = 'root' and status = 'active' order by not_after desc limit 1`);
+          if (!rows[0]) throw new AppError('SEAL_NOT_FOUND', '未初始化根证书 / the root is not set up');
+          tsa = await insert(q, 'tsa', rows[0].id, null, issueTsaCertificate(await certified(rows[0]), {
+            commonName: TSA_NAME, organization: ROOT_ORGANIZATION, now, years: CA_YEARS, crlUrl: cdp(rows[0].id),
+          }));
+          await recordSealAct(q, SYSTEM_ACTOR, { action: 'issue', role: 'tsa', agencyCode: null, certificateId: tsa.id, details: { serialHex: tsa.serial_hex } }, now);
+        }
+      }
       let t = timestampers.get(tsa.id);
       if (!t) {
         t = createTimestamper({ privateKey: await keyOf(tsa), chainPem: await chainOf(q, tsa) }, o.clock);
@@ -180,35 +252,39 @@ export function createTrustStore(o: {
     },
 
     async sealFor(q, agency) {
+      // Shared: issuances of one agency run side by side; a revocation (./seal-admin.ts) takes
+      // it exclusively, so it waits for the issuances in flight and none starts meanwhile.
+      await q.query('select pg_advisory_xact_lock_shared(hashtext($1))', [sealLock(agency.code)]);
       const now = o.clock.now();
-      const valid = async () => (await q.query<CertRow>(
-        `select * from ${S}.certificates where role = 'seal' and agency_code = $1 and status = 'active' and not_before <= $2 and not_after > $2
-         order by not_after desc limit 1`, [agency.code, now])).rows[0];
-      // The usual case takes no lock; only making a seal does, so concurrent issuances make one.
-      let seal = await valid();
+      let seal = await usable(q, 'seal', now, agency.code);
+      if (!seal && mode === 'external') throw notInstalled('印章证书');
       if (!seal) {
-        await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal.${agency.code}`]);
-        seal = await valid();
+        // Making one: one maker at a time, and the others use what it made.
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.licence.seal-issue.${agency.code}`]);
+        seal = await usable(q, 'seal', now, agency.code);
       }
       if (!seal) {
-        const ca = await current(q, 'ca');
+        const ca = await usable(q, 'ca', now);
         if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
         // The agency's seal image (a generated round seal for the demo), stored with the
         // certificate that carries its SHA-256 (review gap F).
         const sealImage = renderSealPng(agency.name, SEAL_PURPOSE);
         seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(await certified(ca), {
           agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}${SEAL_PURPOSE}`, now, years: SEAL_YEARS,
-          crlUrl: o.crlBase ? crlUrl(o.crlBase, ca.id) : undefined, sealImage,
+          crlUrl: cdp(ca.id), sealImage,
         }));
         await q.query(`update ${S}.certificates set seal_image = $2 where id = $1`, [seal.id, sealImage]);
+        await recordSealAct(q, SYSTEM_ACTOR, { action: 'issue', role: 'seal', agencyCode: agency.code, certificateId: seal.id, details: { serialHex: seal.serial_hex } }, now);
       }
       return { certificateId: seal.id, privateKey: await keyOf(seal), chainPem: await chainOf(q, seal) };
     },
 
     async isRevoked(serialHex, issuerDn) {
-      const { rows } = await o.db.query<{ status: string }>(
-        `select status from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
-      return rows[0]?.status === 'revoked';
+      const { rows } = await o.db.query<CertRow>(
+        `select status, revoked_at, revocation_reason from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
+      const r = rows[0];
+      if (r?.status !== 'revoked') return null;
+      return { revokedAt: new Date(r.revoked_at ?? 0), reason: r.revocation_reason ?? 'unspecified' };
     },
 
     async crl(caId) {
@@ -217,14 +293,17 @@ export function createTrustStore(o: {
       const ca = rows[0];
       if (!ca) return null;
       const now = o.clock.now();
-      const { rows: revoked } = await o.db.query<{ serial_hex: string; revoked_at: Date | string | null }>(
-        `select serial_hex, revoked_at from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
+      const { rows: revoked } = await o.db.query<CertRow>(
+        `select serial_hex, revoked_at, revocation_reason from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
       // cRLNumber must increase (RFC 5280 §5.2.3): the signing second does, for one CA.
       return buildCrl({
         issuerCertPem: ca.cert_pem, issuerKey: await keyOf(ca), thisUpdate: now, nextUpdate: new Date(now.getTime() + CRL_HOURS * 3600_000),
         crlNumber: Math.floor(now.getTime() / 1000),
-        entries: revoked.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: 'unspecified' as const })),
+        entries: revoked.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: r.revocation_reason ?? 'unspecified' })),
       });
     },
+
+    storeKey,
   };
+  return store;
 }

@@ -1,8 +1,9 @@
 /**
  * One verification for every door of the licence service (POST /verify JSON, the verify page,
- * the internal check): the seal library against this platform's root, its revoked-certificate
- * table and its status lists (./status.ts), answering `{ valid, reason, message, licence }`
- * with the holder's ID number masked (R-ID-11).
+ * the internal check): the seal library against this service's trust anchors (its own root and
+ * LICENCE_TRUST_ANCHORS), its table of revoked certificates (with when and why: a seal revoked as
+ * superseded spares licences timestamped before) and its status lists (./status.ts), answering
+ * `{ valid, reason, message, licence }` with the holder's ID number masked (R-ID-11).
  *
  * What may come in: the compact JWS; a JSON file `{ "credential": "…" }`; or what a QR code
  * carries when the licence is too long for one — a reference `<licence id>.<sha256>` (or the
@@ -42,7 +43,7 @@ export function credentialText(input: string): string {
   return t;
 }
 
-export function createVerify(o: { db: Queryable; rootPem: string; trust: TrustStore; clock: Clock; statusLists: StatusListSource }): Verify {
+export function createVerify(o: { db: Queryable; anchorsPem: string[]; trust: TrustStore; clock: Clock; statusLists: StatusListSource }): Verify {
   const cache = createVerifyCache();
   return async (input) => {
     let jws = credentialText(input);
@@ -56,7 +57,7 @@ export function createVerify(o: { db: Queryable; rootPem: string; trust: TrustSt
       jws = stored;
     }
     const r = await verifyLicence(jws, {
-      trustAnchorsPem: [o.rootPem], now: o.clock.now(), cache, statusLists: o.statusLists,
+      trustAnchorsPem: o.anchorsPem, now: o.clock.now(), cache, statusLists: o.statusLists,
       isCertificateRevoked: (serial, issuer) => o.trust.isRevoked(serial, issuer),
     });
     if (!r.valid) return { valid: false, reason: r.reason, message: r.message, licence: null };
