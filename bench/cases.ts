@@ -67,7 +67,7 @@ const childPids = new Map<string, number>();
  * PostgreSQL and Redis servers, from /proc (Linux). On a shared, noisy machine, CPU time per case
  * says where the work goes more steadily than cases per second does.
  */
-function cpuSeconds(): Record<string, number> {
+function cpuSeconds(dbName: string): Record<string, number> {
   const ticks = (pid: string | number): [string, number] | null => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -80,10 +80,20 @@ function cpuSeconds(): Record<string, number> {
   for (const [name, pid] of childPids) out[name] = ticks(pid)?.[1] ?? 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     const t = ticks(pid);
-    if (t?.[0] === 'postgres') out.postgres! += t[1];
+    // PostgreSQL: the backends serving this run's database and the server's own processes, not
+    // the backends of other databases (other work on a shared machine).
+    if (t?.[0] === 'postgres' && pgProcessOfThisRun(pid, dbName)) out.postgres! += t[1];
     else if (t?.[0].startsWith('redis-server')) out.redis! += t[1];
   }
   return out;
+}
+
+function pgProcessOfThisRun(pid: string, dbName: string): boolean {
+  let cmd = '';
+  try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '); } catch { return false; }
+  if (!cmd.startsWith('postgres: ')) return true; // the postmaster
+  if (cmd.includes(` ${dbName} `)) return true;
+  return /^postgres: (\S+: )?(checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|archiver|stats collector)/.test(cmd);
 }
 
 /** Run `node <script>` with the configuration as environment; resolves once /healthz answers. */
@@ -248,13 +258,13 @@ export default async function bench(): Promise<BenchResult> {
   await pipeline(Math.min(50, CASES), 8, 'warmup'); // JIT, seal certificates, pools
   for (const k of Object.keys(lat) as Array<keyof typeof lat>) lat[k] = [];
   const casesBefore = counts['case.completed'].size;
-  const cpuBefore = cpuSeconds();
+  const cpuBefore = cpuSeconds(dbName);
   const started = performance.now();
   await pipeline(process.env.BENCH_ONLY_CASE_SERVICE === '1' ? 0 : CASES, CONCURRENCY, 'run'); // 1: profile the case service alone
   const seconds = (performance.now() - started) / 1000;
   const casesPerSecond = Math.round((lat.total.length / seconds) * 10) / 10;
   const measured = { ...lat };
-  const cpuAfter = cpuSeconds();
+  const cpuAfter = cpuSeconds(dbName);
   // CPU milliseconds per case, by process (postgres: every backend, i.e. all the services' queries).
   const cpuMsPerCase = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, Math.round(((cpuAfter[k]! - (cpuBefore[k] ?? 0)) * 1000 / Math.max(1, lat.total.length)) * 10) / 10]));
   const cpuMsPerCaseTotal = Math.round(Object.values(cpuMsPerCase).reduce((a, b) => a + b, 0) * 10) / 10;
