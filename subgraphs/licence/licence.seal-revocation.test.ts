@@ -159,3 +159,32 @@ describe('licence.seal-revocation TSA', () => {
     expect(audit.data!.sealAudit.map((e) => e.action)).toEqual(['ISSUE', 'REVOKE', 'ISSUE']);
   });
 });
+
+describe('licence.seal-revocation lock order', () => {
+  test('a revocation during an issuance and a status-list sealing waits for them; none of the three deadlocks', async () => {
+    const { rows } = await f.db.query<{ id: string }>(
+      `select id from licence.certificates where role = 'seal' and agency_code = $1 and status = 'active' order by not_after desc limit 1`, [HZ_SAMR.code]);
+    const sealId = rows[0]!.id;
+    await f.db.query(`update licence.status_lists set signed = null where agency_code = $1`, [HZ_SAMR.code]); // the list must be sealed again
+    let revoke: Promise<unknown> | undefined;
+    let list: Promise<Response> | undefined;
+    // An issuance in flight, step by step as ./issue.ts takes its locks: the agency's seal lock
+    // shared, then (inserting its licence) the key of the seal certificate's row.
+    await f.db.tx(async (q) => {
+      await q.query('select pg_advisory_xact_lock_shared(hashtext($1))', [`yiwang.licence.seal.${HZ_SAMR.code}`]);
+      later();
+      revoke = f.call<Revoked>(staffOf(HZ_SAMR.code), REVOKE, { id: sealId, reason: 'SUPERSEDED', note: '印章更换' });
+      await new Promise((r) => setTimeout(r, 300)); // the revocation is now waiting for this issuance
+      list = fetch(`${f.svc.url}/status/${HZ_SAMR.code}/revocation`);
+      await new Promise((r) => setTimeout(r, 300));
+      await q.query(`select 1 from licence.certificates where id = $1 for key share`, [sealId]);
+    });
+    const r = await revoke as { errors?: unknown; data?: Revoked };
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.revokeSealCertificate).toMatchObject({ state: 'REVOKED', revocationReason: 'SUPERSEDED' });
+    const res = await list!;
+    expect(res.status).toBe(200); // sealed after the revocation, by a fresh seal
+    const jws = await res.text();
+    expect(serialOf(jws)).not.toBe(r.data!.revokeSealCertificate.serialHex);
+  });
+});

@@ -163,17 +163,20 @@ export async function revokeCertificate(
 ): Promise<CertRow> {
   if (!SEAL_REVOCATION_REASONS.includes(r.reason)) throw new AppError('BAD_INPUT', '吊销原因无效 / invalid revocation reason', { field: 'reason' });
   return a.db.tx(async (q) => {
-    const { rows } = /^[0-9a-f-]{36}$/i.test(r.id)
-      ? await q.query<CertRow>(`select * from ${S}.certificates where id = $1 and role in ('seal', 'tsa') for update`, [r.id]) : { rows: [] };
-    const cert = rows[0];
-    if (!cert) throw new AppError('NOT_FOUND', '没有该印章或时间戳证书 / no such seal or TSA certificate');
-    const role = cert.role as SealRole;
-    const actor = sealActor(a, caller, role, cert.agency_code);
+    const { rows: found } = /^[0-9a-f-]{36}$/i.test(r.id)
+      ? await q.query<CertRow>(`select * from ${S}.certificates where id = $1 and role in ('seal', 'tsa')`, [r.id]) : { rows: [] };
+    if (!found[0]) throw new AppError('NOT_FOUND', '没有该印章或时间戳证书 / no such seal or TSA certificate');
+    const role = found[0].role as SealRole;
+    const actor = sealActor(a, caller, role, found[0].agency_code);
     const note = text(r.note, 'note', MAX_NOTE);
+    // Wait for licences being sealed or timestamped with it right now (./trust.ts holds the same
+    // lock shared while it signs), so everything it signed was signed before the revocation date.
+    // Lock order, as everywhere: this advisory lock first, rows after (an issuance in flight
+    // locks the certificate row's key when it inserts its licence, and status lists when sealing).
+    await q.query('select pg_advisory_xact_lock(hashtext($1))', [role === 'seal' ? sealLock(found[0].agency_code!) : TSA_USE_LOCK]);
+    const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where id = $1 for update`, [found[0].id]);
+    const cert = rows[0]!;
     if (cert.status === 'revoked') throw new AppError('CONFLICT', '该证书已吊销 / the certificate is already revoked');
-    // Wait for licences being sealed or timestamped with it right now (./trust.ts takes the same
-    // locks), so everything it signed was signed before the revocation date.
-    await q.query('select pg_advisory_xact_lock(hashtext($1))', [role === 'seal' ? sealLock(cert.agency_code!) : TSA_USE_LOCK]);
     const now = a.clock.now();
     // The CRL's revocationDate has whole seconds (RFC 5280 §5.1.2.6): rounded up, so a licence
     // sealed earlier in this second is before it for every verifier, as it is for this service.

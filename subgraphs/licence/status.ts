@@ -133,15 +133,18 @@ export async function sealedStatusList(
     return { jws: peek[0].signed, validUntil: new Date(until) };
   }
   return db.tx(async (q) => {
+    const { rows: named } = await q.query<{ agency_name: string }>(`select agency_name from ${S}.status_lists where agency_code = $1 and purpose = $2`, [o.agencyCode, o.purpose]);
+    if (!named[0]) return null;
+    // The seal first (it takes the agency's seal lock shared), the row lock after: a seal
+    // revocation holds that lock and then clears these rows, so the other order could deadlock.
+    const seal = await trust.sealFor(q, { code: o.agencyCode, name: named[0].agency_name });
     const { rows } = await q.query<{ agency_name: string; bits: Uint8Array; version: number; signed: string | null; signed_version: number | null; signed_valid_until: Date | string | null }>(
       `select * from ${S}.status_lists where agency_code = $1 and purpose = $2 for update`, [o.agencyCode, o.purpose]);
-    const row = rows[0];
-    if (!row) return null;
+    const row = rows[0]!;
     const until = row.signed_valid_until ? new Date(row.signed_valid_until) : null;
     if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2) {
       return { jws: row.signed, validUntil: until };
     }
-    const seal = await trust.sealFor(q, { code: o.agencyCode, name: row.agency_name });
     const credential = buildStatusListCredential({
       url: statusListUrl(o.base, o.agencyCode, o.purpose), issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
       purpose: o.purpose, bits: Buffer.from(row.bits), now: o.now, ttlMs: o.ttlMs,
