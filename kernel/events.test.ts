@@ -4,7 +4,8 @@ import { silentLogger } from './log.ts';
 import { systemClock } from './clock.ts';
 import { migrate } from './migrate.ts';
 import { randomUUID } from 'node:crypto';
-import { EVENT_TABLES_SQL, deadLetterStream, enqueueEvent, startConsumer, startOutboxRelay, type DomainEvent } from './events.ts';
+import { EVENT_TABLES_SQL, deadLetterStream, enqueueEvent, failedForNow, startConsumer, startOutboxRelay, type DomainEvent } from './events.ts';
+import { AppError } from './errors.ts';
 import type { Cache } from './cache.ts';
 
 let db: TestDb;
@@ -154,6 +155,57 @@ describe('events.consumer concurrency', () => {
     expect(dead[0]!.fields).toMatchObject({ id: bad, type: 'bad', group: 'g-poison', attempts: '3', error: 'cannot ever work' });
     // Set aside, not processed: no ledger row, so a replay after a fix runs it.
     expect((await db.query('select 1 from evt.processed_events where event_id = $1', [bad])).rowCount).toBe(0);
+  });
+});
+
+describe('events.consumer failures', () => {
+  const publish = (stream: string, type: string, payload: Record<string, unknown>, id = randomUUID()) =>
+    cache.xAdd(stream, { id, type, occurredAt: new Date().toISOString(), payload: JSON.stringify(payload) }).then(() => id);
+
+  test('a "not yet" failure (a service down, a seal not installed) waits without counting toward maxAttempts', async () => {
+    let tries = 0;
+    const consumer = await startConsumer({
+      db, cache, schema: 'evt', stream: 'notyet', group: 'g-notyet', log, blockMs: 50, claimIdleMs: 40, maxAttempts: 2,
+      async handle(e, q) {
+        if (++tries <= 4) throw new AppError('SERVICE_UNAVAILABLE', 'the IdP is down');
+        await q.query('insert into evt.effects (event_id, n) values ($1, 4)', [e.id]);
+      },
+    });
+    const id = await publish('notyet', 't', { caseId: 'n1' });
+    await waitFor(async () => (await db.query('select 1 from evt.effects where event_id = $1', [id])).rowCount === 1, 15000);
+    await consumer.stop();
+    expect(tries).toBe(5);
+    expect(await cache.xLen(deadLetterStream('notyet'))).toBe(0);
+  });
+
+  test('a failed event holds back the later events of its case, across reads, until it is handled', async () => {
+    const handled: string[] = [];
+    let failOnce = true;
+    const consumer = await startConsumer({
+      db, cache, schema: 'evt', stream: 'held', group: 'g-held', log, blockMs: 50, claimIdleMs: 150, concurrency: 4,
+      async handle(e) {
+        const p = e.payload as { caseId: string; step: string };
+        if (p.step === 'accepted' && failOnce) { failOnce = false; throw new Error('SMS gateway refused'); }
+        handled.push(`${p.caseId}:${p.step}`);
+      },
+    });
+    await publish('held', 't', { caseId: 'k1', step: 'accepted' });
+    await waitFor(async () => !failOnce);
+    // Read in a later batch than the failed one: must still come after it.
+    await publish('held', 't', { caseId: 'k1', step: 'completed' });
+    await publish('held', 't', { caseId: 'k2', step: 'completed' });
+    await waitFor(async () => handled.length === 3, 15000);
+    await consumer.stop();
+    expect(handled.indexOf('k2:completed')).toBe(0); // another case is not held back
+    expect(handled.filter((h) => h.startsWith('k1'))).toEqual(['k1:accepted', 'k1:completed']);
+  });
+
+  test('failedForNow: the unavailable service and network errors wait; other failures count', () => {
+    expect(failedForNow(new AppError('SERVICE_UNAVAILABLE', 'x'))).toBe(true);
+    expect(failedForNow(new AppError('SEAL_NOT_FOUND', 'x'))).toBe(false);
+    expect(failedForNow(new AppError('SEAL_NOT_FOUND', 'x'), ['SEAL_NOT_FOUND'])).toBe(true);
+    expect(failedForNow(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }))).toBe(true);
+    expect(failedForNow(new Error('duplicate key value violates unique constraint'))).toBe(false);
   });
 });
 

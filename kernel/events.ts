@@ -18,6 +18,7 @@ import type { Cache, StreamMessage } from './cache.ts';
 import type { Db, Queryable } from './db.ts';
 import type { Logger } from './log.ts';
 import type { Clock } from './clock.ts';
+import { AppError, type ErrorCode } from './errors.ts';
 
 export interface DomainEvent<P = Record<string, unknown>> {
   id: string;
@@ -167,8 +168,23 @@ export interface ConsumerOptions<P = undefined> {
    * forever. Default 20 (with claimIdleMs 30 s, some ten minutes of failing). Attempts are counted in the cache, so every instance of the group agrees.
    */
   maxAttempts?: number;
+  /**
+   * Failures that mean "not yet" rather than "never": the event is retried like any other but the
+   * attempt is not counted, so it waits as long as it takes instead of being set aside (an
+   * unreachable service, a seal not installed yet). Default: SERVICE_UNAVAILABLE and network errors.
+   */
+  notYet?: (error: unknown) => boolean;
   blockMs?: number;
   claimIdleMs?: number;
+}
+
+/** A failure that should not count toward maxAttempts: an AppError with one of `codes`, or the network. */
+export function failedForNow(error: unknown, codes: readonly ErrorCode[] = ['SERVICE_UNAVAILABLE']): boolean {
+  if (error instanceof AppError) return codes.includes(error.code);
+  const e = error as { name?: string; message?: string; cause?: { code?: string } } | null;
+  // fetch: TypeError('fetch failed') with the socket error as cause; AbortSignal.timeout: TimeoutError.
+  return e?.name === 'TimeoutError' || (e?.name === 'TypeError' && e.message === 'fetch failed')
+    || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN'].includes(e?.cause?.code ?? '');
 }
 
 /** Where a group's poisoned events go (see ConsumerOptions.maxAttempts). */
@@ -197,6 +213,14 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
   const concurrency = Math.max(1, o.concurrency ?? 1);
   const maxAttempts = Math.max(1, o.maxAttempts ?? 20);
   const orderKey = o.orderKey ?? defaultOrderKey;
+  const notYet = o.notYet ?? ((e: unknown) => failedForNow(e));
+  /**
+   * Keys with a failed event not yet handled, and until when: their later events are left pending
+   * (not handled, not acknowledged) so that they come back with it, in order, when it is claimed
+   * again. The hold lapses after two claim periods in case another instance claimed it.
+   */
+  const held = new Map<string, number>();
+  const heldBy = new Map<string, string>();
   await o.cache.xGroupCreate(o.stream, o.group);
   let stopped = false;
   let lastClaim = 0;
@@ -221,17 +245,25 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
       return true;
     } catch (e) {
       if (stopped) return false;
-      const attempts = await o.cache.incr(attemptsKey(o.group, event.id), 7 * 24 * 3600).catch(() => 0);
-      if (attempts >= maxAttempts) {
-        // Set aside: kept whole on the dead-letter stream for an operator to inspect and replay.
-        await o.cache.xAdd(deadLetterStream(o.stream), {
-          ...m.fields, group: o.group, attempts: String(attempts), error: String((e as Error)?.message ?? e).slice(0, 500), failedAt: new Date().toISOString(),
-        });
-        o.log.error({ err: e, eventId: event.id, type: event.type, attempts }, 'event keeps failing; set aside on the dead-letter stream');
-        return true;
+      if (notYet(e)) {
+        o.log.warn({ err: e, eventId: event.id, type: event.type }, 'event cannot be handled yet; will retry');
+        return false;
+      }
+      try {
+        const attempts = await o.cache.incr(attemptsKey(o.group, event.id), 7 * 24 * 3600);
+        if (attempts >= maxAttempts) {
+          // Set aside: kept whole on the dead-letter stream for an operator to inspect and replay.
+          await o.cache.xAdd(deadLetterStream(o.stream), {
+            ...m.fields, group: o.group, attempts: String(attempts), error: String((e as Error)?.message ?? e).slice(0, 500), failedAt: new Date().toISOString(),
+          });
+          o.log.error({ err: e, eventId: event.id, type: event.type, attempts }, 'event keeps failing; set aside on the dead-letter stream');
+          return true;
+        }
+        o.log.error({ err: e, eventId: event.id, type: event.type, attempts }, 'event handler failed; will retry');
+      } catch (counting) {
+        o.log.error({ err: e, eventId: event.id, type: event.type, countingError: counting }, 'event handler failed; will retry');
       }
       // Left pending: claimed again after claimIdleMs (by this or another consumer).
-      o.log.error({ err: e, eventId: event.id, type: event.type, attempts }, 'event handler failed; will retry');
       return false;
     }
   };
@@ -244,19 +276,30 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
       const lane = lanes.get(key);
       if (lane) lane.push(m); else lanes.set(key, [m]);
     }
-    const queue = [...lanes.values()];
+    const queue = [...lanes.entries()];
     const acked: string[] = [];
+    const now = Date.now();
     const worker = async () => {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [key, lane] = next;
         for (const m of lane) {
           if (stopped) return;
-          // A failed event stops its lane: the later events of the same key wait for its retry.
-          if (!(await process1(m))) break;
+          // Behind a failed event of the same key (in this batch or an earlier one): left pending,
+          // to come back after it. The failed event itself, when claimed again, goes through.
+          const until = held.get(key);
+          if (until !== undefined && until > now && m.id !== heldBy.get(key)) break;
+          if (!(await process1(m))) {
+            if (!held.has(key) || held.get(key)! <= now) { held.set(key, now + 2 * claimIdleMs + 5000); heldBy.set(key, m.id); }
+            break;
+          }
+          if (heldBy.get(key) === m.id) { held.delete(key); heldBy.delete(key); }
           acked.push(m.id);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+    // Settled, not raced: the next batch starts only when every lane of this one has finished.
+    await Promise.allSettled(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+    for (const [key, until] of held) if (until <= now) { held.delete(key); heldBy.delete(key); }
     await o.cache.xAck(o.stream, o.group, ...acked);
   };
 

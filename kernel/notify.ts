@@ -8,6 +8,7 @@
  *   forged or replayed calls; non-2xx is an error the caller sees (a code not sent is not a code).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from './errors.ts';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { maskMobile } from './ids.ts';
@@ -83,6 +84,8 @@ export function webhookNotifier(o: { url: string; secret: string; log: Logger; c
       });
       if (!res.ok) {
         o.log.error({ to: maskMobile(n.to), template: n.template, status: res.status }, 'notice refused by the SMS gateway');
+        // 5xx and 429: the gateway is down or busy; the notice waits (kernel/events.ts notYet). 4xx: a real refusal.
+        if (res.status >= 500 || res.status === 429) throw new AppError('SERVICE_UNAVAILABLE', `SMS gateway answered ${res.status}`);
         throw new Error(`SMS gateway answered ${res.status}`);
       }
     },

@@ -20,6 +20,8 @@ export interface AccountDirectory {
   get(id: string): Promise<HolderAccount>;
 }
 
+import { AppError } from '../../kernel/errors.ts';
+
 export const IDP_AUDIENCE = 'urn:yiwang:idp';
 const TIMEOUT_MS = 5000;
 
@@ -30,6 +32,8 @@ export function idpAccountDirectory(o: { baseUrl: string; key: KeyObject; clock:
       const token = await signServiceToken(o.key, 'licence', IDP_AUDIENCE, o.clock.now());
       const url = `${o.baseUrl.replace(/\/$/, '')}/internal/accounts/${encodeURIComponent(id)}`;
       const res = await doFetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      // 5xx: the IdP is down or overloaded, the licence waits (kernel/events.ts notYet); others are real faults.
+      if (res.status >= 500) throw new AppError('SERVICE_UNAVAILABLE', `IdP account lookup failed with HTTP ${res.status}`);
       if (!res.ok) throw new Error(`IdP account lookup failed with HTTP ${res.status}`);
       const body = await res.json() as { id?: unknown; name?: unknown; idNumber?: unknown };
       if (typeof body.name !== 'string' || !body.name || typeof body.idNumber !== 'string' || !body.idNumber) {

@@ -11,7 +11,7 @@ import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/compose.ts';
 import { migrate } from '../../kernel/migrate.ts';
 import { serveSubgraph } from '../../kernel/subgraph.ts';
-import { startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
+import { failedForNow, startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
 import { createTrustStore, readConfiguredAnchors } from './trust.ts';
@@ -70,6 +70,8 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
         db, cache, log, schema: LICENCE_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP,
         concurrency: config.EVENT_CONCURRENCY, maxAttempts: config.EVENT_MAX_ATTEMPTS, ...options.consumer,
         wants: (e) => e.type === 'case.approved',
+        // An agency without a seal yet (external mode: until one is installed) waits, however long.
+        notYet: (e) => failedForNow(e, ['SERVICE_UNAVAILABLE', 'SEAL_NOT_FOUND']),
         prepare: (e) => prepareCaseEvent(e, directory),
         handle: async (e, q, holder) => { await handleCaseEvent(e, q, clock.now(), { trust, log, statusBase: config.LICENCE_PUBLIC_URL }, holder); },
         afterCommit: () => relay.poke(),

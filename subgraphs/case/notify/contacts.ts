@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../../kernel/clock.ts';
 import { signServiceToken } from '../../../kernel/internal-auth.ts';
+import { AppError } from '../../../kernel/errors.ts';
 
 export interface ApplicantContacts {
   /** The applicant's mobile, or null when the account has none. Throws when the IdP cannot answer now. */
@@ -24,6 +25,7 @@ export function idpContacts(o: { baseUrl: string; key: KeyObject; clock: Clock; 
       const url = `${o.baseUrl.replace(/\/$/, '')}/internal/accounts/${encodeURIComponent(id)}`;
       const res = await doFetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
       if (res.status === 404) return null;
+      if (res.status >= 500) throw new AppError('SERVICE_UNAVAILABLE', `IdP account lookup failed with HTTP ${res.status}`);
       if (!res.ok) throw new Error(`IdP account lookup failed with HTTP ${res.status}`);
       const body = await res.json() as { mobile?: unknown };
       return typeof body.mobile === 'string' && body.mobile ? body.mobile : null;
