@@ -60,4 +60,10 @@ describe('seal.licence revocation time', () => {
     expect(await verify(stamped, { crls: [crlOf(h.root, h.tsa.certPem, BEFORE, 'superseded')] })).toMatchObject({ valid: false, reason: 'LICENCE_TIMESTAMP_INVALID' });
     expect(await verify(stamped, { crls: [crlOf(h.root, h.tsa.certPem, AFTER, 'keyCompromise')] })).toMatchObject({ valid: false, reason: 'LICENCE_TIMESTAMP_INVALID' });
   });
+
+  it('the TSA certificate revoked with reasonCode unspecified (RFC 3161 §4: retired, not compromised): earlier tokens stand; a seal so revoked spares nothing', async () => {
+    expect((await verify(stamped, { crls: [crlOf(h.root, h.tsa.certPem, AFTER, 'unspecified')] })).valid).toBe(true);
+    expect(await verify(stamped, { crls: [crlOf(h.root, h.tsa.certPem, BEFORE, 'unspecified')] })).toMatchObject({ valid: false, reason: 'LICENCE_TIMESTAMP_INVALID' });
+    expect(await verify(stamped, { crls: [crlOf(h.ca, h.seal.certPem, AFTER, 'unspecified')] })).toMatchObject({ valid: false, reason: 'LICENCE_CERT_REVOKED' });
+  });
 });

@@ -11,7 +11,8 @@
  * revocation says the key was NOT compromised — reason affiliationChanged (the agency renamed),
  * superseded or cessationOfOperation — and the signature is proven (a verified platform
  * timestamp, `provenAt`) to be older than the revocationDate. A licence sealed before its seal
- * certificate was superseded stays valid; after a keyCompromise (or unspecified, cACompromise,
+ * certificate was superseded stays valid (for a TSA certificate also after unspecified, RFC 3161
+ * §4, when the CRL entry carries that reasonCode); after a keyCompromise (or unspecified, cACompromise,
  * certificateHold, or a callback that only answers "revoked") nothing signed with the key is
  * trusted, whenever it claims to have been signed: the CRLs here carry no invalidityDate
  * (RFC 5280 §5.3.2), so the time of compromise is unknown. Without a timestamp the signing
@@ -38,15 +39,24 @@ export function crlRecord(entry: { revokedAt: Date; reason: number | null }): Re
   return { revokedAt: entry.revokedAt, reason: entry.reason === null ? null : REASON_NAMES.get(entry.reason) ?? null };
 }
 
+/**
+ * A timestamp authority's certificate (RFC 3161 §4): a reasonCode present and unspecified (0)
+ * also says "retired, not compromised"; only keyCompromise, or no reasonCode at all, voids
+ * every token it made.
+ */
+export const TSA_NON_COMPROMISE_REASONS: ReadonlySet<CrlReason> = new Set([...NON_COMPROMISE_REASONS, 'unspecified']);
+
 /** True when a signature proven to exist at `provenAt` survives this revocation. */
-export function signedBeforeRevocation(r: RevocationRecord, provenAt: Date | undefined): boolean {
-  return provenAt !== undefined && r.reason !== null && NON_COMPROMISE_REASONS.has(r.reason) && provenAt < r.revokedAt;
+export function signedBeforeRevocation(r: RevocationRecord, provenAt: Date | undefined, reasons: ReadonlySet<CrlReason> = NON_COMPROMISE_REASONS): boolean {
+  return provenAt !== undefined && r.reason !== null && reasons.has(r.reason) && provenAt < r.revokedAt;
 }
 
 export async function checkNotRevoked(
   path: readonly ChainCertificate[], isRevoked: RevocationCheck | undefined, crls: readonly ParsedCrl[] = [],
   /** The signing time a verified timestamp proves; absent when there is none. */
   provenAt?: Date,
+  /** The path's end certificate is a timestamp authority's (RFC 3161 §4 rules for its reasons). */
+  timestampAuthority = false,
 ): Promise<void> {
   if (!isRevoked && crls.length === 0) return;
   for (let i = 0; i + 1 < path.length; i++) {
@@ -54,7 +64,7 @@ export async function checkNotRevoked(
     const listed = listedIn(crls, cert, path[i + 1]!.cert);
     const asked = listed ? null : isRevoked ? await isRevoked(cert.serialNumber.toUpperCase(), oneLineName(cert.issuer)) : null;
     const record = listed ? crlRecord(listed) : asked === true ? { revokedAt: new Date(0), reason: null } : asked || null;
-    if (!record || signedBeforeRevocation(record, provenAt)) continue;
+    if (!record || signedBeforeRevocation(record, provenAt, timestampAuthority && i === 0 ? TSA_NON_COMPROMISE_REASONS : NON_COMPROMISE_REASONS)) continue;
     const why = record.reason ? `，原因 ${record.reason} / reason ${record.reason}` : '';
     reject('LICENCE_CERT_REVOKED', `证书已被吊销：${oneLineName(cert.subject)}（序列号 ${cert.serialNumber}）${why} / certificate revoked (serial ${cert.serialNumber})`);
   }

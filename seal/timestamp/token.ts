@@ -107,7 +107,7 @@ export async function verifyTimestamp(
   try {
     checkValidAt(path, genTime);
     // RFC 3161 §4: a TSA certificate revoked for a reason other than key compromise leaves its earlier tokens valid.
-    await checkNotRevoked(path, isRevoked, crls, genTime);
+    await checkNotRevoked(path, isRevoked, crls, genTime, true);
   } catch (e) {
     if (e instanceof Rejection) bad(`${e.message} (${e.reason})`);
     throw e;

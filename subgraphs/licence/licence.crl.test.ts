@@ -62,6 +62,29 @@ describe('licence.crl distribution point', () => {
   });
 });
 
+describe('licence.crl numbering', () => {
+  test('an unchanged list is served as the CRL already signed; each change gets a higher cRLNumber, even within one second', async () => {
+    const { rows } = await f.db.query<{ id: string }>(`select id from licence.certificates where role = 'ca'`);
+    const url = `${f.svc.url}/crl/${rows[0]!.id}.crl`;
+    const get = async () => parseCrl(await (await fetch(url)).text());
+    const first = await get();
+    const again = await get();
+    expect(again.crlNumber).toBe(first.crlNumber);
+    expect(again.tbs.equals(first.tbs)).toBe(true);
+    // Two revocations in quick succession (as a burst of revocations would be).
+    const extra = await issue(f, undefined);
+    const serials = [x5c(lic.credential)[0]!, x5c(extra.credential)[0]!].map((b) => new X509Certificate(Buffer.from(b, 'base64')).serialNumber.toUpperCase());
+    const numbers = [first.crlNumber!];
+    for (const serial of new Set(serials)) {
+      await f.db.query(`update licence.certificates set status = 'revoked', revoked_at = now(), revocation_reason = 'superseded' where serial_hex = $1`, [serial]);
+      numbers.push((await get()).crlNumber!);
+    }
+    await f.db.query(`update licence.certificates set status = 'active', revoked_at = null, revocation_reason = null where serial_hex = any($1)`, [serials]);
+    numbers.push((await get()).crlNumber!);
+    for (let i = 1; i < numbers.length; i++) expect(numbers[i]!).toBeGreaterThan(numbers[i - 1]!);
+  });
+});
+
 describe('licence.crl strict CLI', () => {
   let now = new Date();
   const run = async (...extra: string[]) => {

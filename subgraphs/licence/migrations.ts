@@ -207,4 +207,11 @@ alter table licence_status add constraint licence_status_licence_id_fkey
   foreign key (licence_id) references licences (id) deferrable initially deferred;
 `,
   },
+  {
+    // The last cRLNumber each CA of the service signed (RFC 5280 §5.2.3: increasing per CA).
+    id: '007_crl_number',
+    sql: `
+alter table certificates add column crl_number bigint not null default 0;
+`,
+  },
 ];

@@ -175,6 +175,9 @@ export function createTrustStore(o: {
     return rows[0];
   }
 
+  /** The last CRL signed per CA, with the revocations it lists, reused until they change or it is half-way to nextUpdate. */
+  const crls = new Map<string, { pem: string; listed: string; thisUpdate: number; refreshAfter: number }>();
+
   /** Chains by leaf id: a certificate and its issuers never change once stored. */
   const chains = new Map<string, string[]>();
 
@@ -295,12 +298,22 @@ export function createTrustStore(o: {
       const now = o.clock.now();
       const { rows: revoked } = await o.db.query<CertRow>(
         `select serial_hex, revoked_at, revocation_reason from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
-      // cRLNumber must increase (RFC 5280 §5.2.3): the signing second does, for one CA.
-      return buildCrl({
+      // The same list, still well inside its validity: the CRL already signed (so each one a
+      // verifier sees has its own cRLNumber and content, and a GET signs nothing).
+      const listed = JSON.stringify(revoked.map((r) => [r.serial_hex, r.revoked_at, r.revocation_reason]));
+      const cached = crls.get(caId);
+      if (cached && cached.listed === listed && cached.refreshAfter > now.getTime() && cached.thisUpdate <= now.getTime()) return cached.pem;
+      // cRLNumber must increase for each new CRL of a CA (RFC 5280 §5.2.3), across instances: a
+      // counter per CA, never below the signing second (the numbers CRLs carried before it).
+      const { rows: numbered } = await o.db.query<{ crl_number: string | number }>(
+        `update ${S}.certificates set crl_number = greatest(crl_number + 1, $2) where id = $1 returning crl_number`, [caId, Math.floor(now.getTime() / 1000)]);
+      const pem = buildCrl({
         issuerCertPem: ca.cert_pem, issuerKey: await keyOf(ca), thisUpdate: now, nextUpdate: new Date(now.getTime() + CRL_HOURS * 3600_000),
-        crlNumber: Math.floor(now.getTime() / 1000),
+        crlNumber: Number(numbered[0]!.crl_number),
         entries: revoked.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: r.revocation_reason ?? 'unspecified' })),
       });
+      crls.set(caId, { pem, listed, thisUpdate: now.getTime(), refreshAfter: now.getTime() + (CRL_HOURS * 3600_000) / 2 });
+      return pem;
     },
 
     storeKey,
