@@ -20,7 +20,7 @@ import { runSeal } from '../../seal/cli/seal.ts';
 import { runVerify } from '../../seal/cli/verify.ts';
 import type { CliIo } from '../../seal/cli/io.ts';
 import { OffsetClock } from '../../kernel/clock.ts';
-import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
 
 const PASS = 'offline-ca-passphrase-0123456789';
 const PUBLIC = 'https://licence.zj.example.gov.cn';
@@ -73,7 +73,6 @@ const importCrl = (crl: string, caller = staffOf(OPERATOR.code)) => f.call<Impor
 const verify = async (credential: string) => (await fetch(`${f.svc.url}/verify`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ credential }),
 })).json() as Promise<{ valid: boolean; reason: string | null; message: string | null }>;
-const iat = (jws: string) => (JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { iat: number }).iat;
 
 async function stored() {
   const q = async (sql: string) => JSON.stringify((await f.db.query(sql)).rows);
@@ -185,8 +184,8 @@ describe('licence.crl-import the CA\'s CRLs', () => {
   });
 
   test('the CA revokes the seal for key compromise since a given time: the service marks it revoked, refuses it, and spares what was timestamped before', async () => {
-    // Compromised one second after licence a was sealed: b (three seconds later) is not spared.
-    const invalidSince = new Date((iat(a.credential) + 1) * 1000).toISOString();
+    // Compromised from the whole second after licence a was timestamped: b (three seconds later) is not spared.
+    const invalidSince = secondAfterTimestamp(a.credential);
     const record = JSON.parse(readFileSync(join(dir, 'ca', 'index.json'), 'utf8')).certificates.find((r: { role: string; keyHeldElsewhere?: boolean }) => r.role === 'seal');
     expect((await ca('revoke', '--id', record.id, '--reason', 'keyCompromise', '--invalidity-date', invalidSince)).code).toBe(0);
     expect(await verify(b.credential)).toMatchObject({ valid: true }); // not imported yet: the service cannot know
