@@ -4,7 +4,7 @@
  * its CRL; a decider of LICENCE_OPERATOR_AGENCY imports it (importSealCrl). Checked in this
  * order, each refusal with its code, nothing stored:
  *
- *  1. PEM or base64 DER, at most 1 MB; an X.509 v2 CRL with nextUpdate and cRLNumber and no
+ *  1. PEM or base64 DER, at most 512 KB of DER; an X.509 v2 CRL with nextUpdate and cRLNumber and no
  *     critical extension (delta CRLs, issuing distribution points and indirect CRLs are not
  *     processed here, RFC 5280 §5.2)                                SEAL_CRL_INVALID
  *  2. its issuer is the subject of a CA the service trusts — a LICENCE_TRUST_ANCHORS certificate
@@ -39,7 +39,8 @@ import { markRevoked, operatorActor, type SealAdmin } from './seal-admin.ts';
 import { recordSealAct, type SealRole } from './seal-audit.ts';
 import { CRL_IMPORT_LOCK, sealLock, TSA_USE_LOCK, type CertRow } from './trust.ts';
 
-export const MAX_CRL_BYTES = 1024 * 1024;
+/** DER bytes: its PEM (or base64) still fits the gateway's 1 MB request body. */
+export const MAX_CRL_BYTES = 512 * 1024;
 /** A CA's clock a little ahead of ours is not a CRL from the future. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
@@ -110,9 +111,8 @@ export function createCrlImports(o: { db: Db; publicBase: string; externalAnchor
 
     async knownCas(q) {
       const { rows } = await q.query<{ chain_pem: string }>(`select distinct chain_pem from ${S}.certificates where source = 'external'`);
-      const seen = new Set<string>();
-      return [...anchors, ...rows.flatMap((r) => readTrustBundle(r.chain_pem).map((p) => loadCertificate(p)).filter((c) => c.profile.basicConstraints?.cA))]
-        .filter((c) => !seen.has(c.cert.fingerprint256) && seen.add(c.cert.fingerprint256));
+      const chainCas = rows.flatMap((r) => readTrustBundle(r.chain_pem).map((p) => loadCertificate(p)).filter((c) => c.profile.basicConstraints?.cA));
+      return [...new Map([...anchors, ...chainCas].map((c) => [c.cert.fingerprint256, c])).values()]; // each once
     },
 
     async servedAt(file) {
@@ -136,12 +136,13 @@ const invalid = (why: string) => new AppError('SEAL_CRL_INVALID', `证书吊销�
 /** Step 1: the CRL as given (PEM, or DER in base64), parsed, with the DER kept as the CA signed it. */
 export function readCrlInput(input: string): { der: Buffer; crl: ParsedCrl } {
   const text = (input ?? '').trim();
-  if (text.length === 0 || text.length > MAX_CRL_BYTES * 2) throw invalid(`需要 ${MAX_CRL_BYTES / 1024} KB 以内的 PEM 或 base64 DER / PEM or base64 DER of at most 1 MB is required`);
+  const limit = `${MAX_CRL_BYTES / 1024} KB`;
+  if (text.length === 0 || text.length > MAX_CRL_BYTES * 2) throw invalid(`需要 ${limit} 以内的 PEM 或 base64 DER / PEM or base64 DER of at most ${limit} is required`);
   const pem = /^-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----$/.exec(text);
   const b64 = pem ? pem[1]!.replace(/\s/g, '') : text.replace(/\s/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw invalid('不是 PEM 或 base64 / neither PEM nor base64');
   const der = Buffer.from(b64, 'base64');
-  if (der.length > MAX_CRL_BYTES) throw invalid('超过 1 MB / larger than 1 MB');
+  if (der.length > MAX_CRL_BYTES) throw invalid(`超过 ${limit} / larger than ${limit}`);
   let crl: ParsedCrl;
   try {
     crl = parseCrl(der);
