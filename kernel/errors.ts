@@ -126,6 +126,11 @@ export const ERROR_CODES = {
   SEAL_KEY_MISMATCH: { status: 400, description: 'The certificate does not certify the key of the pending certificate request.' },
   SEAL_USAGE_INVALID: { status: 400, description: 'The certificate is not a seal certificate (keyUsage digitalSignature/nonRepudiation, extKeyUsage documentSigning, not a CA), or not a TSA certificate when one was requested.' },
   SEAL_AGENCY_MISMATCH: { status: 400, description: 'The certificate or request names another agency (credit code or name) than the one the seal is for.' },
+  SEAL_CRL_INVALID: { status: 400, description: 'The CRL offered for import is not a parsable X.509 v2 CRL (PEM or base64 DER, at most 512 KB of DER), lacks nextUpdate or cRLNumber, or carries a critical extension the service does not process (delta CRL, issuing distribution point, indirect CRL).' },
+  SEAL_CRL_UNKNOWN_ISSUER: { status: 400, description: 'The CRL names an issuer that is not a CA the licence service trusts (a LICENCE_TRUST_ANCHORS certificate or a CA of an installed chain, allowed to sign CRLs).' },
+  SEAL_CRL_SIGNATURE_INVALID: { status: 400, description: 'The CRL\'s signature does not verify with the key of the CA it names: another CA signed it (one with the same name), or it was altered.' },
+  SEAL_CRL_NOT_CURRENT: { status: 400, description: 'The CRL is past its nextUpdate, or its thisUpdate lies in the future: import the CA\'s current CRL.' },
+  SEAL_CRL_REPLAYED: { status: 409, description: 'The CRL\'s cRLNumber is lower than that of the last CRL imported from the same CA (or the same number with other content): an older CRL replayed.' },
   // (seals and licences: add new licence codes above this line)
 } as const satisfies Record<string, CodeInfo>;
 

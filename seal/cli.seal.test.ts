@@ -139,6 +139,37 @@ describe('seal.cli seal hierarchy', () => {
     expect([again.code, again.err]).toEqual([2, expect.stringContaining('ERROR LICENCE_CERT_REVOKED')]);
   });
 
+  it('revoke --reason keyCompromise --invalidity-date: what a timestamp proves was sealed earlier stays valid offline; the rest is revoked', async () => {
+    now = new Date('2026-07-01T00:00:00Z');
+    const leaked = idOf((await seal('issue-seal', '--ca', zj, '--agency-name', DEMO_AGENCIES[1].name, '--agency-code', DEMO_AGENCIES[1].code,
+      '--seal-name', '泄露章', '--image', 'seal.png')).out);
+    await seal('sign', '--seal', leaked, '--fields', 'hz.json', '--tsa', tsa, '--out', 'early.jws');
+    await seal('sign', '--seal', leaked, '--fields', 'hz.json', '--out', 'early-bare.jws');
+    now = new Date('2026-07-10T00:00:00Z');
+    await seal('sign', '--seal', leaked, '--fields', 'hz.json', '--tsa', tsa, '--out', 'late.jws');
+    now = new Date('2026-07-20T00:00:00Z');
+    const before = readFileSync(join(dir, 'ca', 'index.json'), 'utf8');
+    for (const extra of [
+      ['--reason', 'superseded', '--invalidity-date', '2026-07-05T08:00:00+08:00'], // keyCompromise only
+      ['--reason', 'keyCompromise', '--invalidity-date', '2026-07-05'], // no time, no zone
+      ['--reason', 'keyCompromise', '--invalidity-date', '2026-08-01T00:00:00Z'], // in the future
+    ]) {
+      const r = await seal('revoke', '--id', leaked, ...extra);
+      expect([extra, r.code, r.err]).toEqual([extra, 2, expect.stringContaining('ERROR BAD_INPUT')]);
+    }
+    expect(readFileSync(join(dir, 'ca', 'index.json'), 'utf8')).toBe(before);
+
+    const r = await seal('revoke', '--id', leaked, '--reason', 'keyCompromise', '--invalidity-date', '2026-07-05T08:00:00+08:00');
+    expect([r.code, r.out]).toEqual([0, expect.stringContaining('invalid since 2026-07-05T00:00:00.000Z')]);
+    expect(records().find((c) => c.id === leaked)).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise', invalidityDate: '2026-07-05T00:00:00.000Z' });
+    const crl = join('ca', 'crl', `${zj}.crl.pem`);
+    expect(await verify('early.jws', '--trust', 'bundle.pem', '--crl', crl)).toMatchObject({ code: 0, out: expect.stringContaining('VALID') });
+    for (const f of ['late.jws', 'early-bare.jws']) {
+      const v = await verify(f, '--trust', 'bundle.pem', '--crl', crl);
+      expect([f, v.code, v.out]).toEqual([f, 1, expect.stringContaining('INVALID LICENCE_CERT_REVOKED')]);
+    }
+  });
+
   it('after the seal certificate expires a timestamped licence still verifies; one without a timestamp does not', async () => {
     now = T0;
     const shortSeal = idOf((await seal('issue-seal', '--ca', zj, '--agency-name', DEMO_AGENCIES[1].name, '--agency-code', DEMO_AGENCIES[1].code,

@@ -34,15 +34,15 @@ export { buildStatusListCredential, signStatusList, STATUS_LIST_CREDENTIAL_TYPE 
 export type { StatusListCredential } from './status/list-credential.ts';
 export { checkStatus, statusEntries } from './status/check.ts';
 export type { StatusListSource } from './status/check.ts';
-export { buildCrl, parseCrl, CRL_REASONS } from './x509/index.ts';
-export type { CrlEntry, CrlReason, ParsedCrl } from './x509/index.ts';
-export { loadCrls } from './trust/crl.ts';
+export { buildCrl, parseCrl, subjectDer, nameText, CRL_REASONS } from './x509/index.ts';
+export type { CrlEntry, CrlReason, ParsedCrl, ParsedCrlEntry } from './x509/index.ts';
+export { loadCrls, listedIn, crlSignedBy } from './trust/crl.ts';
 
 export { readTrustBundle } from './trust/bundle.ts';
 export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
 export type { RevocationCheck, RevocationRecord } from './chain/revocation.ts';
-export { NON_COMPROMISE_REASONS } from './chain/revocation.ts';
+export { NON_COMPROMISE_REASONS, readInvalidityDate, reasonName, revocationCutOff } from './chain/revocation.ts';
 export { acceptCertifiedChain, samePublicKey } from './chain/accept.ts';
 export type { AcceptedChain, CertifiedRole } from './chain/accept.ts';
 export { buildCsr, readCsr, CsrSyntaxError } from './x509/index.ts';

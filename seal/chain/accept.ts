@@ -11,13 +11,17 @@
  *  4. each certificate issued by the next, CA constraints, and
  *     the chain ends at a configured trust anchor                 SEAL_CHAIN_INVALID (details.reason)
  *  5. every certificate of the path valid now                    SEAL_CHAIN_INVALID
- *  6. a seal names the agency: organizationIdentifier = its
+ *  6. no certificate of the path listed in the CRL of the CA
+ *     that issued it (`crls`, the CA's CRLs at hand)              SEAL_CHAIN_INVALID (LICENCE_CERT_REVOKED)
+ *  7. a seal names the agency: organizationIdentifier = its
  *     credit code and O = its name                                SEAL_AGENCY_MISMATCH
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { OID_KP_DOCUMENT_SIGNING, OID_KP_TIME_STAMPING } from '../lib/oids.ts';
 import { Rejection } from '../lib/rejection.ts';
+import { listedIn } from '../trust/crl.ts';
+import type { ParsedCrl } from '../x509/index.ts';
 import { loadCertificate, oneLineName, type ChainCertificate } from './certificate.ts';
 import { checkRole } from './constraints.ts';
 import { buildPath } from './path.ts';
@@ -49,6 +53,8 @@ function asAppError(e: unknown, code: 'SEAL_CHAIN_INVALID' | 'SEAL_USAGE_INVALID
 export function acceptCertifiedChain(o: {
   pem: string; anchorsPem: readonly string[]; role: CertifiedRole; publicKey: KeyObject; now: Date;
   agency?: { code: string; name: string } | undefined;
+  /** CRLs of the CAs (the licence service's imported ones): a certificate they list is refused. */
+  crls?: readonly ParsedCrl[] | undefined;
 }): AcceptedChain {
   const blocks = (o.pem.match(BLOCK) ?? []).map((b) => `${b.replace(/\r\n/g, '\n')}\n`);
   if (blocks.length === 0) throw new AppError('SEAL_CHAIN_INVALID', '没有证书（需要 PEM 格式的证书链）/ no certificate: a PEM certificate chain is required', { reason: 'LICENCE_BROKEN_CHAIN' });
@@ -75,6 +81,13 @@ export function acceptCertifiedChain(o: {
     checkValidAt(path, o.now);
   } catch (e) {
     return asAppError(e, 'SEAL_CHAIN_INVALID');
+  }
+  for (let i = 0; i + 1 < path.length; i++) {
+    const entry = listedIn(o.crls ?? [], path[i]!.cert, path[i + 1]!.cert);
+    if (entry) {
+      const who = oneLineName(path[i]!.cert.subject);
+      throw new AppError('SEAL_CHAIN_INVALID', `证书已被其CA吊销：${who}（${entry.revokedAt.toISOString()}）/ certificate revoked by its CA: ${who}`, { reason: 'LICENCE_CERT_REVOKED' });
+    }
   }
   if (o.agency) {
     const { organizationIdentifier: code, organization: name } = leaf.profile;

@@ -8,17 +8,15 @@
  * verifies with the key of the certificate's issuer, it is before its nextUpdate, and it is not
  * older than the cached one: a bad, stale or replayed answer never replaces the cached copy.
  */
-import { createHash, verify, type X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChainCertificate } from '../chain/certificate.ts';
 import { loadCertificate } from '../chain/certificate.ts';
 import { fetchLimited } from '../status/fetch.ts';
+import { crlSignedBy as signedBy } from '../trust/crl.ts';
 import { parseCrl, type ParsedCrl } from '../x509/index.ts';
 
-const DIGESTS: Record<string, string> = {
-  '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512',
-};
 const fileFor = (dir: string, url: string) => join(dir, `${createHash('sha256').update(url).digest('hex')}.crl`);
 
 /** Each certificate of a licence's x5c with its issuer (the next one, else the anchor that issued it). */
@@ -46,11 +44,6 @@ function parseAny(bytes: Buffer): ParsedCrl {
   const text = bytes.toString('latin1');
   return text.includes('-----BEGIN X509 CRL-----') ? parseCrl(text) : parseCrl(bytes);
 }
-
-const signedBy = (crl: ParsedCrl, issuer: X509Certificate): boolean => {
-  const digest = DIGESTS[crl.signatureAlgorithm];
-  return digest !== undefined && verify(digest, crl.tbs, issuer.publicKey, crl.signature);
-};
 
 /** The cached CRLs for the distribution points of a chain (as stored: PEM or DER), each once. */
 export function cachedCrls(dir: string, chain: ReturnType<typeof chainWithIssuers>): Buffer[] {

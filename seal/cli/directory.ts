@@ -44,6 +44,8 @@ export interface CertRecord {
   replaces?: string;
   revokedAt?: string;
   revocationReason?: string;
+  /** keyCompromise: since when the key is known or suspected to be compromised (the CRL's invalidityDate). */
+  invalidityDate?: string;
 }
 
 export interface Index {

@@ -28,6 +28,7 @@ import { buildLicenceCredential, type LicenceFields } from '../licence/credentia
 import { signLicence } from '../licence/sign.ts';
 import { createTimestamper } from '../timestamp/token.ts';
 import { buildCrl, CRL_REASONS, type CrlReason } from '../x509/index.ts';
+import { readInvalidityDate } from '../chain/revocation.ts';
 import { EXIT, type CliIo } from './io.ts';
 import { sealDir, SealDirectory, writeAt, type CertRecord, type Index, type Role } from './directory.ts';
 import { cliCrlUrl, readRequestFile } from './request.ts';
@@ -50,7 +51,7 @@ the platform timestamp authority). Private keys are encrypted with $KEY_PASSPHRA
   list           [--json]                                             列出证书 / list certificates
   rotate         --seal <id> [--years 5]                              更换印章证书（旧证照仍可验证）/ rotate a seal certificate
   revoke         --id <id> [--reason keyCompromise|superseded|cessationOfOperation|…]
-                                                                      吊销证书并发布CRL / revoke and publish the CRL
+                 [--invalidity-date <ISO 8601>]                       吊销证书并发布CRL / revoke and publish the CRL
   crl            --ca <id> [--days 7]                                 重新发布CRL / republish a CA's CRL
   export-bundle  [--out <file>]                                       导出信任根证书包 / export the trust bundle
   sign           --seal <id> --fields <licence.json> [--tsa <id>] [--out <file>]
@@ -62,6 +63,11 @@ the platform timestamp authority). Private keys are encrypted with $KEY_PASSPHRA
   --crl-base <URL>   所签证书带CRL分发点 <URL>/<签发CA编号>.crl（把 crl/<CA编号>.crl 发布在该处）
                      certificates issued name the CRL distribution point <URL>/<issuing CA id>.crl
                      (publish the CA's crl/<id>.crl there); issue-ca, issue-seal, issue-tsa, rotate
+  --invalidity-date <time>  密钥泄露时：自何时起私钥已泄露或疑似泄露（带时区，写入CRL的 invalidityDate）；
+                     此前经平台时间戳证明已签章的证照仍有效
+                     with keyCompromise: since when the key is known or suspected to be compromised
+                     (ISO 8601 with a time zone; the CRL entry's invalidityDate): licences a platform
+                     timestamp proves were sealed earlier stay valid
   --dir <directory>  默认 / default: $YIWANG_SEAL_DIR, else <DATA_DIR 或/or ./data>/seal-ca
   -h, --help         显示本帮助 / show this help
 
@@ -82,7 +88,8 @@ const OPTIONS = {
   region: { type: 'string' }, 'path-len': { type: 'string' }, ca: { type: 'string' }, 'agency-name': { type: 'string' },
   'agency-code': { type: 'string' }, 'seal-name': { type: 'string' }, image: { type: 'string' }, json: { type: 'boolean' },
   seal: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' }, days: { type: 'string' }, out: { type: 'string' },
-  fields: { type: 'string' }, tsa: { type: 'string' }, csr: { type: 'string' }, 'crl-base': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  fields: { type: 'string' }, tsa: { type: 'string' }, csr: { type: 'string' }, 'crl-base': { type: 'string' }, 'invalidity-date': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function need(v: Values, name: string): string {
@@ -158,6 +165,7 @@ async function publishCrl(c: Ctx, index: Index, caId: string, days = 7): Promise
   const ca = find(index, caId, ['root', 'ca']);
   const entries = index.certificates.filter((r) => r.parentId === caId && r.status === 'revoked').map((r) => ({
     serialHex: r.serialHex, revokedAt: new Date(r.revokedAt ?? c.now), reason: (r.revocationReason ?? 'unspecified') as CrlReason,
+    invalidityDate: r.invalidityDate ? new Date(r.invalidityDate) : null,
   }));
   const crlNumber = (index.crlNumbers[caId] ?? 0) + 1;
   const pem = buildCrl({
@@ -260,12 +268,15 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     if (!Object.hasOwn(CRL_REASONS, reason)) {
       throw new AppError('BAD_INPUT', `未知的吊销原因 / unknown reason; one of ${Object.keys(CRL_REASONS).join(', ')}`, { option: 'reason' });
     }
+    const given = c.v['invalidity-date'] as string | undefined;
+    const invalid = given === undefined ? null : readInvalidityDate(given, reason as CrlReason, c.now, '--invalidity-date');
     r.status = 'revoked';
     r.revokedAt = c.now.toISOString();
     r.revocationReason = reason;
+    if (invalid) r.invalidityDate = invalid.toISOString();
     c.dir.write(index);
     const file = await publishCrl(c, index, r.parentId);
-    c.io.out(`${r.id} 已吊销 / revoked (${reason})`);
+    c.io.out(`${r.id} 已吊销 / revoked (${reason}${invalid ? `, invalid since ${r.invalidityDate}` : ''})`);
     c.io.out(`CRL: ${file}`);
     return EXIT.OK;
   },

@@ -15,6 +15,8 @@ export const OID_KP_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
 /** cRLNumber (RFC 5280 §5.2.3) and reasonCode (§5.3.1). */
 export const OID_CRL_NUMBER = '2.5.29.20';
 export const OID_CRL_REASON = '2.5.29.21';
+/** invalidityDate (RFC 5280 §5.3.2): a CRL entry's date the key was, or may have been, compromised. */
+export const OID_INVALIDITY_DATE = '2.5.29.24';
 
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 export const OID_KEY_USAGE = '2.5.29.15';

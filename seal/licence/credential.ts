@@ -92,7 +92,8 @@ export const holderSubjectId = (accountId: string): string => `urn:yiwang:accoun
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
-function isoDateTime(field: string, value: string): string {
+/** An ISO 8601 date-time with a time zone, as an ISO string; BAD_INPUT naming `field` otherwise. */
+export function isoDateTime(field: string, value: string): string {
   const t = Date.parse(value);
   if (!DATE_TIME.test(value) || Number.isNaN(t)) {
     throw new AppError('BAD_INPUT', `${field} 须为带时区的 ISO 8601 时间 / ${field} must be an ISO 8601 date-time with a time zone`, { field });

@@ -41,6 +41,7 @@ import { checkStatus, type StatusListMemo, type StatusListSource } from '../stat
 import { verifyTimestamp } from '../timestamp/token.ts';
 import { loadAnchors } from '../trust/bundle.ts';
 import { checkCrlsCurrent, loadCrls } from '../trust/crl.ts';
+import type { ParsedCrl } from '../x509/index.ts';
 import { readClaims } from './claims.ts';
 import { LICENCE_ALGORITHMS, parseCompact } from './compact.ts';
 import { issuerId, type LicenceCredential } from './credential.ts';
@@ -66,8 +67,8 @@ export interface VerifyOptions {
   /** Time the licence's validity is judged at; default the current time. */
   now?: Date;
   isCertificateRevoked?: RevocationCheck | undefined;
-  /** PEM (or DER) CRLs published by the CAs of the hierarchy (`yiwang seal revoke`). */
-  crls?: readonly (string | Buffer)[] | undefined;
+  /** PEM (or DER) CRLs published by the CAs of the hierarchy (`yiwang seal revoke`), or CRLs parsed already (parseCrl). */
+  crls?: readonly (string | Buffer | ParsedCrl)[] | undefined;
   /**
    * Each certificate of the seal chain that names a CRL distribution point must be covered by a
    * current CRL in `crls`, else LICENCE_STATUS_UNAVAILABLE (the strict offline verifier). A CRL

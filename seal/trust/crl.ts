@@ -9,14 +9,16 @@ import { AppError } from '../../kernel/errors.ts';
 import type { ChainCertificate } from '../chain/certificate.ts';
 import { oneLineName } from '../chain/certificate.ts';
 import { reject } from '../lib/rejection.ts';
-import { parseCrl, type ParsedCrl } from '../x509/index.ts';
+import { parseCrl, type ParsedCrl, type ParsedCrlEntry } from '../x509/index.ts';
 
 const DIGESTS: Record<string, string> = {
   '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512',
 };
 
-export function loadCrls(inputs: readonly (string | Buffer)[]): ParsedCrl[] {
+/** PEM or DER CRLs parsed (a CRL parsed already is taken as it is). */
+export function loadCrls(inputs: readonly (string | Buffer | ParsedCrl)[]): ParsedCrl[] {
   return inputs.map((input, i) => {
+    if (typeof input !== 'string' && !Buffer.isBuffer(input)) return input;
     try {
       return parseCrl(input);
     } catch {
@@ -26,23 +28,24 @@ export function loadCrls(inputs: readonly (string | Buffer)[]): ParsedCrl[] {
 }
 
 /** The entry of a CRL signed by `issuer` that lists `cert`'s serial number, or null. */
-export function listedIn(crls: readonly ParsedCrl[], cert: X509Certificate, issuer: X509Certificate): { revokedAt: Date; reason: number | null } | null {
+export function listedIn(crls: readonly ParsedCrl[], cert: X509Certificate, issuer: X509Certificate): ParsedCrlEntry | null {
   const serial = cert.serialNumber.toUpperCase().replace(/^(00)+(?=.)/, '');
   for (const crl of crls) {
     const entry = crl.revoked.get(serial);
-    if (!entry) continue;
-    const digest = DIGESTS[crl.signatureAlgorithm];
-    if (digest && verify(digest, crl.tbs, issuer.publicKey, crl.signature)) return entry;
+    if (entry && crlSignedBy(crl, issuer)) return entry;
   }
   return null;
 }
 
+/** True when the CRL's signature verifies with `issuer`'s key. */
+export function crlSignedBy(crl: ParsedCrl, issuer: X509Certificate): boolean {
+  const digest = DIGESTS[crl.signatureAlgorithm];
+  return digest !== undefined && verify(digest, crl.tbs, issuer.publicKey, crl.signature);
+}
+
 /** CRLs signed by `issuer`'s key (the ones that speak for certificates it issued). */
 function crlsOf(crls: readonly ParsedCrl[], issuer: X509Certificate): ParsedCrl[] {
-  return crls.filter((crl) => {
-    const digest = DIGESTS[crl.signatureAlgorithm];
-    return digest !== undefined && verify(digest, crl.tbs, issuer.publicKey, crl.signature);
-  });
+  return crls.filter((crl) => crlSignedBy(crl, issuer));
 }
 
 /**

@@ -5,8 +5,8 @@
 export { buildCertificate } from './build.ts';
 export type { CertificateSpec, NameSpec, KeyUsageName } from './build.ts';
 export { inspectCertificate, CertificateSyntaxError } from './inspect.ts';
-export { buildCrl, parseCrl, CRL_REASONS } from './crl.ts';
-export type { CrlEntry, CrlReason, ParsedCrl } from './crl.ts';
+export { buildCrl, parseCrl, subjectDer, nameText, CRL_REASONS } from './crl.ts';
+export type { CrlEntry, CrlReason, ParsedCrl, ParsedCrlEntry } from './crl.ts';
 export type { CertificateProfile, KeyUsageBit } from './inspect.ts';
 export { buildCsr, readCsr, CsrSyntaxError } from './csr.ts';
 export type { CertificateRequest } from './csr.ts';

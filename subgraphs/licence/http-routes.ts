@@ -4,7 +4,9 @@
  * - `GET /trust-bundle.pem`: the trust anchors verifiers need: the service's own root (platform
  *   mode) and the configured LICENCE_TRUST_ANCHORS (the national root of an outside CA).
  * - `GET /crl/<CA id>.crl`: the CA's current CRL (PEM; DER with Accept: application/pkix-crl),
- *   the CRL distribution point named in the seal certificates it issues.
+ *   the CRL distribution point named in the seal certificates it issues; `GET /crl/<name>.crl`
+ *   also serves the outside CA's latest imported CRL (./crl-import.ts) where the installed
+ *   certificates of that CA name <LICENCE_PUBLIC_URL>/crl/<name>.crl.
  * - `GET /status/:agency/:purpose`: the agency's sealed status-list credential (Bitstring
  *   Status List v1.0, `application/vc+jwt`), cacheable until it expires.
  * - `POST /verify` with JSON `{ credential }`: verify and answer `{ valid, reason, message,
@@ -25,6 +27,7 @@ import type { StatusPurpose } from '../../seal/index.ts';
 import { decodeQrImage, isJpeg, isPng } from './qr.ts';
 import { sealedStatusList } from './status.ts';
 import type { TrustStore } from './trust.ts';
+import type { CrlImports } from './crl-import.ts';
 import type { Verify } from './verify-answer.ts';
 import { verifyForm, verifyResult } from './pages/verify-page.ts';
 
@@ -55,7 +58,7 @@ function formInput(ctx: { request: unknown }, body: Record<string, unknown>): st
 }
 
 export function mountLicenceRoutes(router: Router, o: {
-  anchorsPem: string[]; trust: TrustStore; clock: Clock; db: Db; verify: Verify; statusBase: string; statusTtlMs: number;
+  anchorsPem: string[]; trust: TrustStore; crls: CrlImports; clock: Clock; db: Db; verify: Verify; statusBase: string; statusTtlMs: number;
 }): void {
   router.get('/trust-bundle.pem', (ctx) => {
     ctx.type = 'application/x-pem-file';
@@ -64,19 +67,23 @@ export function mountLicenceRoutes(router: Router, o: {
   });
 
   // The CRL a seal certificate names as its distribution point (RFC 5280 §5; review gap D):
-  // PEM by default, DER with Accept: application/pkix-crl.
+  // PEM by default, DER with Accept: application/pkix-crl. The service's own CAs by id; an
+  // outside CA's imported CRL by the name its certificates give.
   router.get('/crl/:file', async (ctx) => {
-    const id = /^([0-9a-f-]{36})\.crl$/.exec((ctx.params as { file: string }).file)?.[1];
-    const pem = id ? await o.trust.crl(id) : null;
-    if (!pem) throw new AppError('NOT_FOUND', '没有该证书吊销列表 / no such CRL');
+    const file = (ctx.params as { file: string }).file;
+    const id = /^([0-9a-f-]{36})\.crl$/.exec(file)?.[1];
+    const own = id ? await o.trust.crl(id) : null;
+    const der = own ? Buffer.from(own.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s/g, ''), 'base64')
+      : /^[A-Za-z0-9._-]{1,128}\.crl$/.test(file) ? await o.crls.servedAt(file) : null;
+    if (!der) throw new AppError('NOT_FOUND', '没有该证书吊销列表 / no such CRL');
     // Revalidated on every use: a seal the service revokes is listed at once (nextUpdate still bounds offline copies).
     ctx.set('cache-control', 'public, no-cache');
     if (ctx.accepts('application/x-pem-file', 'application/pkix-crl') === 'application/pkix-crl') {
       ctx.type = 'application/pkix-crl';
-      ctx.body = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s/g, ''), 'base64');
+      ctx.body = der;
     } else {
       ctx.type = 'application/x-pem-file';
-      ctx.body = pem;
+      ctx.body = `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END X509 CRL-----\n`;
     }
   });
 

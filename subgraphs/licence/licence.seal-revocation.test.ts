@@ -3,8 +3,9 @@
  * Every certificate it issues names its issuing CA's CRL (cRLDistributionPoints); a revocation is
  * listed in that CRL at once with its reason and recorded in the seal audit; the next licence
  * gets a fresh seal (or TSA). Licences sealed earlier: keyCompromise makes them
- * LICENCE_CERT_REVOKED; superseded leaves valid those whose timestamp predates it — in the
- * service's POST /verify and in the offline CLI, which fetches the CRLs from the distribution points.
+ * LICENCE_CERT_REVOKED — unless it names an invalidity date their timestamp predates; superseded
+ * leaves valid those whose timestamp predates it — in the service's POST /verify and in the
+ * offline CLI, which fetches the CRLs from the distribution points.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
@@ -17,7 +18,7 @@ import { runVerify } from '../../seal/cli/verify.ts';
 import type { CliIo } from '../../seal/cli/io.ts';
 import { OffsetClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES } from '../../kernel/demo.ts';
-import { codeOf, HZ_SAMR, issue, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HZ_SAMR, issue, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
 
 const OPERATOR = ZJ_SAMR;
 /**
@@ -137,6 +138,39 @@ describe('licence.seal-revocation seals', () => {
     expect(r.data!.sealAudit[0]!.actorName).toContain('system');
     expect(r.data!.sealAudit[1]!.actorName).toBe((staffOf(HZ_SAMR.code) as { name: string }).name);
     expect(JSON.parse(r.data!.sealAudit[1]!.details)).toMatchObject({ reason: 'keyCompromise', note: '私钥疑似泄露' });
+  });
+});
+
+describe('licence.seal-revocation keyCompromise with an invalidity date', () => {
+  test('refused unless ISO 8601 with a zone, not in the future, and with KEY_COMPROMISE; stored and listed in the CRL; licences timestamped before it stay valid', async () => {
+    const early = await issue(f);
+    later();
+    const late = await issue(f);
+    expect(serialOf(late.credential)).toBe(serialOf(early.credential));
+    const id = await certificateId(serialOf(early.credential));
+    // Compromised from the whole second after early's platform timestamp (late's is two seconds later).
+    const since = secondAfterTimestamp(early.credential);
+    const REVOKE_SINCE = 'mutation ($id: ID!, $reason: SealRevocationReason!, $since: String) { revokeSealCertificate(id: $id, reason: $reason, note: "私钥泄露", invalidityDate: $since) { state invalidityDate crl } }';
+
+    const before = JSON.stringify((await f.db.query('select id, status, invalidity_date from licence.certificates order by id')).rows);
+    const audit = (await f.db.query('select count(*)::int as n from licence.seal_audit')).rows;
+    for (const [reason, value] of [['SUPERSEDED', since], ['KEY_COMPROMISE', since.slice(0, 10)], ['KEY_COMPROMISE', new Date(clock.now().getTime() + 3_600_000).toISOString()], ['CA_COMPROMISE', since]]) {
+      const r = await f.call(staffOf(HZ_SAMR.code), REVOKE_SINCE, { id, reason, since: value });
+      expect([reason, value, codeOf(r)]).toEqual([reason, value, 'BAD_INPUT']);
+    }
+    expect(JSON.stringify((await f.db.query('select id, status, invalidity_date from licence.certificates order by id')).rows)).toBe(before);
+    expect((await f.db.query('select count(*)::int as n from licence.seal_audit')).rows).toEqual(audit);
+
+    later();
+    const r = await f.call<{ revokeSealCertificate: { state: string; invalidityDate: string; crl: string } }>(staffOf(HZ_SAMR.code), REVOKE_SINCE, { id, reason: 'KEY_COMPROMISE', since });
+    expect(r.data!.revokeSealCertificate).toMatchObject({ state: 'REVOKED', invalidityDate: since });
+    const crl = parseCrl(await (await fetch(localUrl(r.data!.revokeSealCertificate.crl))).text());
+    expect(crl.revoked.get(serialOf(early.credential))).toMatchObject({ reason: 1, invalidityDate: new Date(since) });
+
+    expect(await verify(early.credential)).toMatchObject({ valid: true, reason: null });
+    expect(await verify(late.credential)).toMatchObject({ valid: false, reason: 'LICENCE_CERT_REVOKED' });
+    expect(await cli(early.credential, '--online')).toMatchObject({ code: 0, out: expect.stringContaining('VALID') });
+    expect(await cli(late.credential, '--online')).toMatchObject({ code: 1, out: expect.stringContaining('INVALID LICENCE_CERT_REVOKED') });
   });
 });
 

@@ -15,6 +15,7 @@
  * - licence_status: each licence's index in its agency's lists (random, unique per agency:
  *   herd privacy) and its current state with the reason.
  * - status_audit: append-only log of revoke / suspend / reinstate: who, when, why.
+ * 005–007: seals from an outside CA, the seal audit, imported CRLs (see each migration).
  */
 import type { Migration } from '../../kernel/migrate.ts';
 import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
@@ -208,8 +209,50 @@ alter table licence_status add constraint licence_status_licence_id_fkey
 `,
   },
   {
+    // CRLs of the outside CA imported into the service (./crl-import.ts) and the invalidity date
+    // of a key-compromise revocation (RFC 5280 §5.3.2).
+    // - crls: every CRL imported, as the CA signed it (der), with who imported it and when;
+    //   append-only (the database refuses UPDATE, DELETE, TRUNCATE), so it is the import audit.
+    //   issuer_key is the SHA-256 (hex) of the signing CA's SubjectPublicKeyInfo; the current CRL
+    //   of a CA is its highest crl_number (cRLNumber, up to 20 octets: numeric).
+    // - certificates.invalidity_date: since when the key is known or suspected to be compromised;
+    //   revoked_by_crl: the imported CRL that revoked it (null when the service revoked it itself).
+    id: '007_imported_crls',
+    sql: `
+create table crls (
+  id uuid primary key,
+  issuer_key text not null,
+  issuer_dn text not null,
+  ca_cert_pem text not null,
+  crl_number numeric not null check (crl_number >= 0),
+  this_update timestamptz not null,
+  next_update timestamptz not null,
+  der bytea not null,
+  entries integer not null,
+  imported_at timestamptz not null,
+  imported_by_id text not null,
+  imported_by_name text not null,
+  imported_by_agency text,
+  unique (issuer_key, crl_number)
+);
+
+create function crls_append_only() returns trigger language plpgsql as $$
+begin
+  raise exception 'licence.crls is append-only';
+end;
+$$;
+create trigger crls_no_update before update or delete on crls
+  for each row execute function crls_append_only();
+create trigger crls_no_truncate before truncate on crls
+  for each statement execute function crls_append_only();
+
+alter table certificates add column invalidity_date timestamptz;
+alter table certificates add column revoked_by_crl uuid references crls (id);
+`,
+  },
+  {
     // The last cRLNumber each CA of the service signed (RFC 5280 §5.2.3: increasing per CA).
-    id: '007_crl_number',
+    id: '008_crl_number',
     sql: `
 alter table certificates add column crl_number bigint not null default 0;
 `,

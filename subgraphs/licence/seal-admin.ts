@@ -15,13 +15,17 @@
  *    agency, chain to a configured trust anchor and be valid now (seal/chain/accept.ts, each
  *    refusal with its SEAL_* code); a seal image, if given, must be the one it certifies. The
  *    newest installed valid certificate then signs the agency's licences and status lists.
- * 4. revoke (keyCompromise, affiliationChanged = agency renamed, superseded, cessationOfOperation,
- *    unspecified): the certificate is no longer used; the service's CRL lists it at once when the
- *    service issued it (an outside CA publishes its own CRL: revoke it there too, `yiwang seal
- *    revoke`); the agency's cached status lists are dropped so they are sealed again by the next
- *    seal; in platform mode the next issuance gets a fresh seal certificate. Licences sealed
- *    earlier keep the verifier's rule (seal/chain/revocation.ts): valid only when revoked for a
- *    non-compromise reason after the signing time their platform timestamp proves.
+ * 4. revoke (keyCompromise — with an optional invalidity date, since when the key is known or
+ *    suspected to be compromised —, affiliationChanged = agency renamed, superseded,
+ *    cessationOfOperation, unspecified): the certificate is no longer used; the service's CRL
+ *    lists it at once when the service issued it (an outside CA publishes its own CRL: revoke it
+ *    there too, `yiwang seal revoke`); the agency's cached status lists are dropped so they are
+ *    sealed again by the next seal; in platform mode the next issuance gets a fresh seal
+ *    certificate. Licences sealed earlier keep the verifier's rule (seal/chain/revocation.ts):
+ *    valid only when their platform timestamp proves them older than the revocation (a
+ *    non-compromise reason) or than the invalidity date (keyCompromise).
+ * The outside CA's own revocations arrive with its CRL (./crl-import.ts), which marks the
+ * certificates it lists the same way (markRevoked).
  */
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Clock } from '../../kernel/clock.ts';
@@ -29,18 +33,21 @@ import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { requireStaffRole, type Caller } from '../../kernel/internal-auth.ts';
-import { acceptCertifiedChain, buildCsr, describeCertificate, readCsr, type CrlReason } from '../../seal/index.ts';
+import { acceptCertifiedChain, buildCsr, describeCertificate, readCsr, readInvalidityDate, type CrlReason } from '../../seal/index.ts';
 import { loadCertificate } from '../../seal/chain/certificate.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { isJpeg, isPng } from './qr.ts';
 import { recordSealAct, type SealActor, type SealRole } from './seal-audit.ts';
 import { SEAL_PURPOSE } from './seal-image.ts';
-import { crlUrl, sealLock, TSA_NAME, TSA_USE_LOCK, type CertRow, type TrustStore } from './trust.ts';
+import { CRL_IMPORT_LOCK, crlUrl, sealLock, TSA_NAME, TSA_USE_LOCK, type CertRow, type TrustStore } from './trust.ts';
+import type { CrlImports } from './crl-import.ts';
 
 export interface SealAdmin {
   db: Db; trust: TrustStore; clock: Clock;
   /** The service's trust anchors: an installed chain must end at one. */
   anchorsPem: readonly string[];
+  /** The outside CA's CRLs imported into the service: an installed chain must not be listed there. */
+  crls: CrlImports;
   /** LICENCE_OPERATOR_AGENCY. */
   operatorAgency: string | undefined;
   /** LICENCE_PUBLIC_URL, for the CRL URL of what the service issued. */
@@ -54,13 +61,16 @@ const MAX_NAME = 100;
 const MAX_NOTE = 500;
 const MAX_IMAGE = 1024 * 1024;
 
+/** A decider of the agency operating the service (LICENCE_OPERATOR_AGENCY): the TSA, the outside CA's CRLs. */
+export function operatorActor(a: SealAdmin, caller: Caller): SealActor {
+  if (!a.operatorAgency) throw new AppError('FORBIDDEN', '未配置平台运营机构（LICENCE_OPERATOR_AGENCY）/ no operating agency configured (LICENCE_OPERATOR_AGENCY)');
+  const s = requireStaffRole(caller, a.operatorAgency, 'decider');
+  return { id: s.sub, name: s.name, agency: s.agency };
+}
+
 /** The decider allowed to act on this role's certificates (of this agency); throws ROLE_REQUIRED / FORBIDDEN. */
 export function sealActor(a: SealAdmin, caller: Caller, role: SealRole, agencyCode: string | null): SealActor {
-  if (role === 'tsa') {
-    if (!a.operatorAgency) throw new AppError('FORBIDDEN', '未配置平台运营机构（LICENCE_OPERATOR_AGENCY）/ no operating agency configured (LICENCE_OPERATOR_AGENCY)');
-    const s = requireStaffRole(caller, a.operatorAgency, 'decider');
-    return { id: s.sub, name: s.name, agency: s.agency };
-  }
+  if (role === 'tsa') return operatorActor(a, caller);
   const s = requireStaffRole(caller, agencyCode ?? '', 'decider');
   return { id: s.sub, name: s.name, agency: s.agency };
 }
@@ -131,9 +141,11 @@ export async function installCertificate(
     const req = await pendingRequest(q, r.requestId);
     const actor = sealActor(a, caller, req.role, req.agency_code);
     if (req.state !== 'pending') throw new AppError('CONFLICT', '该申请已安装证书 / a certificate was already installed for this request');
+    // Shared with other installations, exclusive for a CRL import: no chain it lists slips in meanwhile.
+    await q.query('select pg_advisory_xact_lock_shared(hashtext($1))', [CRL_IMPORT_LOCK]);
     const now = a.clock.now();
     const accepted = acceptCertifiedChain({
-      pem: r.chain, anchorsPem: a.anchorsPem, role: req.role, publicKey: readCsr(req.csr_pem).publicKey, now,
+      pem: r.chain, anchorsPem: a.anchorsPem, role: req.role, publicKey: readCsr(req.csr_pem).publicKey, now, crls: await a.crls.current(q),
       agency: req.role === 'seal' ? { code: req.agency_code!, name: req.agency_name! } : undefined,
     });
     const [leafPem, ...issuers] = accepted.chainPem as [string, ...string[]];
@@ -157,39 +169,59 @@ export async function installCertificate(
   });
 }
 
+export interface Revocation {
+  revokedAt: Date; reason: CrlReason; invalidityDate: Date | null;
+  /** The imported CRL that listed it (./crl-import.ts); absent when the service revokes it itself. */
+  crlId?: string | undefined;
+}
+
+/**
+ * Record an active certificate as revoked, in the caller's transaction (which holds the agency's
+ * seal lock, or the TSA's): it signs nothing more, and the agency's status lists, sealed with it,
+ * are dropped so the next seal seals them again. Null when it was no longer active.
+ */
+export async function markRevoked(q: Queryable, id: string, r: Revocation): Promise<CertRow | null> {
+  const { rows } = await q.query<CertRow>(
+    `update ${S}.certificates set status = 'revoked', revoked_at = $2, revocation_reason = $3, invalidity_date = $4, revoked_by_crl = $5
+     where id = $1 and status = 'active' returning *`, [id, r.revokedAt, r.reason, r.invalidityDate, r.crlId ?? null]);
+  const cert = rows[0];
+  if (cert?.role === 'seal') {
+    await q.query(`update ${S}.status_lists set signed = null, signed_version = null, signed_valid_until = null where agency_code = $1`, [cert.agency_code]);
+  }
+  return cert ?? null;
+}
+
 /** Step 4: revoke one of the service's seal or TSA certificates. */
 export async function revokeCertificate(
-  a: SealAdmin, caller: Caller, r: { id: string; reason: CrlReason; note: string },
+  a: SealAdmin, caller: Caller, r: { id: string; reason: CrlReason; note: string; invalidityDate?: string | null },
 ): Promise<CertRow> {
   if (!SEAL_REVOCATION_REASONS.includes(r.reason)) throw new AppError('BAD_INPUT', '吊销原因无效 / invalid revocation reason', { field: 'reason' });
   return a.db.tx(async (q) => {
-    const { rows: found } = /^[0-9a-f-]{36}$/i.test(r.id)
+    const { rows } = /^[0-9a-f-]{36}$/i.test(r.id)
       ? await q.query<CertRow>(`select * from ${S}.certificates where id = $1 and role in ('seal', 'tsa')`, [r.id]) : { rows: [] };
-    if (!found[0]) throw new AppError('NOT_FOUND', '没有该印章或时间戳证书 / no such seal or TSA certificate');
-    const role = found[0].role as SealRole;
-    const actor = sealActor(a, caller, role, found[0].agency_code);
+    const cert = rows[0];
+    if (!cert) throw new AppError('NOT_FOUND', '没有该印章或时间戳证书 / no such seal or TSA certificate');
+    const role = cert.role as SealRole;
+    const actor = sealActor(a, caller, role, cert.agency_code);
     const note = text(r.note, 'note', MAX_NOTE);
-    // Wait for licences being sealed or timestamped with it right now (./trust.ts holds the same
-    // lock shared while it signs), so everything it signed was signed before the revocation date.
-    // Lock order, as everywhere: this advisory lock first, rows after (an issuance in flight
-    // locks the certificate row's key when it inserts its licence, and status lists when sealing).
-    await q.query('select pg_advisory_xact_lock(hashtext($1))', [role === 'seal' ? sealLock(found[0].agency_code!) : TSA_USE_LOCK]);
-    const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where id = $1 for update`, [found[0].id]);
-    const cert = rows[0]!;
-    if (cert.status === 'revoked') throw new AppError('CONFLICT', '该证书已吊销 / the certificate is already revoked');
+    const invalidityDate = r.invalidityDate ? readInvalidityDate(r.invalidityDate, r.reason, a.clock.now(), 'invalidityDate') : null;
+    const conflict = () => new AppError('CONFLICT', '该证书已吊销 / the certificate is already revoked');
+    if (cert.status === 'revoked') throw conflict();
+    // Wait for licences being sealed or timestamped with it right now (./trust.ts takes the same
+    // locks), so everything it signed was signed before the revocation date. The lock comes
+    // before the row's (markRevoked), as in issuance and in a CRL import.
+    await q.query('select pg_advisory_xact_lock(hashtext($1))', [role === 'seal' ? sealLock(cert.agency_code!) : TSA_USE_LOCK]);
     const now = a.clock.now();
     // The CRL's revocationDate has whole seconds (RFC 5280 §5.1.2.6): rounded up, so a licence
     // sealed earlier in this second is before it for every verifier, as it is for this service.
     const revokedAt = new Date(Math.ceil(now.getTime() / 1000) * 1000);
-    const { rows: updated } = await q.query<CertRow>(
-      `update ${S}.certificates set status = 'revoked', revoked_at = $2, revocation_reason = $3 where id = $1 returning *`, [cert.id, revokedAt, r.reason]);
-    // Lists sealed with this certificate would no longer verify: seal them again with the next one.
-    if (role === 'seal') await q.query(`update ${S}.status_lists set signed = null, signed_version = null, signed_valid_until = null where agency_code = $1`, [cert.agency_code]);
+    const updated = await markRevoked(q, cert.id, { revokedAt, reason: r.reason, invalidityDate });
+    if (!updated) throw conflict();
     await recordSealAct(q, actor, {
       action: 'revoke', role, agencyCode: cert.agency_code, certificateId: cert.id,
-      details: { reason: r.reason, note, serialHex: cert.serial_hex, crl: crlOf(a, updated[0]!) },
+      details: { reason: r.reason, note, serialHex: cert.serial_hex, crl: crlOf(a, updated), ...(invalidityDate ? { invalidityDate: invalidityDate.toISOString() } : {}) },
     }, now);
-    return updated[0]!;
+    return updated;
   });
 }
 

@@ -3,7 +3,7 @@
  * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, the public
  * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, the internal
  * licence check for the case service, and seal administration (requests for an outside CA,
- * installation, revocation: ./seal-admin.ts).
+ * installation, revocation: ./seal-admin.ts; the outside CA's CRLs: ./crl-import.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../k
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
 import { createTrustStore, readConfiguredAnchors } from './trust.ts';
 import type { SealAdmin } from './seal-admin.ts';
+import { createCrlImports } from './crl-import.ts';
 import type { KeyStore } from '../../seal/index.ts';
 import { idpAccountDirectory, type AccountDirectory } from './directory.ts';
 import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
@@ -44,9 +45,10 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
   return async (deps: Deps, opts: StartOptions): Promise<RunningService> => {
     const { db, cache, clock, log, config } = deps;
     await migrate(db, LICENCE_SCHEMA, migrations);
+    const externalAnchors = readConfiguredAnchors(config.LICENCE_TRUST_ANCHORS);
     const trust = createTrustStore({
       db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL,
-      mode: config.LICENCE_SEAL_MODE, externalAnchors: readConfiguredAnchors(config.LICENCE_TRUST_ANCHORS),
+      mode: config.LICENCE_SEAL_MODE, externalAnchors,
     });
     const anchorsPem = await trust.ensureHierarchy();
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
@@ -58,8 +60,9 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const statusBase = config.LICENCE_PUBLIC_URL;
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
     const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
-    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists });
-    const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
+    const crls = createCrlImports({ db, publicBase: statusBase, externalAnchorsPem: externalAnchors });
+    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q) });
+    const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, crls, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 
     const relay = startOutboxRelay({ db, cache, schema: LICENCE_SCHEMA, log, clock, ...(options.relayIntervalMs ? { intervalMs: options.relayIntervalMs } : {}) });
@@ -85,7 +88,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
       name: 'licence', deps, start: opts, background: [...runners, relay],
       typeDefs: parse(subgraphSdl('licence')), resolvers,
       routes: (router) => {
-        mountLicenceRoutes(router, { anchorsPem, trust, clock, db, verify, statusBase, statusTtlMs });
+        mountLicenceRoutes(router, { anchorsPem, trust, crls, clock, db, verify, statusBase, statusTtlMs });
         mountInternalCheck(router, { db, key: deps.internalKey, clock, verify });
         mountPresentationRoutes(router, { db, key: deps.internalKey, clock, verify, publicBase: statusBase });
       },

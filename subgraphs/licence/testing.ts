@@ -132,3 +132,13 @@ export async function issue(f: LicenceFixture, payload = caseApproved()): Promis
 }
 
 export const codeOf = (r: GraphQLResponse<unknown>) => r.errors?.[0]?.extensions?.code ?? r.problem?.code;
+
+/**
+ * The whole second after a licence's platform timestamp (its genTime), ISO: an invalidity date
+ * (RFC 5280 §5.3.2, whole seconds) the licence provably predates.
+ */
+export function secondAfterTimestamp(jws: string): string {
+  const part = (token: string, i: number) => JSON.parse(Buffer.from(token.split('.')[i]!, 'base64url').toString()) as Record<string, unknown>;
+  const genTime = part(part(jws, 0).tst as string, 1).genTime as string;
+  return new Date(Math.floor(Date.parse(genTime) / 1000) * 1000 + 1000).toISOString();
+}

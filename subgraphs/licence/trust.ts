@@ -51,6 +51,7 @@ export interface CertRow {
   id: string; role: Role; agency_code: string | null; issuer_id: string | null; serial_hex: string; issuer_dn: string; subject: string;
   cert_pem: string; key_pem: string; not_before: Date | string; not_after: Date | string; status: 'active' | 'revoked';
   source: 'platform' | 'external'; chain_pem: string | null; revoked_at: Date | string | null; revocation_reason: CrlReason | null;
+  invalidity_date: Date | string | null; revoked_by_crl: string | null;
 }
 
 /** What signLicence needs: the seal's key and the chain, seal certificate first, root last. */
@@ -95,6 +96,8 @@ export const sealLock = (agencyCode: string): string => `yiwang.licence.seal.${a
  * is made with a TSA certificate after it was revoked.
  */
 export const TSA_USE_LOCK = 'yiwang.licence.tsa.use';
+/** Exclusive for a CRL import (./crl-import.ts), shared by installations: no listed chain is installed meanwhile. */
+export const CRL_IMPORT_LOCK = 'yiwang.licence.crl-import';
 
 /** key_pem of a certificate whose key lives in the KeyStore: this prefix and the key's id. */
 export const KEYSTORE_REF = 'keystore:';
@@ -176,7 +179,7 @@ export function createTrustStore(o: {
   }
 
   /** The last CRL signed per CA, with the revocations it lists, reused until they change or it is half-way to nextUpdate. */
-  const crls = new Map<string, { pem: string; listed: string; thisUpdate: number; refreshAfter: number }>();
+  const signedCrls = new Map<string, { pem: string; listed: string; thisUpdate: number; refreshAfter: number }>();
 
   /** Chains by leaf id: a certificate and its issuers never change once stored. */
   const chains = new Map<string, string[]>();
@@ -284,10 +287,10 @@ export function createTrustStore(o: {
 
     async isRevoked(serialHex, issuerDn) {
       const { rows } = await o.db.query<CertRow>(
-        `select status, revoked_at, revocation_reason from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
+        `select status, revoked_at, revocation_reason, invalidity_date from ${S}.certificates where serial_hex = $1 and issuer_dn = $2`, [serialHex, issuerDn]);
       const r = rows[0];
       if (r?.status !== 'revoked') return null;
-      return { revokedAt: new Date(r.revoked_at ?? 0), reason: r.revocation_reason ?? 'unspecified' };
+      return { revokedAt: new Date(r.revoked_at ?? 0), reason: r.revocation_reason ?? 'unspecified', invalidityDate: r.invalidity_date === null ? null : new Date(r.invalidity_date) };
     },
 
     async crl(caId) {
@@ -297,11 +300,11 @@ export function createTrustStore(o: {
       if (!ca) return null;
       const now = o.clock.now();
       const { rows: revoked } = await o.db.query<CertRow>(
-        `select serial_hex, revoked_at, revocation_reason from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
+        `select serial_hex, revoked_at, revocation_reason, invalidity_date from ${S}.certificates where issuer_id = $1 and status = 'revoked' order by serial_hex`, [caId]);
       // The same list, still well inside its validity: the CRL already signed (so each one a
       // verifier sees has its own cRLNumber and content, and a GET signs nothing).
-      const listed = JSON.stringify(revoked.map((r) => [r.serial_hex, r.revoked_at, r.revocation_reason]));
-      const cached = crls.get(caId);
+      const listed = JSON.stringify(revoked.map((r) => [r.serial_hex, r.revoked_at, r.revocation_reason, r.invalidity_date]));
+      const cached = signedCrls.get(caId);
       if (cached && cached.listed === listed && cached.refreshAfter > now.getTime() && cached.thisUpdate <= now.getTime()) return cached.pem;
       // cRLNumber must increase for each new CRL of a CA (RFC 5280 §5.2.3), across instances: a
       // counter per CA, never below the signing second (the numbers CRLs carried before it).
@@ -310,9 +313,12 @@ export function createTrustStore(o: {
       const pem = buildCrl({
         issuerCertPem: ca.cert_pem, issuerKey: await keyOf(ca), thisUpdate: now, nextUpdate: new Date(now.getTime() + CRL_HOURS * 3600_000),
         crlNumber: Number(numbered[0]!.crl_number),
-        entries: revoked.map((r) => ({ serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: r.revocation_reason ?? 'unspecified' })),
+        entries: revoked.map((r) => ({
+          serialHex: r.serial_hex, revokedAt: new Date(r.revoked_at ?? now), reason: r.revocation_reason ?? 'unspecified',
+          invalidityDate: r.invalidity_date === null ? null : new Date(r.invalidity_date),
+        })),
       });
-      crls.set(caId, { pem, listed, thisUpdate: now.getTime(), refreshAfter: now.getTime() + (CRL_HOURS * 3600_000) / 2 });
+      signedCrls.set(caId, { pem, listed, thisUpdate: now.getTime(), refreshAfter: now.getTime() + (CRL_HOURS * 3600_000) / 2 });
       return pem;
     },
 

@@ -2,7 +2,9 @@
  * One verification for every door of the licence service (POST /verify JSON, the verify page,
  * the internal check): the seal library against this service's trust anchors (its own root and
  * LICENCE_TRUST_ANCHORS), its table of revoked certificates (with when and why: a seal revoked as
- * superseded spares licences timestamped before) and its status lists (./status.ts), answering
+ * superseded spares licences timestamped before), the outside CA's CRLs imported into it
+ * (./crl-import.ts: the latest of each CA; one past its nextUpdate is LICENCE_STATUS_UNAVAILABLE
+ * for what that CA issued) and its status lists (./status.ts), answering
  * `{ valid, reason, message, licence }` with the holder's ID number masked (R-ID-11).
  *
  * What may come in: the compact JWS; a JSON file `{ "credential": "…" }`; or what a QR code
@@ -12,7 +14,7 @@
 import type { Clock } from '../../kernel/clock.ts';
 import type { Queryable } from '../../kernel/db.ts';
 import { maskIdNumber } from '../../kernel/ids.ts';
-import { createVerifyCache, verifyLicence, type StatusListSource } from '../../seal/index.ts';
+import { createVerifyCache, verifyLicence, type ParsedCrl, type StatusListSource } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { licenceDigest, parseReference } from './qr.ts';
 import type { TrustStore } from './trust.ts';
@@ -43,7 +45,11 @@ export function credentialText(input: string): string {
   return t;
 }
 
-export function createVerify(o: { db: Queryable; anchorsPem: string[]; trust: TrustStore; clock: Clock; statusLists: StatusListSource }): Verify {
+export function createVerify(o: {
+  db: Queryable; anchorsPem: string[]; trust: TrustStore; clock: Clock; statusLists: StatusListSource;
+  /** The imported CRLs (./crl-import.ts CrlImports.current). */
+  crls?: ((q: Queryable) => Promise<ParsedCrl[]>) | undefined;
+}): Verify {
   const cache = createVerifyCache();
   return async (input) => {
     let jws = credentialText(input);
@@ -57,7 +63,7 @@ export function createVerify(o: { db: Queryable; anchorsPem: string[]; trust: Tr
       jws = stored;
     }
     const r = await verifyLicence(jws, {
-      trustAnchorsPem: o.anchorsPem, now: o.clock.now(), cache, statusLists: o.statusLists,
+      trustAnchorsPem: o.anchorsPem, now: o.clock.now(), cache, statusLists: o.statusLists, crls: o.crls ? await o.crls(o.db) : undefined,
       isCertificateRevoked: (serial, issuer) => o.trust.isRevoked(serial, issuer),
     });
     if (!r.valid) return { valid: false, reason: r.reason, message: r.message, licence: null };
