@@ -31,6 +31,7 @@ import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
+import { createLinking } from './link/wire.ts';
 import type { Verifier } from './verify/verifier.ts';
 
 export interface IdentityAccounts {
@@ -65,6 +66,9 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
   const limiter = createRateLimiter({ cache, clock, key: protectKey });
   const qr = createQrLogins({ cache, clock, ttlSeconds: config.IDP_QR_TTL_SECONDS });
   const now = () => clock.now();
+  // R-ID-3: trusted real-name platforms (IDP_UPSTREAMS, checked here, at start-up).
+  const linking = createLinking(deps, accounts);
+  const upstreamList = () => linking.upstreams.list();
 
   return {
     accounts, companies, verifier, otp, notifier, platform,
@@ -81,8 +85,10 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const counter = createCounterPersons({ accounts, companies, otp, verifier, guard, now, db, audit });
       mountInteractions(router, {
         provider, accounts, key: deps.internalKey, log, cache, otp, guard, qr, issuer: config.IDP_ISSUER, trustedClients: [ACCOUNT_CLIENT_ID],
+        linked: { upstreams: upstreamList, flows: linking.flows, handoff: linking.handoff },
       });
-      mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
+      mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR, upstreams: upstreamList });
+      linking.mount(router, { sessions, limiter, caller });
       mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).

@@ -15,6 +15,7 @@ const t = (lang: Lang, x: Text) => x[lang];
 export interface Notice { code?: string; message: string; ok?: boolean }
 
 const FACTOR: Record<string, Text> = {
+  idNumber: { zh: '姓名与身份证号码', en: 'Name and ID number' },
   mobile: { zh: '手机号码', en: 'Mobile' },
   socialSecurityCard: { zh: '社会保障卡', en: 'Social-security card' },
   bankCard: { zh: '银行卡', en: 'Bank card' },
@@ -26,9 +27,11 @@ const PROOFING: Record<string, Text> = {
   'online-verified': { zh: '线上注册，要素已核验', en: 'registered online, factors verified' },
   counter: { zh: '窗口现场核验', en: 'verified in person at a counter' },
   staff: { zh: '工作人员（单位核验）', en: 'staff (verified by their agency)' },
+  linked: { zh: '关联注册，由实名认证平台核验', en: 'registered through a real-name platform that verified it' },
 };
 const AMR: Record<string, Text> = {
   pwd: { zh: '密码', en: 'password' }, sms: { zh: '短信验证码', en: 'SMS code' }, qr: { zh: '扫码', en: 'QR code' },
+  fed: { zh: '实名认证平台', en: 'real-name platform' },
 };
 
 function notice(lang: Lang, n?: Notice): Html | string {
@@ -95,6 +98,9 @@ ${a.kind === 'person' ? html`<section aria-labelledby="h-companies"><h2 id="h-co
 <section aria-labelledby="h-delegations" id="delegations"><h2 id="h-delegations">${t(lang, { zh: '授权管理', en: 'Delegations' })}</h2>
 <!-- Delegations (R-ID-8) belong to the delegation module: it serves /account/delegations. -->
 <p><a href="/account/delegations">${t(lang, { zh: '查看和管理法人授权', en: 'View and manage delegations' })}</a></p></section>
+<section aria-labelledby="h-links"><h2 id="h-links">${t(lang, { zh: '关联平台', en: 'Linked platforms' })}</h2>
+<!-- Linked real-name platforms (R-ID-3) belong to the link module: it serves /account/links. -->
+<p><a href="/account/links">${t(lang, { zh: '查看和关联实名认证平台', en: 'View and link real-name platforms' })}</a></p></section>
 <p><a href="/session/end">${t(lang, { zh: '退出登录', en: 'Log out' })}</a></p>`,
   });
 }

@@ -425,9 +425,10 @@ export interface TestIdp {
   close(): Promise<void>;
 }
 
-export async function startTestIdp(o: { seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string }; log?: Logger } = {}): Promise<TestIdp> {
+export async function startTestIdp(o: { seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string }; log?: Logger; port?: number } = {}): Promise<TestIdp> {
   const { startIdpService } = await import('../../idp/service.ts');
-  const port = await freePort();
+  // A port chosen beforehand when another party must know the issuer first (R-ID-3: the upstream platform registers our callback).
+  const port = o.port ?? await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const notices = join(tmpdir(), `yiwang-notices-${port}-${process.pid}-${Date.now()}.jsonl`);
   const config = loadConfig({
