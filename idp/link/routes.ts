@@ -48,6 +48,8 @@ export interface LinkRouteDeps {
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
 const param = (ctx: ParameterizedContext, k: string) => String((ctx.params as Record<string, string> | undefined)?.[k] ?? '');
+/** After a form post: 303, so the browser follows with a GET. */
+const seeOther = (ctx: ParameterizedContext, url: string) => { ctx.status = 303; ctx.redirect(url); };
 
 export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
   const { upstreams, flows, handoff, links, accounts, key, log } = d;
@@ -142,7 +144,7 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
       log.info({ accountId, upstream: u.id, level: p.identity.level }, 'person registered through a real-name platform');
       if (p.uid) {
         await handoff.putLogin(p.uid, { accountId, level: p.identity.loginLevel, upstream: u.id });
-        ctx.redirect(`/interaction/${encodeURIComponent(p.uid)}/linked`);
+        seeOther(ctx, `/interaction/${encodeURIComponent(p.uid)}/linked`);
         return;
       }
       sendPage(ctx, 201, registeredPage({ lang, upstream: summary(u.id), level: p.identity.level }));
@@ -168,7 +170,7 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
       return;
     }
     try {
-      ctx.redirect(await flows.start(ctx, param(ctx, 'upstream'), { purpose: 'link', accountId: w.account.id }));
+      seeOther(ctx, await flows.start(ctx, param(ctx, 'upstream'), { purpose: 'link', accountId: w.account.id }));
     } catch (e) {
       if (!isAppError(e)) throw e;
       await showLinks(ctx, w, e.status, { code: e.code, message: e.message });
