@@ -27,7 +27,8 @@ export interface Platforms {
 }
 
 export async function startPlatforms(env: Record<string, string> = {}): Promise<Platforms> {
-  const national = await startTestIdp({ seed: true, env: { IDP_PLATFORM_ID: 'gjzwfw', IDP_PLATFORM_TIER: 'national', IDP_OTP_RESEND_SECONDS: '0' } });
+  // Another host name than city's: a browser keeps cookies per host, not per port (two IdPs on 127.0.0.1 would share them).
+  const national = await startTestIdp({ seed: true, host: 'localhost', env: { IDP_PLATFORM_ID: 'gjzwfw', IDP_PLATFORM_TIER: 'national', IDP_OTP_RESEND_SECONDS: '0' } });
   const port = await freePort();
   const callback = `http://127.0.0.1:${port}/link/callback`;
   const admin = await adminToken(national.issuer, 'yw-admin', DEMO_ADMIN_PASSWORD);
