@@ -32,6 +32,9 @@ import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
 import { createLinking } from './link/wire.ts';
+import { createCertificateProof } from './company/certificate.ts';
+import { createLicenceProof } from './company/licence.ts';
+import { mountCompanyRoutes } from './company/routes.ts';
 import type { Verifier } from './verify/verifier.ts';
 
 export interface IdentityAccounts {
@@ -89,7 +92,12 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       });
       mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR, upstreams: upstreamList });
       linking.mount(router, { sessions, limiter, caller });
-      mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
+      // R-ID-4's electronic business licence and enterprise certificate routes (/account/companies, /account/api/companies/*).
+      mountCompanyRoutes(router, {
+        accounts, companies, sessions, limiter, perHour: config.IDP_REGISTER_PER_HOUR, caller, key: deps.internalKey, log,
+        licence: createLicenceProof({ config, clock }), certificate: createCertificateProof({ cache, clock, config }),
+      });
+      mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, registerPerHour: config.IDP_REGISTER_PER_HOUR, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).
       mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock }), sessions, key: deps.internalKey, clock, log });

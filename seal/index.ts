@@ -36,7 +36,7 @@ export { buildCrl, parseCrl, CRL_REASONS } from './x509/index.ts';
 export type { CrlEntry, CrlReason, ParsedCrl } from './x509/index.ts';
 export { loadCrls } from './trust/crl.ts';
 
-export { readTrustBundle } from './trust/bundle.ts';
+export { readTrustBundle, loadAnchors } from './trust/bundle.ts';
 export { verifyCertificateChain } from './chain/end-entity.ts';
 export type { CertificateChainResult, CertificateChainOptions } from './chain/end-entity.ts';
 export { OID_KP_CLIENT_AUTH } from './lib/oids.ts';

@@ -3,8 +3,9 @@
  * into the notice shown on the page, and the logged-in account (or a redirect to the login).
  */
 import type { ParameterizedContext } from 'koa';
-import { isAppError } from '../../kernel/errors.ts';
-import type { AccountStore } from '../accounts.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { BearerCaller } from './bearer.ts';
 import type { Sessions } from './sessions.ts';
 import type { Notice } from './views.ts';
 
@@ -31,5 +32,15 @@ export function currentAccount(sessions: Sessions, accounts: AccountStore) {
       return undefined;
     }
     return { session: s, account };
+  };
+}
+
+/** `me(ctx)` for the JSON API: the bearer token's (enabled) account, else UNAUTHENTICATED. */
+export function bearerAccount(caller: (ctx: ParameterizedContext) => Promise<BearerCaller>, accounts: AccountStore) {
+  return async function me(ctx: ParameterizedContext): Promise<AccountRecord> {
+    const c = await caller(ctx);
+    const a = await accounts.findById(c.sub);
+    if (!a || a.disabled) throw new AppError('UNAUTHENTICATED', '请先登录 / log in first');
+    return a;
   };
 }

@@ -8,6 +8,7 @@ import { AGREEMENT, type AccountRecord } from '../accounts.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
 import type { Company } from '../company/companies.ts';
+import { routeLabel } from '../company/pages.ts';
 import type { SessionInfo } from './sessions.ts';
 
 type Text = Record<Lang, string>;
@@ -52,7 +53,7 @@ export function accountPage(o: {
     <span class="hint">${s.browser}</span>
     <form method="post" action="/account/sessions/${encodeURIComponent(s.id)}/end" class="inline">${hidden}
       <button type="submit" class="secondary" aria-label="${t(lang, { zh: `结束 ${s.loginAt ?? ''} 的会话`, en: `End the session from ${s.loginAt ?? ''}` })}">${t(lang, { zh: '结束', en: 'End' })}</button></form></li>`);
-  const companies = o.companies.map((c) => html`<li>${c.name} <span class="hint">${c.creditCode} · ${c.route === 'registry' ? t(lang, { zh: '工商比对', en: 'business registry' }) : t(lang, { zh: '窗口', en: 'counter' })} · L${c.assuranceLevel}</span></li>`);
+  const companies = o.companies.map((c) => html`<li>${c.name} <span class="hint">${c.creditCode} · ${routeLabel(lang, c.route)} · L${c.assuranceLevel}</span></li>`);
   const mobileForm = {
     start: html`<input type="hidden" name="step" value="old-send"><button type="submit" class="secondary">${t(lang, { zh: '发送验证码到原手机', en: 'Send a code to the current mobile' })}</button>`,
     'old-sent': html`<input type="hidden" name="step" value="old-confirm">
@@ -94,7 +95,8 @@ ${a.kind === 'person' ? html`<section aria-labelledby="h-companies"><h2 id="h-co
   <label class="check" for="companyAgreement"><input type="checkbox" id="companyAgreement" name="agreementVersion" value="${AGREEMENT.version}" required>
     <span>${t(lang, { zh: `我是该单位的法定代表人，已阅读并同意《${AGREEMENT.title.zh}》`, en: `I am its legal representative and accept the ${AGREEMENT.title.en}` })}</span></label>
   <button type="submit">${t(lang, { zh: '注册法人单位', en: 'Register the company' })}</button>
-</form></section>` : ''}
+</form>
+<p class="hint"><a href="/account/companies">${t(lang, { zh: '用电子营业执照或企业数字证书注册', en: 'Register with an electronic business licence or an enterprise certificate' })}</a></p></section>` : ''}
 <section aria-labelledby="h-delegations" id="delegations"><h2 id="h-delegations">${t(lang, { zh: '授权管理', en: 'Delegations' })}</h2>
 <!-- Delegations (R-ID-8) belong to the delegation module: it serves /account/delegations. -->
 <p><a href="/account/delegations">${t(lang, { zh: '查看和管理法人授权', en: 'View and manage delegations' })}</a></p></section>
