@@ -80,3 +80,12 @@ export function localise(message: string, lang: Lang): string {
   if (i < 0) return message;
   return lang === 'zh' ? message.slice(0, i) : message.slice(i + 3);
 }
+
+/** What a page reports after a form post: `ok`, or a refusal with its code; the message is bilingual. */
+export interface Notice { code?: string; message: string; ok?: boolean }
+
+/** A page's notice: a status line when it went well, else the error box with its code. */
+export function notice(lang: Lang, n?: Notice): Html | string {
+  if (!n) return '';
+  return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
+}

@@ -6,14 +6,14 @@
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { AGREEMENT, type AccountRecord } from '../accounts.ts';
 import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
+import { html, notice, page, type Lang, type Notice } from '../html.ts';
 import type { Company } from '../company/companies.ts';
 import { routeLabel } from '../company/pages.ts';
 import type { SessionInfo } from './sessions.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];
-export interface Notice { code?: string; message: string; ok?: boolean }
+export type { Notice } from '../html.ts';
 
 const FACTOR: Record<string, Text> = {
   idNumber: { zh: '姓名与身份证号码', en: 'Name and ID number' },
@@ -35,10 +35,6 @@ const AMR: Record<string, Text> = {
   fed: { zh: '实名认证平台', en: 'real-name platform' },
 };
 
-function notice(lang: Lang, n?: Notice): Html | string {
-  if (!n) return '';
-  return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
-}
 
 export function accountPage(o: {
   lang: Lang; csrf: string; account: AccountRecord; sessions: SessionInfo[]; companies: Company[];

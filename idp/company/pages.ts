@@ -6,12 +6,12 @@
  */
 import { AGREEMENT } from '../accounts.ts';
 import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
+import { html, notice, page, type Lang, type Notice } from '../html.ts';
 import type { Company, CompanyRoute } from './companies.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];
-export interface CompanyNotice { code?: string; message: string; ok?: boolean }
+export type CompanyNotice = Notice;
 
 const ROUTE: Record<CompanyRoute, Text> = {
   registry: { zh: '工商比对', en: 'business registry' },
@@ -35,7 +35,6 @@ export function companiesPage(o: { lang: Lang; csrf: string; companies: Company[
   const hidden = html`<input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">`;
   const agreement = (id: string) => html`<label class="check" for="${id}"><input type="checkbox" id="${id}" name="agreementVersion" value="${AGREEMENT.version}" required>
     <span>${t(lang, { zh: `我是该单位的法定代表人，已阅读并同意《${AGREEMENT.title.zh}》`, en: `I am its legal representative and accept the ${AGREEMENT.title.en}` })}</span></label>`;
-  const notice: Html | string = !o.notice ? '' : o.notice.ok ? html`<p role="status" class="ok">${localise(o.notice.message, lang)}</p>` : errorBox(o.notice.code ?? 'BAD_INPUT', localise(o.notice.message, lang));
   const companies = o.companies.map((c) => html`<li>${c.name} <span class="hint">${c.creditCode} · ${routeLabel(lang, c.route)} · L${c.assuranceLevel}</span></li>`);
   const certificate = o.challenge
     ? html`<p>${t(lang, { zh: `请用企业数字证书的私钥对下面的挑战码签名（${Math.round(o.challenge.expiresIn / 60)} 分钟内有效，只能使用一次）：`, en: `Sign this challenge with the enterprise certificate's private key (valid ${Math.round(o.challenge.expiresIn / 60)} minutes, usable once):` })}</p>
@@ -54,7 +53,7 @@ export function companiesPage(o: { lang: Lang; csrf: string; companies: Company[
   <button type="submit" class="secondary">${t(lang, { zh: '获取挑战码', en: 'Get a challenge' })}</button></form>`;
   return page({
     lang, path: '/account/companies', title: t(lang, { zh: '法人单位注册', en: 'Register a company' }),
-    body: html`${notice}
+    body: html`${notice(lang, o.notice)}
 <section aria-labelledby="h-mine"><h2 id="h-mine">${t(lang, { zh: '我的法人单位', en: 'My companies' })}</h2>
 ${companies.length ? html`<ul>${companies}</ul>` : html`<p class="hint">${t(lang, { zh: '尚无。', en: 'None yet.' })}</p>`}</section>
 <section aria-labelledby="h-licence"><h2 id="h-licence">${t(lang, { zh: '电子营业执照', en: 'Electronic business licence' })}</h2>

@@ -7,7 +7,7 @@
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { AGREEMENT } from '../accounts.ts';
 import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
+import { errorBox, html, localise, notice, page, type Html, type Lang, type Notice } from '../html.ts';
 import type { UpstreamIdentity } from './identity.ts';
 import type { AccountLink } from './links.ts';
 import type { UpstreamSummary } from './upstreams.ts';
@@ -20,8 +20,7 @@ const TIER: Record<string, Text> = {
 };
 const tier = (lang: Lang, v: string) => (TIER[v] ? t(lang, TIER[v]!) : v);
 
-export interface PageNotice { code?: string; message: string; ok?: boolean }
-const notice = (lang: Lang, n?: PageNotice): Html | string => (!n ? '' : n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang)));
+export type PageNotice = Notice;
 
 /** The platform buttons of the login and registration pages: links to `hrefOf(id)`. */
 export function platformLinks(lang: Lang, upstreams: readonly UpstreamSummary[], hrefOf: (id: string) => string): Html | string {
