@@ -47,13 +47,14 @@ export { ACR_VALUES } from './assurance.ts';
 export type { Proofing } from './assurance.ts';
 
 export interface DeclaredFactor {
-  type: FactorType | 'mobile';
+  /** `idNumber`: name + resident ID number as a whole, recorded when a linked platform vouched for them (R-ID-3). */
+  type: FactorType | 'mobile' | 'idNumber';
   /** HMAC of the value (absent for the mobile number, which is stored in its own column). */
   hash?: string;
   last4: string;
   verified: boolean;
   at: string;
-  /** Registry that answered (carrier, bank, …) or `sms` / `counter`; absent on accounts from before verification. */
+  /** Registry that answered (carrier, bank, …), `sms` / `counter`, or `upstream:<platform>`; absent on accounts from before verification. */
   source?: string;
   /** The registry's answer when not verified (mismatch | unknown). */
   result?: VerifyResult;
@@ -212,6 +213,12 @@ export interface AccountStore {
   }): Promise<void>;
   /** R-ID-2: a pending person account created at a counter by staff (random password, must change it). */
   createPending(a: { name: string; idNumber: string; mobile: string; registeredBy: string; factors: DeclaredFactor[] }, q?: Queryable): Promise<{ id: string }>;
+  /**
+   * R-ID-3: a person registered through a trusted real-name platform, with the factors it
+   * vouched for (already checked by idp/link): no password (they log in through the platform,
+   * or set one by SMS recovery), the agreement accepted now. ACCOUNT_EXISTS for a known ID number.
+   */
+  createLinked(a: { name: string; idNumber: string; mobile: string | null; level: Level; factors: DeclaredFactor[]; agreementVersion: string }, q?: Queryable): Promise<{ id: string }>;
   /** R-ID-2: staff activate a pending account with its random initial password, to be changed at first login (NOT_FOUND unless pending). */
   activate(id: string, by: string, initialPassword: string, factors: DeclaredFactor[], q?: Queryable): Promise<void>;
   /** Set a new password (policy checked); clears must-change, or sets it for a password handed over at a counter. */
@@ -337,6 +344,18 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
            registered_platform, registered_tier, status, must_change_password, registered_by)
          values ($1, 'person', $2, $3, $4, $5, $6, $7, $8, 'counter', $9, $10, 'pending', true, $11)`,
         [id, a.name, a.idNumber, a.mobile, JSON.stringify(a.factors), hash, now, PROOFING_LEVEL.counter, platform.id, platform.tier, a.registeredBy],
+      ).catch(exists);
+      return { id };
+    },
+
+    async createLinked(a, q = db) {
+      const id = randomUUID();
+      const now = clock.now().toISOString();
+      await q.query(
+        `insert into idp.accounts (id, kind, name, id_number, mobile, factors, agreement_version, agreement_accepted_at, password_hash, created_at,
+           assurance_level, proofing, registered_platform, registered_tier)
+         values ($1, 'person', $2, $3, $4, $5, $6, $7, null, $7, $8, 'linked', $9, $10)`,
+        [id, a.name, a.idNumber, a.mobile, JSON.stringify(a.factors), a.agreementVersion, now, a.level, platform.id, platform.tier],
       ).catch(exists);
       return { id };
     },

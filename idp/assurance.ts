@@ -6,6 +6,8 @@
  *   L3  name + ID number and two factors checked against the registries (R-ID-1 online)
  *   L4  live person + document
  *   L5  certificate or in person (R-ID-2 counter registration; staff, proven by their agency)
+ *   linked (R-ID-3): the level a trusted real-name platform vouches for, at most the one it is
+ *       trusted for (idp/link/identity.ts); at least L3
  *
  * The level of a *login* is the account's level capped by how the login was made (`amr`, RFC
  * 8176): one factor (password `pwd`, SMS code `sms`, or a QR code approved on the app `qr`)
@@ -25,13 +27,15 @@ export function levelOf(acr: unknown): Level | undefined {
   return (LEVELS as readonly number[]).includes(n) ? n as Level : undefined;
 }
 
-export type Proofing = 'self-declared' | 'online-verified' | 'counter' | 'staff';
+export type Proofing = 'self-declared' | 'online-verified' | 'counter' | 'staff' | 'linked';
 
 export const PROOFING_LEVEL: Record<Proofing, Level> = {
   'self-declared': 2,
   'online-verified': 3,
   counter: 5,
   staff: 5,
+  // The usual case; the level actually recorded is the platform's (idp/link/identity.ts).
+  linked: 3,
 };
 
 /** How many independent factors a login used: `pwd` + `sms` are two. */
@@ -39,8 +43,12 @@ export function factorCount(amr: readonly string[]): number {
   return new Set(amr.filter((m) => m === 'pwd' || m === 'sms' || m === 'qr')).size;
 }
 
-/** The level a login reaches: the account's level, capped at L3 for a single factor; a QR login at most the app session's. */
-export function loginLevel(accountLevel: Level, amr: readonly string[], appSessionLevel?: Level): Level {
+/**
+ * The level a login reaches: the account's level, capped at L3 for a single factor; a QR login at
+ * most the app session's; a login through a linked platform the level of that platform's login.
+ */
+export function loginLevel(accountLevel: Level, amr: readonly string[], appSessionLevel?: Level, upstreamLevel?: Level): Level {
+  if (amr.includes('fed')) return Math.min(accountLevel, upstreamLevel ?? 2) as Level;
   let level = factorCount(amr) >= 2 ? accountLevel : Math.min(accountLevel, 3) as Level;
   if (amr.includes('qr') && appSessionLevel !== undefined) level = Math.min(level, appSessionLevel) as Level;
   return level;

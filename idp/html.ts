@@ -28,8 +28,9 @@ const CSS = `
 header{background:#b3202a;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center}
 header a{color:#fff}main{max-width:30rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 h1{font-size:1.4rem;margin-top:0}label{display:block;margin:.9rem 0 .2rem;font-weight:600}
-input[type=text],input[type=password],input[type=tel],select{width:100%;padding:.55rem;border:1px solid #8a96a3;border-radius:4px;font:inherit}
-input:focus,select:focus,button:focus,a:focus{outline:3px solid #f0b400;outline-offset:2px}
+input[type=text],input[type=password],input[type=tel],select,textarea{width:100%;padding:.55rem;border:1px solid #8a96a3;border-radius:4px;font:inherit}
+textarea{font-family:ui-monospace,monospace;font-size:.85rem;min-height:6rem}pre,code{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all;white-space:pre-wrap}
+input:focus,select:focus,textarea:focus,button:focus,a:focus{outline:3px solid #f0b400;outline-offset:2px}
 .check{display:flex;gap:.5rem;align-items:flex-start;font-weight:normal}.check input{margin-top:.35rem}
 button{margin-top:1.2rem;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#b3202a;color:#fff;font:inherit;cursor:pointer}
 button.secondary{background:#fff;color:#1d2733;border:1px solid #8a96a3;margin-left:.5rem}
@@ -78,4 +79,13 @@ export function localise(message: string, lang: Lang): string {
   const i = message.indexOf(' / ');
   if (i < 0) return message;
   return lang === 'zh' ? message.slice(0, i) : message.slice(i + 3);
+}
+
+/** What a page reports after a form post: `ok`, or a refusal with its code; the message is bilingual. */
+export interface Notice { code?: string; message: string; ok?: boolean }
+
+/** A page's notice: a status line when it went well, else the error box with its code. */
+export function notice(lang: Lang, n?: Notice): Html | string {
+  if (!n) return '';
+  return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
 }

@@ -12,6 +12,8 @@
  *   POST /interaction/:uid/password      change the initial password at first login (R-ID-2)
  *   POST /interaction/:uid/confirm       consent: decision=approve | deny
  *   POST /interaction/:uid/abort         cancel the login (access_denied back to the client)
+ *   GET  /interaction/:uid/upstream/:id  log in through a trusted real-name platform (R-ID-3, idp/link)
+ *   GET  /interaction/:uid/linked        back from it (or from registering through it): finish the login
  *
  * Rules: every POST needs the interaction's CSRF token (403 otherwise); the uid in the path must
  * be the interaction bound to this browser's cookie; a failed login says LOGIN_FAILED without
@@ -41,6 +43,9 @@ import type { OtpService } from './otp/otp.ts';
 import type { LoginGuard } from './protect/guard.ts';
 import type { QrLogins } from './login/qr.ts';
 import { ACR_INSUFFICIENT } from './login/policy.ts';
+import type { LinkFlows } from './link/flow.ts';
+import type { Handoff } from './link/handoff.ts';
+import type { UpstreamSummary } from './link/upstreams.ts';
 import { MESSAGES, changePasswordPage, consentPage, errorPage, loginPage, stepUpPage, type LoginPageState } from './pages.ts';
 
 export interface InteractionDeps {
@@ -55,6 +60,8 @@ export interface InteractionDeps {
   issuer: string;
   /** First-party clients whose consent is implied (the IdP's own account pages). */
   trustedClients?: readonly string[];
+  /** Trusted real-name platforms to log in through (R-ID-3). */
+  linked?: { upstreams: () => UpstreamSummary[]; flows: LinkFlows; handoff: Handoff };
 }
 
 type Ctx = ParameterizedContext & { params: Record<string, string> };
@@ -65,7 +72,7 @@ type Ctx = ParameterizedContext & { params: Record<string, string> };
  * change its initial password AND this login proved that password) may set a new password, so an
  * SMS code alone never lets anyone choose the password (R-ID-2, R-ID-6).
  */
-interface Pending { accountId: string; amr: string[]; appLevel?: Level; stage?: 'password' | 'stepup' }
+interface Pending { accountId: string; amr: string[]; appLevel?: Level; fedLevel?: Level; stage?: 'password' | 'stepup' }
 const PENDING_TTL = 10 * 60;
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
@@ -129,7 +136,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     const image = await QRCode.toDataURL(url, { margin: 1, width: 180 });
     sendPage(ctx, status, loginPage({
       lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it),
-      ...state, qr: { url, image, expiresIn },
+      ...state, qr: { url, image, expiresIn }, upstreams: d.linked?.upstreams() ?? [],
     }));
   }
 
@@ -150,10 +157,11 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       return;
     }
     const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
-    const level = loginLevel(account.assuranceLevel, p.amr, p.appLevel);
+    const level = loginLevel(account.assuranceLevel, p.amr, p.appLevel, p.fedLevel);
     if (demanded && level < demanded) {
       const reachable = loginLevel(account.assuranceLevel, ['pwd', 'sms']);
-      if (reachable < demanded || p.amr.includes('qr') || (p.amr.includes('pwd') && !account.mobile)) {
+      // A platform login or a QR login is not stepped up here: the level is the platform's or the app's.
+      if (reachable < demanded || p.amr.includes('qr') || p.amr.includes('fed') || (p.amr.includes('pwd') && !account.mobile)) {
         log.info({ accountId: account.id, level, demanded }, 'login refused: assurance level not reachable');
         await finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
         return;
@@ -325,6 +333,32 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       await proceed(ctx, it, account, { accountId: account.id, amr: ['qr'], appLevel: approved.level });
     } catch (e) {
       await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'qr', error: showError(e) });
+    }
+  });
+
+  // ----- a trusted real-name platform (R-ID-3, idp/link) -------------------------------------
+  router.get('/interaction/:uid/upstream/:upstream', async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    if (it.prompt.name !== 'login' || !d.linked) return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    try {
+      ctx.redirect(await d.linked.flows.start(ctx, ctx.params.upstream ?? '', { purpose: 'login', uid: it.uid }));
+    } catch (e) {
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'fed', error: showError(e) });
+    }
+  });
+
+  router.get('/interaction/:uid/linked', async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    if (it.prompt.name !== 'login' || !d.linked) return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    try {
+      const r = await d.linked.handoff.takeLogin(it.uid);
+      const account = await accounts.findById(r.accountId);
+      if (!account || account.disabled) throw new AppError('ACCOUNT_DISABLED', '账户已停用 / this account is disabled');
+      await proceed(ctx, it, account, { accountId: account.id, amr: ['fed'], fedLevel: r.level });
+    } catch (e) {
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'fed', error: showError(e) });
     }
   });
 

@@ -206,4 +206,52 @@ create trigger audit_log_no_truncate before truncate on audit_log
   for each statement execute function audit_log_append_only();
 `,
   },
+  {
+    // R-ID-3 linked registration (idp/link): accounts known to trusted real-name platforms, by
+    // the platform's issuer and subject; where the platform sits (tier, region: ready for R-ID-12).
+    id: '102_account_links',
+    sql: `
+create table account_links (
+  account_id uuid not null references accounts(id),
+  -- The platform's configured id (IDP_UPSTREAMS) and its OpenID Provider issuer.
+  upstream text not null,
+  issuer text not null,
+  subject text not null,
+  tier text not null check (tier in ('national', 'provincial', 'municipal')),
+  region text not null,
+  -- The level the platform vouched for the identity at (idp/link/identity.ts).
+  level smallint not null check (level between 3 and 5),
+  -- registration: the account was created through the platform; link: linked after a normal login.
+  via text not null check (via in ('registration', 'link')),
+  linked_at timestamptz not null,
+  primary key (issuer, subject),
+  unique (account_id, issuer)
+);
+create index account_links_account on account_links (account_id);
+`,
+  },
+  {
+    // R-ID-4's other routes (idp/company): an electronic business licence, or an enterprise
+    // certificate; what proved the company is kept with it, and the certificates linked to it.
+    id: '103_company_routes',
+    sql: `
+alter table companies drop constraint companies_route_check;
+alter table companies add constraint companies_route_check check (route in ('registry', 'counter', 'licence', 'certificate'));
+-- licence: identifier, issuing agency, when sealed, whether its status was checked; certificate: fingerprint, serial, issuer.
+alter table companies add column evidence jsonb not null default '{}'::jsonb;
+
+create table company_certificates (
+  -- SHA-256 of the certificate's DER, "AB:CD:…".
+  fingerprint text primary key,
+  credit_code text not null references companies(credit_code),
+  serial text not null,
+  issuer text not null,
+  subject text not null,
+  not_after timestamptz not null,
+  linked_by uuid not null references accounts(id),
+  linked_at timestamptz not null
+);
+create index company_certificates_company on company_certificates (credit_code);
+`,
+  },
 ];

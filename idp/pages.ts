@@ -6,6 +6,8 @@
 import { AGREEMENT, FACTOR_TYPES, type FactorType } from './accounts.ts';
 import { CSRF_FIELD } from './csrf.ts';
 import { Html, errorBox, html, localise, page, type Lang } from './html.ts';
+import { platformLinks } from './link/pages.ts';
+import type { UpstreamSummary } from './link/upstreams.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, text: Text) => text[lang];
@@ -15,6 +17,7 @@ const SCOPES: Record<string, Text> = {
   profile: { zh: '您的姓名', en: 'your name' },
   phone: { zh: '您的手机号码', en: 'your mobile number' },
   offline_access: { zh: '在您离开后继续保持访问', en: 'keep access while you are away' },
+  yw_realname: { zh: '您经核验的实名信息（姓名、完整身份证号码、已核验的手机号码），用于在该平台注册或登录', en: 'your verified real-name identity (name, full resident ID number, verified mobile), to register or log in on that platform' },
 };
 
 const FACTORS: Record<FactorType, Text> = {
@@ -31,14 +34,14 @@ const maybeError = (lang: Lang, e?: PageError) => (e ? errorBox(e.code, localise
 export interface LoginPageState {
   login?: string;
   error?: PageError;
-  /** Which method the last post used (its form shows the error). */
-  method?: 'pwd' | 'sms' | 'qr';
+  /** Which method the last post used (its form shows the error); `fed`: a trusted real-name platform. */
+  method?: 'pwd' | 'sms' | 'qr' | 'fed';
   mobile?: string;
   smsSent?: boolean;
   qr?: { url: string; image: string; expiresIn: number };
 }
 
-export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string } & LoginPageState): string {
+export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; upstreams?: readonly UpstreamSummary[] } & LoginPageState): string {
   const { lang } = o;
   const action = `/interaction/${encodeURIComponent(o.uid)}`;
   const method = o.method ?? 'pwd';
@@ -84,6 +87,10 @@ ${errorFor('qr')}
   <button type="submit" class="secondary">${t(lang, { zh: '已在手机上确认', en: 'I have approved on my phone' })}</button>
 </form>
 <script>${new Html(QR_POLL.replace('__URL__', JSON.stringify(`${action}/qr`)))}</script></section>` : ''}
+${o.upstreams?.length || method === 'fed' ? html`<section aria-labelledby="m-fed"><h2 id="m-fed">${t(lang, { zh: '其他实名认证平台账户', en: 'With another real-name platform' })}</h2>
+${errorFor('fed')}
+<p class="hint">${t(lang, { zh: '用已实名认证的平台账户登录；本平台尚无账户的，确认后即可注册。', en: 'Log in with your verified account there; without an account here you can register with it in one step.' })}</p>
+${platformLinks(lang, o.upstreams ?? [], (id) => `${action}/upstream/${encodeURIComponent(id)}`)}</section>` : ''}
 <form method="post" action="${action}/abort">
   ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>
@@ -163,7 +170,7 @@ export function consentPage(o: { lang: Lang; uid: string; csrf: string; clientNa
 
 export interface RegisterValues { name?: string; idNumber?: string; mobile?: string; factorType?: string; factorValue?: string; factor2Type?: string; factor2Value?: string }
 
-export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | undefined; values?: RegisterValues; error?: PageError; codeSent?: boolean }): string {
+export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | undefined; values?: RegisterValues; error?: PageError; codeSent?: boolean; upstreams?: readonly UpstreamSummary[] }): string {
   const { lang } = o;
   const v = o.values ?? {};
   const options = FACTOR_TYPES.map((f) => html`<option value="${f}"${v.factorType === f ? html` selected` : ''}>${t(lang, FACTORS[f])}</option>`);
@@ -172,6 +179,10 @@ export function registerPage(o: { lang: Lang; csrf: string; returnTo?: string | 
     lang, path: '/register', title: t(lang, { zh: '实名注册', en: 'Register' }),
     body: html`
 ${maybeError(lang, o.error)}
+${o.upstreams?.length ? html`<section aria-labelledby="r-linked"><h2 id="r-linked">${t(lang, { zh: '关联注册', en: 'Register through a real-name platform' })}</h2>
+<p class="hint">${t(lang, { zh: '已在以下平台实名认证的，可直接取用其核验的信息，同意服务协议即可完成注册。', en: 'Verified on one of these platforms already? Take the identity it verified and accept the agreement: nothing to type.' })}</p>
+${platformLinks(lang, o.upstreams, (id) => (o.returnTo ? `${o.returnTo}/upstream/${encodeURIComponent(id)}` : `/register/link/${encodeURIComponent(id)}`))}</section>
+<h2>${t(lang, { zh: '填写信息注册', en: 'Register by filling in the form' })}</h2>` : ''}
 ${o.codeSent ? html`<p class="notice" role="status">${t(lang, { zh: '验证码已发送到您的手机，5 分钟内有效。', en: 'A code was sent to your mobile; it is valid for 5 minutes.' })}</p>` : ''}
 <form method="post" action="/register">
   <input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">

@@ -37,6 +37,7 @@ import { Html, escapeHtml, page, pageLang, switchHrefFor } from './html.ts';
 import type { PartnerHooks } from './partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from './partners/claims.ts';
 import type { ActingFor } from './delegation/delegations.ts';
+import { REALNAME_SCOPE, isRealnamePlatform, verifiedClaims } from './partners/realname.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
@@ -64,16 +65,22 @@ export interface ProviderDeps {
   actingFor?: (accountId: string, delegationId: string) => Promise<ActingFor>;
 }
 
-/** Account claims by scope (filtered by oidc-provider through `claims` below). */
-function accountFor(a: AccountRecord, memberships: MembershipsOf): Account {
+/**
+ * Account claims by scope (filtered by oidc-provider through `claims` below). `verified_claims`
+ * (full ID number) only for a client registered as a trusted real-name platform (R-ID-3,
+ * idp/partners/realname.ts), whatever the scope says.
+ */
+function accountFor(a: AccountRecord, memberships: MembershipsOf, client: unknown): Account {
   return {
     accountId: a.id,
     record: a,
     async claims(_use: string, scope: string) {
+      const realname = scope.split(' ').includes(REALNAME_SCOPE) && isRealnamePlatform(client) ? verifiedClaims(a) : undefined;
       return {
         sub: a.id,
         name: a.name,
         ...(await identityClaims(a, acrFor(a), memberships, scope)),
+        ...(realname ? { verified_claims: realname } : {}),
       };
     },
   };
@@ -128,13 +135,20 @@ export function createProvider(d: ProviderDeps): Provider {
     clientBasedCORS(_ctx: unknown, origin: string, client: { redirectUris: string[] }) {
       return client.redirectUris.some((u) => new URL(u).origin === origin);
     },
-    scopes: [...SCOPES],
+    // yw_realname: only clients registered as trusted real-name platforms may ask for it (their `scope` metadata).
+    scopes: [...SCOPES, REALNAME_SCOPE],
     // Partners (idp/partners) get pairwise subjects; the portal keeps public ones for the gateway.
     subjectTypes: partners ? ['public', 'pairwise'] : ['public'],
     ...(partners ? { pairwiseIdentifier: partners.pairwiseIdentifier, loadExistingGrant: partners.loadExistingGrant } : {}),
-    extraClientMetadata: { properties: ['yw_sector'] },
+    extraClientMetadata: {
+      properties: ['yw_sector', 'yw_realname_platform'],
+      validator(_ctx: unknown, key: string, value: unknown) {
+        if (key === 'yw_realname_platform' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata!('yw_realname_platform must be a boolean');
+      },
+    },
     claims: {
       ...IDENTITY_SCOPES,
+      [REALNAME_SCOPE]: ['verified_claims'],
       acr: null, amr: null, auth_time: null, sid: null, iss: null,
       // acr and amr in every ID token (not only when requested): relying parties decide by the level and the methods.
       openid: ['sub', 'acr', 'amr'],
@@ -196,7 +210,7 @@ export function createProvider(d: ProviderDeps): Provider {
       if (!a || a.disabled) return undefined;
       // R-ID-10: the client's policy applies at refresh and UserInfo too (it may have changed).
       if (partners && !(await partners.accountAllowed(ctx, a, token?.acr ?? acrFor(a)))) return undefined;
-      return accountFor(a, memberships);
+      return accountFor(a, memberships, ctx?.oidc?.client);
     },
     async extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike) {
       if (token.kind !== 'AccessToken' || !token.accountId) return undefined;

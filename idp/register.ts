@@ -29,7 +29,8 @@ import type { OtpService } from './otp/otp.ts';
 import type { RateLimiter } from './protect/guard.ts';
 import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from './csrf.ts';
 import { pageLang } from './html.ts';
-import { MESSAGES, errorPage, registerPage, registeredPage, type RegisterValues } from './pages.ts';
+import { MESSAGES, errorPage, registerPage as renderRegisterPage, registeredPage, type RegisterValues } from './pages.ts';
+import type { UpstreamSummary } from './link/upstreams.ts';
 
 const body = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
 
@@ -44,8 +45,13 @@ function valuesOf(input: Record<string, unknown>): RegisterValues {
   return { name: pick('name'), idNumber: pick('idNumber'), mobile: pick('mobile'), factorType: pick('factorType'), factorValue: pick('factorValue'), factor2Type: pick('factor2Type'), factor2Value: pick('factor2Value') };
 }
 
-export function mountRegister(router: Router, d: { accounts: AccountStore; otp: OtpService; key: KeyObject; log: Logger; limiter: RateLimiter; perHour: number }): void {
+export function mountRegister(router: Router, d: {
+  accounts: AccountStore; otp: OtpService; key: KeyObject; log: Logger; limiter: RateLimiter; perHour: number;
+  /** Trusted real-name platforms offered for linked registration (R-ID-3, idp/link). */
+  upstreams?: () => UpstreamSummary[];
+}): void {
   const { accounts, key, log, otp } = d;
+  const registerPage = (o: Omit<Parameters<typeof renderRegisterPage>[0], 'upstreams'>) => renderRegisterPage({ ...o, upstreams: d.upstreams?.() ?? [] });
   const codeOf = (input: Record<string, unknown>) => (typeof input.mobileCode === 'string' ? input.mobileCode.trim().slice(0, 6) : '');
   const proof = (input: Record<string, unknown>) => ({
     proveMobile: (mobile: string) => otp.verify('register', mobile, codeOf(input)),

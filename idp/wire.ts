@@ -33,6 +33,10 @@ import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
 import { DELEGATION_MARKER_TTL } from './provider.ts';
+import { createLinking } from './link/wire.ts';
+import { createCertificateProof } from './company/certificate.ts';
+import { createLicenceProof } from './company/licence.ts';
+import { mountCompanyRoutes } from './company/routes.ts';
 import type { Verifier } from './verify/verifier.ts';
 
 export interface IdentityAccounts {
@@ -67,6 +71,9 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
   const limiter = createRateLimiter({ cache, clock, key: protectKey });
   const qr = createQrLogins({ cache, clock, ttlSeconds: config.IDP_QR_TTL_SECONDS });
   const now = () => clock.now();
+  // R-ID-3: trusted real-name platforms (IDP_UPSTREAMS, checked here, at start-up).
+  const linking = createLinking(deps, accounts);
+  const upstreamList = () => linking.upstreams.list();
 
   return {
     accounts, companies, verifier, otp, notifier, platform,
@@ -83,9 +90,16 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const counter = createCounterPersons({ accounts, companies, otp, verifier, guard, now, db, audit });
       mountInteractions(router, {
         provider, accounts, key: deps.internalKey, log, cache, otp, guard, qr, issuer: config.IDP_ISSUER, trustedClients: [ACCOUNT_CLIENT_ID],
+        linked: { upstreams: upstreamList, flows: linking.flows, handoff: linking.handoff },
       });
-      mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR });
-      mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, caller, log });
+      mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR, upstreams: upstreamList });
+      linking.mount(router, { sessions, limiter, caller });
+      // R-ID-4's electronic business licence and enterprise certificate routes (/account/companies, /account/api/companies/*).
+      mountCompanyRoutes(router, {
+        accounts, companies, sessions, limiter, perHour: config.IDP_REGISTER_PER_HOUR, caller, key: deps.internalKey, log,
+        licence: createLicenceProof({ config, clock }), certificate: createCertificateProof({ cache, clock, config }),
+      });
+      mountAccountApi(router, { accounts, companies, counter, mobile, sessions, qr, reset, limiter, registerPerHour: config.IDP_REGISTER_PER_HOUR, caller, log });
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-2 at the service window: the counter desk pages for receiver staff (the same functions as /counter/*).
       mountCounterDesk(router, { accounts, counter, sessions, key: deps.internalKey, log });

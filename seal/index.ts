@@ -19,7 +19,7 @@ export { createFileKeyStore } from './keys/file-store.ts';
 export {
   buildLicenceCredential, credentialId, issuerId, holderSubjectId, VC_CONTEXT_V2, LICENCE_CREDENTIAL_TYPE,
 } from './licence/credential.ts';
-export type { LicenceFields, LicenceCredential, LicenceData } from './licence/credential.ts';
+export type { LicenceFields, LicenceCredential, LicenceData, LegalRepresentative } from './licence/credential.ts';
 export type { StatusEntry, StatusPurpose } from './licence/credential.ts';
 export { signLicence } from './licence/sign.ts';
 export type { SignOptions } from './licence/sign.ts';
@@ -38,7 +38,11 @@ export { buildCrl, parseCrl, subjectDer, nameText, CRL_REASONS } from './x509/in
 export type { CrlEntry, CrlReason, ParsedCrl, ParsedCrlEntry } from './x509/index.ts';
 export { loadCrls, listedIn, crlSignedBy } from './trust/crl.ts';
 
-export { readTrustBundle } from './trust/bundle.ts';
+export { readTrustBundle, loadAnchors } from './trust/bundle.ts';
+export { verifyCertificateChain } from './chain/end-entity.ts';
+export type { CertificateChainResult, CertificateChainOptions } from './chain/end-entity.ts';
+export { OID_KP_CLIENT_AUTH } from './lib/oids.ts';
+export { cachedStatusLists, refreshStatusLists } from './cli/status-cache.ts';
 export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
 export type { RevocationCheck, RevocationRecord } from './chain/revocation.ts';

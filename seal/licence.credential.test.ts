@@ -56,3 +56,19 @@ describe('seal.credential refusals', () => {
     expect(() => buildLicenceCredential(licenceFields(override))).toThrow(expect.objectContaining({ code }));
   });
 });
+
+describe('seal.credential legal representative', () => {
+  const company = { holderName: '杭州一网示范科技有限公司', holderCode: '91330106MA2B00001Y' };
+  it('a company\'s licence names its legal representative; a person\'s licence names none', () => {
+    const c = buildLicenceCredential(licenceFields({ ...company, legalRepresentative: { name: '张三', idNumber: '33010619900101123X' } }));
+    expect(c.credentialSubject.licence.legalRepresentative).toEqual({ name: '张三', idNumber: '33010619900101123X' });
+    expect(buildLicenceCredential(licenceFields()).credentialSubject.licence).not.toHaveProperty('legalRepresentative');
+  });
+  it.each([
+    ['on a person\'s licence', {}, { name: '张三', idNumber: '33010619900101123X' }],
+    ['with a wrong ID check digit', company, { name: '张三', idNumber: '330106199001011230' }],
+    ['without a name', company, { name: '', idNumber: '33010619900101123X' }],
+  ])('a legal representative %s is BAD_INPUT', (_l, holder, rep) => {
+    expect(() => buildLicenceCredential(licenceFields({ ...holder, legalRepresentative: rep }))).toThrow(expect.objectContaining({ code: 'BAD_INPUT', details: { field: 'legalRepresentative' } }));
+  });
+});

@@ -57,9 +57,9 @@ const editHeader = (jws: string, f: (hd: Record<string, unknown>) => Record<stri
 };
 
 /** The genuine payload with some credentialSubject.licence members replaced (gap B cases). */
-const withLicence = (l: Record<string, string>) => {
+const withLicence = (l: Record<string, unknown>) => {
   const p = parts(good).payload;
-  const subject = p.credentialSubject as { id: string; licence: Record<string, string> };
+  const subject = p.credentialSubject as { id: string; licence: Record<string, unknown> };
   return { ...p, credentialSubject: { ...subject, licence: { ...subject.licence, ...l } } };
 };
 /** Same identifier with another (hence wrong) check character. */
@@ -85,6 +85,7 @@ const CORPUS: Case[] = [
   { kind: 'identifier names another licence type', make: async () => resealStamped(withLicence({ typeCode: '11100000MB0000010Q002' }), SIGNED), reason: 'LICENCE_MALFORMED' },
   { kind: 'identifier names another issuing agency', make: async () => resealStamped(withLicence({ issuerCode: HANGZHOU_HRSS.code }), SIGNED), reason: 'LICENCE_MALFORMED' },
   { kind: 'holder code neither ID number nor credit code', make: async () => resealStamped(withLicence({ holderCode: '330106199001011230' }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'legal representative named on a person\'s licence', make: async () => resealStamped(withLicence({ legalRepresentative: { name: '张三', idNumber: '33010619900101123X' } }), SIGNED), reason: 'LICENCE_MALFORMED' },
   { kind: 'truncated chain: seal certificate alone', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: x5c([h.seal.certPem]) })), reason: 'LICENCE_UNKNOWN_ISSUER' },
   { kind: 'empty x5c', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: [] })), reason: 'LICENCE_BROKEN_CHAIN' },
   { kind: 'x5c entry not a certificate', make: async () => editHeader(good, (hd) => ({ ...hd, x5c: [Buffer.from('junk').toString('base64')] })), reason: 'LICENCE_BROKEN_CHAIN' },

@@ -32,6 +32,7 @@ import type { PasswordReset } from '../recovery/reset.ts';
 import type { BearerCaller } from './bearer.ts';
 import type { MobileChange } from './mobile.ts';
 import type { Sessions } from './sessions.ts';
+import { bearerAccount } from './common.ts';
 
 export interface AccountApiDeps {
   accounts: AccountStore;
@@ -42,6 +43,8 @@ export interface AccountApiDeps {
   qr: QrLogins;
   reset: PasswordReset;
   limiter: RateLimiter;
+  /** Registrations per source address per hour (IDP_REGISTER_PER_HOUR), people and companies alike. */
+  registerPerHour: number;
   caller(ctx: ParameterizedContext): Promise<BearerCaller>;
   log: Logger;
 }
@@ -70,12 +73,7 @@ export function profileOf(a: AccountRecord): Record<string, unknown> {
 export function mountAccountApi(router: Router, d: AccountApiDeps): void {
   const { accounts, log } = d;
 
-  async function me(ctx: ParameterizedContext): Promise<AccountRecord> {
-    const c = await d.caller(ctx);
-    const a = await accounts.findById(c.sub);
-    if (!a || a.disabled) throw new AppError('UNAUTHENTICATED', '请先登录 / log in first');
-    return a;
-  }
+  const me = bearerAccount(d.caller, accounts);
   const noStore = (ctx: ParameterizedContext) => ctx.set('cache-control', 'no-store');
 
   router.get('/account/api/me', async (ctx) => {
@@ -99,7 +97,7 @@ export function mountAccountApi(router: Router, d: AccountApiDeps): void {
 
   router.post('/account/api/companies', json, async (ctx) => {
     const a = await me(ctx);
-    await d.limiter.hit('register', ctx.ip, 30, 3600);
+    await d.limiter.hit('register', ctx.ip, d.registerPerHour, 3600);
     const company = await d.companies.registerOnline(a, body(ctx));
     log.info({ accountId: a.id, companyId: company.id, route: 'registry' }, 'company registered');
     ctx.status = 201;

@@ -5,11 +5,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
-import { isAppError } from '../../kernel/errors.ts';
-import type { AccountStore } from '../accounts.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { AccountRecord, AccountStore } from '../accounts.ts';
 import { CSRF_FIELD, checkSessionCsrf } from '../csrf.ts';
 import { pageLang } from '../html.ts';
 import { MESSAGES, errorPage } from '../pages.ts';
+import type { BearerCaller } from './bearer.ts';
 import type { Sessions } from './sessions.ts';
 import type { Notice } from './views.ts';
 
@@ -53,4 +54,14 @@ export function sessionCsrfOk(ctx: ParameterizedContext, key: KeyObject, session
   if (checkSessionCsrf(key, sessionId, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) return true;
   sendPage(ctx, 403, errorPage({ lang: pageLang(ctx), path, code: 'FORBIDDEN', message: MESSAGES.csrf }));
   return false;
+}
+
+/** `me(ctx)` for the JSON API: the bearer token's (enabled) account, else UNAUTHENTICATED. */
+export function bearerAccount(caller: (ctx: ParameterizedContext) => Promise<BearerCaller>, accounts: AccountStore) {
+  return async function me(ctx: ParameterizedContext): Promise<AccountRecord> {
+    const c = await caller(ctx);
+    const a = await accounts.findById(c.sub);
+    if (!a || a.disabled) throw new AppError('UNAUTHENTICATED', '请先登录 / log in first');
+    return a;
+  };
 }

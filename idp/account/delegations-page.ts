@@ -7,8 +7,7 @@
  */
 import { ALL_ITEMS, MAX_DELEGATION_LEVEL, type Delegation } from '../delegation/delegations.ts';
 import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
-import type { Notice } from './views.ts';
+import { html, notice, page, type Html, type Lang, type Notice } from '../html.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];
@@ -42,11 +41,6 @@ const STATUS: Record<Delegation['status'], Text> = {
 
 /** Periods are shown as China Standard Time dates (UTC+8); the end date is the last day in force. */
 const cstDate = (iso: string, endExclusive = false) => new Date(Date.parse(iso) + 8 * 3600_000 - (endExclusive ? 1 : 0)).toISOString().slice(0, 10);
-
-function notice(lang: Lang, n?: Notice): Html | string {
-  if (!n) return '';
-  return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
-}
 
 function scopeText(lang: Lang, scope: string[]): string {
   return scope.includes(ALL_ITEMS) ? t(lang, { zh: '全部办理事项', en: 'all service items' }) : scope.join(', ');

@@ -6,15 +6,17 @@
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { AGREEMENT, type AccountRecord } from '../accounts.ts';
 import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, page, type Html, type Lang } from '../html.ts';
+import { html, notice, page, type Lang, type Notice } from '../html.ts';
 import type { Company } from '../company/companies.ts';
+import { routeLabel } from '../company/pages.ts';
 import type { SessionInfo } from './sessions.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];
-export interface Notice { code?: string; message: string; ok?: boolean }
+export type { Notice } from '../html.ts';
 
 const FACTOR: Record<string, Text> = {
+  idNumber: { zh: '姓名与身份证号码', en: 'Name and ID number' },
   mobile: { zh: '手机号码', en: 'Mobile' },
   socialSecurityCard: { zh: '社会保障卡', en: 'Social-security card' },
   bankCard: { zh: '银行卡', en: 'Bank card' },
@@ -26,16 +28,13 @@ const PROOFING: Record<string, Text> = {
   'online-verified': { zh: '线上注册，要素已核验', en: 'registered online, factors verified' },
   counter: { zh: '窗口现场核验', en: 'verified in person at a counter' },
   staff: { zh: '工作人员（单位核验）', en: 'staff (verified by their agency)' },
+  linked: { zh: '关联注册，由实名认证平台核验', en: 'registered through a real-name platform that verified it' },
 };
 const AMR: Record<string, Text> = {
   pwd: { zh: '密码', en: 'password' }, sms: { zh: '短信验证码', en: 'SMS code' }, qr: { zh: '扫码', en: 'QR code' },
+  fed: { zh: '实名认证平台', en: 'real-name platform' },
 };
 
-/** A notice on a page: ok (role=status) or an error box with its code. */
-export function notice(lang: Lang, n?: Notice): Html | string {
-  if (!n) return '';
-  return n.ok ? html`<p role="status" class="ok">${localise(n.message, lang)}</p>` : errorBox(n.code ?? 'BAD_INPUT', localise(n.message, lang));
-}
 
 export function accountPage(o: {
   lang: Lang; csrf: string; account: AccountRecord; sessions: SessionInfo[]; companies: Company[];
@@ -50,7 +49,7 @@ export function accountPage(o: {
     <span class="hint">${s.browser}</span>
     <form method="post" action="/account/sessions/${encodeURIComponent(s.id)}/end" class="inline">${hidden}
       <button type="submit" class="secondary" aria-label="${t(lang, { zh: `结束 ${s.loginAt ?? ''} 的会话`, en: `End the session from ${s.loginAt ?? ''}` })}">${t(lang, { zh: '结束', en: 'End' })}</button></form></li>`);
-  const companies = o.companies.map((c) => html`<li>${c.name} <span class="hint">${c.creditCode} · ${c.route === 'registry' ? t(lang, { zh: '工商比对', en: 'business registry' }) : t(lang, { zh: '窗口', en: 'counter' })} · L${c.assuranceLevel}</span></li>`);
+  const companies = o.companies.map((c) => html`<li>${c.name} <span class="hint">${c.creditCode} · ${routeLabel(lang, c.route)} · L${c.assuranceLevel}</span></li>`);
   const mobileForm = {
     start: html`<input type="hidden" name="step" value="old-send"><button type="submit" class="secondary">${t(lang, { zh: '发送验证码到原手机', en: 'Send a code to the current mobile' })}</button>`,
     'old-sent': html`<input type="hidden" name="step" value="old-confirm">
@@ -92,10 +91,14 @@ ${a.kind === 'person' ? html`<section aria-labelledby="h-companies"><h2 id="h-co
   <label class="check" for="companyAgreement"><input type="checkbox" id="companyAgreement" name="agreementVersion" value="${AGREEMENT.version}" required>
     <span>${t(lang, { zh: `我是该单位的法定代表人，已阅读并同意《${AGREEMENT.title.zh}》`, en: `I am its legal representative and accept the ${AGREEMENT.title.en}` })}</span></label>
   <button type="submit">${t(lang, { zh: '注册法人单位', en: 'Register the company' })}</button>
-</form></section>` : ''}
+</form>
+<p class="hint"><a href="/account/companies">${t(lang, { zh: '用电子营业执照或企业数字证书注册', en: 'Register with an electronic business licence or an enterprise certificate' })}</a></p></section>` : ''}
 <section aria-labelledby="h-delegations" id="delegations"><h2 id="h-delegations">${t(lang, { zh: '授权管理', en: 'Delegations' })}</h2>
 <!-- Delegations (R-ID-8) belong to the delegation module: it serves /account/delegations. -->
 <p><a href="/account/delegations">${t(lang, { zh: '查看和管理法人授权', en: 'View and manage delegations' })}</a></p></section>
+<section aria-labelledby="h-links"><h2 id="h-links">${t(lang, { zh: '关联平台', en: 'Linked platforms' })}</h2>
+<!-- Linked real-name platforms (R-ID-3) belong to the link module: it serves /account/links. -->
+<p><a href="/account/links">${t(lang, { zh: '查看和关联实名认证平台', en: 'View and link real-name platforms' })}</a></p></section>
 <p><a href="/session/end">${t(lang, { zh: '退出登录', en: 'Log out' })}</a></p>`,
   });
 }

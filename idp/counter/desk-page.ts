@@ -8,7 +8,7 @@
 import { maskIdNumber } from '../../kernel/ids.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import { html, page, type Html, type Lang } from '../html.ts';
-import { notice, type Notice } from '../account/views.ts';
+import { notice, type Notice } from '../html.ts';
 import type { PendingRegistration } from './persons.ts';
 
 type Text = Record<Lang, string>;

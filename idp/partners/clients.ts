@@ -18,8 +18,11 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 
-/** OIDC scopes a partner may be allowed (never the graph: partners get no gateway tokens). */
-export const PARTNER_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
+/**
+ * OIDC scopes a partner may be allowed (never the graph: partners get no gateway tokens).
+ * `yw_realname` (full ID number, idp/partners/realname.ts) only with `realname_platform: true`.
+ */
+export const PARTNER_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies', 'yw_realname'] as const;
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(500);
 
@@ -31,7 +34,11 @@ export const PartnerInput = z.object({
   scope: z.string().optional().refine((s) => !s || s.split(' ').every((x) => (PARTNER_SCOPES as readonly string[]).includes(x)), 'unknown scope'),
   /** Partners sharing a sector see the same pairwise subject; default: the redirect URIs' host. */
   sector: z.string().regex(/^[a-z0-9.-]{1,100}$/).optional(),
-}).strict();
+  /** A trusted real-name platform of another tier (R-ID-3): may be allowed `yw_realname`. */
+  realname_platform: z.boolean().optional(),
+}).strict().refine((p) => p.realname_platform === true || !p.scope?.split(' ').includes('yw_realname'), {
+  path: ['scope'], message: 'yw_realname is only for a client registered with realname_platform: true',
+});
 export type PartnerInput = z.infer<typeof PartnerInput>;
 
 export interface PartnerClient {
@@ -118,6 +125,7 @@ export function createPartnerClientStore(db: Db, secretKey: KeyObject): PartnerC
         subject_type: 'pairwise',
         ...(p.backchannel_logout_uri ? { backchannel_logout_uri: p.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
         ...(p.sector ? { yw_sector: p.sector } : {}),
+        ...(p.realname_platform ? { yw_realname_platform: true } : {}),
       };
       try {
         await validate(metadata);

@@ -10,6 +10,9 @@ export const OID_ORGANIZATION_NAME = '2.5.4.10';
 /** id-kp-documentSigning (RFC 9336 §3): the one extended key usage a seal certificate signs licences with. */
 export const OID_KP_DOCUMENT_SIGNING = '1.3.6.1.5.5.7.3.36';
 
+/** id-kp-clientAuth (RFC 5280 §4.2.1.12): what an enterprise certificate proves its holder with (R-ID-4). */
+export const OID_KP_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 /** id-kp-timeStamping (RFC 3161 §2.3): the platform timestamp authority's one purpose. */
 export const OID_KP_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
 /** cRLNumber (RFC 5280 §5.2.3) and reasonCode (§5.3.1). */

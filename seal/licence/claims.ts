@@ -6,7 +6,7 @@
  */
 import { reject } from '../lib/rejection.ts';
 import {
-  LICENCE_CREDENTIAL_TYPE, LICENCE_DATA_KEYS, VC_CONTEXT_V2, identifierProblem,
+  LICENCE_CREDENTIAL_TYPE, LICENCE_DATA_KEYS, VC_CONTEXT_V2, identifierProblem, legalRepresentativeProblem,
   type LicenceCredential, type LicenceData,
 } from './credential.ts';
 
@@ -44,7 +44,7 @@ export function readClaims(payload: unknown): LicenceClaims {
   const licence = subject.licence as Record<string, unknown>;
   for (const k of LICENCE_DATA_KEYS) if (!isText(licence[k])) missing(`credentialSubject.licence.${k}`);
   // GB/T 36904 identifier, its agreement with typeCode/issuerCode, and the holder's code (gap B).
-  const problem = identifierProblem(licence as unknown as LicenceData);
+  const problem = identifierProblem(licence as unknown as LicenceData) ?? legalRepresentativeProblem(licence.holderCode as string, licence.legalRepresentative);
   if (problem) reject('LICENCE_MALFORMED', problem.message);
 
   const status = payload.credentialStatus;

@@ -35,7 +35,14 @@ export interface LicenceFields {
   validUntil?: string | null;
   /** Administrative region code (GB/T 2260) where the licence applies. */
   jurisdiction: string;
+  /**
+   * A company's licence (the electronic business licence, 电子营业执照) names its legal
+   * representative (法定代表人): name and resident ID number. Absent on a person's licence.
+   */
+  legalRepresentative?: LegalRepresentative | undefined;
 }
+
+export interface LegalRepresentative { name: string; idNumber: string }
 
 export interface LicenceData {
   identifier: string;
@@ -48,6 +55,8 @@ export interface LicenceData {
   issuerCode: string;
   issueDate: string;
   jurisdiction: string;
+  /** Only on a company's licence (see LicenceFields). */
+  legalRepresentative?: LegalRepresentative;
 }
 
 export type StatusPurpose = 'revocation' | 'suspension';
@@ -123,6 +132,25 @@ export function identifierProblem(l: Pick<LicenceData, 'identifier' | 'typeCode'
 }
 
 /**
+ * The legal representative, when a licence names one: only a company (holderCode a credit
+ * code) has one, with a name and a valid resident ID number (GB 11643). Same use as
+ * identifierProblem: BAD_INPUT when building, LICENCE_MALFORMED when reading.
+ */
+export function legalRepresentativeProblem(holderCode: string, rep: unknown): { field: string; message: string } | null {
+  if (rep === undefined) return null;
+  const r = (typeof rep === 'object' && rep !== null && !Array.isArray(rep) ? rep : {}) as Record<string, unknown>;
+  const name = typeof r.name === 'string' ? r.name.trim() : '';
+  const idNumber = typeof r.idNumber === 'string' ? r.idNumber : '';
+  if (!name || name !== r.name || !isValidIdNumber(idNumber) || Object.keys(r).some((k) => k !== 'name' && k !== 'idNumber')) {
+    return { field: 'legalRepresentative', message: '法定代表人须有姓名和有效的身份证号码 / the legal representative needs a name and a valid resident ID number' };
+  }
+  if (!isValidCreditCode(holderCode)) {
+    return { field: 'legalRepresentative', message: '只有单位（统一社会信用代码）的证照载有法定代表人 / only a company\'s licence (credit code holder) names a legal representative' };
+  }
+  return null;
+}
+
+/**
  * Build the credential. Times are normalised to UTC ISO strings (VC 2.0 dateTimeStamp); every
  * text field must be non-empty; the issuer's credit code must carry a valid check character.
  */
@@ -135,7 +163,7 @@ export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[])
   if (!isValidCreditCode(f.issuerCode)) {
     throw new AppError('CREDIT_CODE_INVALID', '发证机关统一社会信用代码错误 / invalid issuer credit code', { field: 'issuerCode' });
   }
-  const problem = identifierProblem(f);
+  const problem = identifierProblem(f) ?? legalRepresentativeProblem(f.holderCode, f.legalRepresentative);
   if (problem) throw new AppError('BAD_INPUT', problem.message, { field: problem.field });
   if (!DATE.test(f.issueDate) || Number.isNaN(Date.parse(f.issueDate))) {
     throw new AppError('BAD_INPUT', 'issueDate 须为 YYYY-MM-DD / issueDate must be YYYY-MM-DD', { field: 'issueDate' });
@@ -146,6 +174,7 @@ export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[])
     throw new AppError('BAD_INPUT', '有效期截止须晚于起始 / validUntil must be after validFrom', { field: 'validUntil' });
   }
   const licence = Object.fromEntries(LICENCE_DATA_KEYS.map((k) => [k, f[k]])) as unknown as LicenceData;
+  if (f.legalRepresentative) licence.legalRepresentative = { name: f.legalRepresentative.name, idNumber: f.legalRepresentative.idNumber };
   return {
     '@context': [VC_CONTEXT_V2],
     type: ['VerifiableCredential', LICENCE_CREDENTIAL_TYPE],

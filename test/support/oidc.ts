@@ -426,10 +426,19 @@ export interface TestIdp {
   close(): Promise<void>;
 }
 
-export async function startTestIdp(o: { seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string }; log?: Logger } = {}): Promise<TestIdp> {
+export async function startTestIdp(o: {
+  seed?: boolean; env?: Record<string, string>; clock?: Clock; db?: TestDb; cache?: Cache & { prefix: string }; log?: Logger;
+  /** A port chosen beforehand when another party must know the issuer first (R-ID-3: the upstream platform registers our callback). */
+  port?: number;
+  /**
+   * The issuer's host name (the server still listens on 127.0.0.1). Browsers share cookies
+   * between ports of one host, so two IdPs a browser visits need two names, e.g. `localhost`.
+   */
+  host?: string;
+} = {}): Promise<TestIdp> {
   const { startIdpService } = await import('../../idp/service.ts');
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const port = o.port ?? await freePort();
+  const issuer = `http://${o.host ?? '127.0.0.1'}:${port}`;
   const notices = join(tmpdir(), `yiwang-notices-${port}-${process.pid}-${Date.now()}.jsonl`);
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', IDP_ISSUER: issuer, IDP_PORT: String(port),

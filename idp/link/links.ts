@@ -1,0 +1,109 @@
+/**
+ * Accounts linked to trusted real-name platforms (R-ID-3), in `idp.account_links`: which
+ * platform (its configured id, issuer, tier and region: ready for R-ID-12) knows the person as
+ * which subject, at which level, since when, and whether the account was registered through it
+ * or linked later. One account per platform subject, one link per platform per account.
+ *
+ * - register: a new account from the platform's verified identity, after the person accepted
+ *   the agreement here. The name + ID number (and the mobile, when vouched for and bound to no
+ *   other account) are recorded as verified by `upstream:<id>` at the platform's verification
+ *   time; level as identity.ts decided; no password. An ID number registered already is
+ *   ACCOUNT_EXISTS (log in and link instead), a subject linked already LINK_EXISTS. Account and
+ *   link are written in one transaction: a refusal stores nothing.
+ * - link: an existing person's account is linked after a normal login, when the platform vouches
+ *   for the same name and ID number (LINK_IDENTITY_MISMATCH otherwise).
+ */
+import type { Db, Queryable } from '../../kernel/db.ts';
+import { pgCode } from '../../kernel/db.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { AccountRecord, AccountStore, DeclaredFactor } from '../accounts.ts';
+import type { Level } from '../assurance.ts';
+import type { UpstreamIdentity } from './identity.ts';
+import type { Upstream } from './upstreams.ts';
+
+export interface AccountLink {
+  accountId: string;
+  upstream: string;
+  issuer: string;
+  subject: string;
+  tier: string;
+  region: string;
+  level: Level;
+  via: 'registration' | 'link';
+  linkedAt: string;
+}
+
+interface Row {
+  account_id: string; upstream: string; issuer: string; subject: string; tier: string; region: string; level: number;
+  via: 'registration' | 'link'; linked_at: Date | string;
+}
+const toLink = (r: Row): AccountLink => ({
+  accountId: r.account_id, upstream: r.upstream, issuer: r.issuer, subject: r.subject, tier: r.tier, region: r.region,
+  level: r.level as Level, via: r.via, linkedAt: new Date(r.linked_at).toISOString(),
+});
+
+export interface LinkStore {
+  find(issuer: string, subject: string): Promise<AccountLink | undefined>;
+  ofAccount(accountId: string): Promise<AccountLink[]>;
+  register(u: Upstream, identity: UpstreamIdentity, agreementVersion: string): Promise<{ accountId: string }>;
+  link(u: Upstream, account: AccountRecord, identity: UpstreamIdentity): Promise<AccountLink>;
+}
+
+const linkExists = () => new AppError('LINK_EXISTS', '该平台账户已关联本平台的账户，或您的账户已关联该平台 / this platform account is already linked here, or your account already has a link to that platform');
+
+export function createLinkStore(d: { db: Db; clock: Clock; accounts: AccountStore }): LinkStore {
+  const { db, clock, accounts } = d;
+
+  async function insert(q: Queryable, u: Upstream, accountId: string, identity: UpstreamIdentity, via: AccountLink['via']): Promise<AccountLink> {
+    try {
+      const { rows } = await q.query<Row>(
+        `insert into idp.account_links (account_id, upstream, issuer, subject, tier, region, level, via, linked_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
+        [accountId, u.id, identity.issuer, identity.subject, u.tier, u.region, identity.level, via, clock.now().toISOString()],
+      );
+      return toLink(rows[0]!);
+    } catch (e) {
+      throw pgCode(e) === '23505' ? linkExists() : e;
+    }
+  }
+
+  const store: LinkStore = {
+    async find(issuer, subject) {
+      const { rows } = await db.query<Row>('select * from idp.account_links where issuer = $1 and subject = $2', [issuer, subject]);
+      return rows[0] ? toLink(rows[0]) : undefined;
+    },
+
+    async ofAccount(accountId) {
+      const { rows } = await db.query<Row>('select * from idp.account_links where account_id = $1 order by linked_at', [accountId]);
+      return rows.map(toLink);
+    },
+
+    async register(u, identity, agreementVersion) {
+      if (await accounts.findByLogin(identity.idNumber)) {
+        throw new AppError('ACCOUNT_EXISTS', '该身份证号码已在本平台注册：请先登录，再在“我的账户”中关联该平台 / this ID number already has an account here: log in, then link the platform from My account');
+      }
+      if (await store.find(identity.issuer, identity.subject)) throw linkExists();
+      // The mobile is bound (and recorded) only when no other account has it.
+      const mobile = identity.mobile && !(await accounts.findByLogin(identity.mobile)) ? identity.mobile : null;
+      const source = `upstream:${u.id}`;
+      const factors: DeclaredFactor[] = [
+        { type: 'idNumber', last4: identity.idNumber.slice(-4), verified: true, at: identity.verifiedAt, source },
+        ...(mobile ? [{ type: 'mobile' as const, last4: mobile.slice(-4), verified: true, at: identity.verifiedAt, source }] : []),
+      ];
+      return db.tx(async (q) => {
+        const { id } = await accounts.createLinked({ name: identity.name, idNumber: identity.idNumber, mobile, level: identity.level, factors, agreementVersion }, q);
+        await insert(q, u, id, identity, 'registration');
+        return { accountId: id };
+      });
+    },
+
+    async link(u, account, identity) {
+      if (account.kind !== 'person' || account.idNumber !== identity.idNumber || account.name !== identity.name) {
+        throw new AppError('LINK_IDENTITY_MISMATCH', '该平台核验的身份（姓名或身份证号码）与您的账户不一致，不能关联 / the platform vouches for another person (name or ID number) than this account', { upstream: u.id });
+      }
+      return insert(db, u, account.id, identity, 'link');
+    },
+  };
+  return store;
+}
