@@ -1,6 +1,7 @@
 /**
  * Issue 3's pages in headless Chromium (Debian's package, playwright-core): the login page's
  * three methods (SMS code typed in; a QR code the app approves while the page polls), the
+ * step-up page (a level asked for or demanded by the client), the
  * account page (profile, sessions, company registration, the delegations link) and password
  * recovery, in zh-CN and English, driven by label and keyboard, with screenshots kept.
  */
@@ -72,6 +73,50 @@ describe('pages.login-methods', () => {
     expect((await callApi(idp.issuer, 'POST', `/qr/${code}/approve`, { token: app.access_token })).status).toBe(200);
     await page.getByRole('button', { name: '同意' }).click({ timeout: 10_000 });
     expect((await done()).claims()).toMatchObject({ sub: DEMO_CITIZEN.id, amr: ['qr'] });
+  });
+});
+
+describe('pages.stepup', () => {
+  const L5 = 'urn:yiwang:loa:5';
+  /** A counter-registered person (L5), who reaches L5 with password + SMS code. */
+  async function counterPerson() {
+    const c = newCitizen();
+    const { id } = await registerPerson(idp.issuer, c);
+    await idp.db.query(`update idp.accounts set assurance_level = 5, proofing = 'counter' where id = $1`, [id]);
+    return c;
+  }
+  async function logInWithPassword(page: Page, c: { idNumber: string; password: string }) {
+    await page.getByLabel('身份证号码、手机号码或用户名').fill(c.idNumber);
+    await page.getByLabel('密码', { exact: true }).fill(c.password);
+    await page.keyboard.press('Enter');
+  }
+
+  test('asked for L5 (acr_values): the SMS code typed in gives L5, "continue at my current level" L3; demanded, no such button', async () => {
+    const c = await counterPerson();
+    const page = await newPage();
+    const done = await authorize(page, { acr_values: L5 });
+    await logInWithPassword(page, c);
+    await page.getByText('该应用希望认证等级达到 5 级').waitFor();
+    await page.getByRole('button', { name: '发送验证码到绑定手机' }).press('Enter');
+    await expect(page.getByRole('status').textContent()).resolves.toContain('验证码已发送');
+    await page.getByLabel('短信中的 6 位数字').fill(await idp.lastCode(c.mobile, 'otp.stepup'));
+    await page.screenshot({ path: artifactPath('stepup-voluntary-zh.png'), fullPage: true });
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: '同意' }).click();
+    expect((await done()).claims()).toMatchObject({ acr: L5, amr: ['pwd', 'sms'] });
+
+    const declining = await newPage();
+    const declined = await authorize(declining, { acr_values: L5 });
+    await logInWithPassword(declining, c);
+    await declining.getByRole('button', { name: '以当前等级继续' }).click();
+    await declining.getByRole('button', { name: '同意' }).click();
+    expect((await declined()).claims()).toMatchObject({ acr: 'urn:yiwang:loa:3', amr: ['pwd'] });
+
+    const strict = await newPage();
+    await authorize(strict, { claims: JSON.stringify({ id_token: { acr: { essential: true, value: L5 } } }) });
+    await logInWithPassword(strict, c);
+    await strict.getByText('该应用要求认证等级 5 级').waitFor();
+    await expect(strict.getByRole('button', { name: '以当前等级继续' }).count()).resolves.toBe(0);
   });
 });
 

@@ -9,6 +9,7 @@
  *   POST /interaction/:uid/qr/complete   finish a QR login the app approved (idp/login/qr.ts)
  *   POST /interaction/:uid/stepup/send   send the step-up code to the account's bound mobile
  *   POST /interaction/:uid/stepup        the second factor (SMS code, or the password after an SMS login)
+ *   POST /interaction/:uid/stepup/skip   go on at the level reached (only when the higher level was asked voluntarily)
  *   POST /interaction/:uid/password      change the initial password at first login (R-ID-2)
  *   POST /interaction/:uid/confirm       consent: decision=approve | deny
  *   POST /interaction/:uid/abort         cancel the login (access_denied back to the client)
@@ -19,11 +20,15 @@
  * be the interaction bound to this browser's cookie; a failed login says LOGIN_FAILED without
  * saying whether the name or the password was wrong; logins are throttled per account and per
  * address (idp/protect/guard.ts); the login's level (acr) and methods (amr) follow
- * idp/assurance.ts; a client demanding a higher level (acr_values, acr claim request) gets a
- * second factor asked for — right away when the browser is logged in already with one factor and
- * the level is the only reason to log in again (not max_age, prompt=login, another account) —
- * or `unmet_authentication_requirements` when the account was not proven at that level (at once
- * for a logged-in browser); logs never carry login names, numbers, passwords or codes.
+ * idp/assurance.ts. What the request asks of the level (AcrDemand, computed by the login prompt,
+ * idp/login/policy.ts) decides after the first factor (assurance.ts nextStep): the second factor
+ * is asked for when it reaches the level — right away when the browser is logged in already with
+ * one factor and the level is the only reason to log in again (not max_age, prompt=login,
+ * another account); a voluntary level (acr_values, non-essential acr claim) that cannot be
+ * reached is no failure: the login goes on at the level reached, and the user may also decline
+ * the step-up for it; an essential level (essential acr claim, the client's access policy) that
+ * the account cannot reach ends with `unmet_authentication_requirements` (at once for a
+ * logged-in browser). Logs never carry login names, numbers, passwords or codes.
  */
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
@@ -36,13 +41,13 @@ import type { Cache } from '../kernel/cache.ts';
 import type { Logger } from '../kernel/log.ts';
 import { isValidMobile } from '../kernel/ids.ts';
 import type { AccountRecord, AccountStore } from './accounts.ts';
-import { acrOf, demandedLevel, factorCount, loginLevel, type Level } from './assurance.ts';
+import { acrDemand, acrOf, levelOf, loginLevel, nextStep, reachableLevel, stepUpReach, type AcrDemand, type Level } from './assurance.ts';
 import { CSRF_FIELD, checkInteractionCsrf, interactionCsrfToken } from './csrf.ts';
 import { localise, pageLang } from './html.ts';
 import type { OtpService } from './otp/otp.ts';
 import type { LoginGuard } from './protect/guard.ts';
 import type { QrLogins } from './login/qr.ts';
-import { ACR_INSUFFICIENT } from './login/policy.ts';
+import { ACR_DEMAND, ACR_INSUFFICIENT } from './login/policy.ts';
 import type { LinkFlows } from './link/flow.ts';
 import type { Handoff } from './link/handoff.ts';
 import type { UpstreamSummary } from './link/upstreams.ts';
@@ -70,9 +75,13 @@ type Ctx = ParameterizedContext & { params: Record<string, string> };
  * A login half done: first factor passed, waiting for the second or a password change.
  * `stage` says which page may finish it: only a `password` stage (set when the account must
  * change its initial password AND this login proved that password) may set a new password, so an
- * SMS code alone never lets anyone choose the password (R-ID-2, R-ID-6).
+ * SMS code alone never lets anyone choose the password (R-ID-2, R-ID-6). A `stepup` stage names
+ * the level asked (`target`), whether the user may decline it (`optional`: the rest is
+ * voluntary) and whether the first factor is the browser's existing session (`sso`).
  */
-interface Pending { accountId: string; amr: string[]; appLevel?: Level; fedLevel?: Level; stage?: 'password' | 'stepup' }
+interface Pending { accountId: string; amr: string[]; appLevel?: Level; fedLevel?: Level; stage?: 'password' | 'stepup'; target?: Level; optional?: boolean; sso?: boolean }
+/** An interaction result saying the user declined a voluntary step-up of their existing session. */
+const STEPUP_DECLINED = 'yw_stepup_declined';
 const PENDING_TTL = 10 * 60;
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
@@ -145,6 +154,22 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     return { code: e.code, message: e.message };
   }
 
+  /** What the request asks of the level (the login prompt's details; the parameters alone for an interaction started before them). */
+  const demandOf = (it: Interaction): AcrDemand => (it.prompt.details[ACR_DEMAND] as AcrDemand | undefined) ?? acrDemand(it.params as { acr_values?: unknown; claims?: unknown });
+
+  async function unmet(ctx: Ctx, accountId: string, demand: AcrDemand, level: Level): Promise<void> {
+    log.info({ accountId, demanded: level, byPolicy: Boolean(demand.byPolicy) }, 'login refused: assurance level not reachable');
+    const why = demand.byPolicy ? `this application's access policy requires ${acrOf(level)} or higher` : `${acrOf(level)} was requested as essential`;
+    await finish(ctx, { error: 'unmet_authentication_requirements', error_description: `${why}; the account cannot reach it` });
+  }
+
+  async function logIn(ctx: Ctx, it: Interaction, account: AccountRecord, p: Pending, level: Level): Promise<void> {
+    await guard.succeeded(account.id);
+    log.info({ accountId: account.id, kind: account.kind, amr: p.amr, level }, 'login succeeded');
+    await cache.del(pendingKey(it.uid));
+    await finish(ctx, { login: { accountId: account.id, acr: acrOf(level), amr: p.amr, remember: true } });
+  }
+
   /** The first factor passed: change the password, step up, refuse, or log in. */
   async function proceed(ctx: Ctx, it: Interaction, account: AccountRecord, p: Pending): Promise<void> {
     if (account.mustChangePassword) {
@@ -156,29 +181,23 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       sendPage(ctx, 200, changePasswordPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid) }));
       return;
     }
-    const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
+    const demand = demandOf(it);
     const level = loginLevel(account.assuranceLevel, p.amr, p.appLevel, p.fedLevel);
-    if (demanded && level < demanded) {
-      const reachable = loginLevel(account.assuranceLevel, ['pwd', 'sms']);
-      // A platform login or a QR login is not stepped up here: the level is the platform's or the app's.
-      if (reachable < demanded || p.amr.includes('qr') || p.amr.includes('fed') || (p.amr.includes('pwd') && !account.mobile)) {
-        log.info({ accountId: account.id, level, demanded }, 'login refused: assurance level not reachable');
-        await finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
-        return;
-      }
-      await cache.set(pendingKey(it.uid), JSON.stringify({ ...p, stage: 'stepup' } satisfies Pending), { ttlSeconds: PENDING_TTL });
-      await renderStepUp(ctx, it, p, demanded);
-      return;
-    }
-    await guard.succeeded(account.id);
-    log.info({ accountId: account.id, kind: account.kind, amr: p.amr, level }, 'login succeeded');
-    await cache.del(pendingKey(it.uid));
-    await finish(ctx, { login: { accountId: account.id, acr: acrOf(level), amr: p.amr, remember: true } });
+    const next = nextStep(demand, level, stepUpReach(account, p.amr));
+    if (next.step === 'unmet') return unmet(ctx, account.id, demand, next.level);
+    if (next.step === 'stepup') return askStepUp(ctx, it, { ...p, target: next.level, optional: level >= (demand.essential ?? 0) });
+    await logIn(ctx, it, account, p, level);
   }
 
-  async function renderStepUp(ctx: Ctx, it: Interaction, p: Pending, demanded: Level, status = 200, error?: { code: string; message: string }, sent = false) {
+  async function askStepUp(ctx: Ctx, it: Interaction, p: Pending): Promise<void> {
+    const s: Pending = { ...p, stage: 'stepup' };
+    await cache.set(pendingKey(it.uid), JSON.stringify(s), { ttlSeconds: PENDING_TTL });
+    await renderStepUp(ctx, it, s);
+  }
+
+  async function renderStepUp(ctx: Ctx, it: Interaction, p: Pending, status = 200, error?: { code: string; message: string }, sent = false) {
     sendPage(ctx, status, stepUpPage({
-      lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), level: demanded,
+      lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), level: p.target ?? 3, optional: Boolean(p.optional),
       method: p.amr.includes('pwd') ? 'sms' : 'pwd', sent, ...(error ? { error } : {}),
     }));
   }
@@ -212,21 +231,19 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     if (!it) return;
     if (it.prompt.name === 'login') {
       // Logged in already, and the level is the only reason to log in (not max_age, prompt=login, …).
-      const demanded = demandedLevel(it.params as { acr_values?: unknown; claims?: unknown });
       const levelOnly = it.prompt.reasons.length === 1 && it.prompt.reasons[0] === ACR_INSUFFICIENT;
       const current = levelOnly && it.session?.accountId ? await accounts.findById(it.session.accountId) : undefined;
-      if (ctx.query.full !== '1' && demanded && current && !current.disabled) {
-        // The session's account can never reach the level: back to the client at once (OIDC Core §5.5.1.1).
-        if (loginLevel(current.assuranceLevel, ['pwd', 'sms']) < demanded) {
-          log.info({ accountId: current.id, demanded }, 'login refused: assurance level not reachable');
-          return finish(ctx, { error: 'unmet_authentication_requirements', error_description: `the account cannot reach ${acrOf(demanded)}` });
-        }
+      if (ctx.query.full !== '1' && current && !current.disabled) {
+        const demand = demandOf(it);
+        const have = levelOf(it.session?.acr) ?? 2;
+        // The session's account can never reach an essential level: back to the client at once (OIDC Core §5.5.1.1).
+        const ever = nextStep(demand, have, reachableLevel(current));
+        if (ever.step === 'unmet') return unmet(ctx, current.id, demand, ever.level);
         // One factor so far: ask only for the missing one.
         const amr = it.session?.amr ?? [];
-        if (factorCount(amr) === 1 && (amr.includes('pwd') || amr.includes('sms')) && (amr.includes('sms') || current.mobile)) {
-          const p: Pending = { accountId: current.id, amr: [...amr], stage: 'stepup' };
-          await cache.set(pendingKey(it.uid), JSON.stringify(p), { ttlSeconds: PENDING_TTL });
-          return renderStepUp(ctx, it, p, demanded);
+        const now = nextStep(demand, have, stepUpReach(current, amr));
+        if (now.step === 'stepup') {
+          return askStepUp(ctx, it, { accountId: current.id, amr: [...amr], target: now.level, optional: have >= (demand.essential ?? 0), sso: true });
         }
       }
       return renderLogin(ctx, it);
@@ -368,15 +385,38 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     if (!it || !csrfOk(ctx, it)) return;
     const s = await pending(ctx, it);
     if (!s) return;
-    const demanded = demandedLevel(it.params as { acr_values?: unknown }) ?? 3;
     try {
       if (!s.account.mobile) throw new AppError('ASSURANCE_INSUFFICIENT', '账户未绑定手机，无法加强验证 / the account has no bound mobile for the second factor');
       await otp.send('stepup', s.account.mobile, { source: ctx.ip, subject: `${s.account.id}:${it.uid}` });
-      await renderStepUp(ctx, it, s.p, demanded, 200, undefined, true);
+      await renderStepUp(ctx, it, s.p, 200, undefined, true);
     } catch (e) {
       const error = showError(e);
-      await renderStepUp(ctx, it, s.p, demanded, isAppError(e) ? e.status : 400, error);
+      await renderStepUp(ctx, it, s.p, isAppError(e) ? e.status : 400, error);
     }
+  });
+
+  // Decline a voluntary step-up: the login goes on at the level it reached (the client decides).
+  router.post('/interaction/:uid/stepup/skip', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it || !csrfOk(ctx, it)) return;
+    const s = await pending(ctx, it);
+    if (!s) return;
+    const { account, p } = s;
+    if (p.stage !== 'stepup' || !p.optional) {
+      log.info({ accountId: account.id }, 'step-up skip refused: the level is essential');
+      return fail(ctx, 403, 'FORBIDDEN', MESSAGES.interactionGone);
+    }
+    try {
+      // A lockout (e.g. from wrong step-up codes) holds here too.
+      await guard.check(account.id, ctx.ip);
+    } catch (e) {
+      return renderStepUp(ctx, it, p, isAppError(e) ? e.status : 400, showError(e));
+    }
+    log.info({ accountId: account.id, target: p.target }, 'voluntary step-up declined');
+    if (!p.sso) return logIn(ctx, it, account, p, loginLevel(account.assuranceLevel, p.amr, p.appLevel, p.fedLevel));
+    // The browser's session stays as it was (its login time too); idp/login/policy.ts lets it through.
+    await cache.del(pendingKey(it.uid));
+    await finish(ctx, { [STEPUP_DECLINED]: true });
   });
 
   router.post('/interaction/:uid/stepup', form, async (ctx: Ctx) => {
@@ -384,7 +424,6 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
     if (!it || !csrfOk(ctx, it)) return;
     const s = await pending(ctx, it);
     if (!s) return;
-    const demanded = demandedLevel(it.params as { acr_values?: unknown }) ?? 3;
     const { account, p } = s;
     try {
       await guard.check(account.id, ctx.ip);
@@ -404,7 +443,7 @@ export function mountInteractions(router: Router, d: InteractionDeps): void {
       }
       await proceed(ctx, it, account, p);
     } catch (e) {
-      await renderStepUp(ctx, it, p, demanded, isAppError(e) ? e.status : 400, showError(e), true);
+      await renderStepUp(ctx, it, p, isAppError(e) ? e.status : 400, showError(e), true);
     }
   });
 

@@ -106,7 +106,8 @@ if(s.status==='approved'){clearInterval(t);document.getElementById('qr-complete'
 else if(s.status!=='pending'){clearInterval(t);document.getElementById('qr-status').textContent=document.documentElement.lang==='en'?'The QR code expired: reload the page.':'二维码已失效，请刷新页面。';}
 }).catch(function(){})},2000);})();`;
 
-export function stepUpPage(o: { lang: Lang; uid: string; csrf: string; level: number; method: 'sms' | 'pwd'; sent: boolean; error?: PageError }): string {
+/** `optional`: the level was asked voluntarily, so the user may go on at the level reached. */
+export function stepUpPage(o: { lang: Lang; uid: string; csrf: string; level: number; optional: boolean; method: 'sms' | 'pwd'; sent: boolean; error?: PageError }): string {
   const { lang } = o;
   const action = `/interaction/${encodeURIComponent(o.uid)}`;
   const hidden = html`<input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">`;
@@ -123,8 +124,11 @@ export function stepUpPage(o: { lang: Lang; uid: string; csrf: string; level: nu
   <button type="submit">${t(lang, { zh: '验证并继续', en: 'Verify and continue' })}</button></form>`;
   return page({
     lang, path: action, switchHref: null, title: t(lang, { zh: '加强身份验证', en: 'Confirm it is you' }),
-    body: html`<p>${t(lang, { zh: `该应用要求认证等级 ${o.level} 级，请再完成一项验证。`, en: `This application requires assurance level ${o.level}: please complete a second factor.` })}</p>
+    body: html`<p>${o.optional
+      ? t(lang, { zh: `该应用希望认证等级达到 ${o.level} 级，请再完成一项验证，或以当前等级继续。`, en: `This application asks for assurance level ${o.level}: complete a second factor, or continue at your current level.` })
+      : t(lang, { zh: `该应用要求认证等级 ${o.level} 级，请再完成一项验证。`, en: `This application requires assurance level ${o.level}: please complete a second factor.` })}</p>
 ${maybeError(lang, o.error)}${second}
+${o.optional ? html`<form method="post" action="${action}/stepup/skip">${hidden}<button type="submit" class="secondary">${t(lang, { zh: '以当前等级继续', en: 'Continue at my current level' })}</button></form>` : ''}
 <p class="hint"><a href="${action}?full=1">${t(lang, { zh: '使用其他账户登录', en: 'Log in with another account' })}</a></p>`,
   });
 }

@@ -17,9 +17,11 @@
  *   prompt=consent), rotated on every use (oidc-provider's default for public clients; a reused
  *   one revokes the whole grant, RFC 9700 §4.14.2), and bound to the login session unless
  *   offline_access was granted: they end with the session and at most 8 hours after login.
- * - Levels of assurance (idp/assurance.ts): acr urn:yiwang:loa:2 … 5, demanded with acr_values
- *   or an acr claim request (the claims parameter is enabled for acr only); the interaction
- *   policy steps the user up (idp/login/policy.ts).
+ * - Levels of assurance (idp/assurance.ts): acr urn:yiwang:loa:2 … 5, asked for with acr_values
+ *   or a non-essential acr claim (voluntary: stepped up to when reachable, else the level reached
+ *   is issued) or demanded with an essential acr claim or the client's access policy (stepped up
+ *   to, or unmet_authentication_requirements); the claims parameter is enabled for acr only and
+ *   the interaction policy does the step-up (idp/login/policy.ts).
  * - Keys come from idp/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
  */
 import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
@@ -238,8 +240,8 @@ export function createProvider(d: ProviderDeps): Provider {
     async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
       return client.grantTypeAllowed('refresh_token');
     },
-    // stepUpPolicy: a client demanding a higher acr than the session's sends the user to log in again (idp/login/policy.ts).
-    interactions: { policy: stepUpPolicy(), url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    // stepUpPolicy: a client asking a higher acr than the session's sends the user to step up (idp/login/policy.ts).
+    interactions: { policy: stepUpPolicy(partners ? { minimumLevel: partners.minimumLevel } : {}), url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: {
       AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,

@@ -5,7 +5,11 @@
  * request without restarting anything and without touching other clients. No policy = anyone.
  *
  * The rules are small named checks in one table (POLICY_CHECKS); the first that fails names the
- * refusal, which the relying party receives as `access_denied` with that description.
+ * refusal. At the authorization endpoint a refused kind or role reaches the relying party as
+ * `access_denied` with that description; the minimum level is an essential demand instead
+ * (idp/login/policy.ts): the user is stepped up when the account can reach it, and the relying
+ * party gets `unmet_authentication_requirements` when it cannot. At refresh and UserInfo every
+ * rule refuses (`invalid_grant`, `invalid_token`).
  */
 import { z } from 'zod';
 import type { Db, Queryable } from '../../kernel/db.ts';
@@ -43,9 +47,11 @@ export const POLICY_CHECKS: ReadonlyArray<readonly [name: string, check: Check]>
   ['level', (p, _a, acr) => (p.minAcr && loaLevel(acr) < loaLevel(p.minAcr) ? `此应用要求认证等级不低于 ${p.minAcr} / this application requires assurance level ${p.minAcr} or higher` : undefined)],
 ];
 
-export function policyRefusal(p: ClientPolicy | undefined, a: PolicySubject, acr: string | undefined): string | undefined {
+/** The first refusal, or undefined; `level: false` leaves the minimum level out (the login steps up to it). */
+export function policyRefusal(p: ClientPolicy | undefined, a: PolicySubject, acr: string | undefined, o: { level?: boolean } = {}): string | undefined {
   if (!p) return undefined;
-  for (const [, check] of POLICY_CHECKS) {
+  for (const [name, check] of POLICY_CHECKS) {
+    if (name === 'level' && o.level === false) continue;
     const why = check(p, a, acr);
     if (why) return why;
   }

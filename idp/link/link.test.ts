@@ -114,13 +114,21 @@ describe('link.login', () => {
     expect((await p.city.db.query('select 1 from idp.accounts where id = $1 and proofing = $2', [tokens.claims()!.sub, 'linked'])).rows).toHaveLength(1);
   });
 
-  test('a client demanding L4 is refused for a platform login at L3 (unmet_authentication_requirements), not stepped up', async () => {
+  test('a client demanding L4 (essential acr) is refused for a platform login at L3 (unmet_authentication_requirements), not stepped up; one only asking (acr_values) gets L3', async () => {
     const c = await nationalPerson();
     const jar = new CookieJar();
     await accept(jar, await throughPlatform(p, jar, cityUrl(`/register/link/${NATIONAL.id}`), { login: c.idNumber, password: c.password }));
-    const flow = await BrowserFlow.start(p.city.issuer, { jar, params: { acr_values: 'urn:yiwang:loa:4' } });
-    await flow.go(await flow.get(platformHref(flow.html)!));
-    expect(flow.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    const demanding = await BrowserFlow.start(p.city.issuer, {
+      jar, params: { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:yiwang:loa:4'] } } }) },
+    });
+    await demanding.go(await demanding.get(platformHref(demanding.html)!));
+    expect(demanding.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
+
+    const asking = await BrowserFlow.start(p.city.issuer, { jar, params: { acr_values: 'urn:yiwang:loa:4' } });
+    if (!asking.callback && platformHref(asking.html)) await asking.go(await asking.get(platformHref(asking.html)!));
+    // No step-up page (a platform login is not stepped up here), no refusal: the consent, then L3.
+    expect(asking.html).not.toContain('unmet_authentication_requirements');
+    expect((await asking.tokens()).claims()).toMatchObject({ amr: ['fed'], acr: 'urn:yiwang:loa:3' });
   });
 });
 

@@ -72,5 +72,8 @@ describe('hardening.stepup-lockout', () => {
     await flow.submit('/stepup/send');
     await flow.submit('/stepup', { code: await idp.lastCode(p.mobile, 'otp.stepup') });
     expect([flow.status, flow.errorCode, flow.callback]).toEqual([429, 'LOGIN_LOCKED', undefined]);
+    // acr_values is only a wish, so the page offers to go on at L3: not while the account is locked.
+    await flow.submit('/stepup/skip');
+    expect([flow.status, flow.errorCode, flow.callback]).toEqual([429, 'LOGIN_LOCKED', undefined]);
   });
 });

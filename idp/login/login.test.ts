@@ -86,12 +86,16 @@ describe('login.assurance', () => {
     expect(idClaims(await flow.tokens())).toMatchObject({ acr: 'urn:yiwang:loa:5', amr: ['sms', 'pwd'] });
   });
 
-  test('a client demanding a level the account was not proven at gets unmet_authentication_requirements', async () => {
+  test('a level the account was not proven at: asked (acr_values) gives the level reached, demanded (essential acr claim) unmet_authentication_requirements', async () => {
     const p = await person();
-    const flow = await BrowserFlow.start(idp.issuer, { params: { acr_values: 'urn:yiwang:loa:4' } });
-    await flow.submit('/login', { login: p.mobile, password: p.password });
-    expect(flow.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
-    expect(flow.callback?.searchParams.get('code')).toBeNull();
+    const asked = await BrowserFlow.start(idp.issuer, { params: { acr_values: 'urn:yiwang:loa:4' } });
+    await asked.submit('/login', { login: p.mobile, password: p.password });
+    expect(idClaims(await asked.tokens())).toMatchObject({ sub: p.id, acr: 'urn:yiwang:loa:3', amr: ['pwd'] });
+
+    const demanded = await BrowserFlow.start(idp.issuer, { params: { claims: JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:yiwang:loa:4' } } }) } });
+    await demanded.submit('/login', { login: p.mobile, password: p.password });
+    expect(demanded.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(demanded.callback?.searchParams.get('code')).toBeNull();
   });
 
   test('a session at L3 does not satisfy a later request for L5: the same browser is asked for the missing factor only', async () => {

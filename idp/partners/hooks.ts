@@ -6,7 +6,10 @@
  * - `pairwiseIdentifier`: see pairwise.ts (partners are registered with subject_type pairwise).
  * - `loadExistingGrant`: the session's grant as oidc-provider does it, then (partners only)
  *   remembered consent from `idp.consents`; before either, the client's access policy
- *   (R-ID-10) — a refused account ends the request with `access_denied` at the client.
+ *   (R-ID-10) — an account of a refused kind or role ends the request with `access_denied`
+ *   at the client. The policy's minimum level is not checked here but by the login prompt
+ *   (`minimumLevel`, idp/login/policy.ts), which steps the user up to it.
+ * - `minimumLevel`: the policy's minimum level, an essential demand.
  * - `accountAllowed`: the same policy at the token and UserInfo endpoints (refresh after the
  *   policy changed, UserInfo with an older token).
  * - `resourceServer`: partners get no token for the graph (their subjects are pairwise; the
@@ -17,6 +20,7 @@ import { errors } from 'oidc-provider';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../kernel/clock.ts';
 import type { AccountRecord } from '../accounts.ts';
+import { levelOf, type Level } from '../assurance.ts';
 import type { PolicyStore } from '../admin/policies.ts';
 import { policyRefusal } from '../admin/policies.ts';
 import type { ConsentStore } from './consents.ts';
@@ -45,8 +49,8 @@ export interface PartnerHooksDeps {
 export function createPartnerHooks(d: PartnerHooksDeps) {
   const admin = adminResource(d.issuer);
 
-  async function enforcePolicy(clientId: string, a: Pick<AccountRecord, 'kind' | 'roles'>, acr: string | undefined): Promise<string | undefined> {
-    return policyRefusal(await d.policies.get(clientId), { kind: a.kind, roles: a.roles }, acr);
+  async function enforcePolicy(clientId: string, a: Pick<AccountRecord, 'kind' | 'roles'>, acr: string | undefined, o: { level?: boolean } = {}): Promise<string | undefined> {
+    return policyRefusal(await d.policies.get(clientId), { kind: a.kind, roles: a.roles }, acr, o);
   }
 
   return {
@@ -65,7 +69,7 @@ export function createPartnerHooks(d: PartnerHooksDeps) {
       const { clientId } = oidc.client;
       const record = oidc.account?.record;
       if (record) {
-        const refusal = await enforcePolicy(clientId, record, oidc.session.acr);
+        const refusal = await enforcePolicy(clientId, record, oidc.session.acr, { level: false });
         if (refusal) throw new errors.AccessDenied(refusal);
       }
       const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(clientId);
@@ -86,6 +90,11 @@ export function createPartnerHooks(d: PartnerHooksDeps) {
       for (const [resource, scope] of Object.entries(remembered.resourceScopes)) grant.addResourceScope(resource, scope);
       await grant.save();
       return grant;
+    },
+
+    /** The client's policy minimum level (an essential demand at login, idp/login/policy.ts). */
+    async minimumLevel(clientId: string): Promise<Level | undefined> {
+      return levelOf((await d.policies.get(clientId))?.minAcr);
     },
 
     /** At the token and UserInfo endpoints: false when the client's policy refuses the account now. */

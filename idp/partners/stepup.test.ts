@@ -1,11 +1,14 @@
 /**
- * A partner site demanding a level of assurance (issue 3 bullet 4, OIDC Core §3.1.2.1 acr_values,
+ * A partner site asking for a level of assurance (issue 3 bullet 4, OIDC Core §3.1.2.1 acr_values,
  * §5.5.1.1 the acr claim), with openid-client as the confidential partner and the IdP's real
  * pages: the user is stepped up with the missing factor (an SMS code after a password) and the ID
  * token carries the higher acr and both methods; the same level again in the same browser needs
- * no credentials, a higher one the step-up; an account that can never reach the level is sent
- * back with `unmet_authentication_requirements` and no code; `max_age`, `prompt=login` and
- * `prompt=none` are honoured.
+ * no credentials, a higher one the step-up. A voluntary level (acr_values, a non-essential acr
+ * claim) the account cannot reach is no failure: the code comes with the level reached, and a
+ * reachable one may be declined. An essential level (essential acr claim, the client's access
+ * policy minimum) the account can never reach sends it back with
+ * `unmet_authentication_requirements` and no code. A malformed acr claim request is
+ * `invalid_request` before any login. `max_age`, `prompt=login` and `prompt=none` are honoured.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
@@ -22,14 +25,20 @@ const L4 = 'urn:yiwang:loa:4';
 const L5 = 'urn:yiwang:loa:5';
 
 let idp: TestIdp;
+let admin: string;
 let partner: client.Configuration;
+
+/** A confidential partner client registered through the admin API. */
+async function registerPartner(name: string): Promise<{ clientId: string; config: client.Configuration }> {
+  const r = await adminCall(idp.issuer, admin, 'POST', '/admin/clients', { client_name: name, redirect_uris: [CB], scope: 'openid profile' });
+  expect(r.status).toBe(201);
+  return { clientId: r.body.client_id, config: await discoverConfidentialClient(idp.issuer, r.body.client_id, r.body.client_secret) };
+}
 
 beforeAll(async () => {
   idp = await startTestIdp({ env: { IDP_OTP_RESEND_SECONDS: '0' } });
-  const admin = await adminToken(idp.issuer, 'yw-admin', DEMO_ADMIN_PASSWORD);
-  const r = await adminCall(idp.issuer, admin, 'POST', '/admin/clients', { client_name: '加强认证合作网站 / Step-up partner', redirect_uris: [CB], scope: 'openid profile' });
-  expect(r.status).toBe(201);
-  partner = await discoverConfidentialClient(idp.issuer, r.body.client_id, r.body.client_secret);
+  admin = await adminToken(idp.issuer, 'yw-admin', DEMO_ADMIN_PASSWORD);
+  partner = (await registerPartner('加强认证合作网站 / Step-up partner')).config;
 });
 afterAll(async () => { await idp?.close(); });
 
@@ -41,12 +50,14 @@ async function person(counter = false) {
   return { ...c, id };
 }
 
-/** The partner starts an authorization request in the browser `jar`. */
-const atPartner = (jar: CookieJar, params: Record<string, string> = {}) =>
-  BrowserFlow.start(idp.issuer, { config: partner, redirectUri: CB, scope: 'openid profile', jar, params });
+/** The partner (or another relying party `config`) starts an authorization request in the browser `jar`. */
+const atPartner = (jar: CookieJar, params: Record<string, string> = {}, config = partner) =>
+  BrowserFlow.start(idp.issuer, { config, redirectUri: CB, scope: 'openid profile', jar, params });
 
 const idToken = (r: { id_token?: string | undefined }) => decodeJwt(r.id_token!);
 const essentialAcr = (acr: Record<string, unknown>) => JSON.stringify({ id_token: { acr: { essential: true, ...acr } } });
+const acrClaim = (acr: unknown) => JSON.stringify({ id_token: { acr } });
+const errorOf = (flow: BrowserFlow) => flow.callback?.searchParams.get('error');
 
 /** Enter the SMS code the step-up page sent to the bound mobile (read from the development sink). */
 async function stepUpBySms(flow: BrowserFlow, mobile: string): Promise<void> {
@@ -115,29 +126,115 @@ describe('partners.stepup', () => {
     expect(idToken(await four.tokens())).toMatchObject({ acr: L5 });
   });
 
-  test('an account that cannot reach the level goes back with unmet_authentication_requirements and no code, logged in or not', async () => {
+  test('an essential level the account cannot reach: unmet_authentication_requirements and no code, logged in or not', async () => {
     const p = await person();
     const jar = new CookieJar();
-    const fresh = await atPartner(jar, { acr_values: L4 });
+    const fresh = await atPartner(jar, { claims: essentialAcr({ values: [L4, L5] }) });
     await fresh.submit('/login', { login: p.mobile, password: p.password });
-    expect(fresh.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(errorOf(fresh)).toBe('unmet_authentication_requirements');
+    expect(fresh.callback?.searchParams.get('error_description')).toContain(`${L4} was requested as essential`);
     expect(fresh.callback?.searchParams.get('code')).toBeNull();
     expect(fresh.callback?.searchParams.get('state')).toBe(fresh.state);
 
-    // Logged in at L3 already (SSO), then asked for L4: back at once, no page, no code.
+    // Logged in at L3 already (SSO), then the essential claim for L4: back at once, no page, no code.
     const ok = await atPartner(jar);
     await ok.submit('/login', { login: p.mobile, password: p.password });
     expect(idToken(await ok.tokens())).toMatchObject({ acr: L3 });
     const sso = await atPartner(jar, { claims: essentialAcr({ value: L4 }) });
-    expect(sso.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(errorOf(sso)).toBe('unmet_authentication_requirements');
     expect(sso.callback?.searchParams.get('code')).toBeNull();
+    // acr_values alongside do not soften the essential claim.
+    const both = await atPartner(jar, { acr_values: L3, claims: essentialAcr({ value: L4 }) });
+    expect(errorOf(both)).toBe('unmet_authentication_requirements');
 
-    // An essential acr naming no level this IdP has can never be met.
-    const unknown = await atPartner(new CookieJar(), { claims: essentialAcr({ value: 'urn:example:gold' }) });
-    expect(unknown.callback?.searchParams.get('error')).toBe('unmet_authentication_requirements');
     // The claims parameter is for acr only here: anything else is invalid_request (no claims past the consent page).
     const other = await atPartner(new CookieJar(), { claims: JSON.stringify({ id_token: { phone_number: { essential: true } } }) });
-    expect(other.callback?.searchParams.get('error')).toBe('invalid_request');
+    expect(errorOf(other)).toBe('invalid_request');
+  });
+
+  test('voluntary levels (acr_values, a non-essential acr claim) the account cannot reach: a code with the level reached, no page in a logged-in browser', async () => {
+    const p = await person();
+    const jar = new CookieJar();
+    // max_age only to have auth_time in every ID token (the login time, unchanged by SSO).
+    const fresh = await atPartner(jar, { acr_values: L4, max_age: '3600' });
+    await fresh.submit('/login', { login: p.mobile, password: p.password });
+    const first = idToken(await fresh.tokens());
+    expect(first).toMatchObject({ acr: L3, amr: ['pwd'] });
+
+    // Logged in: the same wish again, as acr_values or as a non-essential claim, is answered at once.
+    for (const params of [{ acr_values: L5 }, { claims: acrClaim({ values: [L4, L5] }) }, { claims: acrClaim({ essential: false, value: L5 }) }] as Array<Record<string, string>>) {
+      const sso = await atPartner(jar, { ...params, max_age: '3600' });
+      expect(sso.callback?.searchParams.get('code')).toBeTruthy();
+      expect(idToken(await sso.tokens())).toMatchObject({ sub: first.sub, acr: L3, amr: ['pwd'], auth_time: first.auth_time });
+    }
+    // prompt=none as well: nothing to ask the user for.
+    const none = await atPartner(jar, { acr_values: L5, prompt: 'none' });
+    expect(idToken(await none.tokens())).toMatchObject({ acr: L3 });
+    // A voluntary value that is not one of our levels is ignored.
+    const foreign = await atPartner(new CookieJar(), { acr_values: 'urn:example:gold', claims: acrClaim({ values: ['urn:example:silver'] }) });
+    await foreign.submit('/login', { login: p.idNumber, password: p.password });
+    expect(idToken(await foreign.tokens())).toMatchObject({ acr: L3 });
+  });
+
+  test('a voluntary step-up may be declined: the code says the level reached; an essential one may not', async () => {
+    const p = await person(true);
+    const jar = new CookieJar();
+    const fresh = await atPartner(jar, { acr_values: L5, max_age: '3600' });
+    await fresh.submit('/login', { login: p.idNumber, password: p.password });
+    expect(fresh.html).toContain('stepup-code');
+    expect(fresh.html).toContain('/stepup/skip');
+    await fresh.submit('/stepup/skip');
+    const first = idToken(await fresh.tokens());
+    expect(first).toMatchObject({ acr: L3, amr: ['pwd'] });
+
+    // In the logged-in browser the step-up is offered again; declining keeps the session as it was (auth_time too).
+    const sso = await atPartner(jar, { claims: acrClaim({ value: L5 }), max_age: '3600' });
+    expect(sso.html).toContain('stepup-code');
+    await sso.submit('/stepup/skip');
+    expect(idToken(await sso.tokens())).toMatchObject({ sub: first.sub, acr: L3, amr: ['pwd'], auth_time: first.auth_time });
+
+    // Essential: no such button, and posting it anyway is FORBIDDEN; no code, and the step-up still works.
+    const strict = await atPartner(jar, { claims: essentialAcr({ value: L5 }) });
+    expect(strict.html).toContain('stepup-code');
+    expect(strict.html).not.toContain('/stepup/skip');
+    await strict.submitTo('/stepup/skip');
+    expect([strict.status, strict.errorCode, strict.callback]).toEqual([403, 'FORBIDDEN', undefined]);
+    const retry = await atPartner(jar, { claims: essentialAcr({ value: L5 }) });
+    await stepUpBySms(retry, p.mobile);
+    expect(idToken(await retry.tokens())).toMatchObject({ sub: first.sub, acr: L5, amr: ['pwd', 'sms'] });
+  });
+
+  test('a malformed acr claim request is invalid_request before any login, logged in or not', async () => {
+    const p = await person();
+    const jar = new CookieJar();
+    const ok = await atPartner(jar);
+    await ok.submit('/login', { login: p.mobile, password: p.password });
+    expect(idToken(await ok.tokens())).toMatchObject({ acr: L3 });
+    const malformed: Array<[unknown, string]> = [
+      [{ essential: true, values: L4 }, 'values must be a non-empty array of strings'],
+      [{ essential: true, values: [] }, 'values must be a non-empty array of strings'],
+      [{ values: [L4, 5] }, 'values must be a non-empty array of strings'],
+      [{ essential: true, value: 4 }, 'value must be a string'],
+      [{ essential: true, value: [L4] }, 'value must be a string'],
+      [{ essentail: true, value: L4 }, 'may only have the members essential, value and values'],
+      [{ essential: 'true', value: L4 }, 'essential must be true or false'],
+      [{ essential: true, value: L4, values: [L5] }, 'value or values, not both'],
+      [{ essential: true, value: 'urn:example:gold' }, 'may only name the levels in acr_values_supported'],
+      [{ essential: true, values: [L4, 'urn:yiwang:loa:9'] }, 'may only name the levels in acr_values_supported'],
+      ['urn:yiwang:loa:4', 'must be null or an object'],
+    ];
+    for (const [acr, why] of malformed) {
+      for (const browser of [new CookieJar(), jar]) {
+        const flow = await atPartner(browser, { claims: acrClaim(acr) });
+        // Straight back to the partner: no login page, no code.
+        expect([errorOf(flow), flow.callback?.searchParams.get('code')]).toEqual(['invalid_request', null]);
+        expect(flow.callback?.searchParams.get('error_description')).toContain(why);
+        expect(flow.callback?.searchParams.get('state')).toBe(flow.state);
+      }
+    }
+    // The same browser still logs in normally afterwards.
+    const after = await atPartner(jar, { claims: acrClaim(null) });
+    expect(idToken(await after.tokens())).toMatchObject({ acr: L3 });
   });
 
   test('max_age: an older session logs in again, then steps up; auth_time is the new login', async () => {
@@ -186,5 +283,60 @@ describe('partners.stepup', () => {
     await forcedHigher.submit('/login', { login: p.mobile, password: p.password });
     await stepUpBySms(forcedHigher, p.mobile);
     expect(idToken(await forcedHigher.tokens())).toMatchObject({ acr: L5, amr: ['pwd', 'sms'] });
+  });
+});
+
+describe('partners.stepup.policy', () => {
+  let strict: { clientId: string; config: client.Configuration };
+  beforeAll(async () => {
+    strict = await registerPartner('最低等级合作网站 / Minimum-level partner');
+    expect((await adminCall(idp.issuer, admin, 'PUT', `/admin/clients/${strict.clientId}/policy`, { minAcr: L5 })).status).toBe(200);
+  });
+
+  test('a client policy minimum level steps up an account that can reach it, fresh or logged in, and cannot be declined', async () => {
+    const p = await person(true);
+    const fresh = await atPartner(new CookieJar(), {}, strict.config);
+    await fresh.submit('/login', { login: p.idNumber, password: p.password });
+    expect(fresh.callback).toBeUndefined();
+    expect(fresh.html).not.toContain('/stepup/skip');
+    await stepUpBySms(fresh, p.mobile);
+    expect(idToken(await fresh.tokens())).toMatchObject({ acr: L5, amr: ['pwd', 'sms'] });
+
+    // Logged in at L3 at another partner: the strict one asks only for the missing factor.
+    const jar = new CookieJar();
+    const elsewhere = await atPartner(jar);
+    await elsewhere.submit('/login', { login: p.mobile, password: p.password });
+    expect(idToken(await elsewhere.tokens())).toMatchObject({ acr: L3 });
+    const none = await atPartner(jar, { prompt: 'none' }, strict.config);
+    expect(errorOf(none)).toBe('login_required');
+    // A voluntary lower level does not soften the policy.
+    const sso = await atPartner(jar, { acr_values: L3 }, strict.config);
+    expect(sso.html).not.toContain('name="password"');
+    await stepUpBySms(sso, p.mobile);
+    expect(idToken(await sso.tokens())).toMatchObject({ acr: L5, amr: ['pwd', 'sms'] });
+  });
+
+  test('an account that cannot reach the policy minimum: unmet_authentication_requirements naming the policy, fresh or logged in', async () => {
+    const p = await person();
+    const jar = new CookieJar();
+    const fresh = await atPartner(jar, { acr_values: L3 }, strict.config);
+    await fresh.submit('/login', { login: p.mobile, password: p.password });
+    expect([errorOf(fresh), fresh.callback?.searchParams.get('code')]).toEqual(['unmet_authentication_requirements', null]);
+    expect(fresh.callback?.searchParams.get('error_description')).toContain(`access policy requires ${L5}`);
+
+    const elsewhere = await atPartner(jar);
+    await elsewhere.submit('/login', { login: p.mobile, password: p.password });
+    expect(idToken(await elsewhere.tokens())).toMatchObject({ acr: L3 });
+    const sso = await atPartner(jar, {}, strict.config);
+    expect([errorOf(sso), sso.callback?.searchParams.get('code')]).toEqual(['unmet_authentication_requirements', null]);
+
+    // Lowered at run time: the same browser gets a code at once.
+    expect((await adminCall(idp.issuer, admin, 'PUT', `/admin/clients/${strict.clientId}/policy`, { minAcr: L3 })).status).toBe(200);
+    try {
+      const now = await atPartner(jar, {}, strict.config);
+      expect(idToken(await now.tokens())).toMatchObject({ acr: L3 });
+    } finally {
+      await adminCall(idp.issuer, admin, 'PUT', `/admin/clients/${strict.clientId}/policy`, { minAcr: L5 });
+    }
   });
 });
