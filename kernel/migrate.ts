@@ -11,6 +11,24 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * SQL making a table of the migration's schema append-only: the database itself refuses
+ * UPDATE, DELETE and TRUNCATE (audit trails, imported evidence).
+ */
+export function appendOnlySql(schema: string, table: string): string {
+  return `
+create function ${table}_append_only() returns trigger language plpgsql as $$
+begin
+  raise exception '${schema}.${table} is append-only';
+end;
+$$;
+create trigger ${table}_no_update before update or delete on ${table}
+  for each row execute function ${table}_append_only();
+create trigger ${table}_no_truncate before truncate on ${table}
+  for each statement execute function ${table}_append_only();
+`;
+}
+
 export async function migrate(db: Db, schema: string, migrations: readonly Migration[]): Promise<string[]> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
   const applied: string[] = [];

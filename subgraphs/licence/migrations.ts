@@ -17,7 +17,7 @@
  * - status_audit: append-only log of revoke / suspend / reinstate: who, when, why.
  * 005–007: seals from an outside CA, the seal audit, imported CRLs (see each migration).
  */
-import type { Migration } from '../../kernel/migrate.ts';
+import { appendOnlySql, type Migration } from '../../kernel/migrate.ts';
 import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
 
 export const LICENCE_SCHEMA = 'licence';
@@ -186,16 +186,7 @@ create table seal_audit (
 );
 create index seal_audit_agency on seal_audit (agency_code, seq);
 
-create function seal_audit_append_only() returns trigger language plpgsql as $$
-begin
-  raise exception 'licence.seal_audit is append-only';
-end;
-$$;
-create trigger seal_audit_no_update before update or delete on seal_audit
-  for each row execute function seal_audit_append_only();
-create trigger seal_audit_no_truncate before truncate on seal_audit
-  for each statement execute function seal_audit_append_only();
-`,
+${appendOnlySql(LICENCE_SCHEMA, 'seal_audit')}`,
   },
   {
     // Issuance reserves a licence's status index before it signs (unique per agency, so two
@@ -236,16 +227,7 @@ create table crls (
   unique (issuer_key, crl_number)
 );
 
-create function crls_append_only() returns trigger language plpgsql as $$
-begin
-  raise exception 'licence.crls is append-only';
-end;
-$$;
-create trigger crls_no_update before update or delete on crls
-  for each row execute function crls_append_only();
-create trigger crls_no_truncate before truncate on crls
-  for each statement execute function crls_append_only();
-
+${appendOnlySql(LICENCE_SCHEMA, 'crls')}
 alter table certificates add column invalidity_date timestamptz;
 alter table certificates add column revoked_by_crl uuid references crls (id);
 `,
