@@ -82,7 +82,7 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const caller = bearerVerifier({ jwks, issuer: config.IDP_ISSUER, audience: config.GATEWAY_RESOURCE, clock });
       const mobile = createMobileChange({ accounts, otp, cache, verifier, now });
       const reset = createPasswordReset({ accounts, otp, guard });
-      // Counter acts are administrative acts (R-ID-9): the same keyed, anchored chain as idp/admin/wire.ts.
+      // Counter acts and a person removing a platform link (R-ID-9): the same keyed, anchored chain as idp/admin/wire.ts.
       const audit = createAuditLog(db, {
         key: auditKey(secrets.internalSecret), cache,
         onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
@@ -93,7 +93,7 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
         linked: { upstreams: upstreamList, flows: linking.flows, handoff: linking.handoff },
       });
       mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR, upstreams: upstreamList });
-      linking.mount(router, { sessions, limiter, caller });
+      linking.mount(router, { sessions, limiter, caller, audit });
       // R-ID-4's electronic business licence and enterprise certificate routes (/account/companies, /account/api/companies/*).
       mountCompanyRoutes(router, {
         accounts, companies, sessions, limiter, perHour: config.IDP_REGISTER_PER_HOUR, caller, key: deps.internalKey, log,

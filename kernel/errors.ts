@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   UPSTREAM_ATTRIBUTE_UNVERIFIED: { status: 400, description: 'The platform did not vouch for a required attribute (name and resident ID number as `verified_claims`, at level 3 or higher); `details.missing` names them.' },
   LINK_EXISTS: { status: 409, description: 'This account on that platform is already linked to an account here, or this account already has a link to that platform.' },
   LINK_IDENTITY_MISMATCH: { status: 403, description: 'Linking a platform to an existing account: the platform vouches for another person (name or ID number differ).' },
+  LINK_LAST_LOGIN: { status: 409, description: 'Removing this platform link would leave the account with no way to log in (no password, no bound mobile, no other linked platform): set a password or bind a mobile first.' },
   FEATURE_NOT_CONFIGURED: { status: 503, description: 'This route needs trust this platform has not configured (no licence trust bundle, no enterprise CA).' },
   BUSINESS_LICENCE_INVALID: { status: 400, description: 'The licence verified but is not an electronic business licence of a company naming its legal representative (type, holder or legal representative); `details.reason` says which.' },
   LEGAL_REP_MISMATCH: { status: 403, description: 'The business licence names another legal representative than the logged-in person.' },

@@ -5,7 +5,8 @@
  * account after a normal login, our IdP releasing the full ID number only to a client marked as
  * a trusted real-name platform, and every refusal: an ID number known here, a platform not
  * configured or unreachable, an attribute not vouched for, a replayed, forged, foreign or
- * tampered callback (state, nonce, issuer), a denied consent, another person's identity.
+ * tampered callback (state, nonce, issuer), a denied consent, another person's identity; removing
+ * a link (own only, audited, never the last way to log in).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSecretKey } from 'node:crypto';
@@ -15,10 +16,11 @@ import { loadConfig } from '../../kernel/config.ts';
 import { maskIdNumber } from '../../kernel/ids.ts';
 import { newCitizen } from '../../test/journey.ts';
 import {
-  BrowserFlow, CookieJar, adminCall, adminToken, authorizeInBrowser, browserFetch, pageErrorCode, parseForms, partnerCodeFlow, registerPerson,
+  BrowserFlow, CookieJar, adminCall, adminToken, authorizeInBrowser, browserFetch, callApi, pageErrorCode, parseForms, partnerCodeFlow, registerPerson,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
 import { AGREEMENT, createAccountStore } from '../accounts.ts';
+import { CSRF_FIELD } from '../csrf.ts';
 import { stateKey } from './flow.ts';
 import { readIdentity } from './identity.ts';
 import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from './testing.ts';
@@ -84,6 +86,13 @@ async function cityAccountLogin(jar: CookieJar, login: string, password: string)
   await (await browserFetch(jar, callback)).body?.cancel();
 }
 
+/** The form of /account/links (in `jar`'s session) posting to `action`. */
+async function linksForm(jar: CookieJar, action: string) {
+  const f = parseForms(await (await browserFetch(jar, cityUrl('/account/links'))).text()).find((x) => x.action === action);
+  if (!f) throw new Error(`no form for ${action} on /account/links`);
+  return f;
+}
+
 describe('link.login', () => {
   test('a person registered through the platform later logs in through it: amr fed, the platform login\'s level', async () => {
     const c = await nationalPerson();
@@ -145,8 +154,7 @@ describe('link.existing-account', () => {
 
     const jar = new CookieJar();
     await cityAccountLogin(jar, c.idNumber, c.password);
-    const page = await (await browserFetch(jar, cityUrl('/account/links'))).text();
-    const form = parseForms(page).find((f) => f.action === `/account/links/${NATIONAL.id}`)!;
+    const form = await linksForm(jar, `/account/links/${NATIONAL.id}`);
     const linked = await throughPlatform(p, jar, cityUrl(form.action), { method: 'POST', form: form.fields, login: c.idNumber, password: c.password });
     expect(linked.url.pathname).toBe('/account/links');
     expect(linked.html).toContain(NATIONAL.name.zh);
@@ -175,6 +183,95 @@ describe('link.existing-account', () => {
     expect(r.status).toBe(403);
     expect(pageErrorCode(r.html)).toBe('LINK_IDENTITY_MISMATCH');
     expect(await count('account_links')).toBe(before);
+  });
+});
+
+/** A person registered at city through the national platform (the agreement accepted in `jar`); its account id. */
+async function registeredThroughPlatform(jar: CookieJar, c: { idNumber: string; password: string }) {
+  await accept(jar, await throughPlatform(p, jar, cityUrl(`/register/link/${NATIONAL.id}`), { login: c.idNumber, password: c.password }));
+  return (await p.city.db.query<{ id: string }>('select id from idp.accounts where id_number = $1', [c.idNumber])).rows[0]!.id;
+}
+/** A bearer token for the account the national platform logs in (still logged in there, in `jar`). */
+async function platformToken(jar: CookieJar) {
+  const flow = await BrowserFlow.start(p.city.issuer, { jar });
+  await flow.go(await flow.get(platformHref(flow.html)!));
+  return (await flow.tokens()).access_token;
+}
+const removals = async (accountId: string) => (await p.city.db.query<{ details: Record<string, unknown> }>(
+  'select details from idp.audit_log where action = $1 and actor_id = $2 and target = $2', ['account.link.remove', accountId])).rows.map((r) => r.details);
+const linksOf = async (accountId: string) => (await p.city.db.query<{ upstream: string }>('select upstream from idp.account_links where account_id = $1', [accountId])).rows;
+
+describe('link.remove', () => {
+  test('on /account/links: the button removes only this account\'s link (CSRF-bound, audited, factors kept); again is NOT_FOUND; the platform login then no longer reaches the account', async () => {
+    // Another person linked to the same platform: untouched by this removal.
+    const other = await nationalPerson();
+    const otherId = await registeredThroughPlatform(new CookieJar(), other);
+
+    const c = await nationalPerson();
+    await registerPerson(p.city.issuer, c);
+    const jar = new CookieJar();
+    await cityAccountLogin(jar, c.idNumber, c.password);
+    const link = await linksForm(jar, `/account/links/${NATIONAL.id}`);
+    await throughPlatform(p, jar, cityUrl(link.action), { method: 'POST', form: link.fields, login: c.idNumber, password: c.password });
+    const id = (await p.city.db.query<{ id: string }>('select id from idp.accounts where id_number = $1', [c.idNumber])).rows[0]!.id;
+    const factors = (await p.city.db.query<{ factors: unknown }>('select factors from idp.accounts where id = $1', [id])).rows[0]!.factors;
+
+    const remove = await linksForm(jar, `/account/links/${NATIONAL.id}/remove`);
+    expect(remove.fields).toHaveProperty(CSRF_FIELD);
+    const forged = await browserFetch(jar, cityUrl(remove.action), { form: { ...remove.fields, [CSRF_FIELD]: 'x'.repeat(43) } });
+    expect(forged.status).toBe(403);
+    expect(pageErrorCode(await forged.text())).toBe('FORBIDDEN');
+    expect(await linksOf(id)).toEqual([{ upstream: NATIONAL.id }]);
+
+    const done = await browserFetch(jar, cityUrl(remove.action), { form: remove.fields });
+    expect(done.status).toBe(200);
+    const html = await done.text();
+    expect(html).toContain(`已解除与「${NATIONAL.name.zh}」的关联`);
+    expect(parseForms(html).map((f) => f.action)).toEqual(expect.arrayContaining([`/account/links/${NATIONAL.id}`]));
+    expect(parseForms(html).map((f) => f.action)).not.toContain(remove.action);
+    expect(await linksOf(id)).toEqual([]);
+    expect(await linksOf(otherId)).toEqual([{ upstream: NATIONAL.id }]);
+    expect((await p.city.db.query<{ factors: unknown }>('select factors from idp.accounts where id = $1', [id])).rows[0]!.factors).toEqual(factors);
+    expect(await removals(id)).toEqual([{ upstream: NATIONAL.id, issuer: p.national.issuer, via: 'link' }]);
+
+    const again = await browserFetch(jar, cityUrl(remove.action), { form: remove.fields });
+    expect(again.status).toBe(404);
+    expect(pageErrorCode(await again.text())).toBe('NOT_FOUND');
+    expect(await removals(id)).toHaveLength(1);
+
+    // The platform's login is now someone unknown here with an ID number that has an account: ACCOUNT_EXISTS.
+    const flow = await BrowserFlow.start(p.city.issuer, { jar: new CookieJar() });
+    const refused = await throughPlatform(p, flow.jar, new URL(platformHref(flow.html)!, flow.url), { login: c.idNumber, password: c.password });
+    expect(refused.status).toBe(409);
+    expect(pageErrorCode(refused.html)).toBe('ACCOUNT_EXISTS');
+  });
+
+  test('DELETE /account/api/links/:upstream: the last way to log in (no password, no mobile) is LINK_LAST_LOGIN; a platform not linked NOT_FOUND; no token 401; with a bound mobile 204', async () => {
+    // The mobile belongs to another account here, so the platform's account gets none bound.
+    const c = await nationalPerson();
+    await registerPerson(p.city.issuer, { ...newCitizen(), mobile: c.mobile });
+    const jar = new CookieJar();
+    const id = await registeredThroughPlatform(jar, c);
+    expect((await p.city.db.query('select 1 from idp.accounts where id = $1 and mobile is null and password_hash is null', [id])).rows).toHaveLength(1);
+    const token = await platformToken(jar);
+    const del = (upstream: string, t: string | null = token) => callApi(p.city.issuer, 'DELETE', `/account/api/links/${upstream}`, t ? { token: t } : {});
+
+    expect(await del(NATIONAL.id)).toMatchObject({ status: 409, body: { code: 'LINK_LAST_LOGIN', details: { upstream: NATIONAL.id } } });
+    expect(await del('plain')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect((await del(NATIONAL.id, null)).status).toBe(401);
+    expect(await linksOf(id)).toEqual([{ upstream: NATIONAL.id }]);
+    expect(await removals(id)).toEqual([]);
+
+    // Registered through the platform with its verified mobile bound: SMS codes still log in, so the link may go.
+    const m = await nationalPerson();
+    const mJar = new CookieJar();
+    const mId = await registeredThroughPlatform(mJar, m);
+    const mToken = await platformToken(mJar);
+    expect((await del(NATIONAL.id, mToken)).status).toBe(204);
+    expect(await linksOf(mId)).toEqual([]);
+    expect(await removals(mId)).toEqual([{ upstream: NATIONAL.id, issuer: p.national.issuer, via: 'registration' }]);
+    expect((await callApi(p.city.issuer, 'GET', '/account/api/links', { token: mToken })).body.links).toEqual([]);
+    expect(await linksOf(id)).toEqual([{ upstream: NATIONAL.id }]);
   });
 });
 

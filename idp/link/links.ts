@@ -12,6 +12,12 @@
  *   link are written in one transaction: a refusal stores nothing.
  * - link: an existing person's account is linked after a normal login, when the platform vouches
  *   for the same name and ID number (LINK_IDENTITY_MISMATCH otherwise).
+ * - unlink: the person removes one of their own links (NOT_FOUND when that platform is not linked
+ *   to this account). Refused with LINK_LAST_LOGIN when it is the account's last way to log in: no
+ *   password, no bound mobile (SMS code) and no other linked platform. The account row is locked
+ *   while checking, so two removals at once cannot both pass. The factors the platform verified
+ *   stay recorded (they were verified at the time); `within` runs in the same transaction (the
+ *   audit entry).
  */
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
@@ -48,6 +54,7 @@ export interface LinkStore {
   ofAccount(accountId: string): Promise<AccountLink[]>;
   register(u: Upstream, identity: UpstreamIdentity, agreementVersion: string): Promise<{ accountId: string }>;
   link(u: Upstream, account: AccountRecord, identity: UpstreamIdentity): Promise<AccountLink>;
+  unlink(accountId: string, upstream: string, within?: (q: Queryable, removed: AccountLink) => Promise<unknown>): Promise<AccountLink>;
 }
 
 const linkExists = () => new AppError('LINK_EXISTS', '该平台账户已关联本平台的账户，或您的账户已关联该平台 / this platform account is already linked here, or your account already has a link to that platform');
@@ -103,6 +110,24 @@ export function createLinkStore(d: { db: Db; clock: Clock; accounts: AccountStor
         throw new AppError('LINK_IDENTITY_MISMATCH', '该平台核验的身份（姓名或身份证号码）与您的账户不一致，不能关联 / the platform vouches for another person (name or ID number) than this account', { upstream: u.id });
       }
       return insert(db, u, account.id, identity, 'link');
+    },
+
+    async unlink(accountId, upstream, within) {
+      return db.tx(async (q) => {
+        const { rows: [account] } = await q.query<{ has_password: boolean; mobile: string | null }>(
+          'select password_hash is not null as has_password, mobile from idp.accounts where id = $1 for update', [accountId],
+        );
+        const { rows } = await q.query<Row>('select * from idp.account_links where account_id = $1', [accountId]);
+        const link = rows.find((r) => r.upstream === upstream);
+        if (!account || !link) throw new AppError('NOT_FOUND', '您的账户未关联该平台 / your account has no link to that platform', { upstream });
+        if (!account.has_password && !account.mobile && rows.length === 1) {
+          throw new AppError('LINK_LAST_LOGIN', '这是您账户唯一的登录方式：请先设置密码或绑定手机号码，再解除关联 / this is the only way to log in to your account: set a password or bind a mobile first, then remove the link', { upstream });
+        }
+        await q.query('delete from idp.account_links where account_id = $1 and upstream = $2', [accountId, upstream]);
+        const removed = toLink(link);
+        await within?.(q, removed);
+        return removed;
+      });
     },
   };
   return store;

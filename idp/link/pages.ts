@@ -2,7 +2,8 @@
  * Pages of linked registration and linking (R-ID-3), zh-CN first with an English switch: the
  * agreement page showing what the platform vouched for (ID number masked, R-ID-11), the result
  * pages, and the account's linked platforms. Every form carries its CSRF token, every input a
- * label; platform buttons are plain links (GET), so keyboard use needs nothing special.
+ * label; platform buttons are plain links (GET), so keyboard use needs nothing special. Each
+ * linked platform has its own remove button (a form), named after the platform.
  */
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { AGREEMENT } from '../accounts.ts';
@@ -82,7 +83,9 @@ export function linksPage(o: { lang: Lang; csrf: string; links: AccountLink[]; u
   const nameOf = (id: string) => { const u = o.upstreams.find((x) => x.id === id); return u ? t(lang, u.name) : id; };
   const linked = new Set(o.links.map((l) => l.upstream));
   const rows = o.links.map((l) => html`<li>${nameOf(l.upstream)} <span class="hint">(${tier(lang, l.tier)} · ${l.region} · L${l.level} ·
-    ${l.via === 'registration' ? t(lang, { zh: '通过其注册', en: 'registered through it' }) : t(lang, { zh: '登录后关联', en: 'linked after login' })} · ${l.linkedAt.slice(0, 10)})</span></li>`);
+    ${l.via === 'registration' ? t(lang, { zh: '通过其注册', en: 'registered through it' }) : t(lang, { zh: '登录后关联', en: 'linked after login' })} · ${l.linkedAt.slice(0, 10)})</span>
+    <form method="post" action="/account/links/${l.upstream}/remove" class="inline"><input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
+    <button type="submit" class="secondary">${t(lang, { zh: `解除与「${nameOf(l.upstream)}」的关联`, en: `Remove the link to “${nameOf(l.upstream)}”` })}</button></form></li>`);
   const available = o.upstreams.filter((u) => !linked.has(u.id));
   return page({
     lang, path: '/account/links', title: t(lang, { zh: '关联平台', en: 'Linked platforms' }),

@@ -7,11 +7,16 @@
  *   POST /register/link               accept the agreement → the account exists (form, CSRF)
  *   GET  /account/links               the logged-in person's linked platforms, and the others
  *   POST /account/links/:upstream     link a platform to the logged-in account (form, CSRF)
+ *   POST /account/links/:upstream/remove   remove that link from the logged-in account (form, CSRF)
  *   GET  /account/api/links           the same list as JSON (bearer token)
+ *   DELETE /account/api/links/:upstream    remove a link (bearer token) → 204
  *
  * Logging in through a platform starts on the login page (/interaction/:uid/upstream/:upstream,
  * idp/interactions.ts); a person the platform knows but this IdP does not is taken through the
  * agreement page and then logged in. Registrations count towards IDP_REGISTER_PER_HOUR.
+ * Removing a link (only the caller's own; NOT_FOUND when not linked, LINK_LAST_LOGIN when it is
+ * the account's last way to log in) is written to the audit log (R-ID-9) in its transaction;
+ * afterwards that platform's login no longer reaches the account (ACCOUNT_EXISTS: link again).
  */
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
@@ -21,7 +26,8 @@ import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { AGREEMENT, type AccountStore } from '../accounts.ts';
 import type { BearerCaller } from '../account/bearer.ts';
-import { currentAccount, sendPage } from '../account/common.ts';
+import { bearerAccount, currentAccount, sendPage } from '../account/common.ts';
+import type { AuditLog } from '../audit/log.ts';
 import type { Sessions } from '../account/sessions.ts';
 import { CSRF_FIELD, checkRegisterCsrf, checkSessionCsrf, registerCsrfToken, sessionCsrfToken } from '../csrf.ts';
 import { pageLang } from '../html.ts';
@@ -44,6 +50,9 @@ export interface LinkRouteDeps {
   caller(ctx: ParameterizedContext): Promise<BearerCaller>;
   key: KeyObject;
   log: Logger;
+  /** Removing a link is recorded here (idp/audit/log.ts), at `now()`. */
+  audit: AuditLog;
+  now(): Date;
 }
 
 const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '16kb' });
@@ -55,6 +64,16 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
   const { upstreams, flows, handoff, links, accounts, key, log } = d;
   const who = currentAccount(d.sessions, accounts);
   const summary = (id: string) => upstreams.summary(id);
+  const me = bearerAccount(d.caller, accounts);
+
+  /** The account's own link to `upstream` removed, with its audit entry in the same transaction. */
+  async function unlink(accountId: string, upstream: string) {
+    const removed = await links.unlink(accountId, upstream, (q, l) => d.audit.append(q, {
+      actorId: accountId, action: 'account.link.remove', target: accountId, details: { upstream: l.upstream, issuer: l.issuer, via: l.via },
+    }, d.now()));
+    log.info({ accountId, upstream: removed.upstream }, 'platform link removed by its owner');
+    return removed;
+  }
 
   function refuse(ctx: ParameterizedContext, e: unknown, retry?: string): void {
     if (!isAppError(e)) throw e;
@@ -175,6 +194,29 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
       if (!isAppError(e)) throw e;
       await showLinks(ctx, w, e.status, { code: e.code, message: e.message });
     }
+  });
+
+  router.post('/account/links/:upstream/remove', form, async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    if (!checkSessionCsrf(key, w.session.jti, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) {
+      refuse(ctx, new AppError('FORBIDDEN', '表单已失效，请刷新页面后重试 / the form has expired; reload the page and try again'), '/account/links');
+      return;
+    }
+    try {
+      const removed = await unlink(w.account.id, param(ctx, 'upstream'));
+      const name = upstreams.list().find((u) => u.id === removed.upstream)?.name ?? { zh: removed.upstream, en: removed.upstream };
+      await showLinks(ctx, w, 200, { ok: true, message: `已解除与「${name.zh}」的关联 / the link to “${name.en}” has been removed` });
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      await showLinks(ctx, w, e.status, { code: e.code, message: e.message });
+    }
+  });
+
+  router.delete('/account/api/links/:upstream', async (ctx) => {
+    const a = await me(ctx);
+    await unlink(a.id, param(ctx, 'upstream'));
+    ctx.status = 204;
   });
 
   router.get('/account/api/links', async (ctx) => {

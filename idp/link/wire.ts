@@ -10,6 +10,7 @@ import type { Deps } from '../../kernel/service.ts';
 import type { AccountStore } from '../accounts.ts';
 import type { BearerCaller } from '../account/bearer.ts';
 import type { Sessions } from '../account/sessions.ts';
+import type { AuditLog } from '../audit/log.ts';
 import type { RateLimiter } from '../protect/guard.ts';
 import { createLinkFlows } from './flow.ts';
 import { createHandoff } from './handoff.ts';
@@ -25,10 +26,10 @@ export function createLinking(deps: Deps, accounts: AccountStore) {
   const links = createLinkStore({ db, clock, accounts });
   return {
     upstreams, flows, handoff, links,
-    mount(router: Router, o: { sessions: Sessions; limiter: RateLimiter; caller(ctx: ParameterizedContext): Promise<BearerCaller> }): void {
+    mount(router: Router, o: { sessions: Sessions; limiter: RateLimiter; audit: AuditLog; caller(ctx: ParameterizedContext): Promise<BearerCaller> }): void {
       mountLinkRoutes(router, {
         upstreams, flows, handoff, links, accounts, sessions: o.sessions, limiter: o.limiter, registerPerHour: config.IDP_REGISTER_PER_HOUR,
-        caller: o.caller, key: deps.internalKey, log,
+        caller: o.caller, key: deps.internalKey, log, audit: o.audit, now: () => clock.now(),
       });
     },
   };
