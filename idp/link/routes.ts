@@ -81,6 +81,13 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
     sendPage(ctx, e.status, refusedPage({ lang: pageLang(ctx), code: e.code, message: e.message, ...(retry ? { retry } : {}) }));
   }
 
+  /** The /account/links forms carry the session's CSRF token; otherwise a 403 page is sent and false returned. */
+  function csrfOk(ctx: ParameterizedContext, sessionId: string): boolean {
+    if (checkSessionCsrf(key, sessionId, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) return true;
+    refuse(ctx, new AppError('FORBIDDEN', '表单已失效，请刷新页面后重试 / the form has expired; reload the page and try again'), '/account/links');
+    return false;
+  }
+
   async function showLinks(ctx: ParameterizedContext, w: NonNullable<Awaited<ReturnType<typeof who>>>, status = 200, notice?: PageNotice) {
     sendPage(ctx, status, linksPage({
       lang: pageLang(ctx), csrf: sessionCsrfToken(key, w.session.jti), links: await links.ofAccount(w.account.id), upstreams: upstreams.list(), ...(notice ? { notice } : {}),
@@ -184,10 +191,7 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
   router.post('/account/links/:upstream', form, async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    if (!checkSessionCsrf(key, w.session.jti, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) {
-      refuse(ctx, new AppError('FORBIDDEN', '表单已失效，请刷新页面后重试 / the form has expired; reload the page and try again'), '/account/links');
-      return;
-    }
+    if (!csrfOk(ctx, w.session.jti)) return;
     try {
       seeOther(ctx, await flows.start(ctx, param(ctx, 'upstream'), { purpose: 'link', accountId: w.account.id }));
     } catch (e) {
@@ -199,10 +203,7 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
   router.post('/account/links/:upstream/remove', form, async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    if (!checkSessionCsrf(key, w.session.jti, ((ctx.request.body ?? {}) as Record<string, unknown>)[CSRF_FIELD])) {
-      refuse(ctx, new AppError('FORBIDDEN', '表单已失效，请刷新页面后重试 / the form has expired; reload the page and try again'), '/account/links');
-      return;
-    }
+    if (!csrfOk(ctx, w.session.jti)) return;
     try {
       const removed = await unlink(w.account.id, param(ctx, 'upstream'));
       const name = upstreams.list().find((u) => u.id === removed.upstream)?.name ?? { zh: removed.upstream, en: removed.upstream };
