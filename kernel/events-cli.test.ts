@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { testCache, testDb, type TestDb } from '../test/support/infra.ts';
 import { silentLogger } from './log.ts';
+import { eventually } from '../test/support/eventually.ts';
 import { migrate } from './migrate.ts';
 import { EVENT_TABLES_SQL, startConsumer } from './events.ts';
 import { runEvents } from './events-cli.ts';
@@ -30,13 +31,7 @@ function io(env: Record<string, string> = {}) {
   return { io: value, out, err };
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
+const until = async (check: () => Promise<boolean>): Promise<void> => { await eventually(check, 10_000, 20); };
 
 describe('yiwang events', () => {
   test('lists a set-aside event, and replays it once the cause is fixed: applied once, the dead-letter stream emptied', async () => {

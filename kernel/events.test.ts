@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCache, testDb, type TestDb } from '../test/support/infra.ts';
 import { silentLogger } from './log.ts';
+import { eventually } from '../test/support/eventually.ts';
 import { systemClock } from './clock.ts';
 import { migrate } from './migrate.ts';
 import { randomUUID } from 'node:crypto';
@@ -25,14 +26,7 @@ afterAll(async () => {
   await db.destroy();
 });
 
-async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}
+const waitFor = async (check: () => Promise<boolean>, ms = 5000): Promise<void> => { await eventually(check, ms, 20); };
 
 describe('events.outbox', () => {
   test('a rolled-back transaction publishes nothing; a committed one publishes once', async () => {

@@ -87,16 +87,8 @@ export function itemPayload(item = FOOD_ITEM, overrides: Record<string, unknown>
   };
 }
 
-/** Poll until `check` holds (events are asynchronous); fails the test after `ms`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../../test/support/eventually.ts';
+export { eventually };
 
 /** Publish the demo items and wait until the replica has them. */
 export async function feedItems(f: CaseFixture, items = [FOOD_ITEM, HR_ITEM]): Promise<void> {

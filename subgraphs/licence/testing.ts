@@ -4,6 +4,7 @@
  * and to read what the service published.
  */
 import { streamProbe, type StreamProbe } from '../../test/support/streams.ts';
+import { eventually as poll } from '../../test/support/eventually.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,15 +110,8 @@ export function caseApproved(o: { caseId?: string; holder?: HolderAccount; agenc
   };
 }
 
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** As test/support/eventually.ts, waiting up to 15 s (issuance signs twice per licence). */
+export const eventually = <T>(check: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> => poll(check, ms);
 
 export interface StoredLicence { id: string; identifier: string; credential: string; case_id: string; holder_id: string; number: string }
 

@@ -5,6 +5,7 @@
  * service instead, to prove the merge.
  */
 import { mkdtempSync } from 'node:fs';
+import { eventually as poll } from '../../../test/support/eventually.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'graphql';
@@ -168,13 +169,5 @@ export async function setUpWindow(f: ApptFixture, o: { itemId?: string; capacity
 
 export const count = async (f: ApptFixture, sql: string, params: unknown[] = []) => (await f.db.query<{ n: number }>(sql, params)).rows[0]!.n;
 
-/** Poll until `check` holds (the scheduler loop is asynchronous); fails after `ms`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** As test/support/eventually.ts, waiting up to 5 s (the scheduler loop is asynchronous). */
+export const eventually = <T>(check: () => Promise<T | null | undefined | false>, ms = 5_000): Promise<T> => poll(check, ms, 20);
