@@ -219,15 +219,13 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
    * (not handled, not acknowledged) so that they come back with it, in order, when it is claimed
    * again. The hold lapses after two claim periods in case another instance claimed it.
    */
-  const held = new Map<string, number>();
-  const heldBy = new Map<string, string>();
+  const held = new Map<string, { until: number; by: string }>();
   await o.cache.xGroupCreate(o.stream, o.group);
   let stopped = false;
   let lastClaim = 0;
 
   /** True when the message may be acknowledged: handled now, handled before, not wanted, or set aside. */
-  const process1 = async (m: StreamMessage): Promise<boolean> => {
-    const event = toEvent(m);
+  const process1 = async (m: StreamMessage, event: DomainEvent): Promise<boolean> => {
     if (o.wants && !o.wants(event)) return true;
     try {
       let prepared = undefined as P;
@@ -270,11 +268,12 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
 
   /** Handle a batch: one lane per order key, at most `concurrency` lanes at once; then one XACK. */
   const processBatch = async (msgs: StreamMessage[]): Promise<void> => {
-    const lanes = new Map<string, StreamMessage[]>();
+    const lanes = new Map<string, Array<{ m: StreamMessage; event: DomainEvent }>>();
     for (const m of msgs) {
-      const key = orderKey(toEvent(m));
+      const event = toEvent(m);
+      const key = orderKey(event);
       const lane = lanes.get(key);
-      if (lane) lane.push(m); else lanes.set(key, [m]);
+      if (lane) lane.push({ m, event }); else lanes.set(key, [{ m, event }]);
     }
     const queue = [...lanes.entries()];
     const acked: string[] = [];
@@ -282,24 +281,25 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [key, lane] = next;
-        for (const m of lane) {
+        for (const { m, event } of lane) {
           if (stopped) return;
           // Behind a failed event of the same key (in this batch or an earlier one): left pending,
           // to come back after it. The failed event itself, when claimed again, goes through.
-          const until = held.get(key);
-          if (until !== undefined && until > now && m.id !== heldBy.get(key)) break;
-          if (!(await process1(m))) {
-            if (!held.has(key) || held.get(key)! <= now) { held.set(key, now + 2 * claimIdleMs + 5000); heldBy.set(key, m.id); }
+          const hold = held.get(key);
+          const holding = hold !== undefined && hold.until > now;
+          if (holding && m.id !== hold.by) break;
+          if (!(await process1(m, event))) {
+            if (!holding) held.set(key, { until: now + 2 * claimIdleMs + 5000, by: m.id });
             break;
           }
-          if (heldBy.get(key) === m.id) { held.delete(key); heldBy.delete(key); }
+          if (hold?.by === m.id) held.delete(key);
           acked.push(m.id);
         }
       }
     };
     // Settled, not raced: the next batch starts only when every lane of this one has finished.
     await Promise.allSettled(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-    for (const [key, until] of held) if (until <= now) { held.delete(key); heldBy.delete(key); }
+    for (const [key, hold] of held) if (hold.until <= now) held.delete(key);
     await o.cache.xAck(o.stream, o.group, ...acked);
   };
 
