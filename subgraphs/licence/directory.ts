@@ -2,11 +2,9 @@
  * Who a licence is issued to. The `case.approved` event names the applicant by account id; the
  * holder's legal name and ID number (printed on the licence and signed into it) come from the
  * IdP, the one source of real-name identity, through its internal account API with a service
- * token (kernel/internal-auth.ts). An interface, so tests (and other tiers) can substitute it.
+ * token (kernel/idp-accounts.ts). An interface, so tests (and other tiers) can substitute it.
  */
-import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../../kernel/clock.ts';
-import { signServiceToken } from '../../kernel/internal-auth.ts';
+import { IDP_AUDIENCE, fetchIdpAccount, type IdpAccountsClient } from '../../kernel/idp-accounts.ts';
 
 export interface HolderAccount {
   id: string;
@@ -20,20 +18,13 @@ export interface AccountDirectory {
   get(id: string): Promise<HolderAccount>;
 }
 
-import { AppError } from '../../kernel/errors.ts';
+export { IDP_AUDIENCE };
 
-export const IDP_AUDIENCE = 'urn:yiwang:idp';
-const TIMEOUT_MS = 5000;
-
-export function idpAccountDirectory(o: { baseUrl: string; key: KeyObject; clock: Clock; fetch?: typeof fetch }): AccountDirectory {
-  const doFetch = o.fetch ?? fetch;
+export function idpAccountDirectory(o: IdpAccountsClient): AccountDirectory {
   return {
     async get(id) {
-      const token = await signServiceToken(o.key, 'licence', IDP_AUDIENCE, o.clock.now());
-      const url = `${o.baseUrl.replace(/\/$/, '')}/internal/accounts/${encodeURIComponent(id)}`;
-      const res = await doFetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      // 5xx: the IdP is down or overloaded, the licence waits (kernel/events.ts notYet); others are real faults.
-      if (res.status >= 500) throw new AppError('SERVICE_UNAVAILABLE', `IdP account lookup failed with HTTP ${res.status}`);
+      // Unreachable or 5xx: SERVICE_UNAVAILABLE, the licence waits (kernel/events.ts notYet); others are real faults.
+      const res = await fetchIdpAccount(o, 'licence', id);
       if (!res.ok) throw new Error(`IdP account lookup failed with HTTP ${res.status}`);
       const body = await res.json() as { id?: unknown; name?: unknown; idNumber?: unknown };
       if (typeof body.name !== 'string' || !body.name || typeof body.idNumber !== 'string' || !body.idNumber) {

@@ -4,10 +4,8 @@
  * mobile number (reminders). Read through the IdP's internal account API with a service token,
  * like subgraphs/licence/directory.ts. An interface, so tests substitute it.
  */
-import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../../../kernel/clock.ts';
+import { fetchIdpAccount, type IdpAccountsClient } from '../../../kernel/idp-accounts.ts';
 import { AppError } from '../../../kernel/errors.ts';
-import { signServiceToken } from '../../../kernel/internal-auth.ts';
 
 export interface ApplicantAccount {
   id: string;
@@ -22,21 +20,10 @@ export interface ApplicantDirectory {
   get(id: string): Promise<ApplicantAccount>;
 }
 
-const IDP_AUDIENCE = 'urn:yiwang:idp';
-const TIMEOUT_MS = 5000;
-
-export function idpApplicantDirectory(o: { baseUrl: string; key: KeyObject; clock: Clock; fetch?: typeof fetch }): ApplicantDirectory {
-  const doFetch = o.fetch ?? fetch;
+export function idpApplicantDirectory(o: IdpAccountsClient): ApplicantDirectory {
   return {
     async get(id) {
-      const token = await signServiceToken(o.key, 'case', IDP_AUDIENCE, o.clock.now());
-      const url = `${o.baseUrl.replace(/\/$/, '')}/internal/accounts/${encodeURIComponent(id)}`;
-      let res: Response;
-      try {
-        res = await doFetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      } catch {
-        throw new AppError('SERVICE_UNAVAILABLE', '身份认证服务暂不可用 / the identity provider is unreachable');
-      }
+      const res = await fetchIdpAccount(o, 'case', id);
       if (!res.ok) throw new AppError('SERVICE_UNAVAILABLE', `身份认证服务暂不可用 / account lookup failed with HTTP ${res.status}`);
       const body = await res.json() as { id?: unknown; name?: unknown; idNumber?: unknown; mobile?: unknown };
       if (typeof body.idNumber !== 'string' || !body.idNumber) {
