@@ -4,7 +4,7 @@ import {
   CASES_STREAM, FOOD_ITEM, HR_ITEM, caseAction, eventually, citizen, codeOf, feedItems, must, staff, startCaseFixture, submitFull,
   type CaseFixture, type CaseView,
 } from './testing.ts';
-import { createCalendar } from './deadlines/calendar.ts';
+import { createCalendar } from '../../kernel/calendar.ts';
 
 let f: CaseFixture;
 const calendar = createCalendar();

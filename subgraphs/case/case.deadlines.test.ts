@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../kernel/clock.ts';
 import { startDeadlineWatcher, type DeadlineWatcher } from './deadlines/watcher.ts';
-import { createCalendar } from './deadlines/calendar.ts';
+import { createCalendar } from '../../kernel/calendar.ts';
 import { silentLogger } from '../../kernel/log.ts';
 import { FOOD_ITEM, citizen, eventually, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
 
