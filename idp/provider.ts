@@ -30,6 +30,7 @@ import type { JWK } from 'jose';
 import type { Config, Secrets } from '../kernel/config.ts';
 import type { Cache } from '../kernel/cache.ts';
 import type { Logger } from '../kernel/log.ts';
+import { networkPolicy, outboundFetch, parseNetworks } from '../kernel/outbound.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from './assurance.ts';
@@ -256,6 +257,9 @@ export function createProvider(d: ProviderDeps): Provider {
         return token.scopes.has('offline_access') ? OFFLINE_TTL : SESSION_TTL;
       },
     },
+    // Every call oidc-provider makes (back-channel logout, a client's keys) obeys the network policy:
+    // special-use addresses only within IDP_OUTBOUND_ALLOWED_NETWORKS (kernel/outbound.ts).
+    fetch: outboundFetch({ policy: networkPolicy(parseNetworks(config.IDP_OUTBOUND_ALLOWED_NETWORKS)), timeoutMs: 2500 }),
     async renderError(ctx: KoaContextWithOIDC, out: Record<string, string>) {
       const detail = Object.entries(out).map(([k, v]) => `<p><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</p>`).join('');
       simplePage(ctx, '出错了', 'Something went wrong', `<p>请返回应用重新开始。/ Go back to the application and start again.</p>${detail}`);

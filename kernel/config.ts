@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { isValidCreditCode } from './ids.ts';
+import { parseNetworks } from './outbound.ts';
 
 interface VariableSpec {
   readonly description: string;
@@ -71,6 +72,9 @@ export const VARIABLES = {
   IDP_LOGIN_IP_MAX_FAILURES: { description: 'Failed logins from one source address per 15 minutes before that address is locked the same way.', default: '30', schema: z.coerce.number().int().min(1).max(10000) },
   IDP_REGISTER_PER_HOUR: { description: 'Registrations at most per source address per hour.', default: '30', schema: z.coerce.number().int().min(1).max(10000) },
   IDP_QR_TTL_SECONDS: { description: 'Lifetime of a login QR code (it must be scanned and approved within it).', default: '120', schema: z.coerce.number().int().min(30).max(600) },
+  IDP_OUTBOUND_ALLOWED_NETWORKS: { description: 'Comma-separated CIDR networks among the special-use ranges (loopback, private, link-local …) that the IdP may call: partners\' back-channel logout URIs and key URLs on a private network. Outside them special-use addresses are refused, at partner registration already. Empty: public addresses only.', default: '', schema: z.string().refine((v) => { try { parseNetworks(v); return true; } catch { return false; } }, 'must be CIDR networks, e.g. 10.0.0.0/8,127.0.0.0/8') },
+  IDP_BACKCHANNEL_MAX_ATTEMPTS: { description: 'Attempts at a back-channel logout delivery (the first included) before it is given up; retries back off 10 s, 1 min, 5 min, 30 min, 2 h.', default: '6', schema: z.coerce.number().int().min(1).max(20) },
+  IDP_BACKCHANNEL_RETRY_MS: { description: 'How often the IdP looks for back-channel logout deliveries due for a retry (milliseconds).', default: '5000', schema: z.coerce.number().int().min(50) },
   IDENTITY_URL: { description: 'Identity subgraph URL the gateway calls (served by the IdP at `/graphql`: `me`, accounts, companies, delegations).', default: 'http://127.0.0.1:4100/graphql', schema: url },
   GATEWAY_DELEGATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a delegation (revoked, changed) before reading again: an acting-for token is refused at most this long after its delegation is revoked. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
   IDP_UPSTREAMS: { description: 'JSON file naming the trusted real-name platforms (other tiers\' OpenID Connect providers) people may register and log in through (R-ID-3): `[{ "id", "name": {"zh","en"}, "issuer", "clientId", "clientSecret", "level", "attributes", "tier", "region" }]` (docs/identity-accounts.md). Unset: none.', schema: z.string().optional() },
