@@ -1,0 +1,44 @@
+/**
+ * Everything the gateway checks about a request's identity before the GraphQL engine sees it,
+ * assembled from the service's dependencies as one Koa middleware (`guard.middleware`):
+ *
+ * 1. the access token (gateway/tokens.ts: JWKS, iss, aud, exp, typ; acting-for delegations,
+ *    gateway/delegations.ts);
+ * 2. its key binding: a DPoP proof for a token with `cnf.jkt` (gateway/dpop.ts, replay refused
+ *    across gateway processes through the shared cache, server nonces from the internal key).
+ *
+ * The engine (service.ts) only mounts `guard.middleware` in front of /graphql and reads
+ * `ctx.state.caller`.
+ */
+import type { Middleware } from 'koa';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Deps } from '../kernel/service.ts';
+import { tokenAuth } from './auth.ts';
+import { createDelegationGuard } from './delegations.ts';
+import { createDpopChecker } from './dpop.ts';
+import { createTokenVerifier, type TokenVerifier } from './tokens.ts';
+
+export interface GatewayGuard {
+  middleware: Middleware;
+  verifier: TokenVerifier;
+}
+
+export function createGatewayGuard(deps: Deps, jwks: JWTVerifyGetKey): GatewayGuard {
+  const { config, clock, log, cache } = deps;
+  const verifier = createTokenVerifier({
+    issuer: config.IDP_ISSUER,
+    audience: config.GATEWAY_RESOURCE,
+    jwks,
+    clock,
+    log,
+    // R-ID-8: acting-for tokens end within seconds of a revoke (markers the IdP writes to the shared cache).
+    delegations: createDelegationGuard({ cache, checkSeconds: config.GATEWAY_DELEGATION_CHECK_SECONDS, log }),
+  });
+  const dpop = createDpopChecker({
+    cache, clock, log,
+    nonceKey: deps.internalKey,
+    iatWindowSeconds: config.GATEWAY_DPOP_IAT_WINDOW_SECONDS,
+    requireNonce: config.GATEWAY_DPOP_REQUIRE_NONCE,
+  });
+  return { verifier, middleware: tokenAuth({ verifier, dpop }) };
+}
