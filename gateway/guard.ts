@@ -4,7 +4,9 @@
  *
  * 1. the access token (gateway/tokens.ts: JWKS, iss, aud, exp, typ; acting-for delegations,
  *    gateway/delegations.ts);
- * 2. its key binding: a DPoP proof for a token with `cnf.jkt` (gateway/dpop.ts, replay refused
+ * 2. revocation: the token's grant revoked or its account disabled since it was issued
+ *    (gateway/revocation.ts, markers the IdP writes to the shared cache);
+ * 3. its key binding: a DPoP proof for a token with `cnf.jkt` (gateway/dpop.ts, replay refused
  *    across gateway processes through the shared cache, server nonces from the internal key).
  *
  * The engine (service.ts) only mounts `guard.middleware` in front of /graphql and reads
@@ -16,6 +18,7 @@ import type { Deps } from '../kernel/service.ts';
 import { tokenAuth } from './auth.ts';
 import { createDelegationGuard } from './delegations.ts';
 import { createDpopChecker } from './dpop.ts';
+import { createRevocationGuard } from './revocation.ts';
 import { createTokenVerifier, type TokenVerifier } from './tokens.ts';
 
 export interface GatewayGuard {
@@ -33,6 +36,8 @@ export function createGatewayGuard(deps: Deps, jwks: JWTVerifyGetKey): GatewayGu
     log,
     // R-ID-8: acting-for tokens end within seconds of a revoke (markers the IdP writes to the shared cache).
     delegations: createDelegationGuard({ cache, checkSeconds: config.GATEWAY_DELEGATION_CHECK_SECONDS, log }),
+    // Revoked grants and disabled accounts end their tokens within seconds.
+    revocation: createRevocationGuard({ cache, checkSeconds: config.GATEWAY_REVOCATION_CHECK_SECONDS, log }),
   });
   const dpop = createDpopChecker({
     cache, clock, log,

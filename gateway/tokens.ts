@@ -15,6 +15,8 @@
  *   as an invalid token, and never cached.
  * - A token acting for a company (`yw_act`, R-ID-8) is checked on every request, cached or not,
  *   against its delegation's end and the IdP's revoke / change markers (gateway/delegations.ts).
+ * - Every token is checked on every request, cached or not, against the revocation markers the
+ *   IdP writes when it revokes a grant or disables an account (gateway/revocation.ts).
  * - A token bound to a key (DPoP, `cnf.jkt`) is verified here like any other; `verifyToken` hands
  *   its thumbprint to the caller (gateway/auth.ts), which demands the proof (gateway/dpop.ts).
  *   A `cnf` that is present but carries no usable `jkt` is refused: a binding we cannot check
@@ -28,6 +30,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { actingTermsOf, callerFromClaims } from './claims.ts';
 import type { ActingTerms, DelegationGuard } from './delegations.ts';
+import type { RevocationGuard, RevocationTerms } from './revocation.ts';
 import { ExpiringLru } from './lru.ts';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -49,6 +52,8 @@ export interface TokenVerifierOptions {
   clockToleranceSeconds?: number;
   /** Checks acting-for tokens against their delegation on every request; without it such tokens are refused. */
   delegations?: DelegationGuard;
+  /** Checks every token against the revocation markers on every request. */
+  revocation?: RevocationGuard;
 }
 
 /** A verified access token: its caller and what binds or identifies it. */
@@ -60,7 +65,7 @@ export interface VerifiedToken {
   clientId: string | undefined;
 }
 
-interface Entry { token: VerifiedToken; acting: ActingTerms | undefined }
+interface Entry { token: VerifiedToken; acting: ActingTerms | undefined; revocation: RevocationTerms }
 
 export interface TokenVerifier {
   /** The caller named by a valid token; throws AppError TOKEN_* (or SERVICE_UNAVAILABLE when the JWKS is unreachable). */
@@ -162,8 +167,9 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const tolerance = opts.clockToleranceSeconds ?? 5;
   const jwks = guardKeySource(opts.jwks);
 
-  /** The caller, once an acting-for token's delegation is known to hold (not cached: checked each time). */
-  async function actingChecked(entry: Entry, now: Date): Promise<VerifiedToken> {
+  /** The token, once it is known not to be revoked and an acting-for token's delegation to hold (not cached: checked each time). */
+  async function stillHolds(entry: Entry, now: Date): Promise<VerifiedToken> {
+    await opts.revocation?.check(entry.revocation, now);
     if (entry.acting) {
       if (!opts.delegations) throw new AppError('TOKEN_DELEGATION_ENDED', '本服务不受理代表法人的令牌 / acting-for tokens are not accepted here');
       await opts.delegations.check(entry.acting, now);
@@ -175,7 +181,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     const now = opts.clock.now();
     const key = cacheKey(token);
     const hit = verified.get(key, now.getTime());
-    if (hit) return actingChecked(hit, now);
+    if (hit) return stillHolds(hit, now);
     const bad = refused.get(key, now.getTime());
     if (bad) throw bad;
     let entry: Entry;
@@ -191,7 +197,13 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
         currentDate: now,
       });
       const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
-      entry = { token: { caller: callerFromClaims(payload), jkt: keyBinding(payload), clientId }, acting: actingTermsOf(payload) };
+      const caller = callerFromClaims(payload);
+      const revocation: RevocationTerms = {
+        grant: typeof payload.yw_grant === 'string' ? payload.yw_grant : undefined,
+        sub: caller.sub,
+        issuedAt: typeof payload.iat === 'number' ? payload.iat * 1000 : 0,
+      };
+      entry = { token: { caller, jkt: keyBinding(payload), clientId }, acting: actingTermsOf(payload), revocation };
       const expiresAt = (payload.exp as number) * 1000;
       if (expiresAt > now.getTime()) verified.set(key, entry, expiresAt);
     } catch (e) {
@@ -203,7 +215,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       refused.set(key, judged, now.getTime() + failureTtl);
       throw judged;
     }
-    return actingChecked(entry, now);
+    return stillHolds(entry, now);
   }
 
   return {
