@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   OTP_RESEND_TOO_SOON: { status: 429, description: 'A code was sent to this number moments ago; wait before asking again (`details.retryAfter` seconds).' },
   RATE_LIMITED: { status: 429, description: 'Too many requests of this kind from this address or for this number; `details.retryAfter` says when to retry.' },
   LOGIN_LOCKED: { status: 429, description: 'Too many failed logins for this account or from this address; locked for `details.retryAfter` seconds (doubling with further failures).' },
+  GRAPH_RATE_LIMITED: { status: 429, description: 'Too many requests to the graph from this address, for this account or from this client application in the current window (GATEWAY_RATE_LIMIT_*); retry after the `Retry-After` seconds.' },
   ACCOUNT_PENDING: { status: 403, description: 'The account was registered at a counter and is not yet activated by staff.' },
   ASSURANCE_INSUFFICIENT: { status: 403, description: 'The account was not proven at the assurance level this needs (binding a company needs L3; a step-up needs a bound mobile).' },
   QR_EXPIRED: { status: 400, description: 'The login QR code expired or is unknown; show a new one.' },
