@@ -22,7 +22,7 @@ import { silentLogger } from '../kernel/log.ts';
 import { isAppError } from '../kernel/errors.ts';
 import type { RunningService } from '../kernel/service.ts';
 import { startGatewayService } from './service.ts';
-import { accessTokenHash, createDpopChecker, type DpopChecker } from './dpop.ts';
+import { accessTokenHash, createDpopChecker, jwkThumbprint, type DpopChecker } from './dpop.ts';
 import { TEST_SECRET } from '../test/support/infra.ts';
 import { newCitizen } from '../test/journey.ts';
 import { authorizeInBrowser, CookieJar, discoverClient, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../test/support/oidc.ts';
@@ -281,6 +281,23 @@ describe('gateway.dpop.checker', () => {
     expect(await codeOf(c.check(req(p)))).toBe('accepted');
     clock.advance(170_000); // the nonce still holds: so must the memory of the jti
     expect(await codeOf(c.check(req(p)))).toBe('DPOP_PROOF_INVALID:replayed');
+  });
+
+  test('the thumbprint is RFC 7638\'s for every key type proofs use; a private key in the header is refused', async () => {
+    for (const alg of ['ES256', 'ES384', 'PS256', 'RS256', 'Ed25519']) {
+      const pair = await generateKeyPair(alg, { extractable: true });
+      const pub = await exportJWK(pair.publicKey);
+      expect(jwkThumbprint({ ...pub, kid: 'ignored', use: 'sig' })).toBe(await calculateJwkThumbprint(pub));
+    }
+    expect(jwkThumbprint({ kty: 'oct', k: 'AAAA' })).toBeUndefined();
+    expect(jwkThumbprint({ kty: 'EC', crv: 'P-256', x: 1, y: 'a' })).toBeUndefined();
+    const clock = new ManualClock(T0);
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const priv = await exportJWK(pair.privateKey);
+    const privJkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey));
+    const leaked = await new SignJWT({ htm: 'POST', htu: URL_, jti: randomUUID(), ath: accessTokenHash('tok') })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: priv }).setIssuedAt(Math.floor(T0.getTime() / 1000)).sign(pair.privateKey);
+    expect(await codeOf(checker(clock).check({ ...req(leaked), jkt: privJkt }))).toBe('DPOP_PROOF_INVALID:signature');
   });
 
   test('an unreadable replay cache refuses the request (SERVICE_UNAVAILABLE), never lets it through', async () => {

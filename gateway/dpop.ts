@@ -18,17 +18,22 @@
  *   either way, or a nonce's life, whichever is longer). The cache being unreadable refuses the
  *   request (SERVICE_UNAVAILABLE): never let a proof through unchecked.
  *
+ * Speed: a client keeps its key for many requests, so the public key imported from a proof is
+ * kept (by thumbprint and alg, bounded, 10 minutes) and the thumbprint is computed synchronously:
+ * importing the key is most of a proof's cost (`npm run bench tokens`).
+ *
  * Server nonces are stateless: HMAC-SHA256 under the gateway's internal key of the current
  * 60-second step, so every gateway process issues and accepts the same values; a nonce is good
  * for its step and the two before it (2 to 3 minutes). With GATEWAY_DPOP_REQUIRE_NONCE a proof
  * without one is answered with `use_dpop_nonce` and a `DPoP-Nonce` header.
  */
 import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import type { Cache } from '../kernel/cache.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/log.ts';
+import { ExpiringLru } from './lru.ts';
 
 /** Asymmetric JWS algorithms accepted for proofs (RFC 9449 §4.2: no `none`, no MAC). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'EdDSA'] as const;
@@ -99,6 +104,18 @@ export function normaliseHtu(value: unknown): string | undefined {
   return u.href;
 }
 
+/** RFC 7638 members of each key type the proof algorithms use. */
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] };
+
+/** The JWK thumbprint (RFC 7638, SHA-256) of a public key, or undefined for a key type proofs cannot use. */
+export function jwkThumbprint(jwk: unknown): string | undefined {
+  if (!jwk || typeof jwk !== 'object') return undefined;
+  const j = jwk as Record<string, unknown>;
+  const members = typeof j.kty === 'string' ? THUMBPRINT_MEMBERS[j.kty] : undefined;
+  if (!members || members.some((m) => typeof j[m] !== 'string')) return undefined;
+  return createHash('sha256').update(JSON.stringify(Object.fromEntries(members.map((m) => [m, j[m]])))).digest('base64url');
+}
+
 export const accessTokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
 /** Key of a used proof: per key thumbprint, the jti hashed (a jti is client-chosen text). */
@@ -106,6 +123,35 @@ export const dpopJtiKey = (jkt: string, jti: string): string => `dpop:jti:${crea
 
 export function createDpopChecker(o: DpopOptions): DpopChecker {
   const window = o.iatWindowSeconds;
+  const keys = new ExpiringLru<CryptoKey>(10_000);
+
+  /** The proof's public key, when it is the one the token is bound to (imported once, then kept). */
+  async function proofKey(proof: string, jkt: string): Promise<CryptoKey> {
+    let header: { alg?: unknown; jwk?: unknown };
+    try {
+      header = decodeProtectedHeader(proof);
+    } catch {
+      throw dpopInvalid('malformed');
+    }
+    if (typeof header.alg !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(header.alg)) throw dpopInvalid('signature');
+    const thumbprint = jwkThumbprint(header.jwk);
+    if (!thumbprint) throw dpopInvalid('signature');
+    if (thumbprint !== jkt) throw dpopInvalid('key');
+    const id = `${thumbprint}:${header.alg}`;
+    const now = o.clock.now().getTime();
+    const hit = keys.get(id, now);
+    if (hit) return hit;
+    let key: CryptoKey | Uint8Array;
+    try {
+      key = await importJWK(header.jwk as JWK, header.alg);
+    } catch {
+      throw dpopInvalid('signature');
+    }
+    // A private or symmetric key in the header is refused (RFC 9449 §4.2: the public key only).
+    if (key instanceof Uint8Array || key.type !== 'public') throw dpopInvalid('signature');
+    keys.set(id, key, now + 600_000);
+    return key;
+  }
   const jtiTtl = Math.max(2 * window, NONCE_LIFETIME_SECONDS) + 5;
 
   const nonceAt = (step: number): string => createHmac('sha256', o.nonceKey).update(`yiwang.gateway.dpop-nonce\n${step}`).digest('base64url');
@@ -129,17 +175,14 @@ export function createDpopChecker(o: DpopOptions): DpopChecker {
     async check(req) {
       if (!req.proof) throw dpopInvalid('missing');
       const now = o.clock.now();
-      let header: { jwk?: JWK };
+      const key = await proofKey(req.proof, req.jkt);
       let payload: Record<string, unknown>;
       try {
-        ({ protectedHeader: header, payload } = await jwtVerify(req.proof, EmbeddedJWK, {
-          algorithms: [...DPOP_ALGORITHMS], typ: 'dpop+jwt', currentDate: now,
-        }));
+        ({ payload } = await jwtVerify(req.proof, key, { algorithms: [...DPOP_ALGORITHMS], typ: 'dpop+jwt', currentDate: now }));
       } catch (e) {
         const code = (e as { code?: string }).code;
         throw dpopInvalid(code === 'ERR_JWS_INVALID' || code === 'ERR_JWT_INVALID' ? 'malformed' : 'signature');
       }
-      if (!header.jwk || (await calculateJwkThumbprint(header.jwk)) !== req.jkt) throw dpopInvalid('key');
       if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > MAX_JTI_LENGTH) throw dpopInvalid('jti');
       if (payload.htm !== req.method) throw dpopInvalid('htm');
       const htu = normaliseHtu(payload.htu);
