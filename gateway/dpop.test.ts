@@ -171,6 +171,15 @@ describe('gateway.dpop', () => {
     expect(r.authenticate).toMatch(/^DPoP error="invalid_dpop_proof"/);
   });
 
+  test('two DPoP headers (RFC 9449 §4.3: exactly one) are refused, even when both proofs are valid', async () => {
+    const headers = new Headers({ 'content-type': 'application/json', authorization: `DPoP ${bound}` });
+    headers.append('dpop', await proof());
+    headers.append('dpop', await proof());
+    const res = await fetch(`${gwA.url}/graphql`, { method: 'POST', headers, body: ME });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('DPOP_PROOF_INVALID');
+  });
+
   test('htu ignores the query string; the scheme and host compare as URLs', async () => {
     const u = new URL(`${gwA.url}/graphql`);
     const r = await call(gwA, { dpop: await proof({ htu: `${u.protocol}//${u.host.toUpperCase()}/graphql?ignored=1#frag` }) });
