@@ -22,7 +22,7 @@ import { createPolicyStore } from './policies.ts';
 import { mountAdmin } from './routes.ts';
 import { createDelegationStore } from '../delegation/delegations.ts';
 import { mountIdentitySubgraph } from '../identity/subgraph.ts';
-import { DELEGATION_MARKER_TTL } from '../provider.ts';
+import { DELEGATION_MARKER_TTL, REVOCATION_MARKER_TTL } from '../provider.ts';
 
 export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JWK[]) {
   const { db, clock, log, config } = deps;
@@ -37,7 +37,9 @@ export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JW
   const hooks = createPartnerHooks({
     issuer: config.IDP_ISSUER, clientAdapter: clients.adapter(), pairwiseKey: pairwiseKey(deps.secrets.internalSecret), consents, policies, clock,
   });
-  const accountAdmin = createAccountAdmin({ db, accounts, audit, notifier: createNotifier(config, log, clock), clock, log });
+  const accountAdmin = createAccountAdmin({
+    db, accounts, audit, notifier: createNotifier(config, log, clock), clock, log, revocation: { cache: deps.cache, ttlSeconds: REVOCATION_MARKER_TTL },
+  });
   const authenticate = createAdminAuthenticator({ issuer: config.IDP_ISSUER, audience: adminResource(config.IDP_ISSUER), jwks, accounts, clock });
   let stopSubgraph: (() => Promise<void>) | undefined;
   return {

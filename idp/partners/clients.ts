@@ -37,6 +37,8 @@ export const PartnerInput = z.object({
   sector: z.string().regex(/^[a-z0-9.-]{1,100}$/).optional(),
   /** A trusted real-name platform of another tier (R-ID-3): may be allowed `yw_realname`. */
   realname_platform: z.boolean().optional(),
+  /** A resource server: may introspect any token at the token introspection endpoint (idp/introspection.ts). */
+  resource_server: z.boolean().optional(),
 }).strict().refine((p) => p.realname_platform === true || !p.scope?.split(' ').includes('yw_realname'), {
   path: ['scope'], message: 'yw_realname is only for a client registered with realname_platform: true',
 });
@@ -135,6 +137,7 @@ export function createPartnerClientStore(db: Db, secretKey: KeyObject, outbound?
         ...(p.backchannel_logout_uri ? { backchannel_logout_uri: p.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
         ...(p.sector ? { yw_sector: p.sector } : {}),
         ...(p.realname_platform ? { yw_realname_platform: true } : {}),
+        ...(p.resource_server ? { yw_resource_server: true } : {}),
       };
       try {
         await validate(metadata);
