@@ -138,7 +138,7 @@ describe('gateway.rate-limit', () => {
 
 describe('gateway.rate-limit.limiter', () => {
   test('a cache failure lets the request through and is counted', async () => {
-    const failing = Object.assign(new MemoryCache('t:'), { incrWithTtl: async (): Promise<number> => { throw new Error('connection lost'); } });
+    const failing = Object.assign(new MemoryCache('t:'), { incr: async (): Promise<number> => { throw new Error('connection lost'); } });
     const limiter = createRateLimiter({ cache: failing, clock: new ManualClock(), limits: { windowSeconds: 60, perIp: 1, perAccount: 1, perClient: 1 } });
     let passed = 0;
     const ctx = { ip: randomUUID(), state: {} } as unknown as Parameters<typeof limiter.byAddress>[0];
@@ -150,7 +150,7 @@ describe('gateway.rate-limit.limiter', () => {
   test('a limit of 0 switches its scope off (no count at all)', async () => {
     const cache = new MemoryCache('t:');
     let counted = 0;
-    const spy = Object.assign(cache, { incrWithTtl: async (k: string, t: number) => { counted++; return MemoryCache.prototype.incrWithTtl.call(cache, k, t); } });
+    const spy = Object.assign(cache, { incr: async (k: string, t: number) => { counted++; return MemoryCache.prototype.incr.call(cache, k, t); } });
     const limiter = createRateLimiter({ cache: spy, clock: new ManualClock(), limits: { windowSeconds: 60, perIp: 0, perAccount: 0, perClient: 0 } });
     const ctx = { ip: '203.0.113.9', state: {} } as unknown as Parameters<typeof limiter.byAddress>[0];
     let passed = 0;

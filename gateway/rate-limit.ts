@@ -78,7 +78,7 @@ export function createRateLimiter(o: { cache: Cache; clock: Clock; limits: RateL
     if (live.length === 0) return undefined;
     let counts: number[];
     try {
-      counts = await Promise.all(live.map(([scope, subject]) => o.cache.incrWithTtl(rateLimitKey(scope, subject, window), o.limits.windowSeconds)));
+      counts = await Promise.all(live.map(([scope, subject]) => o.cache.incr(rateLimitKey(scope, subject, window), o.limits.windowSeconds)));
     } catch (e) {
       own.errors++;
       totals.errors++;
