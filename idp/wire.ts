@@ -32,7 +32,7 @@ import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './register.ts';
 import { createVerifier } from './verify/index.ts';
-import { DELEGATION_MARKER_TTL } from './provider.ts';
+import { DELEGATION_MARKER_TTL } from './oidc/provider.ts';
 import { createLinking } from './link/wire.ts';
 import { createCertificateProof } from './company/certificate.ts';
 import { createLicenceProof } from './company/licence.ts';

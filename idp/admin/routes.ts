@@ -25,7 +25,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { PartnerClientStore } from '../partners/clients.ts';
-import { PORTAL_CLIENT_ID } from '../provider.ts';
+import { PORTAL_CLIENT_ID } from '../oidc/provider.ts';
 import type { AccountAdmin } from './accounts.ts';
 import type { AdminAuthenticator } from './auth.ts';
 import type { PolicyStore } from './policies.ts';

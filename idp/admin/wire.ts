@@ -20,7 +20,7 @@ import { createPolicyStore } from './policies.ts';
 import { mountAdmin } from './routes.ts';
 import { createDelegationStore } from '../delegation/delegations.ts';
 import { mountIdentitySubgraph } from '../identity/subgraph.ts';
-import { DELEGATION_MARKER_TTL } from '../provider.ts';
+import { DELEGATION_MARKER_TTL } from '../oidc/provider.ts';
 
 export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JWK[]) {
   const { db, clock, log, config } = deps;

@@ -12,7 +12,7 @@
  *                                its expiry is kept at the longest-lived member's
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { Cache } from '../kernel/cache.ts';
+import type { Cache } from '../../kernel/cache.ts';
 
 const GRANTABLE = new Set([
   'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode',

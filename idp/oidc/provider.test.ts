@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
+import { DEMO_CITIZEN, DEMO_STAFF } from '../../kernel/demo.ts';
 import {
   CookieJar, LoginPageError, authorizeInBrowser, browserFetch, discoverClient, fetchUserInfoFor, loginWithPkce, pageErrorCode,
   parseForms, registerPerson, startTestIdp, type TestIdp,
-} from '../test/support/oidc.ts';
+} from '../../test/support/oidc.ts';
 
 const REDIRECT = 'http://127.0.0.1:3000/callback';
 const GATEWAY = 'http://127.0.0.1:4000/graphql';

@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, type JWK } from 'jose';
-import { DEMO_CITIZEN } from '../kernel/demo.ts';
-import { isAppError } from '../kernel/errors.ts';
+import { DEMO_CITIZEN } from '../../kernel/demo.ts';
+import { isAppError } from '../../kernel/errors.ts';
 import { decryptJwk, encryptJwk } from './keys.ts';
-import { startIdpService } from './service.ts';
-import { loginWithPkce, startTestIdp, type TestIdp } from '../test/support/oidc.ts';
+import { startIdpService } from '../service.ts';
+import { loginWithPkce, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 
 const REDIRECT = 'http://127.0.0.1:3000/callback';
 const GATEWAY = 'http://127.0.0.1:4000/graphql';

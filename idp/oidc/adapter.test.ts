@@ -4,8 +4,8 @@
  * revokeByGrantId.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Cache } from '../kernel/cache.ts';
-import { testCache } from '../test/support/infra.ts';
+import type { Cache } from '../../kernel/cache.ts';
+import { testCache } from '../../test/support/infra.ts';
 import { CacheAdapter } from './adapter.ts';
 
 let cache: Cache;
