@@ -23,7 +23,7 @@ import * as client from 'openid-client';
 import Provider from 'oidc-provider';
 import type { BenchResult } from './run.ts';
 import { DEMO_CITIZEN } from '../kernel/demo.ts';
-import { hashPassword, verifyPassword } from '../idp/password.ts';
+import { hashPassword, verifyPassword } from '../idp/accounts/password.ts';
 
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';

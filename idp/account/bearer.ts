@@ -8,7 +8,7 @@ import type { ParameterizedContext } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { AppError } from '../../kernel/errors.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import { levelOf, type Level } from '../assurance.ts';
+import { levelOf, type Level } from '../accounts/assurance.ts';
 
 export interface BearerCaller { sub: string; kind: 'person' | 'staff'; level: Level; roles: string[]; agency: string | null }
 

@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import { AppError, isAppError } from '../../kernel/errors.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import { CSRF_FIELD, checkSessionCsrf } from '../csrf.ts';
 import { pageLang } from '../html.ts';
 import { MESSAGES, errorPage } from '../pages.ts';

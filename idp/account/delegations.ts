@@ -19,7 +19,7 @@ import { koaBody } from 'koa-body';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import { MAX_DELEGATION_LEVEL, type DelegationStore } from '../delegation/delegations.ts';
 import { pageLang } from '../html.ts';

@@ -7,7 +7,7 @@
 import type { Cache } from '../../kernel/cache.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidMobile } from '../../kernel/ids.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { Verifier } from '../verify/verifier.ts';
 

@@ -18,7 +18,7 @@ import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import type { CompanyStore } from '../company/companies.ts';
 import { CSRF_FIELD, checkPathCsrf, checkSessionCsrf, pathCsrfToken, sessionCsrfToken } from '../csrf.ts';
 import { pageLang } from '../html.ts';
@@ -30,7 +30,7 @@ import type { Sessions } from './sessions.ts';
 import { accountPage, qrApprovePage, recoverPage, type Notice } from './views.ts';
 import { currentAccount, sendPage, toNotice } from './common.ts';
 import type { QrLogins } from '../login/qr.ts';
-import { levelOf } from '../assurance.ts';
+import { levelOf } from '../accounts/assurance.ts';
 
 /** Where the account login may return to: a QR approval or the counter desk (never elsewhere). */
 const NEXT_PATH = /^(\/qr\/[A-Za-z0-9_-]{22}|\/counter\/desk)$/;

@@ -4,7 +4,7 @@
  * form carries its CSRF token, every input a label.
  */
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
-import { AGREEMENT, type AccountRecord } from '../accounts.ts';
+import { AGREEMENT, type AccountRecord } from '../accounts/store.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import { html, notice, page, type Lang, type Notice } from '../html.ts';
 import type { Company } from '../company/companies.ts';

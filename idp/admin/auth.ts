@@ -13,7 +13,7 @@ import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { AppError } from '../../kernel/errors.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 
 export type AdminRole = 'admin' | 'department-head';
 export const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'department-head'];

@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import type { Provider } from 'oidc-provider';
 import type { Deps } from '../../kernel/service.ts';
 import { createNotifier } from '../../kernel/notify.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import { auditKey, createAuditLog } from '../audit/log.ts';
 import { clientSecretKey, createPartnerClientStore } from '../partners/clients.ts';
 import { createConsentStore } from '../partners/consents.ts';

@@ -23,7 +23,7 @@ import { HANGZHOU_SAMR, licenceFields, makeHierarchy, type Hierarchy } from '../
 import { OID_KP_DOCUMENT_SIGNING } from '../../seal/lib/oids.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, authorizeInBrowser, browserFetch, callApi, loginWithPkce, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
-import { AGREEMENT } from '../accounts.ts';
+import { AGREEMENT } from '../accounts/store.ts';
 import { creditCode } from '../delegation/fixtures.ts';
 import { DEMO_COMPANY } from '../verify/fixture.ts';
 import { signCommands } from './pages.ts';

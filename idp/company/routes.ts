@@ -18,7 +18,7 @@ import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import { isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import type { BearerCaller } from '../account/bearer.ts';
 import { bearerAccount, currentAccount, sendPage } from '../account/common.ts';
 import type { Sessions } from '../account/sessions.ts';

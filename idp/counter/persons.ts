@@ -28,7 +28,7 @@ import { randomInt } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import type { Db } from '../../kernel/db.ts';
 import { isValidIdNumber, isValidMobile, maskIdNumber, maskMobile, normaliseIdNumber } from '../../kernel/ids.ts';
-import type { AccountStore, DeclaredFactor } from '../accounts.ts';
+import type { AccountStore, DeclaredFactor } from '../accounts/store.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Company, CompanyStore } from '../company/companies.ts';
 import type { OtpService } from '../otp/otp.ts';

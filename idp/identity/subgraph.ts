@@ -20,7 +20,7 @@ import { maskIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
 import { requirePerson, type Caller } from '../../kernel/internal-auth.ts';
 import { mountSubgraph, type SubgraphContext } from '../../kernel/subgraph.ts';
 import { subgraphSdl } from '../../schema/compose.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import type { Delegation, DelegationStore } from '../delegation/delegations.ts';
 import type { ConsentStore } from '../partners/consents.ts';
 import type { PartnerClientStore } from '../partners/clients.ts';

@@ -19,7 +19,7 @@ import {
   BrowserFlow, CookieJar, adminCall, adminToken, authorizeInBrowser, browserFetch, callApi, pageErrorCode, parseForms, partnerCodeFlow, registerPerson,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
-import { AGREEMENT, createAccountStore } from '../accounts.ts';
+import { AGREEMENT, createAccountStore } from '../accounts/store.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import { stateKey } from './flow.ts';
 import { readIdentity } from './identity.ts';

@@ -6,7 +6,7 @@
  * linked platform has its own remove button (a form), named after the platform.
  */
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
-import { AGREEMENT } from '../accounts.ts';
+import { AGREEMENT } from '../accounts/store.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import { errorBox, html, localise, notice, page, type Html, type Lang, type Notice } from '../html.ts';
 import type { UpstreamIdentity } from './identity.ts';

@@ -24,7 +24,7 @@ import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { AGREEMENT, type AccountStore } from '../accounts.ts';
+import { AGREEMENT, type AccountStore } from '../accounts/store.ts';
 import type { BearerCaller } from '../account/bearer.ts';
 import { bearerAccount, currentAccount, sendPage } from '../account/common.ts';
 import type { AuditLog } from '../audit/log.ts';

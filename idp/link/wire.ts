@@ -7,7 +7,7 @@
 import type { ParameterizedContext } from 'koa';
 import type { Router } from '@koa/router';
 import type { Deps } from '../../kernel/service.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import type { BearerCaller } from '../account/bearer.ts';
 import type { Sessions } from '../account/sessions.ts';
 import type { AuditLog } from '../audit/log.ts';

@@ -25,8 +25,8 @@
  *   on the consent page, never by this parameter.
  */
 import * as oidc from 'oidc-provider';
-import { acrClaimProblem, acrDemand, levelOf, nextStep, stepUpReach, type AcrDemand, type Level } from '../assurance.ts';
-import type { AccountRecord } from '../accounts.ts';
+import { acrClaimProblem, acrDemand, levelOf, nextStep, stepUpReach, type AcrDemand, type Level } from '../accounts/assurance.ts';
+import type { AccountRecord } from '../accounts/store.ts';
 
 interface CheckCtx {
   oidc: {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cache } from '../../kernel/cache.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { Level } from '../assurance.ts';
+import type { Level } from '../accounts/assurance.ts';
 
 export type QrStatus = 'pending' | 'approved' | 'denied' | 'expired';
 interface QrEntry { uid: string; exp: number; status: 'pending' | 'approved' | 'denied'; accountId?: string; level?: Level }

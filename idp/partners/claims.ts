@@ -10,7 +10,7 @@
  * The full ID number is never released to a relying party.
  */
 import { maskIdNumber } from '../../kernel/ids.ts';
-import type { AccountRecord } from '../accounts.ts';
+import type { AccountRecord } from '../accounts/store.ts';
 
 export interface CompanyMembership { creditCode: string; name: string; relation: 'legal-representative' | 'delegate' }
 export type MembershipsOf = (accountId: string) => Promise<CompanyMembership[]>;

@@ -16,7 +16,7 @@
  * page showed (LOGIN_FAILED, ACCOUNT_DISABLED, FORBIDDEN …).
  */
 import * as client from 'openid-client';
-import { AGREEMENT } from '../../idp/accounts.ts';
+import { AGREEMENT } from '../../idp/accounts/store.ts';
 import { loadConfig, type Config } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import { silentLogger, type Logger } from '../../kernel/log.ts';

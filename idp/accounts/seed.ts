@@ -5,9 +5,9 @@
  * R-ID-1 registration would be. Idempotent: upsert by id; a password is hashed only when the
  * account has none, so restarts neither re-hash (slow) nor reset a changed password.
  */
-import { AGREEMENT, type AccountStore, type DeclaredFactor } from './accounts.ts';
-import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
-import type { Clock } from '../kernel/clock.ts';
+import { AGREEMENT, type AccountStore, type DeclaredFactor } from './store.ts';
+import { DEMO_CITIZEN, DEMO_STAFF } from '../../kernel/demo.ts';
+import type { Clock } from '../../kernel/clock.ts';
 
 export async function seedDemoAccounts(accounts: AccountStore, clock: Clock): Promise<void> {
   for (const s of DEMO_STAFF) {

@@ -9,11 +9,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Router } from '@koa/router';
-import { AppError } from '../kernel/errors.ts';
-import type { Clock } from '../kernel/clock.ts';
-import type { Logger } from '../kernel/log.ts';
-import { verifyServiceToken } from '../kernel/internal-auth.ts';
-import type { AccountStore } from './accounts.ts';
+import { AppError } from '../../kernel/errors.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import type { Logger } from '../../kernel/log.ts';
+import { verifyServiceToken } from '../../kernel/internal-auth.ts';
+import type { AccountStore } from './store.ts';
 
 export const IDP_SERVICE_AUDIENCE = 'urn:yiwang:idp';
 

@@ -19,14 +19,14 @@
  *   only revealed to someone who knows the password.
  */
 import { createHmac, randomUUID, type KeyObject } from 'node:crypto';
-import type { Db, Queryable } from '../kernel/db.ts';
-import { pgCode } from '../kernel/db.ts';
-import type { Clock } from '../kernel/clock.ts';
-import { AppError } from '../kernel/errors.ts';
-import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../kernel/ids.ts';
-import type { StaffRole } from '../kernel/internal-auth.ts';
+import type { Db, Queryable } from '../../kernel/db.ts';
+import { pgCode } from '../../kernel/db.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { AppError } from '../../kernel/errors.ts';
+import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../../kernel/ids.ts';
+import type { StaffRole } from '../../kernel/internal-auth.ts';
 import { assertPasswordPolicy, dummyHash, hashPassword, verifyPassword } from './password.ts';
-import { FACTOR_SOURCE, type FactorKind, type Verifier, type VerifyResult } from './verify/verifier.ts';
+import { FACTOR_SOURCE, type FactorKind, type Verifier, type VerifyResult } from '../verify/verifier.ts';
 import { PROOFING_LEVEL, acrOf, type Level, type Proofing } from './assurance.ts';
 
 export type AccountKind = 'person' | 'staff';

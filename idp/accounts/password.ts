@@ -9,7 +9,7 @@
  *   at most 128 characters so a huge input cannot be used to burn CPU (BAD_INPUT).
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { AppError } from '../kernel/errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 
 const LOG_N = 15;
 const R = 8;

@@ -3,16 +3,16 @@
  * refusal with its code and nothing stored; the seed; the internal account API.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { signServiceToken } from '../kernel/internal-auth.ts';
-import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
-import { AGREEMENT } from './accounts.ts';
+import { signServiceToken } from '../../kernel/internal-auth.ts';
+import { DEMO_CITIZEN, DEMO_STAFF } from '../../kernel/demo.ts';
+import { AGREEMENT } from './store.ts';
 import { seedDemoAccounts } from './seed.ts';
-import { newCitizen } from '../test/journey.ts';
-import { createAccountStore } from './accounts.ts';
+import { newCitizen } from '../../test/journey.ts';
+import { createAccountStore } from './store.ts';
 import { createSecretKey } from 'node:crypto';
 import {
   CookieJar, browserFetch, pageErrorCode, parseForms, postRegistration, registerPerson, registrationCode, startTestIdp, type TestIdp,
-} from '../test/support/oidc.ts';
+} from '../../test/support/oidc.ts';
 
 let idp: TestIdp;
 beforeAll(async () => { idp = await startTestIdp(); });

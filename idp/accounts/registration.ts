@@ -21,16 +21,16 @@ import type { KeyObject } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
-import { AppError, isAppError } from '../kernel/errors.ts';
-import type { Logger } from '../kernel/log.ts';
-import { isValidMobile } from '../kernel/ids.ts';
-import type { AccountStore } from './accounts.ts';
-import type { OtpService } from './otp/otp.ts';
-import type { RateLimiter } from './protect/guard.ts';
-import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from './csrf.ts';
-import { pageLang } from './html.ts';
-import { MESSAGES, errorPage, registerPage as renderRegisterPage, registeredPage, type RegisterValues } from './pages.ts';
-import type { UpstreamSummary } from './link/upstreams.ts';
+import { AppError, isAppError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/log.ts';
+import { isValidMobile } from '../../kernel/ids.ts';
+import type { AccountStore } from './store.ts';
+import type { OtpService } from '../otp/otp.ts';
+import type { RateLimiter } from '../protect/guard.ts';
+import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from '../csrf.ts';
+import { pageLang } from '../html.ts';
+import { MESSAGES, errorPage, registerPage as renderRegisterPage, registeredPage, type RegisterValues } from '../pages.ts';
+import type { UpstreamSummary } from '../link/upstreams.ts';
 
 const body = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });
 
