@@ -42,8 +42,8 @@ import type { Logger } from '../kernel/log.ts';
 import { isValidMobile } from '../kernel/ids.ts';
 import type { AccountRecord, AccountStore } from './accounts/store.ts';
 import { acrDemand, acrOf, levelOf, loginLevel, nextStep, reachableLevel, stepUpReach, type AcrDemand, type Level } from './accounts/assurance.ts';
-import { CSRF_FIELD, checkInteractionCsrf, interactionCsrfToken } from './csrf.ts';
-import { localise, pageLang } from './html.ts';
+import { CSRF_FIELD, checkInteractionCsrf, interactionCsrfToken } from './web/csrf.ts';
+import { localise, pageLang } from './web/html.ts';
 import type { OtpService } from './otp/otp.ts';
 import type { LoginGuard } from './protect/guard.ts';
 import type { QrLogins } from './login/qr.ts';
@@ -51,7 +51,7 @@ import { ACR_DEMAND, ACR_INSUFFICIENT } from './login/policy.ts';
 import type { LinkFlows } from './link/flow.ts';
 import type { Handoff } from './link/handoff.ts';
 import type { UpstreamSummary } from './link/upstreams.ts';
-import { MESSAGES, changePasswordPage, consentPage, errorPage, loginPage, stepUpPage, type LoginPageState } from './pages.ts';
+import { MESSAGES, changePasswordPage, consentPage, errorPage, loginPage, stepUpPage, type LoginPageState } from './web/pages.ts';
 
 export interface InteractionDeps {
   provider: Provider;

@@ -6,8 +6,8 @@
  * Nothing here decides: idp/delegation/delegations.ts does (idp/account/delegations.ts calls it).
  */
 import { ALL_ITEMS, MAX_DELEGATION_LEVEL, type Delegation } from '../delegation/delegations.ts';
-import { CSRF_FIELD } from '../csrf.ts';
-import { html, notice, page, type Html, type Lang, type Notice } from '../html.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
+import { html, notice, page, type Html, type Lang, type Notice } from '../web/html.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];

@@ -5,15 +5,15 @@
  */
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { AGREEMENT, type AccountRecord } from '../accounts/store.ts';
-import { CSRF_FIELD } from '../csrf.ts';
-import { html, notice, page, type Lang, type Notice } from '../html.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
+import { html, notice, page, type Lang, type Notice } from '../web/html.ts';
 import type { Company } from '../company/companies.ts';
 import { routeLabel } from '../company/pages.ts';
 import type { SessionInfo } from './sessions.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, x: Text) => x[lang];
-export type { Notice } from '../html.ts';
+export type { Notice } from '../web/html.ts';
 
 const FACTOR: Record<string, Text> = {
   idNumber: { zh: '姓名与身份证号码', en: 'Name and ID number' },

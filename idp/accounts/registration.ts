@@ -27,9 +27,9 @@ import { isValidMobile } from '../../kernel/ids.ts';
 import type { AccountStore } from './store.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { RateLimiter } from '../protect/guard.ts';
-import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from '../csrf.ts';
-import { pageLang } from '../html.ts';
-import { MESSAGES, errorPage, registerPage as renderRegisterPage, registeredPage, type RegisterValues } from '../pages.ts';
+import { CSRF_FIELD, checkRegisterCsrf, registerCsrfToken } from '../web/csrf.ts';
+import { pageLang } from '../web/html.ts';
+import { MESSAGES, errorPage, registerPage as renderRegisterPage, registeredPage, type RegisterValues } from '../web/pages.ts';
 import type { UpstreamSummary } from '../link/upstreams.ts';
 
 const body = koaBody({ urlencoded: true, json: true, multipart: false, text: false, formLimit: '16kb', jsonLimit: '16kb' });

@@ -20,7 +20,7 @@ import {
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
 import { AGREEMENT, createAccountStore } from '../accounts/store.ts';
-import { CSRF_FIELD } from '../csrf.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
 import { stateKey } from './flow.ts';
 import { readIdentity } from './identity.ts';
 import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from './testing.ts';

@@ -35,7 +35,7 @@ import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from '../accounts/assurance.ts';
 import { assertClaimsParameter, stepUpPolicy } from '../login/policy.ts';
 import { accountClient } from '../account/client.ts';
-import { Html, escapeHtml, page, pageLang, switchHrefFor } from '../html.ts';
+import { Html, escapeHtml, page, pageLang, switchHrefFor } from '../web/html.ts';
 import type { PartnerHooks } from '../partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from '../partners/claims.ts';
 import type { ActingFor } from '../delegation/delegations.ts';

@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { DEMO_CITIZEN } from '../kernel/demo.ts';
-import { maskIdNumber } from '../kernel/ids.ts';
-import { artifactPath, launchBrowser, portalPage } from '../test/support/browser.ts';
-import { callApi, discoverClient, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../test/support/oidc.ts';
-import { newCitizen } from '../test/journey.ts';
-import { DEMO_COMPANY } from './verify/fixture.ts';
+import { DEMO_CITIZEN } from '../../kernel/demo.ts';
+import { maskIdNumber } from '../../kernel/ids.ts';
+import { artifactPath, launchBrowser, portalPage } from '../../test/support/browser.ts';
+import { callApi, discoverClient, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
+import { newCitizen } from '../../test/journey.ts';
+import { DEMO_COMPANY } from '../verify/fixture.ts';
 
 const REDIRECT = 'http://127.0.0.1:3000/callback';
 let idp: TestIdp;

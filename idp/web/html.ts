@@ -7,7 +7,7 @@ import type { ParameterizedContext } from 'koa';
 
 export type Lang = 'zh' | 'en';
 
-import { Html, escapeHtml, html } from '../kernel/html.ts';
+import { Html, escapeHtml, html } from '../../kernel/html.ts';
 
 export { Html, escapeHtml, html };
 

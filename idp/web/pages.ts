@@ -3,11 +3,11 @@
  * carries its CSRF token; every input has a label; plain buttons and links keep them keyboard
  * usable. Nothing here decides anything: the routes in interactions.ts and register.ts do.
  */
-import { AGREEMENT, FACTOR_TYPES, type FactorType } from './accounts/store.ts';
+import { AGREEMENT, FACTOR_TYPES, type FactorType } from '../accounts/store.ts';
 import { CSRF_FIELD } from './csrf.ts';
 import { Html, errorBox, html, localise, page, type Lang } from './html.ts';
-import { platformLinks } from './link/pages.ts';
-import type { UpstreamSummary } from './link/upstreams.ts';
+import { platformLinks } from '../link/pages.ts';
+import type { UpstreamSummary } from '../link/upstreams.ts';
 
 type Text = Record<Lang, string>;
 const t = (lang: Lang, text: Text) => text[lang];
