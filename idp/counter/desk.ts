@@ -27,10 +27,10 @@ import { levelOf } from '../accounts/assurance.ts';
 import { sessionCsrfToken } from '../web/csrf.ts';
 import { pageLang } from '../web/html.ts';
 import { errorPage } from '../web/pages.ts';
-import type { BearerCaller } from '../account/bearer.ts';
-import { currentAccount, formField, sendPage, sessionCsrfOk, toNotice } from '../account/common.ts';
-import type { Sessions } from '../account/sessions.ts';
-import type { Notice } from '../account/views.ts';
+import type { BearerCaller } from '../self-service/bearer.ts';
+import { currentAccount, formField, sendPage, sessionCsrfOk, toNotice } from '../self-service/common.ts';
+import type { Sessions } from '../self-service/sessions.ts';
+import type { Notice } from '../self-service/views.ts';
 import { DESK_PATH, deskPage, type Handover } from './desk-page.ts';
 import type { CounterPersons } from './persons.ts';
 

@@ -33,7 +33,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Company, CompanyStore } from '../company/companies.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { Verifier } from '../verify/verifier.ts';
-import type { BearerCaller } from '../account/bearer.ts';
+import type { BearerCaller } from '../self-service/bearer.ts';
 import type { LoginGuard } from '../protect/guard.ts';
 
 const NAME = /^[^\p{Cc}<>]{1,50}$/u;

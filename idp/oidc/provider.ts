@@ -34,7 +34,7 @@ import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from '
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from '../accounts/assurance.ts';
 import { assertClaimsParameter, stepUpPolicy } from '../login/policy.ts';
-import { accountClient } from '../account/client.ts';
+import { accountClient } from '../self-service/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from '../web/html.ts';
 import type { PartnerHooks } from '../partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from '../partners/claims.ts';
