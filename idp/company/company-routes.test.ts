@@ -25,7 +25,7 @@ import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, authorizeInBrowser, browserFetch, callApi, loginWithPkce, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { AGREEMENT } from '../accounts/store.ts';
 import { creditCode } from '../delegation/fixtures.ts';
-import { DEMO_COMPANY } from '../verify/fixture.ts';
+import { DEMO_COMPANY } from '../dev-registry.ts';
 import { signCommands } from './pages.ts';
 import { createCertificateProof } from './certificate.ts';
 import { createLicenceProof } from './licence.ts';

@@ -15,7 +15,7 @@ import { silentLogger } from '../../kernel/log.ts';
 import { verifyWebhook } from '../../kernel/notify.ts';
 import { AGREEMENT } from '../accounts/store.ts';
 import { postRegistration, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
-import { fixtureVerifier, type FixtureRegistry } from './fixture.ts';
+import { fixtureVerifier, type FixtureRegistry } from '../dev-registry.ts';
 import { createVerifier } from './index.ts';
 import { webhookVerifier } from './webhook.ts';
 

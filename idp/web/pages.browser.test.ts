@@ -13,7 +13,7 @@ import { maskIdNumber } from '../../kernel/ids.ts';
 import { artifactPath, launchBrowser, portalPage } from '../../test/support/browser.ts';
 import { callApi, discoverClient, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { DEMO_COMPANY } from '../verify/fixture.ts';
+import { DEMO_COMPANY } from '../dev-registry.ts';
 
 const REDIRECT = 'http://127.0.0.1:3000/callback';
 let idp: TestIdp;

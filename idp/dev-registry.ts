@@ -17,10 +17,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AppError } from '../../kernel/errors.ts';
-import { normaliseIdNumber } from '../../kernel/ids.ts';
-import { DEMO_CITIZEN } from '../../kernel/demo.ts';
-import type { FactorKind, Verifier, VerifyResult } from './verifier.ts';
+import { AppError } from '../kernel/errors.ts';
+import { normaliseIdNumber } from '../kernel/ids.ts';
+import { DEMO_CITIZEN } from '../kernel/demo.ts';
+import type { FactorKind, Verifier, VerifyResult } from './verify/verifier.ts';
 
 const Person = z.object({
   name: z.string().min(1),
