@@ -24,7 +24,7 @@ import { OID_KP_DOCUMENT_SIGNING } from '../../seal/lib/oids.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, authorizeInBrowser, browserFetch, callApi, loginWithPkce, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { AGREEMENT } from '../accounts/store.ts';
-import { creditCode } from '../delegation/fixtures.ts';
+import { creditCode } from '../../test/support/idp/companies.ts';
 import { DEMO_COMPANY } from '../dev-registry.ts';
 import { signCommands } from './pages.ts';
 import { createCertificateProof } from './certificate.ts';

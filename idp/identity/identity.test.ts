@@ -17,7 +17,7 @@ import type { RunningService } from '../../kernel/service.ts';
 import { startGatewayService } from '../../gateway/service.ts';
 import { TEST_SECRET } from '../../test/support/infra.ts';
 import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../../test/support/oidc.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const REDIRECT = 'http://127.0.0.1:3000/callback';

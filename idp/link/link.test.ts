@@ -23,7 +23,7 @@ import { AGREEMENT, createAccountStore } from '../accounts/store.ts';
 import { CSRF_FIELD } from '../web/csrf.ts';
 import { stateKey } from './flow.ts';
 import { readIdentity } from './identity.ts';
-import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from './testing.ts';
+import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from '../../test/support/idp/platforms.ts';
 import { loadUpstreams } from './upstreams.ts';
 
 let p: Platforms;

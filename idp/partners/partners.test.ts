@@ -17,7 +17,7 @@ import {
   type PartnerFlowOptions, type TestIdp,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const A_CB = 'https://a.partner.test/cb';

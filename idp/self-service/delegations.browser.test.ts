@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchBrowser } from '../../test/support/browser.ts';
 import { registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const COMPANY = creditCode('91330106MA2D00000');
 const ITEM_A = 'b0f7c1f2-0001-4000-8000-000000000001';

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { BrowserFlow, CookieJar, browserFetch, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const COMPANY = creditCode('91330106MA2C00000');
 const ITEM_A = 'b0f7c1f2-0001-4000-8000-000000000001';

@@ -3,8 +3,8 @@
  * not exercise the business-registry comparison itself.
  */
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '../../kernel/db.ts';
-import { creditCodeCheckChar } from '../../kernel/ids.ts';
+import type { Queryable } from '../../../kernel/db.ts';
+import { creditCodeCheckChar } from '../../../kernel/ids.ts';
 
 /** A valid unified social credit code from its first 17 characters. */
 export const creditCode = (first17: string): string => `${first17}${creditCodeCheckChar(first17)}`;

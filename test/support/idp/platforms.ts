@@ -10,9 +10,9 @@
  * the national login and consent pages and back, stopping at the first page `city` shows (or at
  * the callback, or at a redirect off both platforms).
  */
-import { freePort } from '../../test/support/infra.ts';
-import { adminCall, adminToken, browserFetch, parseForms, startTestIdp, type CookieJar, type TestIdp } from '../../test/support/oidc.ts';
-import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
+import { freePort } from '../infra.ts';
+import { adminCall, adminToken, browserFetch, parseForms, startTestIdp, type CookieJar, type TestIdp } from '../oidc.ts';
+import { DEMO_ADMIN_PASSWORD } from '../../../idp/admin/seed.ts';
 
 export const NATIONAL = { id: 'gjzwfw', name: { zh: '国家政务服务平台', en: 'National government service platform' }, tier: 'national', region: '100000' } as const;
 
