@@ -33,7 +33,7 @@ import type { Logger } from '../../kernel/log.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from '../accounts/store.ts';
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from '../accounts/assurance.ts';
-import { assertClaimsParameter, stepUpPolicy } from '../login/policy.ts';
+import { assertClaimsParameter, stepUpPolicy } from '../interactions/acr-policy.ts';
 import { accountClient } from '../self-service/client.ts';
 import { Html, escapeHtml, page, pageLang, switchHrefFor } from '../web/html.ts';
 import type { PartnerHooks } from '../partners/hooks.ts';
