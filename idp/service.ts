@@ -9,13 +9,12 @@
 import type { ServiceFactory } from '../kernel/service.ts';
 import { createHttpApp, listen } from '../kernel/http.ts';
 import { migrate } from '../kernel/migrate.ts';
-import { createIdentityAccounts } from './wire.ts';
+import { createIdentityAccounts, createIdentityAdmin } from './wire.ts';
 import { mountInternal } from './accounts/internal-api.ts';
 import { loadSigningKeys } from './oidc/keys.ts';
 import { IDP_MIGRATIONS, IDP_SCHEMA } from './migrations.ts';
 import { createProvider } from './oidc/provider.ts';
 import { seedDemoAccounts } from './accounts/seed.ts';
-import { createIdentityAdmin } from './admin/wire.ts';
 import { seedDemoAdmins } from './admin/seed.ts';
 
 export const startIdpService: ServiceFactory = async (deps, opts) => {
