@@ -4,7 +4,7 @@
  * - Password logins per second: the whole authorization-code + PKCE login of the portal client
  *   as a browser does it (authorize → login page → ID number + password → consent → code →
  *   token endpoint), BENCH_IDP_CONCURRENCY at a time, each in a fresh browser (cookie jar).
- *   scrypt (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
+ *   scrypt (memory-hard, idp/accounts/password.ts) dominates it by design, so the same run also measures
  *   bare scrypt verifications per second on this machine: the ceiling for logins.
  * - Token-endpoint requests per second with Redis storage: refresh_token grants on our IdP
  *   (rotating refresh tokens in Redis, a new RS256 JWT access token for the gateway each time),

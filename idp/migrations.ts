@@ -1,7 +1,7 @@
 /**
  * Schema `idp`: accounts (R-ID-1 natural persons, agency staff) and the provider's signing keys.
  * oidc-provider's short-lived artefacts (sessions, codes, tokens, grants) live in the cache
- * (idp/adapter.ts), not here.
+ * (idp/oidc/adapter.ts), not here.
  */
 import type { Migration } from '../kernel/migrate.ts';
 import { EVENT_TABLES_SQL } from '../kernel/events.ts';
@@ -27,7 +27,7 @@ create table accounts (
   factors jsonb not null default '[]'::jsonb,
   agreement_version text,
   agreement_accepted_at timestamptz,
-  -- scrypt$N$r$p$salt$hash (idp/password.ts)
+  -- scrypt$N$r$p$salt$hash (idp/accounts/password.ts)
   password_hash text,
   agency_code text,
   roles text[] not null default '{}',
@@ -37,7 +37,7 @@ create table accounts (
   check (kind = 'person' or (username is not null and agency_code is not null))
 );
 
--- Signing keys, generated once and kept; private JWKs encrypted with KEY_PASSPHRASE (idp/keys.ts).
+-- Signing keys, generated once and kept; private JWKs encrypted with KEY_PASSPHRASE (idp/oidc/keys.ts).
 create table signing_keys (
   kid text primary key,
   alg text not null,
@@ -123,7 +123,7 @@ create unique index enable_requests_one_pending on enable_requests (account_id) 
 `,
   },
   {
-    // Issue 3, accounts (idp/verify, idp/register, idp/company): R-ID-1/2/4 proofing, assurance
+    // Issue 3, accounts (idp/verify, idp/accounts/registration.ts, idp/company): R-ID-1/2/4 proofing, assurance
     // levels and where an account was registered (ready for R-ID-12), companies.
     id: '101_identity',
     sql: `

@@ -1,7 +1,7 @@
 /**
  * Demo accounts (SEED_DEMO): the staff of kernel/demo.ts (username login, one role each; proven
  * in person by their agency) and the demo citizen, whose mobile and social-security card are on
- * record in the development registry (idp/verify/fixture.ts), so the account is L3 as an online
+ * record in the development registry (idp/dev-registry.ts), so the account is L3 as an online
  * R-ID-1 registration would be. Idempotent: upsert by id; a password is hashed only when the
  * account has none, so restarts neither re-hash (slow) nor reset a changed password.
  */

@@ -12,9 +12,9 @@
  *   (details name each factor's result). Every declared factor is recorded with whether it was
  *   verified, by which registry and when; values only as a keyed hash and their last four.
  *   Everything is checked before the single INSERT, so a refusal stores nothing.
- * - Assurance (idp/assurance.ts): online-verified accounts are L3, counter-registered L5
+ * - Assurance (idp/accounts/assurance.ts): online-verified accounts are L3, counter-registered L5
  *   (R-ID-2, in person); each account records the platform and tier it was registered on (R-ID-12).
- * - Login (idp/interactions.ts) by ID number, mobile or staff username + password; a wrong name
+ * - Login (idp/interactions/) by ID number, mobile or staff username + password; a wrong name
  *   and a wrong password are the same LOGIN_FAILED and take the same time; ACCOUNT_DISABLED is
  *   only revealed to someone who knows the password.
  */
@@ -40,7 +40,7 @@ export const AGREEMENT = {
 export const FACTOR_TYPES = ['socialSecurityCard', 'bankCard', 'housingFund', 'drivingLicenceFile'] as const;
 export type FactorType = (typeof FACTOR_TYPES)[number];
 
-/** Kept for existing callers: the acr of a self-declared account and of a password login by staff (idp/assurance.ts has the full scale). */
+/** Kept for existing callers: the acr of a self-declared account and of a password login by staff (idp/accounts/assurance.ts has the full scale). */
 export const ACR = { selfRegistered: acrOf(2), staff: acrOf(3) } as const;
 export { ACR_VALUES } from './assurance.ts';
 

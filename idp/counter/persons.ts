@@ -16,7 +16,7 @@
  *
  * Staff see the registrations they started that wait for the applicant's code (`pending`) and
  * may send a new code (`resendCode`, throttled like every code); the staff pages
- * (idp/counter/desk.ts) and the JSON API (idp/account/api.ts) call the same functions.
+ * (idp/counter/desk.ts) and the JSON API (idp/self-service/api.ts) call the same functions.
  *
  * Every act (start, resend, activate, password reset, company registered at the counter) is an
  * administrative act: its audit entry is written in the same transaction as the act (R-ID-9,

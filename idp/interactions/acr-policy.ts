@@ -1,6 +1,6 @@
 /**
  * Step-up (issue 3 bullet 4): oidc-provider's default interaction policy with the level checks
- * made ours. What a request asks of the level is an AcrDemand (idp/assurance.ts): voluntary
+ * made ours. What a request asks of the level is an AcrDemand (idp/accounts/assurance.ts): voluntary
  * (acr_values, a non-essential acr claim) or essential (an essential acr claim, the client's
  * access policy minimum, idp/admin/policies.ts). Rules:
  *
@@ -19,7 +19,7 @@
  *   session's acr to equal a requested value, but our levels are ordered (an L5 login meets a
  *   demand for L4).
  * - `claimsParameter`: the claims parameter may ask for `acr` only (and `auth_time`); a
- *   malformed acr request (idp/assurance.ts acrClaimProblem: a string `values`, a non-string
+ *   malformed acr request (idp/accounts/assurance.ts acrClaimProblem: a string `values`, a non-string
  *   `value`, unknown members, an essential value that is not one of our levels) is
  *   `invalid_request` before any login (OIDC Core §5.5.1). Other claims are released by scope,
  *   on the consent page, never by this parameter.

@@ -49,7 +49,7 @@ export function mountStepUp(router: Router, x: InteractionContext): void {
     }
     log.info({ accountId: account.id, target: p.target }, 'voluntary step-up declined');
     if (!p.sso) return logIn(ctx, it, account, p, loginLevel(account.assuranceLevel, p.amr, p.appLevel, p.fedLevel));
-    // The browser's session stays as it was (its login time too); idp/login/policy.ts lets it through.
+    // The browser's session stays as it was (its login time too); idp/interactions/acr-policy.ts lets it through.
     await cache.del(pendingKey(it.uid));
     await finish(ctx, { [STEPUP_DECLINED]: true });
   });

@@ -1,6 +1,6 @@
 /**
  * R-ID-3 linked registration, with a second real IdP of this platform playing the national
- * platform (idp/link/testing.ts): registration by taking the identity it verified (agreement
+ * platform (test/support/idp/platforms.ts): registration by taking the identity it verified (agreement
  * only, ID number masked), what is recorded, logging in through it later, linking an existing
  * account after a normal login, our IdP releasing the full ID number only to a client marked as
  * a trusted real-name platform, and every refusal: an ID number known here, a platform not

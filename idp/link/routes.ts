@@ -12,7 +12,7 @@
  *   DELETE /account/api/links/:upstream    remove a link (bearer token) → 204
  *
  * Logging in through a platform starts on the login page (/interaction/:uid/upstream/:upstream,
- * idp/interactions.ts); a person the platform knows but this IdP does not is taken through the
+ * idp/interactions/); a person the platform knows but this IdP does not is taken through the
  * agreement page and then logged in. Registrations count towards IDP_REGISTER_PER_HOUR.
  * Removing a link (only the caller's own; NOT_FOUND when not linked, LINK_LAST_LOGIN when it is
  * the account's last way to log in) is written to the audit log (R-ID-9) in its transaction;

@@ -17,12 +17,12 @@
  *   prompt=consent), rotated on every use (oidc-provider's default for public clients; a reused
  *   one revokes the whole grant, RFC 9700 §4.14.2), and bound to the login session unless
  *   offline_access was granted: they end with the session and at most 8 hours after login.
- * - Levels of assurance (idp/assurance.ts): acr urn:yiwang:loa:2 … 5, asked for with acr_values
+ * - Levels of assurance (idp/accounts/assurance.ts): acr urn:yiwang:loa:2 … 5, asked for with acr_values
  *   or a non-essential acr claim (voluntary: stepped up to when reachable, else the level reached
  *   is issued) or demanded with an essential acr claim or the client's access policy (stepped up
  *   to, or unmet_authentication_requirements); the claims parameter is enabled for acr only and
- *   the interaction policy does the step-up (idp/login/policy.ts).
- * - Keys come from idp/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
+ *   the interaction policy does the step-up (idp/interactions/acr-policy.ts).
+ * - Keys come from idp/oidc/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
  */
 import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
 import { Provider, errors } from 'oidc-provider';
@@ -162,7 +162,7 @@ export function createProvider(d: ProviderDeps): Provider {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      // OIDC Core §5.5: for an essential acr only (idp/login/policy.ts); claims are released by scope.
+      // OIDC Core §5.5: for an essential acr only (idp/interactions/acr-policy.ts); claims are released by scope.
       claimsParameter: { enabled: true, assertClaimsParameter },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -221,7 +221,7 @@ export function createProvider(d: ProviderDeps): Provider {
       const a = entity?.record?.id === token.accountId ? entity.record : await accounts.findById(token.accountId);
       if (!a) return undefined;
       const acr = entities.AuthorizationCode?.acr ?? entities.RefreshToken?.acr ?? acrFor(a);
-      // The login's own level (idp/assurance.ts), else the account's single-factor level.
+      // The login's own level (idp/accounts/assurance.ts), else the account's single-factor level.
       const claims = gatewayClaims(a, levelOf(acr) ? acr : acrFor(a));
       // R-ID-8: a person acting for a company names the delegation at the token endpoint
       // (`yw_acting_for=<delegation id>`); it must be theirs and in force, else invalid_grant.
@@ -240,7 +240,7 @@ export function createProvider(d: ProviderDeps): Provider {
     async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
       return client.grantTypeAllowed('refresh_token');
     },
-    // stepUpPolicy: a client asking a higher acr than the session's sends the user to step up (idp/login/policy.ts).
+    // stepUpPolicy: a client asking a higher acr than the session's sends the user to step up (idp/interactions/acr-policy.ts).
     interactions: { policy: stepUpPolicy(partners ? { minimumLevel: partners.minimumLevel } : {}), url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     ttl: {
       AccessToken: (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,

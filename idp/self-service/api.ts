@@ -1,6 +1,6 @@
 /**
  * The JSON API of identity self-service, for the portal and the mobile app (bearer access
- * tokens from this IdP, idp/account/bearer.ts) and for counter staff:
+ * tokens from this IdP, idp/self-service/bearer.ts) and for counter staff:
  *
  *   GET    /account/api/me                         profile: masked ID (R-ID-11), level, factors, registration place
  *   GET    /account/api/sessions                   the caller's login sessions

@@ -1,7 +1,7 @@
 /**
  * The IdP's own account pages (/account) log in like any application: through a first-party
  * public client with PKCE whose redirect URI is on the IdP itself. Its consent is implied
- * (interactions.ts); the pages read the resulting IdP session (idp/account/sessions.ts).
+ * (idp/interactions/); the pages read the resulting IdP session (idp/self-service/sessions.ts).
  */
 export const ACCOUNT_CLIENT_ID = 'yiwang-account';
 

@@ -3,7 +3,7 @@
  * holds, what they granted (revocable, cascading), requests waiting for them as legal
  * representative, a form to grant or pass on, a form to ask a company. zh-CN first with an
  * English switch; every form carries the session-bound CSRF token, every input a label.
- * Nothing here decides: idp/delegation/delegations.ts does (idp/account/delegations.ts calls it).
+ * Nothing here decides: idp/delegation/delegations.ts does (idp/self-service/delegations.ts calls it).
  */
 import { ALL_ITEMS, MAX_DELEGATION_LEVEL, type Delegation } from '../delegation/delegations.ts';
 import { CSRF_FIELD } from '../web/csrf.ts';
