@@ -21,12 +21,12 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
   await migrate(db, IDP_SCHEMA, IDP_MIGRATIONS);
   const jwks = await loadSigningKeys(db, secrets.keyPassphrase, clock);
-  // Issue 3, accounts half: verification, registration, SMS codes, login methods, recovery (idp/wire.ts).
+  // Accounts: verification, registration, SMS codes, login methods, recovery, account pages (wire.ts).
   const identity = createIdentityAccounts(deps, jwks);
   const accounts = identity.accounts;
   if (opts.seed) await seedDemoAccounts(accounts, clock);
   if (opts.seed) await seedDemoAdmins(accounts);
-  // Issue 3: partner clients, remembered consent, client policies, administration, audit log.
+  // Partner clients, remembered consent, client policies, administration, audit log, delegations (wire.ts).
   const identityAdmin = createIdentityAdmin(deps, accounts, jwks);
 
   const provider = createProvider({

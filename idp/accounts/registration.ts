@@ -60,7 +60,7 @@ export function mountRegister(router: Router, d: {
     if (!isValidMobile(mobile)) throw new AppError('MOBILE_INVALID', '手机号码应为 11 位大陆手机号 / the mobile number must be an 11-digit mainland number', { fields: ['mobile'] });
     return otp.send('register', mobile, { source: ctx.ip });
   };
-  /** Issue 3 bullet 9: registrations per source address per hour (each asks the registries). */
+  /** Registrations per source address per hour (each asks the registries). */
   const limit = (ctx: ParameterizedContext) => d.limiter.hit('register', ctx.ip, d.perHour, 3600);
 
   const send = (ctx: ParameterizedContext, status: number, html: string) => {

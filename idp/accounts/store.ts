@@ -40,7 +40,7 @@ export const AGREEMENT = {
 export const FACTOR_TYPES = ['socialSecurityCard', 'bankCard', 'housingFund', 'drivingLicenceFile'] as const;
 export type FactorType = (typeof FACTOR_TYPES)[number];
 
-/** Kept for existing callers: the acr of a self-declared account and of a password login by staff (idp/accounts/assurance.ts has the full scale). */
+/** The acr of a self-declared account and of a password login by staff (idp/accounts/assurance.ts has the full scale). */
 export const ACR = { selfRegistered: acrOf(2), staff: acrOf(3) } as const;
 export { ACR_VALUES } from './assurance.ts';
 
@@ -273,7 +273,7 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       const at = clock.now().toISOString();
       const factors = await verifyRegistration(deps.verifier, input, at, factorHash);
       // The mobile is released as phone_number_verified: the carrier's word is not enough, the
-      // applicant proves possession with the SMS code too (review of issue 3, R-ID-1).
+      // applicant proves possession with the SMS code too (R-ID-1).
       await o.proveMobile(input.mobile);
       const id = randomUUID();
       const hash = await hashPassword(input.password);

@@ -1,5 +1,5 @@
 /**
- * Account administration (R-ID-9, issue 3 bullet 7):
+ * Account administration (R-ID-9):
  *
  * - open: an administrator opens a staff account (agency, roles) with a random initial password
  *   shown once; the response carries the service agreement version to print for signature.

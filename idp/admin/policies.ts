@@ -1,5 +1,5 @@
 /**
- * Per-client access policies (R-ID-10, issue 3 bullet 7): which account kinds, assurance levels
+ * Per-client access policies (R-ID-10): which account kinds, assurance levels
  * or staff roles may use a client. Stored in `idp.client_policies` and read on every
  * authorization, refresh and UserInfo request, so an administrator's change applies to the next
  * request without restarting anything and without touching other clients. No policy = anyone.

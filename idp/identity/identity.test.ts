@@ -1,5 +1,5 @@
 /**
- * The identity subgraph through the real gateway (issue 3 bullets 6 and 11): `me` for a person,
+ * The identity subgraph through the real gateway (R-ID-8): `me` for a person,
  * delegation mutations, acting-for tokens (yw_acting_for at the token endpoint → `yw_act` in the
  * access token → `actingFor` at the subgraph), and the refusals: a revoked delegation, someone
  * else's delegation, anonymous mutations.

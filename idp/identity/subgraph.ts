@@ -1,5 +1,5 @@
 /**
- * The `identity` subgraph (issue 3 bullet 11), served by the IdP at `/graphql` behind the same
+ * The `identity` subgraph, served by the IdP at `/graphql` behind the same
  * gateway identity guard as every subgraph (kernel/subgraph.ts): front ends ask `me` through
  * the gateway. It owns the `Account` entity the case subgraph references
  * (`@key(fields: "id", resolvable: false)`), and the delegation operations (R-ID-8).

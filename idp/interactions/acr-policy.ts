@@ -1,5 +1,5 @@
 /**
- * Step-up (issue 3 bullet 4): oidc-provider's default interaction policy with the level checks
+ * Step-up: oidc-provider's default interaction policy with the level checks
  * made ours. What a request asks of the level is an AcrDemand (idp/accounts/assurance.ts): voluntary
  * (acr_values, a non-essential acr claim) or essential (an essential acr claim, the client's
  * access policy minimum, idp/admin/policies.ts). Rules:

@@ -1,5 +1,5 @@
 /**
- * Hardening of the half-done login (review of issue 3): the first-login password page only
+ * Hardening of the half-done login: the first-login password page only
  * for an account that must change its password and a login that proved that password (R-ID-2,
  * R-ID-6), and step-up codes voided by too many wrong entries count towards the lockout (R-ID-5).
  */

@@ -1,5 +1,5 @@
 /**
- * UserInfo / ID-token claims by scope (issue 3 bullet 8), beyond `profile` (name):
+ * UserInfo / ID-token claims by scope, beyond `profile` (name):
  *
  *   phone          phone_number, phone_number_verified (true only when the mobile factor was verified)
  *   yw_identity    yw_id_number_masked (R-ID-11: birth date masked), yw_loa (assurance level),

@@ -1,5 +1,5 @@
 /**
- * Partner clients (issue 3 bullet 8): relying parties registered by an administrator through
+ * Partner clients: relying parties registered by an administrator through
  * the admin API (idp/admin/routes.ts), stored in `idp.partner_clients`, served to oidc-provider
  * through its `Client` adapter model (so a change is seen by the next request: oidc-provider
  * caches dynamic clients by the hash of their metadata, not by id).

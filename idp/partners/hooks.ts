@@ -1,6 +1,6 @@
 /**
  * What idp/oidc/provider.ts plugs in for partner sites, remembered consent and client policies
- * (issue 3 bullets 7 and 8), kept here so the provider configuration stays readable:
+ * (R-ID-10), kept here so the provider configuration stays readable:
  *
  * - `clientAdapter`: oidc-provider's `Client` model from `idp.partner_clients`.
  * - `pairwiseIdentifier`: see pairwise.ts (partners are registered with subject_type pairwise).

@@ -1,5 +1,5 @@
 /**
- * Partner sites (issue 3 bullet 8) as two partners and a browser see them: registration through
+ * Partner sites as two partners and a browser see them: registration through
  * the admin API, single sign-on (the second partner needs no credentials), pairwise subjects,
  * remembered consent across sessions, UserInfo claims by scope, RP-initiated logout with
  * back-channel logout to every partner in the session, and the refusals.

@@ -1,5 +1,5 @@
 /**
- * The delegations page of the account pages (R-ID-8, issue 3 bullets 6 and 10): what the person
+ * The delegations page of the account pages (R-ID-8): what the person
  * holds, what they granted (revocable, cascading), requests waiting for them as legal
  * representative, a form to grant or pass on, a form to ask a company. zh-CN first with an
  * English switch; every form carries the session-bound CSRF token, every input a label.

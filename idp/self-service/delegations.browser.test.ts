@@ -1,5 +1,5 @@
 /**
- * The delegations page (R-ID-8, issue 3 bullet 10) in headless Chromium: reached from the account
+ * The delegations page (R-ID-8) in headless Chromium: reached from the account
  * page by keyboard, the grant form filled by its labels (a refusal shown with its code, then a
  * grant), the grant listed, revoked, the page in English; nothing loaded from outside the
  * platform; screenshots kept.

@@ -1,5 +1,5 @@
 /**
- * The delegations page of the account pages (R-ID-8, issue 3 bullets 6 and 10):
+ * The delegations page of the account pages (R-ID-8):
  *
  *   GET  /account/delegations               what I hold, what I granted, requests to decide, the forms
  *   POST /account/delegations/grant         grant (legal representative) or pass on (a grantee, ≤ 3 levels)

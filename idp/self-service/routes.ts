@@ -1,5 +1,5 @@
 /**
- * Account pages on the IdP (issue 3 bullet 10) and password recovery (R-ID-6):
+ * Account pages on the IdP and password recovery (R-ID-6):
  *
  *   GET  /account                     profile, sessions, bound mobile, companies (login first)
  *   GET  /account/login               log in to the account pages (first-party client, PKCE)

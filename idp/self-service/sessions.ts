@@ -1,5 +1,5 @@
 /**
- * A person's own login sessions (issue 3 bullet 5): list them and end any of them.
+ * A person's own login sessions: list them and end any of them.
  *
  * oidc-provider keeps sessions in the cache by id only; every session that completes a login is
  * added here to a per-account index (`acct:sessions:<accountId>`, with when, how and from what

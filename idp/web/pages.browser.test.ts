@@ -1,5 +1,5 @@
 /**
- * Issue 3's pages in headless Chromium (Debian's package, playwright-core): the login page's
+ * The IdP's pages in headless Chromium (Debian's package, playwright-core): the login page's
  * three methods (SMS code typed in; a QR code the app approves while the page polls), the
  * step-up page (a level asked for or demanded by the client), the
  * account page (profile, sessions, company registration, the delegations link) and password
