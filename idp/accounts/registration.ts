@@ -1,5 +1,5 @@
 /**
- * Natural-person self-registration, R-ID-1 (rules and verification in accounts.ts), limited to
+ * Natural-person self-registration, R-ID-1 (rules and verification in store.ts), limited to
  * IDP_REGISTER_PER_HOUR per source address (RATE_LIMITED).
  *
  *   GET  /register   the form (sets the double-submit CSRF cookie)

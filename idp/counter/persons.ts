@@ -6,7 +6,7 @@
  *    the account is created `pending` (no password) and an SMS code goes to the applicant's mobile.
  * 2. `activate`: the applicant tells staff the code; it must be right (OTP_INVALID …); the
  *    account becomes active with a random initial password (shown once, for staff to hand over;
- *    never stored or logged in clear), which must be changed at first login (interactions.ts).
+ *    never stored or logged in clear), which must be changed at first login (idp/interactions/change-password.ts).
  *
  * Counter-registered accounts are L5 (proven in person); login name = ID number (or the mobile).
  *

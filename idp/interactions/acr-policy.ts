@@ -7,7 +7,7 @@
  * - `acr_insufficient` (login prompt): the browser is logged in below what the request asks and
  *   either the essential level is not met, or the voluntary level is not met and the missing
  *   second factor of this session would reach it → the user is sent to the interaction pages
- *   instead of getting a code; interactions.ts asks for the second factor, or answers
+ *   instead of getting a code; the interaction steps ask for the second factor, or answer
  *   `unmet_authentication_requirements` when the account cannot reach an essential level. A
  *   voluntary level the session cannot be stepped up to is no reason to interrupt single sign-on:
  *   the code comes at once and the ID token's acr says the level reached (the client decides).
@@ -47,7 +47,7 @@ interface PolicyApi {
 }
 
 export const ACR_INSUFFICIENT = 'acr_insufficient';
-/** Key of the request's AcrDemand in the login prompt's details (read by interactions.ts). */
+/** Key of the request's AcrDemand in the login prompt's details (read by context.ts and start.ts). */
 export const ACR_DEMAND = 'yw_acr_demand';
 
 export interface StepUpDeps {

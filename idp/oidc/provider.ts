@@ -3,7 +3,7 @@
  *
  * - Authorization code + PKCE for every client (RFC 9700 §2.1.1); oidc-provider 9 implements
  *   only S256, so `plain` is refused and discovery lists exactly ['S256']. No dev interactions:
- *   login and consent are our pages (interactions.ts).
+ *   login and consent are our pages (idp/interactions/).
  * - Resource indicators (RFC 8707): the only resource server is the graph (GATEWAY_RESOURCE),
  *   also the default when a client names none; any other resource is invalid_target. Its access
  *   tokens are RS256 JWTs (RFC 9068) for 10 minutes with the caller's kind, name, agency and

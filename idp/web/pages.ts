@@ -1,7 +1,7 @@
 /**
  * The IdP's pages (login, consent, registration, errors) in zh-CN and English. Every form
  * carries its CSRF token; every input has a label; plain buttons and links keep them keyboard
- * usable. Nothing here decides anything: the routes in interactions.ts and register.ts do.
+ * usable. Nothing here decides anything: the routes in idp/interactions/ and idp/accounts/registration.ts do.
  */
 import { AGREEMENT, FACTOR_TYPES, type FactorType } from '../accounts/store.ts';
 import { CSRF_FIELD } from './csrf.ts';
