@@ -32,7 +32,7 @@ import { auditKey, createAuditLog } from './audit/log.ts';
 import { registerDevSink } from './otp/dev-sinks.ts';
 import type { SentNotice } from '../kernel/notify.ts';
 import { mountInteractions } from './interactions/index.ts';
-import { createQrLogins } from './interactions/qr-logins.ts';
+import { createQrLogins } from './interactions/qr-codes.ts';
 import { createOtpService, type OtpService } from './otp/otp.ts';
 import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';

@@ -32,7 +32,7 @@ import { CSRF_FIELD, checkInteractionCsrf, interactionCsrfToken } from '../web/c
 import { localise, pageLang } from '../web/html.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { LoginGuard } from '../protect/guard.ts';
-import type { QrLogins } from './qr-logins.ts';
+import type { QrLogins } from './qr-codes.ts';
 import { ACR_DEMAND } from './acr-policy.ts';
 import type { LinkFlows } from '../link/flow.ts';
 import type { Handoff } from '../link/handoff.ts';

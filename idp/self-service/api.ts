@@ -26,7 +26,7 @@ import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import { acrOf } from '../accounts/assurance.ts';
 import type { CompanyStore } from '../company/companies.ts';
 import type { CounterPersons } from '../counter/persons.ts';
-import type { QrLogins } from '../interactions/qr-logins.ts';
+import type { QrLogins } from '../interactions/qr-codes.ts';
 import type { RateLimiter } from '../protect/guard.ts';
 import type { PasswordReset } from '../recovery/reset.ts';
 import type { BearerCaller } from './bearer.ts';

@@ -29,7 +29,7 @@ import type { MobileChange } from './mobile.ts';
 import type { Sessions } from './sessions.ts';
 import { accountPage, qrApprovePage, recoverPage, type Notice } from './views.ts';
 import { currentAccount, sendPage, toNotice } from './common.ts';
-import type { QrLogins } from '../interactions/qr-logins.ts';
+import type { QrLogins } from '../interactions/qr-codes.ts';
 import { levelOf } from '../accounts/assurance.ts';
 
 /** Where the account login may return to: a QR approval or the counter desk (never elsewhere). */
