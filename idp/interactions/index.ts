@@ -7,7 +7,7 @@
  *   POST /interaction/:uid/sms/send      sms-login.ts        send a login code to a bound mobile
  *   POST /interaction/:uid/sms/verify    sms-login.ts        mobile + SMS code
  *   GET  /interaction/:uid/qr            qr-login.ts         QR login status (JSON, polled by the page)
- *   POST /interaction/:uid/qr/complete   qr-login.ts         finish a QR login the app approved (qr-logins.ts)
+ *   POST /interaction/:uid/qr/complete   qr-login.ts         finish a QR login the app approved (qr-codes.ts)
  *   GET  /interaction/:uid/upstream/:id  platform-login.ts   log in through a trusted real-name platform (R-ID-3, idp/link)
  *   GET  /interaction/:uid/linked        platform-login.ts   back from it (or from registering through it): finish the login
  *   POST /interaction/:uid/stepup/send   step-up.ts          send the step-up code to the account's bound mobile
@@ -19,7 +19,7 @@
  *
  * What the steps share (the interaction and its CSRF check, the pages, the login half done and
  * the rules after a first factor) is context.ts; the acr policy the login prompt applies is
- * acr-policy.ts; the QR codes the mobile app approves are qr-logins.ts.
+ * acr-policy.ts; the QR codes the mobile app approves are qr-codes.ts.
  */
 import type { Router } from '@koa/router';
 import { interactionContext, type InteractionDeps } from './context.ts';

@@ -1,6 +1,6 @@
 /**
  * GET /interaction/:uid/qr (status, polled by the page) and POST /interaction/:uid/qr/complete:
- * finish a QR login the mobile app approved (qr-logins.ts); the app's level comes with it.
+ * finish a QR login the mobile app approved (qr-codes.ts); the app's level comes with it.
  */
 import type { Router } from '@koa/router';
 import { AppError, isAppError } from '../../kernel/errors.ts';
