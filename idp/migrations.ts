@@ -27,7 +27,7 @@ create table accounts (
   factors jsonb not null default '[]'::jsonb,
   agreement_version text,
   agreement_accepted_at timestamptz,
-  -- scrypt$N$r$p$salt$hash (idp/accounts/password.ts)
+  -- PHC string: $argon2id$… (idp/accounts/password.ts); older rows scrypt$N$r$p$salt$hash until the next login
   password_hash text,
   agency_code text,
   roles text[] not null default '{}',

@@ -100,6 +100,14 @@ export const VARIABLES = {
   CASE_MATERIALS_DIR: { description: 'Directory the case service stores uploaded materials in (content-addressed by SHA-256). Default: `<DATA_DIR>/materials`.', schema: z.string().optional() },
   CASE_MATERIAL_MAX_BYTES: { description: 'Largest material upload accepted (bytes).', default: '10485760', schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024) },
   // --- cases (issue 5) --- add case variables above this line
+  EVALUATION_COMPLAINT_WORKING_DAYS: { description: 'Working days an agency has to answer a complaint (R-EV-1); a later answer, or none, creates an accountability record and counts in the rankings.', default: '5', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_CONSULTATION_WORKING_DAYS: { description: 'Working days an agency has to answer a consultation (R-EV-2).', default: '3', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_SUGGESTION_WORKING_DAYS: { description: 'Working days to answer a suggestion (R-EV-3).', default: '10', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_FOLLOW_UP_WORKING_DAYS: { description: 'Working days an agency has to verify, rectify and answer a bad rating (R-EV-4).', default: '15', schema: z.coerce.number().int().min(1).max(90) },
+  EVALUATION_OPERATOR_AGENCY: { description: 'Unified social credit code of the platform operator: suggestions about no agency or item go to its staff (R-EV-3). Unset: a suggestion must name an agency or item.', schema: z.string().refine(isValidCreditCode, 'must be a unified social credit code (GB 32100) with a correct check character').optional() },
+  EVALUATION_RANKING_MINUTES: { description: 'How often the agency rankings are recomputed (R-EV-5): periods end on multiples of this many minutes.', default: '30', schema: z.coerce.number().int().min(1).max(1440) },
+  EVALUATION_RANKING_WINDOW_DAYS: { description: 'Days of activity each ranking counts, up to the period end (R-EV-5).', default: '30', schema: z.coerce.number().int().min(1).max(366) },
+  EVALUATION_SCAN_MS: { description: 'How often the evaluation service records late answers and follow-ups and checks whether a ranking period has ended (milliseconds).', default: '60000', schema: z.coerce.number().int().min(50) },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -117,6 +117,11 @@ export const ERROR_CODES = {
   CASE_NOT_RATEABLE: { status: 409, description: 'Only the applicant may rate, and only once the case is completed.' },
   ALREADY_RATED: { status: 409, description: 'This case has already been rated (one rating per service event).' },
   REASON_REQUIRED: { status: 400, description: 'A dissatisfied or very dissatisfied rating needs a reason.' },
+  FEEDBACK_TARGET_UNKNOWN: { status: 404, description: 'The agency or item a complaint, consultation or suggestion names is not known.' },
+  FEEDBACK_NOT_FOUND: { status: 404, description: 'No such complaint, consultation or suggestion (or it is not the caller\'s agency\'s).' },
+  FEEDBACK_ANSWERED: { status: 409, description: 'The complaint, consultation or suggestion has already been answered; it cannot be answered or dispatched again.' },
+  FOLLOW_UP_NOT_FOUND: { status: 404, description: 'No follow-up for this rating in the caller\'s agency (only bad ratings have one).' },
+  FOLLOW_UP_STATE_INVALID: { status: 409, description: 'The bad rating\'s follow-up is not in the state this step needs (verify, then rectify).' },
 
   // --- seals and licences --------------------------------------------------------------
   LICENCE_MALFORMED: { status: 400, description: 'The licence is not a well-formed compact JWS / VC-JWT.' },

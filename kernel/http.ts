@@ -83,6 +83,10 @@ export interface Listening {
 export function listen(app: Koa, port: number, host = '127.0.0.1'): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server: Server = app.listen(port, host);
+    // Idle keep-alive connections outlive the clients' own idle limit (undici, proxies: <= 60 s),
+    // so a client never reuses a socket the server is closing at that instant (ECONNRESET).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.once('error', reject);
     server.once('listening', () => {
       const actual = (server.address() as AddressInfo).port;
