@@ -254,4 +254,25 @@ create table company_certificates (
 create index company_certificates_company on company_certificates (credit_code);
 `,
   },
+  {
+    // Back-channel logout deliveries that failed, retried with backoff until delivered or given up
+    // (OIDC Back-Channel Logout 1.0 §2.8 leaves retries to the OP); the counts an operator reads.
+    id: '205_backchannel_deliveries',
+    sql: `
+create table backchannel_deliveries (
+  id bigint generated always as identity primary key,
+  client_id text not null,
+  account_id text not null,
+  sid text,
+  state text not null check (state in ('pending', 'delivered', 'failed')),
+  attempts int not null,
+  next_at timestamptz,
+  last_error text,
+  created_at timestamptz not null,
+  updated_at timestamptz not null
+);
+create index backchannel_deliveries_due on backchannel_deliveries (next_at) where state = 'pending';
+create index backchannel_deliveries_client on backchannel_deliveries (client_id, state);
+`,
+  },
 ];

@@ -16,6 +16,7 @@ import { IDP_MIGRATIONS, IDP_SCHEMA } from './migrations.ts';
 import { createProvider } from './oidc/provider.ts';
 import { seedDemoAccounts } from './accounts/seed.ts';
 import { seedDemoAdmins } from './admin/seed.ts';
+import { startBackchannelDelivery } from './partners/backchannel.ts';
 
 export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
@@ -34,6 +35,11 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
     partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor,
   });
 
+  // Failed back-channel logout deliveries: logged, stored, retried with backoff.
+  const backchannel = startBackchannelDelivery({
+    provider, db, clock, log, maxAttempts: config.IDP_BACKCHANNEL_MAX_ATTEMPTS, intervalMs: config.IDP_BACKCHANNEL_RETRY_MS,
+  });
+
   const { app, router } = createHttpApp({
     name: 'idp',
     log,
@@ -46,7 +52,7 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   identity.mount(router, provider);
   mountInternal(router, { accounts, key: deps.internalKey, clock, log });
   // Admin API (/admin) and the identity subgraph (/graphql).
-  await identityAdmin.mount(router, provider);
+  await identityAdmin.mount(router, provider, backchannel);
   app.use(router.routes());
 
   const oidc = provider.callback();
@@ -57,5 +63,5 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   });
 
   const server = await listen(app, opts.port, opts.host);
-  return { name: 'idp', url: server.url, close: async () => { await identityAdmin.close(); await server.close(); } };
+  return { name: 'idp', url: server.url, close: async () => { await backchannel.stop(); await identityAdmin.close(); await server.close(); } };
 };

@@ -38,7 +38,7 @@ import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
 import { mountRegister } from './accounts/registration.ts';
 import { createVerifier } from './verify/index.ts';
-import { DELEGATION_MARKER_TTL } from './oidc/provider.ts';
+import { DELEGATION_MARKER_TTL, REVOCATION_MARKER_TTL } from './oidc/provider.ts';
 import { createCertificateProof } from './company/certificate.ts';
 import { createLicenceProof } from './company/licence.ts';
 import { mountCompanyRoutes } from './company/routes.ts';
@@ -54,6 +54,8 @@ import { createLinkStore } from './link/links.ts';
 import { mountLinkRoutes } from './link/routes.ts';
 import { createUpstreams, loadUpstreams } from './link/upstreams.ts';
 import { clientSecretKey, createPartnerClientStore } from './partners/clients.ts';
+import type { BackchannelDelivery } from './partners/backchannel.ts';
+import { networkPolicy, parseNetworks } from '../kernel/outbound.ts';
 import { createConsentStore } from './partners/consents.ts';
 import { adminResource, createPartnerHooks } from './partners/hooks.ts';
 import { pairwiseKey } from './partners/pairwise.ts';
@@ -161,7 +163,7 @@ function createLinking(deps: Deps, accounts: AccountStore) {
  */
 export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JWK[]) {
   const { db, clock, log, config } = deps;
-  const clients = createPartnerClientStore(db, clientSecretKey(deps.secrets.keyPassphrase));
+  const clients = createPartnerClientStore(db, clientSecretKey(deps.secrets.keyPassphrase), networkPolicy(parseNetworks(deps.config.IDP_OUTBOUND_ALLOWED_NETWORKS)));
   const consents = createConsentStore(db);
   const policies = createPolicyStore(db);
   const audit = createAuditLog(db, {
@@ -172,7 +174,9 @@ export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JW
   const hooks = createPartnerHooks({
     issuer: config.IDP_ISSUER, clientAdapter: clients.adapter(), pairwiseKey: pairwiseKey(deps.secrets.internalSecret), consents, policies, clock,
   });
-  const accountAdmin = createAccountAdmin({ db, accounts, audit, notifier: createNotifier(config, log, clock), clock, log });
+  const accountAdmin = createAccountAdmin({
+    db, accounts, audit, notifier: createNotifier(config, log, clock), clock, log, revocation: { cache: deps.cache, ttlSeconds: REVOCATION_MARKER_TTL },
+  });
   const authenticate = createAdminAuthenticator({ issuer: config.IDP_ISSUER, audience: adminResource(config.IDP_ISSUER), jwks, accounts, clock });
   let stopSubgraph: (() => Promise<void>) | undefined;
   return {
@@ -181,9 +185,9 @@ export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JW
     memberships: (accountId: string) => delegations.memberships(accountId),
     actingFor: (accountId: string, delegationId: string) => delegations.actingFor(accountId, delegationId),
     /** Admin API and the identity subgraph (`/graphql`) on the IdP's router. */
-    async mount(router: Router, provider: Provider): Promise<void> {
+    async mount(router: Router, provider: Provider, backchannel?: BackchannelDelivery): Promise<void> {
       const Client = provider.Client as unknown as { validate(m: Record<string, unknown>): Promise<void> };
-      mountAdmin(router, { db, clock, authenticate, accountAdmin, clients, policies, audit, validateClient: (m) => Client.validate(m) });
+      mountAdmin(router, { db, clock, authenticate, accountAdmin, clients, policies, audit, backchannel, validateClient: (m) => Client.validate(m) });
       const apollo = await mountIdentitySubgraph(router, { db, accounts, delegations, consents, clients, key: deps.internalKey, clock, log });
       stopSubgraph = () => apollo.stop();
     },

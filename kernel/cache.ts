@@ -38,6 +38,11 @@ export interface Cache {
   xRange(stream: string, count: number): Promise<StreamMessage[]>;
   /** Remove entries; returns how many were there. */
   xDel(stream: string, ...ids: string[]): Promise<number>;
+  /**
+   * Increment and set the expiry in one atomic step (MULTI: INCR, EXPIRE), so a counter never
+   * outlives `ttlSeconds` after its last increment (fixed-window rate limits key by window).
+   */
+  incrWithTtl(key: string, ttlSeconds: number): Promise<number>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -121,6 +126,10 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
       return toMessages(await client.xRange(k(stream), '-', '+', { COUNT: count }) as Array<{ id: string; message: Record<string, string> }>);
     },
     async xDel(stream, ...ids) { return ids.length ? client.xDel(k(stream), ids) : 0; },
+    async incrWithTtl(key, ttl) {
+      const [n] = await client.multi().incr(k(key)).expire(k(key), Math.max(1, Math.ceil(ttl))).exec() as unknown as [number, number];
+      return n;
+    },
     async ping() { return (await client.ping()) === 'PONG'; },
     async close() {
       // A blocked XREADGROUP would hold a graceful close for up to its BLOCK time: cut those.
@@ -281,6 +290,12 @@ export class MemoryCache implements Cache {
     const before = s.entries.length;
     s.entries = s.entries.filter((e) => !ids.includes(e.id));
     return before - s.entries.length;
+  }
+  async incrWithTtl(key: string, ttl: number) {
+    const e = this.#live(key);
+    const n = (e && typeof e.value === 'string' ? Number(e.value) : 0) + 1;
+    this.#data.set(this.#prefix + key, { value: String(n), expiresAt: this.#now() + Math.max(1, Math.ceil(ttl)) * 1000 });
+    return n;
   }
   async ping() { return !this.#closed; }
   async close() {
