@@ -27,7 +27,7 @@ import type { AuditLog } from '../audit/log.ts';
 import { badInput } from '../partners/clients.ts';
 import type { Admin } from './auth.ts';
 import type { Cache } from '../../kernel/cache.ts';
-import { markAccountDisabled } from '../revocation-markers.ts';
+import { markAccountDisabled } from '../oidc/revocation-markers.ts';
 
 export const OpenStaffInput = z.object({
   username: z.string().regex(/^[a-z][a-z0-9-]{2,31}$/),

@@ -41,8 +41,8 @@ import type { PartnerHooks } from '../partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from '../partners/claims.ts';
 import type { ActingFor } from '../delegation/delegations.ts';
 import { REALNAME_SCOPE, isRealnamePlatform, verifiedClaims } from '../partners/realname.ts';
-import { grantClaim, watchRevocations } from '../revocation-markers.ts';
-import { introspectionPolicy } from '../introspection.ts';
+import { grantClaim, watchRevocations } from './revocation-markers.ts';
+import { introspectionPolicy } from './introspection.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;

@@ -14,7 +14,7 @@
  * its endpoint answers `unsupported_token_type` for them: the gateway checks those itself, with
  * the revocation markers (idp/revocation-markers.ts, docs/gateway-tokens.md).
  */
-import type { AccountStore } from './accounts/store.ts';
+import type { AccountStore } from '../accounts/store.ts';
 
 interface IntrospectingClient { clientId: string; clientAuthMethod?: string; ywResourceServer?: unknown; yw_resource_server?: unknown }
 

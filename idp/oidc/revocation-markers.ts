@@ -14,9 +14,9 @@
  * missing for the rest of the token's ten minutes.
  */
 import type { Provider } from 'oidc-provider';
-import type { Cache } from '../kernel/cache.ts';
-import type { Logger } from '../kernel/log.ts';
-import { grantRef, markAccountRevoked, markGrantRevoked } from '../kernel/revocation-markers.ts';
+import type { Cache } from '../../kernel/cache.ts';
+import type { Logger } from '../../kernel/log.ts';
+import { grantRef, markAccountRevoked, markGrantRevoked } from '../../kernel/revocation-markers.ts';
 
 /** The claim an access token carries to name its grant. */
 export function grantClaim(token: { grantId?: string | undefined }): { yw_grant?: string } {
