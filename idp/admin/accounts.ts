@@ -59,7 +59,7 @@ export function initialPassword(): string {
 
 export function createAccountAdmin(d: {
   db: Db; accounts: AccountStore; audit: AuditLog; notifier: Notifier; clock: Clock; log: Logger;
-  /** Where a disable marks the account so that its access tokens end at the gateway (idp/revocation-markers.ts). */
+  /** Where a disable marks the account so that its access tokens end at the gateway (idp/oidc/revocation-markers.ts). */
   revocation?: { cache: Cache; ttlSeconds: number };
 }) {
   const { db, audit, clock } = d;

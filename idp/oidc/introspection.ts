@@ -12,7 +12,7 @@
  * unexpired, not revoked and whose grant still exists; we add that the account must not be
  * disabled. The graph's access tokens are JWTs (RFC 9068) that oidc-provider does not store, and
  * its endpoint answers `unsupported_token_type` for them: the gateway checks those itself, with
- * the revocation markers (idp/revocation-markers.ts, docs/gateway-tokens.md).
+ * the revocation markers (idp/oidc/revocation-markers.ts, docs/gateway-tokens.md).
  */
 import type { AccountStore } from '../accounts/store.ts';
 

@@ -52,7 +52,7 @@ export const GATEWAY_SCOPE = 'openid profile phone';
 export const ACCESS_TOKEN_TTL = 600;
 /** Delegation markers (kernel/delegation-markers.ts) outlive every access token, with a margin for clock skew. */
 export const DELEGATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
-/** Revocation markers (idp/revocation-markers.ts) likewise. */
+/** Revocation markers (idp/oidc/revocation-markers.ts) likewise. */
 export const REVOCATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
 const SESSION_TTL = 8 * 3600;
 const OFFLINE_TTL = 30 * 24 * 3600;
@@ -176,7 +176,7 @@ export function createProvider(d: ProviderDeps): Provider {
         enabled: true,
         allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
       },
-      // RFC 7662 for resource servers (idp/introspection.ts).
+      // RFC 7662 for resource servers (idp/oidc/introspection.ts).
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(accounts) },
       rpInitiatedLogout: {
         enabled: true,
@@ -277,7 +277,7 @@ export function createProvider(d: ProviderDeps): Provider {
   // Behind a TLS-terminating proxy only when configured (TRUST_PROXY), like the kernel's Koa shell.
   provider.proxy = config.TRUST_PROXY;
   provider.on('server_error', (_ctx: unknown, err: Error) => log.error({ err }, 'oidc-provider server error'));
-  // Revoked grants reach the gateway within seconds (idp/revocation-markers.ts).
+  // Revoked grants reach the gateway within seconds (idp/oidc/revocation-markers.ts).
   watchRevocations(provider, d.cache, REVOCATION_MARKER_TTL, log);
   return provider;
 }
