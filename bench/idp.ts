@@ -4,7 +4,7 @@
  * - Password logins per second: the whole authorization-code + PKCE login of the portal client
  *   as a browser does it (authorize → login page → ID number + password → consent → code →
  *   token endpoint), BENCH_IDP_CONCURRENCY at a time, each in a fresh browser (cookie jar).
- *   Argon2id (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
+ *   Argon2id (memory-hard, idp/accounts/password.ts) dominates it by design, so the same run also measures
  *   bare Argon2id verifications per second on this machine (the ceiling for logins), and bare
  *   verifications of the scrypt hashes written before (N=2^15), for the before/after comparison.
  * - Token-endpoint requests per second with Redis storage: refresh_token grants on our IdP
@@ -25,7 +25,7 @@ import Provider from 'oidc-provider';
 import type { BenchResult } from './run.ts';
 import { DEMO_CITIZEN } from '../kernel/demo.ts';
 import { randomBytes, scryptSync } from 'node:crypto';
-import { hashPassword, verifyPassword } from '../idp/password.ts';
+import { hashPassword, verifyPassword } from '../idp/accounts/password.ts';
 
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
