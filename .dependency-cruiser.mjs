@@ -1,0 +1,130 @@
+/**
+ * The layers of Yiwang, checked by dependency-cruiser on every `npm test` (test/boundaries.test.ts)
+ * and on demand with `npm run boundaries`. docs/architecture.md ("Layers") explains each rule.
+ *
+ *   bin/ (entry points: start, CLI, journey)          bench/ (benchmarks, outside the build)
+ *     └─► services: gateway/, idp/, subgraphs/<name>/  (never each other)
+ *           └─► libraries: seal/ (through seal/index.ts), federation/ (through federation/index.ts)
+ *                 └─► kernel/ (config, db, cache, errors, log, events: depends on nothing of ours)
+ *   schema/ holds the graph's contracts (SDL) and the composition; services may use it.
+ *
+ * Test code is test/, every *.test.ts, and the seal library's fixtures (seal/testing/,
+ * seal/testdata/): what tsconfig.build.json leaves out of the build. Production code is the rest.
+ */
+
+/** Test code and fixtures, never built (tsconfig.build.json excludes the same). */
+const TEST = '^test/|\\.test\\.ts$|^seal/(testing|testdata)/';
+/** Our own top-level folders (anything else is Node or node_modules). */
+const OURS = '^(kernel|seal|federation|schema|gateway|idp|subgraphs|bin|bench|test)/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'kernel-depends-on-nothing-of-ours',
+      comment: 'kernel/ is the bottom layer (config, db, cache, errors, logging, events): everything may use it, '
+        + 'so it may use nothing of ours above it; move the shared piece into kernel/ or pass it in as a dependency.',
+      severity: 'error',
+      from: { path: '^kernel/' },
+      to: { path: OURS, pathNot: '^(kernel|test)/' },
+    },
+    {
+      name: 'seal-only-through-index',
+      comment: 'Outside seal/, use the seal library only through seal/index.ts (its public API); everything else '
+        + 'in seal/ is internal and may change. Export what you need from seal/index.ts. Test code and '
+        + 'benchmarks may also use the library\'s fixtures in seal/testing/.',
+      severity: 'error',
+      from: { pathNot: '^seal/' },
+      to: { path: '^seal/', pathNot: '^seal/(index\\.ts$|testing/)' },
+    },
+    {
+      name: 'seal-depends-on-kernel-only',
+      comment: 'seal/ is a library (certificates, sealing, verification) that services and verifiers use: '
+        + 'it may use kernel/ and nothing else of ours.',
+      severity: 'error',
+      from: { path: '^seal/' },
+      to: { path: OURS, pathNot: '^(seal|kernel|test)/' },
+    },
+    {
+      name: 'federation-only-through-index',
+      comment: 'Outside federation/, use the federation library only through federation/index.ts (its public API); '
+        + 'everything else in federation/ is internal. Export what you need from federation/index.ts.',
+      severity: 'error',
+      from: { pathNot: '^federation/' },
+      to: { path: '^federation/', pathNot: '^federation/index\\.ts$' },
+    },
+    {
+      name: 'federation-depends-on-kernel-only',
+      comment: 'federation/ is a library (trust between tiers) that services use: it may use kernel/ and nothing else of ours.',
+      severity: 'error',
+      from: { path: '^federation/' },
+      to: { path: OURS, pathNot: '^(federation|kernel|test)/' },
+    },
+    {
+      name: 'production-never-imports-test',
+      comment: 'Production code (everything the build compiles) never imports test code or fixtures (test/, *.test.ts, '
+        + 'seal/testing/, seal/testdata/) nor the benchmarks: the build leaves them out. Move the shared piece into '
+        + 'the production tree if production needs it, or move the caller into test/.',
+      severity: 'error',
+      from: { pathNot: `${TEST}|^bench/` },
+      to: { path: `${TEST}|^bench/` },
+    },
+    {
+      name: 'bench-never-imports-test',
+      comment: 'Benchmarks (bench/, run by `npm run bench`) measure the platform as it starts in production, so they '
+        + 'never import the test suite (test/, *.test.ts); they may use the seal library\'s fixtures (seal/testing/).',
+      severity: 'error',
+      from: { path: '^bench/' },
+      to: { path: '^test/|\\.test\\.ts$' },
+    },
+    {
+      name: 'services-do-not-import-each-other',
+      comment: 'A service (gateway/, idp/, subgraphs/<name>/) never imports another service: cross-service facts '
+        + 'travel as federation entity references or events, and shared code goes into kernel/, a library '
+        + '(seal/, federation/) or schema/. A test that needs several services lives in test/.',
+      severity: 'error',
+      from: { path: '^subgraphs/([^/]+)/' },
+      to: { path: '^(subgraphs/|idp/|gateway/)', pathNot: '^subgraphs/$1/' },
+    },
+    {
+      name: 'services-do-not-import-each-other',
+      comment: 'A service (gateway/, idp/, subgraphs/<name>/) never imports another service: cross-service facts '
+        + 'travel as federation entity references or events, and shared code goes into kernel/, a library '
+        + '(seal/, federation/) or schema/. A test that needs several services lives in test/.',
+      severity: 'error',
+      from: { path: '^(idp|gateway)/' },
+      to: { path: '^(subgraphs|idp|gateway)/', pathNot: '^$1/' },
+    },
+    {
+      name: 'schema-depends-on-nothing-of-ours',
+      comment: 'schema/ holds the contracts (SDL) and their composition; services depend on it, so it depends on no service.',
+      severity: 'error',
+      from: { path: '^schema/', pathNot: TEST },
+      to: { path: OURS, pathNot: '^(schema|kernel)/' },
+    },
+    {
+      name: 'bin-is-the-top',
+      comment: 'bin/ holds the entry points (npm start, the yiwang CLI, the journey, docs): they assemble the services, '
+        + 'so production code below never imports them. Tests and benchmarks may.',
+      severity: 'error',
+      from: { path: OURS, pathNot: `^bin/|^bench/|${TEST}` },
+      to: { path: '^bin/' },
+    },
+    {
+      name: 'no-cycles',
+      comment: 'No import cycles, type-only imports included: a cycle means two modules are one, or that a shared '
+        + 'piece belongs in a third module both import.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    // TypeScript 7 (the native compiler) has no JavaScript API; SWC parses the sources (@swc/core is installed for Jest).
+    parser: 'swc',
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|data|\.git)/' },
+    moduleSystems: ['es6'],
+  },
+};
