@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { Resvg } from '@resvg/resvg-js';
 import type { Queryable } from '../../kernel/db.ts';
 import { CJK_FONT } from '../../kernel/pdf.ts';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
+import { loadCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { html, type Html } from './pages/html.ts';
 

@@ -18,10 +18,7 @@ import { AppError, isAppError } from '../../kernel/errors.ts';
 import {
   MIN_LIST_ENTRIES, buildStatusListCredential, emptyBitstring, issuerId, setBit, signStatusList, type StatusEntry, type StatusListSource, type StatusPurpose,
 } from '../../seal/index.ts';
-import type { ChainCertificate } from '../../seal/chain/certificate.ts';
-import { readStatusList } from '../../seal/status/check.ts';
-import { fetchLimited } from '../../seal/status/fetch.ts';
-import { loadAnchors } from '../../seal/trust/bundle.ts';
+import { fetchLimited, loadAnchors, readStatusList, type ChainCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import type { TrustStore } from './trust.ts';
 
