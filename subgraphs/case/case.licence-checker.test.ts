@@ -9,9 +9,9 @@ import { systemClock } from '../../kernel/clock.ts';
 import { DEMO_LICENCE_TYPES } from '../../kernel/demo.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import type { Caller } from '../../kernel/internal-auth.ts';
-import { caseApproved, HOLDER, issue, OTHER_HOLDER, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../licence/testing.ts';
+import { caseApproved, HOLDER, issue, OTHER_HOLDER, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 import { httpLicenceChecker, type LicenceChecker } from './materials/licence-checker.ts';
-import { FOOD_ITEM, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import { FOOD_ITEM, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
 let lf: LicenceFixture;
 let cf: CaseFixture;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ACCEPT, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from './testing.ts';
+import { ACCEPT, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from '../../test/support/case.ts';
 import { findCase } from './repository.ts';
 import { applyAction, type Handler } from './workflow/transitions.ts';
 import { PROMISED } from './workflow/shipped.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { internalKey, signServiceToken } from '../../kernel/internal-auth.ts';
 import { DEMO_LICENCE_TYPES } from '../../kernel/demo.ts';
 import { LICENCE_AUDIENCE, type CheckAnswer } from './internal-check.ts';
-import { HOLDER, HZ_SAMR, issue, OTHER_HOLDER, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HOLDER, HZ_SAMR, issue, OTHER_HOLDER, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

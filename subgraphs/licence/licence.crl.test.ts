@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCertificate, parseCrl, runVerify } from '../../seal/index.ts';
 import type { CliIo } from '../../kernel/cli.ts';
-import { HZ_SAMR, issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HZ_SAMR, issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 import { CRL_HOURS } from './trust.ts';
 
 let f: LicenceFixture;

@@ -21,7 +21,7 @@ import { DEMO_AGENCIES } from '../../kernel/demo.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { licenceServiceFactory } from './service.ts';
 import { createTrustStore } from './trust.ts';
-import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture } from './testing.ts';
+import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture } from '../../test/support/licence.ts';
 
 const PASS = 'offline-ca-passphrase-0123456789';
 const OPERATOR = ZJ_SAMR; // the agency operating the licence service: its deciders manage the TSA

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { KeyObject } from 'node:crypto';
 import { createMemoryKeyStore, readTrustBundle, verifyLicence, type KeyStore } from '../../seal/index.ts';
 import { KEYSTORE_REF } from './trust.ts';
-import { issue, startLicenceFixture, type LicenceFixture } from './testing.ts';
+import { issue, startLicenceFixture, type LicenceFixture } from '../../test/support/licence.ts';
 
 /** Stands in for an HSM: counts what it is asked. */
 class CountingStore implements KeyStore {

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchBrowser } from '../../test/support/browser.ts';
 import { signLink } from './links.ts';
 import { decodeQrImage } from './qr.ts';
-import { HOLDER, HZ_SAMR, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HOLDER, HZ_SAMR, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

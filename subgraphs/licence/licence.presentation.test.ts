@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { loadCertificate, readTrustBundle, verifyLicence } from '../../seal/index.ts';
 import { signLink } from './links.ts';
 import { decodeQrImage } from './qr.ts';
-import { codeOf, HOLDER, HZ_SAMR, issue, OTHER_HOLDER, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HOLDER, HZ_SAMR, issue, OTHER_HOLDER, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

@@ -16,7 +16,7 @@ import { loadCertificate, parseCrl, runVerify } from '../../seal/index.ts';
 import type { CliIo } from '../../kernel/cli.ts';
 import { OffsetClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES } from '../../kernel/demo.ts';
-import { codeOf, HZ_SAMR, issue, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HZ_SAMR, issue, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 const OPERATOR = ZJ_SAMR;
 /**

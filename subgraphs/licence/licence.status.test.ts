@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeList, bitAt, runVerify } from '../../seal/index.ts';
 import type { CliIo } from '../../kernel/cli.ts';
-import { codeOf, HZ_SAMR, issue, person, HOLDER, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HZ_SAMR, issue, person, HOLDER, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 const TTL_SECONDS = 60;
 let f: LicenceFixture;

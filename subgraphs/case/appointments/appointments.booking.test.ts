@@ -3,7 +3,7 @@ import { ANONYMOUS } from '../../../test/support/subgraph.ts';
 import {
   BOOK, CANCEL, FOOD_ITEM, HR_ITEM, SHOP_ITEM, codeOf, count, idNumberOf, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture, type ApptView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 
 let f: ApptFixture;
 let win: { windowId: string; calendarId: string };

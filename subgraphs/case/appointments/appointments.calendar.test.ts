@@ -8,7 +8,7 @@ import { demoWindowId, seedDemoWindows } from './seed.ts';
 import {
   DEFINE_CALENDAR, DEFINE_WINDOW, FOOD_ITEM, HR_ITEM, HZ, HZ_HR, codeOf, count, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 import { AppError } from '../../../kernel/errors.ts';
 
 const DAY = { periods: [{ start: '09:00', end: '12:00' }, { start: '13:30', end: '17:00' }], slotMinutes: 30, capacity: 3 };

@@ -3,7 +3,7 @@ import { ANONYMOUS } from '../../../test/support/subgraph.ts';
 import {
   BOOK, FOOD_ITEM, HZ_HR, MONDAY_9AM, TICKET_FIELDS, codeOf, count, idNumberOf, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture, type ApptView, type TicketView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 
 const CHECK_IN = `mutation ($id: String!) { kioskCheckIn(idNumber: $id) { ${TICKET_FIELDS} } }`;
 const WALK_IN = `mutation ($w: ID!) { takeWalkInTicket(windowId: $w) { ${TICKET_FIELDS} } }`;

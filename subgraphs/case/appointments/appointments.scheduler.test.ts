@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   BOOK, CANCEL, FOOD_ITEM, MONDAY_9AM, codeOf, count, eventually, ok, person, setUpWindow, startApptFixture,
   type ApptFixture, type ApptView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 import { addDays, localDate } from './time.ts';
 import { weekdaysOnly } from './working-days.ts';
 
