@@ -18,7 +18,7 @@ import { startPlatform, type Platform } from '../bin/platform.ts';
 import { startGatewayService } from '../gateway/service.ts';
 import { readTrustBundle, verifyLicence } from '../seal/index.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts';
-import { loginWithPkce, postRegistration, startTestIdp, type TestIdp } from './support/oidc.ts';
+import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { errorCode, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
 
@@ -52,7 +52,7 @@ beforeAll(async () => {
     gateway: platform.services.gateway.url, issuer: platform.config.IDP_ISSUER, licence: platform.services.licence.url,
     resource: config.GATEWAY_RESOURCE, redirectUri: 'http://127.0.0.1:3000/callback',
   };
-  journey = await runJourney(e);
+  journey = await runJourney(e, (mobile) => sentRegistrationCode(e.issuer, mobile));
   trustBundle = await (await fetch(`${e.licence}/trust-bundle.pem`)).text();
 }, 180_000);
 
@@ -110,6 +110,30 @@ describe('journey.happy-path', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('journey.command', () => {
+  test('`npm run journey` (bin/journey/main.ts) walks a running platform to the end, reading the SMS code from its development sink', async () => {
+    const gatewayPort = new URL(platform.services.gateway.url).port;
+    const { stdout } = await run(NODE, ['bin/journey/main.ts'], {
+      env: {
+        ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, NOTIFY_SINK: 'dev',
+        GATEWAY_PORT: gatewayPort, IDP_ISSUER: e.issuer, LICENCE_URL: `${e.licence}/graphql`,
+        GATEWAY_RESOURCE: e.resource, IDP_PORTAL_REDIRECT_URIS: e.redirectUri,
+      },
+    });
+    expect(stdout).toContain('1. registered citizen');
+    expect(stdout).toMatch(/7\. licence \S+ \(食品经营许可证\) issued by 杭州市市场监督管理局/);
+    expect(stdout).toContain('Journey complete.');
+  }, 120_000);
+
+  test('`npm run journey` without a running platform fails with a hint, exit code 1', async () => {
+    const r = await run(NODE, ['bin/journey/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, IDP_ISSUER: 'http://127.0.0.1:9', GATEWAY_PORT: '9' },
+    }).then(() => { throw new Error('the journey succeeded without a platform'); }, (err: { code: number; stderr: string }) => err);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Is the platform running (npm start)?');
   });
 });
 
