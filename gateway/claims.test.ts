@@ -1,5 +1,5 @@
 /**
- * Access-token claims → Caller for a person acting for a company (R-ID-8, issue 3 bullet 6):
+ * Access-token claims → Caller for a person acting for a company (R-ID-8):
  * `yw_act` becomes `actingFor`, which the gateway's identity assertion carries to subgraphs
  * unchanged; its end and last change are kept for the per-request check (gateway/delegations.ts);
  * a malformed `yw_act` refuses the token; tokens without it are as before.

@@ -1,5 +1,5 @@
 /**
- * The walking skeleton end to end (issue 2): the whole platform in-process on free ports, real
+ * The first journey end to end: the whole platform in-process on free ports, real
  * PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, openid-client as the front end.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';

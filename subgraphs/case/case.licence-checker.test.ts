@@ -1,6 +1,6 @@
 /**
  * case.licence-checker: the case service's HTTP client of `POST /internal/licences/check` against
- * the real licence service (R-LI-2, issue 4 gap A) — a real licence issued from a real
+ * the real licence service (R-LI-2) — a real licence issued from a real
  * `case.approved`, a real service token, and the whole path from `useLicenceForMaterial` through
  * the item's material definition to the licence service and back.
  */

@@ -24,7 +24,7 @@ export interface CaseApprovedPayload {
 
 export interface CaseCompletedPayload {
   caseId: string; caseNumber: string; itemId: string; agencyCode: string; applicantId: string; outcomeCode: string; completedAt: string;
-  /** For the applicant's notice (R-CA-3): the reason of a refusal or denial. Added in issue 5; consumers may ignore it. */
+  /** For the applicant's notice (R-CA-3): the reason of a refusal or denial. Optional: consumers may ignore it. */
   reason?: string | null;
 }
 
@@ -88,7 +88,7 @@ export function parseItemUpserted(p: Record<string, unknown>): ItemReplica | nul
 }
 
 /**
- * `materials` was added to `item.upserted` in issue 4 (gap A): absent or not an array is null
+ * `materials` of `item.upserted` is optional (older item services omit it): absent or not an array is null
  * (unknown); entries without a code or name are dropped rather than failing the whole item.
  */
 function parseMaterials(v: unknown): ReplicaMaterial[] | null {

@@ -1,6 +1,6 @@
 /**
- * licence.check: the internal API the case service calls instead of an upload (R-LI-2,
- * issue 4 bullet 7) — service token with audience urn:yiwang:licence, the licence must be the
+ * licence.check: the internal API the case service calls instead of an upload (R-LI-2)
+ * — service token with audience urn:yiwang:licence, the licence must be the
  * holder's, of the asked type, and valid and unrevoked now.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';

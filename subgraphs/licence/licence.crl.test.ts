@@ -3,7 +3,7 @@
  * serves the CA's current CRL (PEM or DER); the strict CLI verifier needs a current CRL for each
  * such certificate (none, or a stale one past nextUpdate → LICENCE_STATUS_UNAVAILABLE),
  * `--online` fetches and checks it, and a revoked seal then fails with LICENCE_CERT_REVOKED
- * (review gap D).
+ * (a verifier must not rule out revocation without a current CRL).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';

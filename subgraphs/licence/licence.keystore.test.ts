@@ -1,6 +1,6 @@
 /**
- * licence.keystore: the service's private keys behind the KeyStore interface (issue 4 bullet 1:
- * an HSM or KMS can replace the passphrase) — with a store configured, the database keeps only
+ * licence.keystore: the service's private keys behind the KeyStore interface (an HSM or
+ * KMS can replace the passphrase) — with a store configured, the database keeps only
  * references, the licences still seal and verify.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';

@@ -16,7 +16,7 @@ import type { LicenceContext } from './context.ts';
 export type { LicenceContext } from './context.ts';
 
 /**
- * Revoke, suspend, reinstate (issue 4 bullet 3): deciders of the issuing agency only (the
+ * Revoke, suspend, reinstate (R-LI-4: verifiers see the status): deciders of the issuing agency only (the
  * agency that sealed it answers for it); the change and its audit row in one transaction.
  */
 function statusMutation(action: StatusAction) {

@@ -102,7 +102,7 @@ export async function feedItems(f: CaseFixture, items = [FOOD_ITEM, HR_ITEM]): P
 export const CASE_FIELDS = `id caseNumber status outcomeCode version agencyCode applicantName submittedAt updatedAt
   item { id } applicant { id } steps { action status handlerId handlerName opinion at }`;
 
-/** The fields issue 5 added (workflow, visits, supplement, clock, delivery, parallel approval). */
+/** Every field of a case (workflow, visits, supplement, clock, delivery, parallel approval). */
 export const CASE_FIELDS_FULL = `${CASE_FIELDS.replace('opinion at', 'opinion details at')} workflowId availableActions mode visits maxVisits
   supplementMaterials deadlineAt pausedAt warnedAt extensionDays extensionRequested coAgencies pendingApprovals
   delivery { method carrier trackingNumber at } accountability { kind state deadlineAt }`;

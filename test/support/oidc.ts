@@ -317,7 +317,7 @@ export async function startTestIdp(o: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 3 (partners, administration): admin tokens and confidential partner clients
+// Partners and administration: admin tokens and confidential partner clients
 
 /** Issuer of the IdP's admin API resource (idp/partners/hooks.ts adminResource). */
 export const adminResourceOf = (issuer: string): string => `${issuer}/admin`;
