@@ -1,7 +1,7 @@
 /**
  * Configuration: every environment variable the platform reads, declared once with its default
  * and meaning, validated at start-up into one typed object. A bad value stops the process with a
- * message naming the variable. README's configuration table is checked against VARIABLES.
+ * message naming the variable. docs/configuration.md is generated from VARIABLES (npm run docs).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
