@@ -90,7 +90,7 @@ async function actingToken(who: Who, delegationId: string): Promise<string> {
 
 const ACTING = '{ actingFor { delegationId scope } me { id } }';
 
-describe('gateway.acting-for', () => {
+describe('gateway.acting-for (R-ID-8)', () => {
   test('a revoke ends the token and every token under what was passed on from it; acting for oneself goes on', async () => {
     const level1 = await grant('rep', 'p1');
     const level2 = await grant('p1', 'p2');

@@ -64,7 +64,7 @@ afterAll(async () => {
 });
 
 describe('journey.happy-path', () => {
-  test('one gateway query returns the case with its item, licence and evaluation', () => {
+  test('one gateway query returns the case with its item, licence issued on approval (R-LI-2) and rating (R-EV-4)', () => {
     const c = journey.final;
     expect(c.caseNumber).toBe(journey.caseNumber);
     expect(c.status).toBe('COMPLETED');
@@ -86,7 +86,7 @@ describe('journey.happy-path', () => {
     expect(r.credential.credentialSubject.licence.identifier).toBe(journey.licenceIdentifier);
   });
 
-  test('the licence verifies with the CLI; a tampered copy fails with its reason code', async () => {
+  test('the licence verifies offline with the CLI (R-LI-4); a tampered copy fails with its reason code', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'yiwang-cli-'));
     try {
       writeFileSync(join(dir, 'licence.jws'), journey.credential);
@@ -214,7 +214,7 @@ describe('journey.refusals', () => {
     expect((c.data as any).case.evaluation.level).toBe('VERY_SATISFIED');
   });
 
-  test('an ID number with a wrong check digit is refused (ID_NUMBER_INVALID); nothing is stored', async () => {
+  test('an ID number with a wrong check digit is refused (R-ID-1: ID_NUMBER_INVALID); nothing is stored', async () => {
     const c = newCitizen();
     const wrong = c.idNumber.slice(0, 17) + (c.idNumber[17] === '0' ? '1' : '0');
     const before = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');

@@ -23,7 +23,7 @@ function problemsOf(c: Parameters<typeof validateCalendar>[0]): string[] {
   }
 }
 
-describe('appointments.calendar (rules)', () => {
+describe('appointments.calendar (rules, R-CA-5)', () => {
   test('a sound calendar passes; every broken rule is reported at once', () => {
     expect(problemsOf(DAY)).toEqual([]);
     expect(problemsOf({ periods: [], slotMinutes: 30, capacity: 1 })).toEqual(['at least one opening period is needed']);

@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await f.close(); });
 
-describe('appointments.queue', () => {
+describe('appointments.queue (R-CA-5: check-in and priority tickets)', () => {
   test('kiosk check-in by ID number: refusals with their codes, nothing issued', async () => {
     f.clock.set(MONDAY_9AM);
     const a = await book(1, '09:00');
