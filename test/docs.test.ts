@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { README, renderDocs } from '../bin/docs.ts';
 
 describe('docs', () => {
@@ -13,5 +14,19 @@ describe('docs', () => {
   });
   test('the README stays a short manual (at most 15 KB; chapters go to docs/)', () => {
     expect(statSync(README).size).toBeLessThanOrEqual(15 * 1024);
+  });
+  test('every link in the README and docs/ points to a file inside the repository', () => {
+    const root = process.cwd();
+    const pages = [README, ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(root, 'docs', f))];
+    const bad: string[] = [];
+    for (const page of pages) {
+      for (const m of readFileSync(page, 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        const target = m[1]!;
+        if (/^(https?|mailto):/.test(target)) continue;
+        const path = resolve(dirname(page), target);
+        if (relative(root, path).startsWith('..') || !existsSync(path)) bad.push(`${relative(root, page)} → ${target}`);
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });
