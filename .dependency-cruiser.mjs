@@ -124,7 +124,7 @@ export default {
     parser: 'swc',
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|data|\.git)/' },
+    exclude: { path: '^(node_modules|dist|data|coverage|\.git)/' },
     moduleSystems: ['es6'],
   },
 };

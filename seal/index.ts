@@ -41,7 +41,7 @@ export { loadCrls, listedIn, crlSignedBy } from './trust/crl.ts';
 export { readTrustBundle, loadAnchors } from './trust/bundle.ts';
 export { verifyCertificateChain } from './chain/end-entity.ts';
 export type { CertificateChainResult, CertificateChainOptions } from './chain/end-entity.ts';
-export { OID_KP_CLIENT_AUTH } from './lib/oids.ts';
+export { OID_KP_CLIENT_AUTH, OID_KP_DOCUMENT_SIGNING } from './lib/oids.ts';
 export { cachedStatusLists, refreshStatusLists } from './cli/status-cache.ts';
 export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
