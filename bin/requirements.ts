@@ -27,9 +27,8 @@ const LI = 'Electronic licences and seals';
 const EV = 'Evaluation';
 const PL = 'Platform';
 
-const ITEM_CATALOGUE = 'the item catalogue (directories, implementations with the full GB/T 39046 element set, versioned '
-  + 'management, classification, ranked search, display) is not built yet; today the item service holds the demo items '
-  + 'with their core elements and materials and answers keyword search (subgraphs/item/item.graph.test.ts, R-ID-13)';
+/** The item catalogue (directories, versioned management, classification, search, display) is one piece of work not done yet. */
+const catalogue = (today: string): Untraced => ({ notYetBuilt: `part of the item catalogue work; today ${today}` });
 
 export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-ID-1', area: ID, statement: 'Real-name registration of natural persons: name and resident ID number, at least two more verified factors, the service agreement; the verified factors are recorded.' },
@@ -49,15 +48,15 @@ export const REQUIREMENTS: readonly Requirement[] = [
   },
   { id: 'R-ID-13', area: ID, statement: 'Anonymous visitors browse and search public information; registered users consult, apply, track cases and keep a personal space.' },
 
-  { id: 'R-IT-1', area: IT, statement: 'Directory entries (name, basic code, legal basis, item type) in national, provincial and municipal directories.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-2', area: IT, statement: 'Implementation by one agency: implementation code and the full GB/T 39046 element set.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-3', area: IT, statement: 'Main items, sub-items and handling items.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-4', area: IT, statement: 'Materials: name, type, sample, e-form, source, paper copies, instructions, acceptance standard, electronic copy required, which e-licence can replace it.', untraced: { notYetBuilt: `${ITEM_CATALOGUE}; of the materials, code, name, required and the replacing licence type exist and reach the case service (subgraphs/case/case.licence-checker.test.ts, R-LI-2)` } },
-  { id: 'R-IT-5', area: IT, statement: 'Classification by nature, object, agency, life-cycle theme, level, form and jurisdiction.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-6', area: IT, statement: 'Versioned, dynamic management: changes by request and approval; the in-use version pushed at once to the portal; the same item keeps name, type, basis and code at every level.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-7', area: IT, statement: 'Search: fuzzy by keyword, phrase and filters with highlights, relevance and popularity ranking, browsing, scenario navigation, recommendations, hot services.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-8', area: IT, statement: 'Display: guide page, forms to download, handling hints, QR code to share, one source for every channel.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
-  { id: 'R-IT-9', area: IT, statement: 'Online depth rating: 4 stars = online with originals verified once at pickup; 5 stars = fully online.', untraced: { notYetBuilt: ITEM_CATALOGUE } },
+  { id: 'R-IT-1', area: IT, statement: 'Directory entries (name, basic code, legal basis, item type) in national, provincial and municipal directories.', untraced: catalogue('the item service keeps one flat list of implemented items, each with its basic code and item type, seeded from the demo data') },
+  { id: 'R-IT-2', area: IT, statement: 'Implementation by one agency: implementation code and the full GB/T 39046 element set.', untraced: catalogue('an item carries a core subset of the GB/T 39046 elements (implementation code, agency, level, case type, legal and promised time limits, visits, materials, result licence type)') },
+  { id: 'R-IT-3', area: IT, statement: 'Main items, sub-items and handling items.', untraced: catalogue('items have no main, sub- or handling-item hierarchy') },
+  { id: 'R-IT-4', area: IT, statement: 'Materials: name, type, sample, e-form, source, paper copies, instructions, acceptance standard, electronic copy required, which e-licence can replace it.', untraced: catalogue('a material has a code, name, required flag, paper copies and the licence type that can replace it, which the case service uses (R-LI-2)') },
+  { id: 'R-IT-5', area: IT, statement: 'Classification by nature, object, agency, life-cycle theme, level, form and jurisdiction.', untraced: catalogue('items are not classified beyond item type and level') },
+  { id: 'R-IT-6', area: IT, statement: 'Versioned, dynamic management: changes by request and approval; the in-use version pushed at once to the portal; the same item keeps name, type, basis and code at every level.', untraced: catalogue('items are seeded and announced to the case service as `item.upserted` events; there are no versions and no request-and-approve changes') },
+  { id: 'R-IT-7', area: IT, statement: 'Search: fuzzy by keyword, phrase and filters with highlights, relevance and popularity ranking, browsing, scenario navigation, recommendations, hot services.', untraced: catalogue('`items(keyword:)` finds items by name or code, anonymous callers allowed (R-ID-13); no phrases, filters, highlights, ranking, navigation or recommendations') },
+  { id: 'R-IT-8', area: IT, statement: 'Display: guide page, forms to download, handling hints, QR code to share, one source for every channel.', untraced: catalogue('the graph is the one source; there is no guide page, form download or share QR code') },
+  { id: 'R-IT-9', area: IT, statement: 'Online depth rating: 4 stars = online with originals verified once at pickup; 5 stars = fully online.', untraced: catalogue('an item carries its online depth (1-5 stars), shown through the graph; the rating rules are not applied or checked') },
 
   { id: 'R-CA-1', area: CA, statement: 'Online application pre-filled from the user\'s space and e-licences, materials uploaded; on submit a case number and a notice.' },
   { id: 'R-CA-2', area: CA, statement: 'Three modes: pre-review (at most 2 visits), verify originals at pickup (at most 1), fully online (0).' },
