@@ -55,7 +55,8 @@ describe('boundaries', () => {
         // federation-only-through-index, federation-depends-on-kernel-only
         'federation/index.ts': "export { s } from './statements.ts';\n",
         'federation/statements.ts': "import { a } from '../idp/accounts.ts';\nexport const s = a;\n",
-        'idp/accounts.ts': "import { s } from '../federation/statements.ts';\nexport const a = 1; export const t = s;\n",
+        'idp/accounts.ts': 'export const a = 1;\n',
+        'idp/trust.ts': "import { s } from '../federation/statements.ts';\nexport const t = s;\n",
         // services-do-not-import-each-other, production-never-imports-test
         'subgraphs/licence/issue.ts': "import { c } from '../case/submit.ts';\nexport const y = c;\n",
         'subgraphs/case/submit.ts': "import { f } from '../../test/support/infra.ts';\nexport const c = f;\n",
@@ -71,15 +72,36 @@ describe('boundaries', () => {
         // no-cycles
         'subgraphs/item/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
         'subgraphs/item/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
+        // allowed arrows: none of these may be reported
+        'subgraphs/item/seal-user.ts': "import { EXIT } from '../../seal/index.ts';\nimport { s } from '../../federation/index.ts';\nexport const u = [EXIT, s];\n",
+        'subgraphs/item/item.test.ts': "import { f } from '../../test/support/infra.ts';\nimport { h } from '../../seal/testing/hierarchy.ts';\nexport const t = [f, h];\n",
+        'seal/testing/hierarchy.ts': "import { p } from '../../kernel/service.ts';\nexport const h = p;\n",
+        'bench/seal.ts': "import { h } from '../seal/testing/hierarchy.ts';\nimport { p } from '../bin/platform.ts';\nimport { y } from '../subgraphs/licence/issue.ts';\nexport const b = [h, p, y];\n",
+        'test/support/case.ts': "import { c } from '../../subgraphs/case/submit.ts';\nimport { p } from '../../bin/platform.ts';\nexport const k = [c, p];\n",
       };
       for (const [file, text] of Object.entries(files)) {
         mkdirSync(dirname(join(dir, file)), { recursive: true });
         writeFileSync(join(dir, file), text);
       }
       const { violations, rules } = await cruise(dir);
-      const found = new Set(violations.map((v) => v.rule.name));
-      const names = new Set(rules.map((r) => r.name));
-      expect([...found].sort()).toEqual([...names].sort());
+      const found = violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort();
+      expect(found).toEqual([
+        'bench-never-imports-test: bench/idp.ts → test/support/infra.ts',
+        'bin-is-the-top: kernel/service.ts → bin/platform.ts',
+        'federation-depends-on-kernel-only: federation/statements.ts → idp/accounts.ts',
+        'federation-only-through-index: idp/trust.ts → federation/statements.ts',
+        'kernel-depends-on-nothing-of-ours: kernel/events-cli.ts → seal/cli/io.ts',
+        'kernel-depends-on-nothing-of-ours: kernel/service.ts → bin/platform.ts',
+        'no-cycles: subgraphs/item/a.ts → subgraphs/item/b.ts',
+        'production-never-imports-test: subgraphs/case/submit.ts → test/support/infra.ts',
+        'schema-depends-on-nothing-of-ours: schema/compose.ts → gateway/service.ts',
+        'seal-depends-on-kernel-only: seal/certificates/ca.ts → subgraphs/licence/issue.ts',
+        'seal-only-through-index: kernel/events-cli.ts → seal/cli/io.ts',
+        'services-do-not-import-each-other: gateway/service.ts → idp/accounts.ts',
+        'services-do-not-import-each-other: subgraphs/licence/issue.ts → subgraphs/case/submit.ts',
+      ]);
+      // Every rule of the configuration is among them: none is dead.
+      expect(new Set(violations.map((v) => v.rule.name))).toEqual(new Set(rules.map((r) => r.name)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
