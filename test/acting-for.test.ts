@@ -18,11 +18,11 @@ import { writeDelegationMarkers } from '../kernel/delegation-markers.ts';
 import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import type { RunningService } from '../kernel/service.ts';
-import { startGatewayService } from './service.ts';
-import { createDelegationGuard } from './delegations.ts';
-import { TEST_SECRET, testCache } from '../test/support/infra.ts';
-import { newCitizen } from '../test/journey.ts';
-import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../test/support/oidc.ts';
+import { startGatewayService } from '../gateway/service.ts';
+import { createDelegationGuard } from '../gateway/delegations.ts';
+import { TEST_SECRET, testCache } from './support/infra.ts';
+import { newCitizen } from './journey.ts';
+import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
 import { creditCode, insertCompany } from '../idp/delegation/fixtures.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
