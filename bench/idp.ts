@@ -4,8 +4,9 @@
  * - Password logins per second: the whole authorization-code + PKCE login of the portal client
  *   as a browser does it (authorize → login page → ID number + password → consent → code →
  *   token endpoint), BENCH_IDP_CONCURRENCY at a time, each in a fresh browser (cookie jar).
- *   scrypt (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
- *   bare scrypt verifications per second on this machine: the ceiling for logins.
+ *   Argon2id (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
+ *   bare Argon2id verifications per second on this machine (the ceiling for logins), and bare
+ *   verifications of the scrypt hashes written before (N=2^15), for the before/after comparison.
  * - Token-endpoint requests per second with Redis storage: refresh_token grants on our IdP
  *   (rotating refresh tokens in Redis, a new RS256 JWT access token for the gateway each time),
  *   against the baseline: **bare oidc-provider** (memory adapter, client_credentials, opaque
@@ -16,7 +17,7 @@
  * REDIS_URL (default redis://127.0.0.1:6379), BENCH_IDP_SECONDS (per measurement, default 8),
  * BENCH_IDP_CONCURRENCY (default 8).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,9 +132,14 @@ export default async function bench(): Promise<BenchResult> {
     const login = () => loginWithPkce({ issuer: idp.issuer, redirectUri: REDIRECT, resource: GATEWAY, login: DEMO_CITIZEN.idNumber, password: DEMO_CITIZEN.password });
     await login(); // warm-up: discovery, keys, JIT
 
-    // Baseline for logins: bare scrypt verifications (the memory-hard cost every login pays).
+    // Baseline for logins: bare Argon2id verifications (the memory-hard cost every login pays),
+    // and bare verifications of a hash as written before (scrypt N=2^15, r=8, p=1).
     const stored = await hashPassword(DEMO_CITIZEN.password);
-    const scrypt = await measure(Math.min(SECONDS, 4), CONCURRENCY, async () => { await verifyPassword(DEMO_CITIZEN.password, stored); });
+    const argon = await measure(Math.min(SECONDS, 4), CONCURRENCY, async () => { await verifyPassword(DEMO_CITIZEN.password, stored); });
+    const salt = randomBytes(16);
+    const legacy = ['scrypt', 15, 8, 1, salt.toString('base64url'),
+      scryptSync(DEMO_CITIZEN.password, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64url')].join('$');
+    const scrypt = await measure(Math.min(SECONDS, 4), CONCURRENCY, async () => { await verifyPassword(DEMO_CITIZEN.password, legacy); });
 
     const logins = await measure(SECONDS, CONCURRENCY, async () => { await login(); });
 
@@ -163,8 +169,10 @@ export default async function bench(): Promise<BenchResult> {
         storage: 'PostgreSQL + Redis',
         passwordLoginsPerSecond: r2(logins.perSecond),
         passwordLoginP95Ms: Math.round(logins.p95),
-        baselineScryptVerifyPerSecond: r2(scrypt.perSecond),
-        loginsPerScryptRatio: scrypt.perSecond ? r2(logins.perSecond / scrypt.perSecond) : null,
+        passwordHash: 'argon2id m=19456 KiB, t=2, p=1',
+        baselineArgon2idVerifyPerSecond: r2(argon.perSecond),
+        loginsPerArgon2idRatio: argon.perSecond ? r2(logins.perSecond / argon.perSecond) : null,
+        beforeScryptN15VerifyPerSecond: r2(scrypt.perSecond),
         tokenRequestsPerSecond: r2(ours.perSecond),
         tokenP95Ms: Math.round(ours.p95),
         baselineBareClientCredentialsPerSecond: r2(baseline.perSecond),
@@ -174,7 +182,8 @@ export default async function bench(): Promise<BenchResult> {
       },
       summary: [
         `password logins (full code + PKCE flow, ${CONCURRENCY} at a time): ${r2(logins.perSecond)}/s, p95 ${Math.round(logins.p95)} ms`,
-        `  baseline: bare scrypt verifications ${r2(scrypt.perSecond)}/s (the floor every login pays)`,
+        `  baseline: bare Argon2id verifications ${r2(argon.perSecond)}/s (the floor every login pays; ratio ${argon.perSecond ? r2(logins.perSecond / argon.perSecond) : 'n/a'})`,
+        `  before: bare scrypt N=2^15 verifications (hashes written before Argon2id, rehashed at their next login) ${r2(scrypt.perSecond)}/s`,
         `token endpoint, refresh_token grant with Redis storage: ${r2(ours.perSecond)}/s, p95 ${Math.round(ours.p95)} ms`,
         `  baseline: bare oidc-provider (memory adapter, client_credentials): ${r2(baseline.perSecond)}/s, p95 ${Math.round(baseline.p95)} ms`,
         `  ratio ours / bare: ${ratio === null ? 'n/a' : r2(ratio)}`,

@@ -79,11 +79,11 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-LI-3', area: LI, statement: 'Recognised across levels, agencies and regions; one trusted seal service.', open: 'seal trust across provinces is built (one national root, provincial CAs); recognition of the platforms themselves across tiers is the federation work of R-ID-12' },
   { id: 'R-LI-4', area: LI, statement: 'Holders show or produce their licences at any time; third parties verify them, including offline; the seal service is supervised.' },
 
-  { id: 'R-EV-1', area: EV, statement: 'Complaints: real-name, to an agency and item category, public or not, answered within a time limit that counts in supervision; published complaints hide personal data.', untraced: { notYetBuilt: 'the evaluation service handles ratings only; complaints are not built' } },
-  { id: 'R-EV-2', area: EV, statement: 'Consultation by messages and live chat, routed to the agency of the item in view; answer time counts in performance.', untraced: { notYetBuilt: 'the evaluation service handles ratings only; consultation is not built' } },
-  { id: 'R-EV-3', area: EV, statement: 'Suggestions from every page; published answers anonymised.', untraced: { notYetBuilt: 'the evaluation service handles ratings only; suggestions are not built' } },
-  { id: 'R-EV-4', area: EV, statement: 'Ratings: five levels, one per service event, a bad rating needs a reason, is verified, rectified within a deadline and answered; results public.', open: 'verification, rectification within a deadline and the answer to a bad rating are not built yet' },
-  { id: 'R-EV-5', area: EV, statement: 'Agencies ranked automatically on key indicators, refreshed every 30 minutes.', untraced: { notYetBuilt: 'the evaluation service keeps ratings and item satisfaction; agency rankings are not built' } },
+  { id: 'R-EV-1', area: EV, statement: 'Complaints: real-name, to an agency and item category, public or not, answered within a time limit that counts in supervision; published complaints hide personal data.' },
+  { id: 'R-EV-2', area: EV, statement: 'Consultation by messages and live chat, routed to the agency of the item in view; answer time counts in performance.' },
+  { id: 'R-EV-3', area: EV, statement: 'Suggestions from every page; published answers anonymised.' },
+  { id: 'R-EV-4', area: EV, statement: 'Ratings: five levels, one per service event, a bad rating needs a reason, is verified, rectified within a deadline and answered; results public.' },
+  { id: 'R-EV-5', area: EV, statement: 'Agencies ranked automatically on key indicators, refreshed every 30 minutes.' },
 
   { id: 'R-PL-1', area: PL, statement: 'Three tiers, each with a portal, a management platform, agency systems and data sharing; same-source publishing to every channel.', untraced: { notYetBuilt: 'one Yiwang runs one tier; the tiers working together is the federation work of R-ID-12, and the channels other than the graph (app, kiosk, hotline) are front ends not built here' } },
   { id: 'R-PL-2', area: PL, statement: 'Security (confidentiality, integrity, authenticity, availability, controllability); audit everything; back-ups; no data loss.' },

@@ -9,7 +9,8 @@ import { AGREEMENT } from './accounts.ts';
 import { seedDemoAccounts } from './seed.ts';
 import { newCitizen } from '../test/journey.ts';
 import { createAccountStore } from './accounts.ts';
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, randomBytes, scryptSync } from 'node:crypto';
+import { verifyPassword } from './password.ts';
 import {
   CookieJar, browserFetch, pageErrorCode, parseForms, postRegistration, registerPerson, registrationCode, startTestIdp, type TestIdp,
 } from '../test/support/oidc.ts';
@@ -34,8 +35,8 @@ describe('idp.register', () => {
     const row = (await idp.db.query<Record<string, unknown>>('select * from idp.accounts where id = $1', [id])).rows[0]!;
     expect(row).toMatchObject({ kind: 'person', name: VALID.name, id_number: VALID.idNumber, mobile: VALID.mobile, agreement_version: AGREEMENT.version, disabled: false });
     expect(row.agreement_accepted_at).toBeTruthy();
-    // Password: scrypt with its parameters in the string; never the password itself.
-    expect(row.password_hash).toMatch(/^scrypt\$15\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    // Password: Argon2id (19 MiB, 2 passes) as a PHC string with its parameters; never the password itself.
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     // Factors: verified by their registries (the built-in development registry confirms unlisted
     // people), recorded with source and time; the extra one only as a keyed hash and its last four.
     const factors = row.factors as Array<Record<string, unknown>>;
@@ -198,3 +199,30 @@ describe('accounts.register-mobile-proof', () => {
   });
 });
 
+describe('idp.password-rehash', () => {
+  /** A hash as the IdP wrote them before Argon2id: scrypt N=2^15, r=8, p=1. */
+  const legacyScrypt = (password: string) => {
+    const salt = randomBytes(16);
+    const key = scryptSync(password.normalize('NFC'), salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    return ['scrypt', 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
+  };
+
+  test('a login with a password stored under scrypt succeeds and moves the hash to Argon2id; a wrong password changes nothing', async () => {
+    const accounts = createAccountStore({ db: idp.db, clock: idp.deps.clock, factorKey: createSecretKey(Buffer.alloc(32, 1)) });
+    const who = newCitizen();
+    const { id } = await registerPerson(idp.issuer, { ...VALID, idNumber: who.idNumber, mobile: who.mobile, factorValue: 'HF-00998878' });
+    const old = legacyScrypt(VALID.password);
+    await idp.db.query('update idp.accounts set password_hash = $2 where id = $1', [id, old]);
+    const stored = async () => (await idp.db.query<{ password_hash: string }>('select password_hash from idp.accounts where id = $1', [id])).rows[0]!.password_hash;
+
+    await expect(accounts.authenticate(who.mobile, 'Wrong#pass2026')).rejects.toMatchObject({ code: 'LOGIN_FAILED' });
+    expect(await stored()).toBe(old);
+    expect((await accounts.authenticate(who.mobile, VALID.password)).id).toBe(id);
+    const now = await stored();
+    expect(now).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verifyPassword(VALID.password, now)).toBe(true);
+    // The next login verifies against Argon2id and leaves it as it is.
+    await accounts.authenticate(who.mobile, VALID.password);
+    expect(await stored()).toBe(now);
+  });
+});

@@ -25,7 +25,7 @@ import type { Clock } from '../kernel/clock.ts';
 import { AppError } from '../kernel/errors.ts';
 import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../kernel/ids.ts';
 import type { StaffRole } from '../kernel/internal-auth.ts';
-import { assertPasswordPolicy, dummyHash, hashPassword, verifyPassword } from './password.ts';
+import { assertPasswordPolicy, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { FACTOR_SOURCE, type FactorKind, type Verifier, type VerifyResult } from './verify/verifier.ts';
 import { PROOFING_LEVEL, acrOf, type Level, type Proofing } from './assurance.ts';
 
@@ -304,6 +304,12 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       if (row?.password_hash) ok = await verifyPassword(password, row.password_hash);
       else await verifyPassword(password, await dummy);
       if (!row || !ok) throw new AppError('LOGIN_FAILED', '登录名或密码错误 / wrong login name or password');
+      // A hash below today's parameters (scrypt, weaker Argon2id) is replaced now that the password
+      // is known. Compare-and-set: a password changed meanwhile is never overwritten.
+      if (needsRehash(row.password_hash!)) {
+        await db.query('update idp.accounts set password_hash = $2 where id = $1 and password_hash = $3',
+          [row.id, await hashPassword(password), row.password_hash]);
+      }
       if (row.disabled) throw new AppError('ACCOUNT_DISABLED', '账户已停用 / this account is disabled');
       if (row.status === 'pending') throw new AppError('ACCOUNT_PENDING', '账户尚待窗口工作人员激活 / this account is waiting for activation by counter staff');
       return toRecord(row);

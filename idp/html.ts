@@ -8,6 +8,7 @@ import type { ParameterizedContext } from 'koa';
 export type Lang = 'zh' | 'en';
 
 import { Html, escapeHtml, html } from '../kernel/html.ts';
+import { inlineStyle } from '../kernel/csp.ts';
 
 export { Html, escapeHtml, html };
 
@@ -23,7 +24,7 @@ export function pageLang(ctx: ParameterizedContext): Lang {
   return ctx.cookies.get(LANG_COOKIE, { signed: false }) === 'en' ? 'en' : 'zh';
 }
 
-const CSS = `
+const CSS = inlineStyle(`
 *{box-sizing:border-box}body{margin:0;font:16px/1.6 system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#f3f5f8;color:#1d2733}
 header{background:#b3202a;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center}
 header a{color:#fff}main{max-width:30rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
@@ -36,8 +37,8 @@ button{margin-top:1.2rem;padding:.6rem 1.2rem;border:0;border-radius:4px;backgro
 button.secondary{background:#fff;color:#1d2733;border:1px solid #8a96a3;margin-left:.5rem}
 .error{background:#fdecea;border-left:4px solid #b3202a;padding:.6rem .8rem;margin:1rem 0}
 .ok{background:#e9f6ec;border-left:4px solid #1e7b34;padding:.6rem .8rem;margin:1rem 0}form.inline{display:inline}form.inline button{margin-top:.3rem}
-.hint{color:#52606d;font-size:.9rem}ul.scopes{padding-left:1.2rem}
-`;
+.hint{color:#52606d;font-size:.9rem}ul.scopes{padding-left:1.2rem}.big{font-size:1.3rem}
+`);
 
 export interface PageOptions {
   lang: Lang;

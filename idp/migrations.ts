@@ -27,7 +27,7 @@ create table accounts (
   factors jsonb not null default '[]'::jsonb,
   agreement_version text,
   agreement_accepted_at timestamptz,
-  -- scrypt$N$r$p$salt$hash (idp/password.ts)
+  -- PHC string: $argon2id$… (idp/password.ts); older rows scrypt$N$r$p$salt$hash until the next login
   password_hash text,
   agency_code text,
   roles text[] not null default '{}',
@@ -252,6 +252,27 @@ create table company_certificates (
   linked_at timestamptz not null
 );
 create index company_certificates_company on company_certificates (credit_code);
+`,
+  },
+  {
+    // Back-channel logout deliveries that failed, retried with backoff until delivered or given up
+    // (OIDC Back-Channel Logout 1.0 §2.8 leaves retries to the OP); the counts an operator reads.
+    id: '205_backchannel_deliveries',
+    sql: `
+create table backchannel_deliveries (
+  id bigint generated always as identity primary key,
+  client_id text not null,
+  account_id text not null,
+  sid text,
+  state text not null check (state in ('pending', 'delivered', 'failed')),
+  attempts int not null,
+  next_at timestamptz,
+  last_error text,
+  created_at timestamptz not null,
+  updated_at timestamptz not null
+);
+create index backchannel_deliveries_due on backchannel_deliveries (next_at) where state = 'pending';
+create index backchannel_deliveries_client on backchannel_deliveries (client_id, state);
 `,
   },
 ];

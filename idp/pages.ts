@@ -3,6 +3,7 @@
  * carries its CSRF token; every input has a label; plain buttons and links keep them keyboard
  * usable. Nothing here decides anything: the routes in interactions.ts and register.ts do.
  */
+import { inlineScript } from '../kernel/csp.ts';
 import { AGREEMENT, FACTOR_TYPES, type FactorType } from './accounts.ts';
 import { CSRF_FIELD } from './csrf.ts';
 import { Html, errorBox, html, localise, page, type Lang } from './html.ts';
@@ -82,11 +83,11 @@ ${o.qr ? html`<section aria-labelledby="m-qr"><h2 id="m-qr">${t(lang, { zh: '手
 ${errorFor('qr')}
 <img src="${o.qr.image}" width="180" height="180" alt="${t(lang, { zh: '扫码二维码，内容：', en: 'QR code for: ' })}${o.qr.url}" data-qr-url="${o.qr.url}">
 <p class="hint" id="qr-status" role="status" aria-live="polite">${t(lang, { zh: `请用一网通办手机应用扫码并确认，二维码 ${Math.round(o.qr.expiresIn / 60)} 分钟内有效。`, en: `Scan with the Yiwang app and approve; the code is valid ${Math.round(o.qr.expiresIn / 60)} minutes.` })}</p>
-<form method="post" action="${action}/qr/complete" id="qr-complete">
+<form method="post" action="${action}/qr/complete" id="qr-complete" data-poll="${action}/qr">
   ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '已在手机上确认', en: 'I have approved on my phone' })}</button>
 </form>
-<script>${new Html(QR_POLL.replace('__URL__', JSON.stringify(`${action}/qr`)))}</script></section>` : ''}
+<script>${new Html(QR_POLL)}</script></section>` : ''}
 ${o.upstreams?.length || method === 'fed' ? html`<section aria-labelledby="m-fed"><h2 id="m-fed">${t(lang, { zh: '其他实名认证平台账户', en: 'With another real-name platform' })}</h2>
 ${errorFor('fed')}
 <p class="hint">${t(lang, { zh: '用已实名认证的平台账户登录；本平台尚无账户的，确认后即可注册。', en: 'Log in with your verified account there; without an account here you can register with it in one step.' })}</p>
@@ -101,10 +102,11 @@ ${platformLinks(lang, o.upstreams ?? [], (id) => `${action}/upstream/${encodeURI
 }
 
 /** Polls the QR status (device-authorization style) and completes the login once approved. */
-const QR_POLL = `(function(){var u=__URL__,t=setInterval(function(){fetch(u,{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(s){
+// Constant, so the Content-Security-Policy allows it by hash (kernel/csp.ts); the address is in data-poll.
+const QR_POLL = inlineScript(`(function(){var u=document.getElementById('qr-complete').getAttribute('data-poll'),t=setInterval(function(){fetch(u,{credentials:'same-origin'}).then(function(r){return r.json()}).then(function(s){
 if(s.status==='approved'){clearInterval(t);document.getElementById('qr-complete').submit();}
 else if(s.status!=='pending'){clearInterval(t);document.getElementById('qr-status').textContent=document.documentElement.lang==='en'?'The QR code expired: reload the page.':'二维码已失效，请刷新页面。';}
-}).catch(function(){})},2000);})();`;
+}).catch(function(){})},2000);})();`);
 
 /** `optional`: the level was asked voluntarily, so the user may go on at the level reached. */
 export function stepUpPage(o: { lang: Lang; uid: string; csrf: string; level: number; optional: boolean; method: 'sms' | 'pwd'; sent: boolean; error?: PageError }): string {

@@ -30,6 +30,7 @@ import type { JWK } from 'jose';
 import type { Config, Secrets } from '../kernel/config.ts';
 import type { Cache } from '../kernel/cache.ts';
 import type { Logger } from '../kernel/log.ts';
+import { networkPolicy, outboundFetch, parseNetworks } from '../kernel/outbound.ts';
 import { ACR, ACR_VALUES, acrFor, type AccountRecord, type AccountStore } from './accounts.ts';
 import { cacheAdapterFactory } from './adapter.ts';
 import { levelOf } from './assurance.ts';
@@ -40,6 +41,8 @@ import type { PartnerHooks } from './partners/hooks.ts';
 import { IDENTITY_SCOPES, identityClaims, type MembershipsOf } from './partners/claims.ts';
 import type { ActingFor } from './delegation/delegations.ts';
 import { REALNAME_SCOPE, isRealnamePlatform, verifiedClaims } from './partners/realname.ts';
+import { grantClaim, watchRevocations } from './revocation-markers.ts';
+import { introspectionPolicy } from './introspection.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
@@ -49,6 +52,8 @@ export const GATEWAY_SCOPE = 'openid profile phone';
 export const ACCESS_TOKEN_TTL = 600;
 /** Delegation markers (kernel/delegation-markers.ts) outlive every access token, with a margin for clock skew. */
 export const DELEGATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
+/** Revocation markers (idp/revocation-markers.ts) likewise. */
+export const REVOCATION_MARKER_TTL = ACCESS_TOKEN_TTL + 60;
 const SESSION_TTL = 8 * 3600;
 const OFFLINE_TTL = 30 * 24 * 3600;
 
@@ -143,9 +148,10 @@ export function createProvider(d: ProviderDeps): Provider {
     subjectTypes: partners ? ['public', 'pairwise'] : ['public'],
     ...(partners ? { pairwiseIdentifier: partners.pairwiseIdentifier, loadExistingGrant: partners.loadExistingGrant } : {}),
     extraClientMetadata: {
-      properties: ['yw_sector', 'yw_realname_platform'],
+      properties: ['yw_sector', 'yw_realname_platform', 'yw_resource_server'],
       validator(_ctx: unknown, key: string, value: unknown) {
         if (key === 'yw_realname_platform' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata!('yw_realname_platform must be a boolean');
+        if (key === 'yw_resource_server' && value !== undefined && typeof value !== 'boolean') throw new errors.InvalidClientMetadata!('yw_resource_server must be a boolean');
       },
     },
     claims: {
@@ -170,6 +176,8 @@ export function createProvider(d: ProviderDeps): Provider {
         enabled: true,
         allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => token.clientId === client.clientId,
       },
+      // RFC 7662 for resource servers (idp/introspection.ts).
+      introspection: { enabled: true, allowedPolicy: introspectionPolicy(accounts) },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx: KoaContextWithOIDC, form: string) {
@@ -222,7 +230,7 @@ export function createProvider(d: ProviderDeps): Provider {
       if (!a) return undefined;
       const acr = entities.AuthorizationCode?.acr ?? entities.RefreshToken?.acr ?? acrFor(a);
       // The login's own level (idp/assurance.ts), else the account's single-factor level.
-      const claims = gatewayClaims(a, levelOf(acr) ? acr : acrFor(a));
+      const claims = { ...gatewayClaims(a, levelOf(acr) ? acr : acrFor(a)), ...grantClaim(token) };
       // R-ID-8: a person acting for a company names the delegation at the token endpoint
       // (`yw_acting_for=<delegation id>`); it must be theirs and in force, else invalid_grant.
       // yw_act carries its end and last change: the gateway refuses the token once either passes
@@ -256,6 +264,9 @@ export function createProvider(d: ProviderDeps): Provider {
         return token.scopes.has('offline_access') ? OFFLINE_TTL : SESSION_TTL;
       },
     },
+    // Every call oidc-provider makes (back-channel logout, a client's keys) obeys the network policy:
+    // special-use addresses only within IDP_OUTBOUND_ALLOWED_NETWORKS (kernel/outbound.ts).
+    fetch: outboundFetch({ policy: networkPolicy(parseNetworks(config.IDP_OUTBOUND_ALLOWED_NETWORKS)), timeoutMs: 2500 }),
     async renderError(ctx: KoaContextWithOIDC, out: Record<string, string>) {
       const detail = Object.entries(out).map(([k, v]) => `<p><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</p>`).join('');
       simplePage(ctx, '出错了', 'Something went wrong', `<p>请返回应用重新开始。/ Go back to the application and start again.</p>${detail}`);
@@ -266,5 +277,7 @@ export function createProvider(d: ProviderDeps): Provider {
   // Behind a TLS-terminating proxy only when configured (TRUST_PROXY), like the kernel's Koa shell.
   provider.proxy = config.TRUST_PROXY;
   provider.on('server_error', (_ctx: unknown, err: Error) => log.error({ err }, 'oidc-provider server error'));
+  // Revoked grants reach the gateway within seconds (idp/revocation-markers.ts).
+  watchRevocations(provider, d.cache, REVOCATION_MARKER_TTL, log);
   return provider;
 }

@@ -17,6 +17,7 @@ import { createProvider } from './provider.ts';
 import { seedDemoAccounts } from './seed.ts';
 import { createIdentityAdmin } from './admin/wire.ts';
 import { seedDemoAdmins } from './admin/seed.ts';
+import { startBackchannelDelivery } from './partners/backchannel.ts';
 
 export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
@@ -35,6 +36,11 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
     partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor,
   });
 
+  // Failed back-channel logout deliveries: logged, stored, retried with backoff.
+  const backchannel = startBackchannelDelivery({
+    provider, db, clock, log, maxAttempts: config.IDP_BACKCHANNEL_MAX_ATTEMPTS, intervalMs: config.IDP_BACKCHANNEL_RETRY_MS,
+  });
+
   const { app, router } = createHttpApp({
     name: 'idp',
     log,
@@ -47,7 +53,7 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   identity.mount(router, provider);
   mountInternal(router, { accounts, key: deps.internalKey, clock, log });
   // Admin API (/admin) and the identity subgraph (/graphql).
-  await identityAdmin.mount(router, provider);
+  await identityAdmin.mount(router, provider, backchannel);
   app.use(router.routes());
 
   const oidc = provider.callback();
@@ -58,5 +64,5 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   });
 
   const server = await listen(app, opts.port, opts.host);
-  return { name: 'idp', url: server.url, close: async () => { await identityAdmin.close(); await server.close(); } };
+  return { name: 'idp', url: server.url, close: async () => { await backchannel.stop(); await identityAdmin.close(); await server.close(); } };
 };

@@ -17,6 +17,21 @@ describe('cache.keys', () => {
     expect(await cache.del('a', 'missing')).toBe(1);
     expect(await cache.get('a')).toBeNull();
   });
+  test('a counter is never left without its expiry: one left so (by a failure between INCR and EXPIRE) gets one back at the next increment; later increments keep the first window', async () => {
+    // What a failed second round trip used to leave: a count with no expiry, locking its subject for good.
+    await cache.set('stuck', '5');
+    expect(await cache.ttl('stuck')).toBe(-1);
+    expect(await cache.incr('stuck', 60)).toBe(6);
+    const ttl = await cache.ttl('stuck');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+    // A later increment with a longer window does not extend the first one.
+    expect(await cache.incr('stuck', 3600)).toBe(7);
+    expect(await cache.ttl('stuck')).toBeLessThanOrEqual(60);
+    // Without a ttl, a plain counter.
+    expect(await cache.incr('plain')).toBe(1);
+    expect(await cache.ttl('plain')).toBe(-1);
+  });
   test('sets', async () => {
     await cache.sAdd('s', 'x');
     await cache.sAdd('s', 'y');

@@ -75,16 +75,19 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
       return r === 'OK';
     },
     del: (...keys) => (keys.length ? client.del(keys.map(k)) : Promise.resolve(0)),
+    // One atomic step (MULTI): a counter never exists without its expiry, whatever fails between
+    // calls. EXPIRE NX sets the expiry only when the key has none, so a window is not extended by
+    // later increments, and a counter left without one (written by older code) gets one back.
     async incr(key, ttl) {
-      const [n] = await client.multi().incr(k(key)).exec() as unknown as [number];
-      if (ttl && n === 1) await client.expire(k(key), ttl);
+      if (!ttl) return client.incr(k(key));
+      const [n] = await client.multi().incr(k(key)).expire(k(key), Math.max(1, Math.ceil(ttl)), 'NX').exec() as unknown as [number, number];
       return n;
     },
     ttl: (key) => client.ttl(k(key)),
     async expire(key, ttl) { await client.expire(k(key), Math.max(1, Math.ceil(ttl))); },
     async sAdd(key, member, ttl) {
-      await client.sAdd(k(key), member);
-      if (ttl) await client.expire(k(key), Math.max(1, Math.ceil(ttl)));
+      if (!ttl) { await client.sAdd(k(key), member); return; }
+      await client.multi().sAdd(k(key), member).expire(k(key), Math.max(1, Math.ceil(ttl))).exec();
     },
     sMembers: (key) => client.sMembers(k(key)),
     xAdd: (stream, fields) => client.xAdd(k(stream), '*', fields),
@@ -175,7 +178,9 @@ export class MemoryCache implements Cache {
   async incr(key: string, ttl?: number) {
     const e = this.#live(key);
     const n = (e && typeof e.value === 'string' ? Number(e.value) : 0) + 1;
-    this.#data.set(this.#prefix + key, { value: String(n), expiresAt: e ? e.expiresAt : ttl ? this.#now() + ttl * 1000 : null });
+    // As Redis with EXPIRE NX: the first expiry stands; a counter without one gets one.
+    const expiresAt = e?.expiresAt ?? (ttl ? this.#now() + ttl * 1000 : null);
+    this.#data.set(this.#prefix + key, { value: String(n), expiresAt });
     return n;
   }
   async ttl(key: string) {

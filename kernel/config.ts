@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { isValidCreditCode } from './ids.ts';
+import { parseNetworks } from './outbound.ts';
 
 interface VariableSpec {
   readonly description: string;
@@ -71,8 +72,18 @@ export const VARIABLES = {
   IDP_LOGIN_IP_MAX_FAILURES: { description: 'Failed logins from one source address per 15 minutes before that address is locked the same way.', default: '30', schema: z.coerce.number().int().min(1).max(10000) },
   IDP_REGISTER_PER_HOUR: { description: 'Registrations at most per source address per hour.', default: '30', schema: z.coerce.number().int().min(1).max(10000) },
   IDP_QR_TTL_SECONDS: { description: 'Lifetime of a login QR code (it must be scanned and approved within it).', default: '120', schema: z.coerce.number().int().min(30).max(600) },
+  IDP_OUTBOUND_ALLOWED_NETWORKS: { description: 'Comma-separated CIDR networks among the special-use ranges (loopback, private, link-local …) that the IdP may call: partners\' back-channel logout URIs and key URLs on a private network. Outside them special-use addresses are refused, at partner registration already. Empty: public addresses only.', default: '', schema: z.string().refine((v) => { try { parseNetworks(v); return true; } catch { return false; } }, 'must be CIDR networks, e.g. 10.0.0.0/8,127.0.0.0/8') },
+  IDP_BACKCHANNEL_MAX_ATTEMPTS: { description: 'Attempts at a back-channel logout delivery (the first included) before it is given up; retries back off 10 s, 1 min, 5 min, 30 min, 2 h.', default: '6', schema: z.coerce.number().int().min(1).max(20) },
+  IDP_BACKCHANNEL_RETRY_MS: { description: 'How often the IdP looks for back-channel logout deliveries due for a retry (milliseconds).', default: '5000', schema: z.coerce.number().int().min(50) },
   IDENTITY_URL: { description: 'Identity subgraph URL the gateway calls (served by the IdP at `/graphql`: `me`, accounts, companies, delegations).', default: 'http://127.0.0.1:4100/graphql', schema: url },
   GATEWAY_DELEGATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a delegation (revoked, changed) before reading again: an acting-for token is refused at most this long after its delegation is revoked. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
+  GATEWAY_DPOP_IAT_WINDOW_SECONDS: { description: 'How far (either way) the `iat` of a DPoP proof may be from the gateway\'s clock when the proof carries no server nonce (RFC 9449 §11.1); a proof outside it is answered with `use_dpop_nonce`.', default: '60', schema: z.coerce.number().int().min(5).max(300) },
+  GATEWAY_DPOP_REQUIRE_NONCE: { description: 'Require a server nonce (`DPoP-Nonce`) in every DPoP proof sent to the gateway (RFC 9449 §8); without it a nonce is still honoured when a client sends one.', default: 'false', schema: z.stringbool() },
+  GATEWAY_REVOCATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a grant or an account (revoked, disabled) before reading again: a revoked access token is refused at most this long after the revoke. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
+  GATEWAY_RATE_LIMIT_WINDOW_SECONDS: { description: 'Length of the gateway\'s rate-limit window: the GATEWAY_RATE_LIMIT_PER_* counts are per window, shared by every gateway process through Redis.', default: '60', schema: z.coerce.number().int().min(1).max(3600) },
+  GATEWAY_RATE_LIMIT_PER_IP: { description: 'Graph requests per client address per window (the address as TRUST_PROXY decides it; an office behind one NAT address shares it). 0 = no limit.', default: '1200', schema: z.coerce.number().int().min(0) },
+  GATEWAY_RATE_LIMIT_PER_ACCOUNT: { description: 'Graph requests per account (the access token\'s subject) per window. 0 = no limit.', default: '300', schema: z.coerce.number().int().min(0) },
+  GATEWAY_RATE_LIMIT_PER_CLIENT: { description: 'Graph requests per client application (the access token\'s `client_id`) per window, all its users together. 0 = no limit (the default: every citizen uses the portal client, so a limit here caps the whole portal).', default: '0', schema: z.coerce.number().int().min(0) },
   IDP_UPSTREAMS: { description: 'JSON file naming the trusted real-name platforms (other tiers\' OpenID Connect providers) people may register and log in through (R-ID-3): `[{ "id", "name": {"zh","en"}, "issuer", "clientId", "clientSecret", "level", "attributes", "tier", "region" }]` (docs/identity-accounts.md). Unset: none.', schema: z.string().optional() },
   IDP_LICENCE_TRUST_BUNDLE: { description: 'Trust anchors (a PEM file path, or the PEM itself) electronic business licences are verified against when a company registers with one (R-ID-4). Default: YIWANG_TRUST_BUNDLE, else `<DATA_DIR>/trust-bundle.pem`.', schema: z.string().optional() },
   IDP_BUSINESS_LICENCE_TYPES: { description: 'Comma-separated licence type codes accepted as electronic business licences (R-ID-4).', default: '11100000MB0000020R001', schema: z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{18}\d{3}(,[0-9A-HJ-NPQRTUWXY]{18}\d{3})*$/, 'comma-separated licence type codes (credit code + 3 digits)') },
@@ -100,6 +111,14 @@ export const VARIABLES = {
   CASE_MATERIALS_DIR: { description: 'Directory the case service stores uploaded materials in (content-addressed by SHA-256). Default: `<DATA_DIR>/materials`.', schema: z.string().optional() },
   CASE_MATERIAL_MAX_BYTES: { description: 'Largest material upload accepted (bytes).', default: '10485760', schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024) },
   // --- cases --- add case variables above this line
+  EVALUATION_COMPLAINT_WORKING_DAYS: { description: 'Working days an agency has to answer a complaint (R-EV-1); a later answer, or none, creates an accountability record and counts in the rankings.', default: '5', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_CONSULTATION_WORKING_DAYS: { description: 'Working days an agency has to answer a consultation (R-EV-2).', default: '3', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_SUGGESTION_WORKING_DAYS: { description: 'Working days to answer a suggestion (R-EV-3).', default: '10', schema: z.coerce.number().int().min(1).max(60) },
+  EVALUATION_FOLLOW_UP_WORKING_DAYS: { description: 'Working days an agency has to verify, rectify and answer a bad rating (R-EV-4).', default: '15', schema: z.coerce.number().int().min(1).max(90) },
+  EVALUATION_OPERATOR_AGENCY: { description: 'Unified social credit code of the platform operator: suggestions about no agency or item go to its staff (R-EV-3). Unset: a suggestion must name an agency or item.', schema: z.string().refine(isValidCreditCode, 'must be a unified social credit code (GB 32100) with a correct check character').optional() },
+  EVALUATION_RANKING_MINUTES: { description: 'How often the agency rankings are recomputed (R-EV-5): periods end on multiples of this many minutes.', default: '30', schema: z.coerce.number().int().min(1).max(1440) },
+  EVALUATION_RANKING_WINDOW_DAYS: { description: 'Days of activity each ranking counts, up to the period end (R-EV-5).', default: '30', schema: z.coerce.number().int().min(1).max(366) },
+  EVALUATION_SCAN_MS: { description: 'How often the evaluation service records late answers and follow-ups and checks whether a ranking period has ended (milliseconds).', default: '60000', schema: z.coerce.number().int().min(50) },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -3,6 +3,8 @@ import { koaBody } from 'koa-body';
 import { createHttpApp, listen, type Listening } from './http.ts';
 import { silentLogger } from './log.ts';
 import { AppError } from './errors.ts';
+import { createHash } from 'node:crypto';
+import { inlineStyle } from './csp.ts';
 
 let server: Listening;
 beforeAll(async () => {
@@ -55,6 +57,24 @@ describe('http.proxy', () => {
       } finally {
         await s.close();
       }
+    }
+  });
+});
+
+describe('http.security-headers', () => {
+  test('every answer, errors included, forbids framing, sniffing and referrers and carries a CSP allowing only registered inline blocks', async () => {
+    const css = inlineStyle('body{color:#123}');
+    for (const path of ['/healthz', '/app-error', '/boom', '/nowhere']) {
+      const r = await fetch(`${server.url}${path}`);
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(r.headers.get('strict-transport-security')).toContain('max-age=31536000');
+      const csp = r.headers.get('content-security-policy')!;
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain(`style-src 'sha256-${createHash('sha256').update(css).digest('base64')}'`);
+      expect(csp).not.toContain('unsafe-inline');
     }
   });
 });

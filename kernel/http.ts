@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
+import helmet from 'koa-helmet';
+import { contentSecurityPolicy } from './csp.ts';
 import { AppError, toProblem, isAppError } from './errors.ts';
 import type { Logger } from './log.ts';
 
@@ -28,12 +30,25 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
   const app = new Koa();
   app.proxy = opts.trustProxy ?? false;
   const router = new Router();
+  // Security headers on every answer (pages, JSON, errors): a strict CSP allowing only the
+  // registered inline blocks (kernel/csp.ts), no framing (clickjacking of login and consent),
+  // nosniff, no referrer, HSTS, same-origin opener and resource policies.
+  const headers = helmet({
+    contentSecurityPolicy: false, // set below, from kernel/csp.ts
+    crossOriginEmbedderPolicy: false,
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  });
   app.use(async (ctx, next) => {
     const id = ctx.get('x-request-id') || randomUUID();
     ctx.set('x-request-id', id);
     const started = performance.now();
     try {
-      await next();
+      await headers(ctx, async () => {
+        ctx.set('content-security-policy', Object.entries(contentSecurityPolicy()).map(([k, v]) => `${k} ${v.join(' ')}`).join('; '));
+        await next();
+      });
     } catch (caught) {
       const e = fromHttpError(caught);
       const { status, body } = toProblem(e);
@@ -83,6 +98,10 @@ export interface Listening {
 export function listen(app: Koa, port: number, host = '127.0.0.1'): Promise<Listening> {
   return new Promise((resolve, reject) => {
     const server: Server = app.listen(port, host);
+    // Idle keep-alive connections outlive the clients' own idle limit (undici, proxies: <= 60 s),
+    // so a client never reuses a socket the server is closing at that instant (ECONNRESET).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.once('error', reject);
     server.once('listening', () => {
       const actual = (server.address() as AddressInfo).port;

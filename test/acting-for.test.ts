@@ -22,7 +22,7 @@ import { startGatewayService } from '../gateway/service.ts';
 import { createDelegationGuard } from '../gateway/delegations.ts';
 import { TEST_SECRET, testCache } from './support/infra.ts';
 import { newCitizen } from './journey.ts';
-import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
+import { authorizeInBrowser, CookieJar, discoverClient, loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
 import { creditCode, insertCompany } from '../idp/delegation/fixtures.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
@@ -35,7 +35,7 @@ const CHECK_SECONDS = 2;
 let idp: TestIdp;
 let gateway: RunningService;
 const clock = new OffsetClock();
-const people = { rep: newCitizen(), p1: newCitizen(), p2: newCitizen(), p3: newCitizen() };
+const people = { rep: newCitizen(), p1: newCitizen(), p2: newCitizen(), p3: newCitizen(), p4: newCitizen() };
 type Who = keyof typeof people;
 const logins = {} as Record<Who, LoginResult>;
 
@@ -140,7 +140,38 @@ describe('gateway.acting-for (R-ID-8)', () => {
     expect((await gql(after, ACTING)).data!.actingFor).toEqual({ delegationId: d, scope: [ITEM, ITEM_B] });
   });
 
-  test('a gateway that cannot read the cache refuses acting-for requests (SERVICE_UNAVAILABLE), and only those', async () => {
+  test('a DPoP-bound acting-for token: the proof and the delegation are both checked on every request', async () => {
+    const d = await grant('rep', 'p4');
+    // p4's client holds a DPoP key: the login and the acting-for refresh are bound to it.
+    const config = await discoverClient(idp.issuer);
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid profile phone', resource: GATEWAY,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await authorizeInBrowser(new CookieJar(), url, { redirectUri: REDIRECT, login: people.p4.mobile, password: people.p4.password });
+    const first = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier }, { resource: GATEWAY }, { DPoP });
+    const acting = await client.refreshTokenGrant(config, first.refresh_token!, { yw_acting_for: d }, { DPoP });
+    expect(decodeJwt(acting.access_token)).toMatchObject({ cnf: { jkt: expect.any(String) }, yw_act: { delegationId: d } });
+    const ask = () => client.fetchProtectedResource(config, acting.access_token, new URL(`${gateway.url}/graphql`), 'POST',
+      JSON.stringify({ query: ACTING }), new Headers({ 'content-type': 'application/json' }), { DPoP });
+    const ok = await ask();
+    expect((await ok.json() as { data: { actingFor: unknown } }).data.actingFor).toEqual({ delegationId: d, scope: [ITEM] });
+    // Without its proof the same token is refused, whatever the delegation says.
+    const bearer = await gql(acting.access_token, ACTING);
+    expect([bearer.status, bearer.code]).toEqual([401, 'TOKEN_DPOP_REQUIRED']);
+    // The delegation revoked: refused with a valid proof too.
+    await gql(logins.rep.access_token, 'mutation($id: ID!) { revokeDelegation(id: $id) }', { id: d });
+    clock.offsetMs += (CHECK_SECONDS + 1) * 1000;
+    const ended = await ask().catch((e: unknown) => e as client.WWWAuthenticateChallengeError);
+    expect(ended).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    expect((ended as client.WWWAuthenticateChallengeError).response.status).toBe(401);
+    expect((ended as client.WWWAuthenticateChallengeError).cause[0]).toMatchObject({ scheme: 'dpop', parameters: { error: 'invalid_token' } });
+    expect(await (ended as client.WWWAuthenticateChallengeError).response.json()).toMatchObject({ errors: [{ extensions: { code: 'TOKEN_DELEGATION_ENDED' } }] });
+  });
+
+  test('a gateway that cannot read the cache refuses requests with a token (SERVICE_UNAVAILABLE: neither delegation nor revocation can be checked); anonymous ones go on', async () => {
     const d = await grant('rep', 'p3');
     const acting = await actingToken('p3', d);
     const down = await testCache();
@@ -149,7 +180,10 @@ describe('gateway.acting-for (R-ID-8)', () => {
     try {
       const refused = await gql(acting, ACTING, {}, cut.url);
       expect([refused.status, refused.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
-      expect((await gql(logins.rep.access_token, ACTING, {}, cut.url)).data).toEqual({ actingFor: null, me: { id: expect.any(String) } });
+      const own = await gql(logins.rep.access_token, ACTING, {}, cut.url);
+      expect([own.status, own.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+      const anonymous = await fetch(`${cut.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect([anonymous.status, await anonymous.json()]).toEqual([200, { data: { __typename: 'Query' } }]);
     } finally {
       await cut.close();
     }

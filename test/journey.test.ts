@@ -19,7 +19,7 @@ import { startGatewayService } from '../gateway/service.ts';
 import { readTrustBundle, verifyLicence } from '../seal/index.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts';
 import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, type TestIdp } from './support/oidc.ts';
-import { errorCode, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
+import { errorCode, eventually, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
 
 const run = promisify(execFile);
@@ -41,6 +41,8 @@ beforeAll(async () => {
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, BIND_HOST: '127.0.0.1',
     IDP_PORTAL_REDIRECT_URIS: 'http://127.0.0.1:3000/callback',
+    // The evaluation service's supervision loop runs often, so a ranking period is seen to end.
+    EVALUATION_SCAN_MS: '200',
   });
   deps = {
     config,
@@ -223,5 +225,39 @@ describe('journey.refusals', () => {
     expect(r.body.code).toBe('ID_NUMBER_INVALID');
     const after = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+  });
+});
+
+describe('journey.evaluation', () => {
+  const FOOD_ITEM = 'b0f7c1f2-0001-4000-8000-000000000001';
+  test('R-EV-1 through the gateway: a citizen complains about an item, the agency\'s decider answers, the public sees it masked with the agency\'s name', async () => {
+    const sent = await gql(e.gateway, journey.citizenToken,
+      'mutation ($i: ComplaintInput!) { submitComplaint(input: $i) { id status agency { code name } item { name } authorName } }',
+      { i: { itemId: FOOD_ITEM, topic: 'EFFICIENCY', content: '办理时窗口要求重复提交材料', public: true } });
+    expect(sent.errors).toBeUndefined();
+    const c = (sent.data as any).submitComplaint;
+    expect(c).toMatchObject({ status: 'OPEN', agency: { code: '11330100MB0000002W', name: '杭州市市场监督管理局' }, item: { name: '食品经营许可（新办）' }, authorName: journey.citizen.name });
+    const queue = await gql(e.gateway, journey.deciderToken, '{ feedbackQueue(kind: COMPLAINT) { nodes { id content } } }');
+    expect((queue.data as any).feedbackQueue.nodes.map((n: { id: string }) => n.id)).toContain(c.id);
+    expect(errorCode(await gql(e.gateway, journey.citizenToken, 'mutation ($id: ID!) { answerFeedback(id: $id, answer: "自己答") { id } }', { id: c.id }))).toBe('FEEDBACK_NOT_FOUND');
+    const answered = await gql(e.gateway, journey.deciderToken, 'mutation ($id: ID!) { answerFeedback(id: $id, answer: "已告知窗口一次性告知材料") { status } }', { id: c.id });
+    expect((answered.data as any).answerFeedback.status).toBe('ANSWERED');
+    const pub = await gql(e.gateway, null, '{ publicFeedback(kind: COMPLAINT) { nodes { id authorName answer agency { name } } } }');
+    const shown = (pub.data as any).publicFeedback.nodes.find((n: { id: string }) => n.id === c.id);
+    expect(shown).toEqual({ id: c.id, authorName: `${[...journey.citizen.name][0]}${'*'.repeat([...journey.citizen.name].length - 1)}`, answer: '已告知窗口一次性告知材料', agency: { name: '杭州市市场监督管理局' } });
+  });
+
+  test('R-EV-5 through the gateway: when a ranking period ends, the board ranks the agency of the journey\'s case, by name', async () => {
+    try {
+      clock.offsetMs = 31 * 60 * 1000; // the next 30-minute period has begun
+      const board = await eventually('ranking board', async () => {
+        const r = await gql(e.gateway, null, '{ rankingBoard { periodEnd entries { rank score cases satisfaction agency { code name ranking { rank } } } } }');
+        const entries = (r.data as any)?.rankingBoard?.entries ?? [];
+        return entries.find((x: { agency: { code: string } }) => x.agency.code === '11330100MB0000002W');
+      });
+      expect(board).toMatchObject({ rank: 1, cases: 1, satisfaction: 5, agency: { name: '杭州市市场监督管理局', ranking: { rank: 1 } } });
+    } finally {
+      clock.offsetMs = 0;
+    }
   });
 });

@@ -25,6 +25,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { PartnerClientStore } from '../partners/clients.ts';
+import type { BackchannelDelivery } from '../partners/backchannel.ts';
 import { PORTAL_CLIENT_ID } from '../provider.ts';
 import type { AccountAdmin } from './accounts.ts';
 import type { AdminAuthenticator } from './auth.ts';
@@ -40,6 +41,8 @@ export interface AdminRouteDeps {
   audit: AuditLog;
   /** oidc-provider's client metadata validation (provider.Client.validate). */
   validateClient: (metadata: Record<string, unknown>) => Promise<void>;
+  /** Failed back-channel logout deliveries: counts per client, and a retry pass on demand. */
+  backchannel?: BackchannelDelivery;
 }
 
 type Ctx = Context & { params: Record<string, string> };
@@ -102,7 +105,16 @@ export function mountAdmin(router: Router, d: AdminRouteDeps): void {
     await authenticate(ctx, 'admin');
     const c = await d.clients.get(ctx.params.id ?? '');
     if (!c) throw new AppError('NOT_FOUND', '没有这个应用 / no such client');
-    send(ctx, 200, c);
+    send(ctx, 200, d.backchannel ? { ...c, backchannelLogout: await d.backchannel.counts(c.clientId) } : c);
+  });
+  // Run the back-channel retry pass now (after a partner fixed its endpoint): the deliveries due,
+  // or with {"all": true} every pending one. Audited like every administrative act.
+  router.post('/admin/backchannel/retry', json, async (ctx: Ctx) => {
+    const admin = await authenticate(ctx, 'admin');
+    if (!d.backchannel) throw new AppError('NOT_FOUND', 'back-channel logout retries are not running');
+    const all = (body(ctx) as { all?: unknown }).all === true;
+    await d.db.tx((q) => d.audit.append(q, { actorId: admin.id, action: 'backchannel.retry', target: all ? 'all' : 'due' }, d.clock.now()));
+    send(ctx, 200, { attempted: await d.backchannel.retryNow(all) });
   });
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
     router.post(`/admin/clients/:id/${verb}`, json, async (ctx: Ctx) => {

@@ -36,7 +36,7 @@ function handoverBox(lang: Lang, h: Handover): Html {
     : t(lang, { zh: `${h.name} 的密码已重置`, en: `${h.name}'s password has been reset` })}</h2>
 <dl>
   <dt>${t(lang, { zh: '登录名（身份证号码或绑定手机）', en: 'Login name (ID number or bound mobile)' })}</dt><dd>${maskIdNumber(h.loginName)}</dd>
-  <dt>${t(lang, { zh: '初始密码', en: 'Initial password' })}</dt><dd><code id="initial-password" style="font-size:1.3rem">${h.initialPassword}</code></dd>
+  <dt>${t(lang, { zh: '初始密码', en: 'Initial password' })}</dt><dd><code id="initial-password" class="big">${h.initialPassword}</code></dd>
 </dl>
 <p class="hint">${t(lang, {
     zh: '初始密码只显示这一次，请当面交给申请人本人；首次登录时须改为自己的密码。',

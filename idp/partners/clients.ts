@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
+import type { NetworkPolicy } from '../../kernel/outbound.ts';
 
 /**
  * OIDC scopes a partner may be allowed (never the graph: partners get no gateway tokens).
@@ -36,6 +37,8 @@ export const PartnerInput = z.object({
   sector: z.string().regex(/^[a-z0-9.-]{1,100}$/).optional(),
   /** A trusted real-name platform of another tier (R-ID-3): may be allowed `yw_realname`. */
   realname_platform: z.boolean().optional(),
+  /** A resource server: may introspect any token at the token introspection endpoint (idp/introspection.ts). */
+  resource_server: z.boolean().optional(),
 }).strict().refine((p) => p.realname_platform === true || !p.scope?.split(' ').includes('yw_realname'), {
   path: ['scope'], message: 'yw_realname is only for a client registered with realname_platform: true',
 });
@@ -98,7 +101,7 @@ export function badInput(e: z.ZodError): AppError {
   return new AppError('BAD_INPUT', `输入有误：${fields.join('、')} / invalid input: ${fields.join(', ')}`, { fields });
 }
 
-export function createPartnerClientStore(db: Db, secretKey: KeyObject): PartnerClientStore {
+export function createPartnerClientStore(db: Db, secretKey: KeyObject, outbound?: NetworkPolicy): PartnerClientStore {
   async function row(clientId: string): Promise<Row | undefined> {
     const { rows } = await db.query<Row>('select client_id, metadata, disabled, created_at from idp.partner_clients where client_id = $1', [clientId]);
     return rows[0];
@@ -109,6 +112,14 @@ export function createPartnerClientStore(db: Db, secretKey: KeyObject): PartnerC
       const parsed = PartnerInput.safeParse(input);
       if (!parsed.success) throw badInput(parsed.error);
       const p = parsed.data;
+      // A back-channel logout URI the IdP may not call would be accepted and then never called.
+      if (p.backchannel_logout_uri && outbound) {
+        try {
+          await outbound.check(p.backchannel_logout_uri);
+        } catch (e) {
+          throw new AppError('BAD_INPUT', `后端退出通知地址不可达 / backchannel_logout_uri cannot be called: ${(e as Error).message}. Allow its network with IDP_OUTBOUND_ALLOWED_NETWORKS, or use a public address.`, { fields: ['backchannel_logout_uri'] });
+        }
+      }
       const clientId = `partner-${randomBytes(9).toString('base64url')}`;
       const clientSecret = randomBytes(32).toString('base64url');
       const metadata: Record<string, unknown> = {
@@ -126,6 +137,7 @@ export function createPartnerClientStore(db: Db, secretKey: KeyObject): PartnerC
         ...(p.backchannel_logout_uri ? { backchannel_logout_uri: p.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
         ...(p.sector ? { yw_sector: p.sector } : {}),
         ...(p.realname_platform ? { yw_realname_platform: true } : {}),
+        ...(p.resource_server ? { yw_resource_server: true } : {}),
       };
       try {
         await validate(metadata);

@@ -32,7 +32,8 @@ let A: { client_id: string; client_secret: string };
 let B: { client_id: string; client_secret: string };
 
 beforeAll(async () => {
-  idp = await startTestIdp({ env: { GATEWAY_RESOURCE: GATEWAY } });
+  // The partners' back-channel endpoint below listens on loopback: allowed explicitly.
+  idp = await startTestIdp({ env: { GATEWAY_RESOURCE: GATEWAY, IDP_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8' } });
   bcl = createServer((req, res) => {
     let data = '';
     req.on('data', (c: Buffer) => { data += c.toString(); });

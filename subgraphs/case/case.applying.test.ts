@@ -4,7 +4,7 @@ import {
   CASES_STREAM, FOOD_ITEM, HR_ITEM, caseAction, eventually, citizen, codeOf, feedItems, must, staff, startCaseFixture, submitFull,
   type CaseFixture, type CaseView,
 } from '../../test/support/case.ts';
-import { createCalendar } from './deadlines/calendar.ts';
+import { createCalendar } from '../../kernel/calendar.ts';
 
 let f: CaseFixture;
 const calendar = createCalendar();
@@ -127,6 +127,9 @@ describe('case.applying.decision', () => {
     expect(d.availableActions).not.toContain('approve');
     const done = await published('case.completed', c.id);
     expect(JSON.parse(done!.fields.payload!)).toMatchObject({ outcomeCode: '1', reason: '经营场所不符合要求' });
+    // R-EV-5: what the agency rankings count comes with the completion.
+    expect(JSON.parse(done!.fields.payload!)).toMatchObject({ mode: 'ONLINE', visits: 0, overdue: false });
+    expect(typeof JSON.parse(done!.fields.payload!).submittedAt).toBe('string');
   });
 
   test('R-CA-10: void (作废, 2), delete (删除, 3) and forward (转报, 4) end a case, each by its role, with a reason', async () => {

@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCalendar, cstDate, loadCalendar, parseCalendar } from './deadlines/calendar.ts';
-import { NATIONAL_2026 } from './deadlines/holidays-2026.ts';
+import { createCalendar, cstDate, loadCalendar, parseCalendar } from '../../kernel/calendar.ts';
+import { NATIONAL_2026 } from '../../kernel/holidays-2026.ts';
 
 const cal = createCalendar();
 const at = (cst: string) => new Date(`${cst}+08:00`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../kernel/clock.ts';
 import { startDeadlineWatcher, type DeadlineWatcher } from './deadlines/watcher.ts';
-import { createCalendar } from './deadlines/calendar.ts';
+import { createCalendar } from '../../kernel/calendar.ts';
 import { silentLogger } from '../../kernel/log.ts';
 import { FOOD_ITEM, citizen, eventually, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
@@ -50,6 +50,14 @@ describe('case.deadlines', () => {
 
     await must(f, decider, late.id, 'deny', { opinion: '逾期后作出' });
     expect(await supervision()).toMatchObject({ overdue: [], finished: 2, finishedOnTime: 1, onTimeRate: 0.5 });
+    // R-EV-5: the completion tells the rankings whether a clock lapsed.
+    const seen: Array<{ fields: Record<string, string | undefined> }> = [];
+    const completion = async (id: string) => JSON.parse((await eventually(async () => {
+      seen.push(...await f.read('cases'));
+      return seen.find((m) => m.fields.type === 'case.completed' && m.fields.payload!.includes(id));
+    }))!.fields.payload!) as { overdue: boolean };
+    expect((await completion(late.id)).overdue).toBe(true);
+    expect((await completion(prompt.id)).overdue).toBe(false);
     const view = (await f.call<{ case: { accountability: Array<{ kind: string }> } }>(decider, `{ case(id: "${late.id}") { accountability { kind state } } }`)).data!.case;
     expect(view.accountability).toEqual([{ kind: 'overdue', state: 'ACCEPTED' }]);
   });

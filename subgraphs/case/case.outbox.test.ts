@@ -3,7 +3,7 @@ import { ACCEPT, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, su
 import { findCase } from './repository.ts';
 import { applyAction, type Handler } from './workflow/transitions.ts';
 import { PROMISED } from './workflow/shipped.ts';
-import { createCalendar } from './deadlines/calendar.ts';
+import { createCalendar } from '../../kernel/calendar.ts';
 import { localLogistics } from './delivery/logistics.ts';
 import type { Queryable } from '../../kernel/db.ts';
 import type { CaseRecord } from './repository.ts';

@@ -24,8 +24,17 @@ export interface CaseApprovedPayload {
 
 export interface CaseCompletedPayload {
   caseId: string; caseNumber: string; itemId: string; agencyCode: string; applicantId: string; outcomeCode: string; completedAt: string;
-  /** For the applicant's notice (R-CA-3): the reason of a refusal or denial. Optional: consumers may ignore it. */
+  /** For the applicant's notice (R-CA-3): the reason of a refusal or denial; consumers may ignore it. */
   reason?: string | null;
+  /**
+   * For the agency rankings (R-EV-5): how the application was made (ONLINE counts as handled
+   * online), the applicant's visits to the hall, whether any legal clock of the case lapsed
+   * (an accountability record exists, R-CA-8) and when it was submitted. Consumers may ignore them.
+   */
+  mode?: string;
+  visits?: number;
+  overdue?: boolean;
+  submittedAt?: string;
 }
 
 export interface LicenceIssuedPayload {
@@ -62,9 +71,11 @@ export async function enqueueCaseEvents(q: Queryable, c: CaseRecord, now: Date, 
     await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.approved', { ...p }, now);
   }
   if ((c.status === 'COMPLETED' || c.status === 'REJECTED') && c.outcomeCode !== null) {
+    const lapsed = await q.query(`select 1 from ${CASE_SCHEMA}.case_alerts where case_id = $1 and kind = 'overdue' limit 1`, [c.id]);
     const p: CaseCompletedPayload = {
       caseId: c.id, caseNumber: c.caseNumber, itemId: c.itemId, agencyCode: c.agencyCode, applicantId: c.applicantId,
       outcomeCode: c.outcomeCode, completedAt: now.toISOString(), reason: step?.opinion ?? null,
+      mode: c.mode, visits: c.visits, overdue: lapsed.rows.length > 0, submittedAt: c.submittedAt,
     };
     await enqueueEvent(q, CASE_SCHEMA, CASES_STREAM, 'case.completed', { ...p }, now);
   }

@@ -14,7 +14,7 @@ import { CONSUMER_GROUP, ITEMS_STREAM, LICENCES_STREAM } from './events.ts';
 import { handleItemEvent, handleLicenceEvent } from './consumers.ts';
 import { upsertItem } from './repository.ts';
 import { resolvers, type CaseContext } from './resolvers.ts';
-import { loadCalendar, type WorkingCalendar } from './deadlines/calendar.ts';
+import { loadCalendar, type WorkingCalendar } from '../../kernel/calendar.ts';
 import { startDeadlineWatcher, type DeadlineWatcher } from './deadlines/watcher.ts';
 import { localLogistics, type Logistics } from './delivery/logistics.ts';
 import type { WorkflowEnv } from './workflow/transitions.ts';

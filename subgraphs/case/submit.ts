@@ -14,7 +14,7 @@ import { allocateCaseNumber } from './case-number.ts';
 import { MAX_VISITS, appendStep, findByIdempotencyKey, findItem, insertCase, type ApplyMode, type CaseRecord } from './repository.ts';
 import { workflowForItem } from './workflow/registry.ts';
 import { initialClock } from './deadlines/legal-clock.ts';
-import type { WorkingCalendar } from './deadlines/calendar.ts';
+import type { WorkingCalendar } from '../../kernel/calendar.ts';
 
 export interface SubmitCaseInput {
   itemId: string;

@@ -19,7 +19,7 @@ export const CASE_COMPLETED = 'case.completed';
 
 const id = z.string().trim().min(1).max(200);
 
-/** `case.completed` payload (event contract): { caseId, caseNumber, itemId, agencyCode, applicantId, outcomeCode, completedAt }. */
+/** `case.completed` payload (event contract): { caseId, caseNumber, itemId, agencyCode, applicantId, outcomeCode, completedAt, mode?, visits?, overdue?, submittedAt? }. */
 const caseCompleted = z.object({
   caseId: id,
   caseNumber: z.string().max(200).nullish(),
@@ -28,6 +28,11 @@ const caseCompleted = z.object({
   applicantId: id,
   outcomeCode: z.union([z.string().min(1).max(20), z.number().int()]).transform(String),
   completedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'a date-time'),
+  // For the rankings (R-EV-5); absent in events written before they were added.
+  mode: z.string().max(40).optional(),
+  visits: z.number().int().min(0).max(1000).optional(),
+  overdue: z.boolean().optional(),
+  submittedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'a date-time').optional(),
 });
 
 export function caseEventHandler(clock: Clock, log: Logger) {
@@ -42,6 +47,7 @@ export function caseEventHandler(clock: Clock, log: Logger) {
     await recordRateable(q, {
       caseId: c.caseId, caseNumber: c.caseNumber ?? null, applicantId: c.applicantId, itemId: c.itemId,
       agencyCode: c.agencyCode, outcomeCode: c.outcomeCode, completedAt: new Date(c.completedAt),
+      mode: c.mode ?? null, visits: c.visits ?? null, overdue: c.overdue ?? null, submittedAt: c.submittedAt ? new Date(c.submittedAt) : null,
     }, clock.now());
   };
 }
@@ -51,5 +57,38 @@ export function startCaseConsumer(o: { db: Db; cache: Cache; clock: Clock; log: 
     db: o.db, cache: o.cache, schema: EVALUATION_SCHEMA, stream: CASES_STREAM, group: CONSUMER_GROUP, log: o.log,
     concurrency: o.concurrency, maxAttempts: o.maxAttempts, wants: (e) => e.type === CASE_COMPLETED,
     handle: caseEventHandler(o.clock, o.log),
+  });
+}
+
+export const ITEMS_STREAM = 'items';
+export const ITEM_UPSERTED = 'item.upserted';
+
+const itemUpserted = z.object({ id, name: z.string().min(1).max(500), agencyCode: id, agencyName: z.string().max(500).optional() });
+
+/**
+ * `items` / `item.upserted` into the item replica: a consultation about the item being viewed goes
+ * to the agency implementing it (R-EV-2), a complaint about an item to its agency (R-EV-1).
+ */
+export function itemEventHandler(clock: Clock, log: Logger) {
+  return async (event: DomainEvent, q: Queryable): Promise<void> => {
+    if (event.type !== ITEM_UPSERTED) return;
+    const p = itemUpserted.safeParse(event.payload);
+    if (!p.success) {
+      log.error({ eventId: event.id, issues: p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'malformed item.upserted skipped');
+      return;
+    }
+    const i = p.data;
+    await q.query(
+      `insert into evaluation.item_replica (item_id, name, agency_code, agency_name, updated_at) values ($1, $2, $3, $4, $5)
+       on conflict (item_id) do update set name = excluded.name, agency_code = excluded.agency_code, agency_name = excluded.agency_name, updated_at = excluded.updated_at`,
+      [i.id, i.name, i.agencyCode, i.agencyName ?? i.agencyCode, clock.now()]);
+  };
+}
+
+export function startItemConsumer(o: { db: Db; cache: Cache; clock: Clock; log: Logger; concurrency?: number; maxAttempts?: number }): Promise<Runner> {
+  return startConsumer({
+    db: o.db, cache: o.cache, schema: EVALUATION_SCHEMA, stream: ITEMS_STREAM, group: CONSUMER_GROUP, log: o.log,
+    concurrency: o.concurrency, maxAttempts: o.maxAttempts, wants: (e) => e.type === ITEM_UPSERTED,
+    handle: itemEventHandler(o.clock, o.log),
   });
 }

@@ -7,11 +7,15 @@
  *  4. the case is completed (rateable) and the caller is its applicant (CASE_NOT_RATEABLE —
  *     the same answer for "not yours" and "not there", so nothing leaks about other cases);
  *  5. one rating per case (ALREADY_RATED), decided by the database's unique constraint.
+ * A bad rating opens its follow-up (follow-up.ts) in the same transaction: no bad rating is ever
+ * stored without the agency being asked to verify and answer it.
  */
 import type { Clock } from '../../kernel/clock.ts';
-import type { Queryable } from '../../kernel/db.ts';
+import type { WorkingCalendar } from '../../kernel/calendar.ts';
+import type { Db } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { requirePerson, type Caller } from '../../kernel/internal-auth.ts';
+import { openFollowUp } from './follow-up.ts';
 import { levelInfo } from './levels.ts';
 import { insertEvaluation, type EvaluationRecord } from './repository.ts';
 
@@ -28,7 +32,9 @@ export interface RateInput {
 /** Length in characters (code points), as the database's char_length counts. */
 const chars = (s: string) => [...s].length;
 
-export async function rateCase(q: Queryable, clock: Clock, caller: Caller, input: RateInput): Promise<EvaluationRecord> {
+export interface FollowUpRule { calendar: WorkingCalendar; workingDays: number }
+
+export async function rateCase(db: Db, clock: Clock, caller: Caller, input: RateInput, followUp: FollowUpRule): Promise<EvaluationRecord> {
   const person = requirePerson(caller);
   const info = levelInfo(input.level);
   const channel = input.channel;
@@ -42,7 +48,11 @@ export async function rateCase(q: Queryable, clock: Clock, caller: Caller, input
   if (reason !== null && chars(reason) > REASON_MAX) {
     throw new AppError('BAD_INPUT', `理由不能超过 ${REASON_MAX} 字 / reason longer than ${REASON_MAX} characters`, { reason: `at most ${REASON_MAX} characters` });
   }
-  const stored = await insertEvaluation(q, { caseId: input.caseId, applicantId: person.sub, level: info.level, reason, channel, now: clock.now() });
-  if (!stored) throw new AppError('CASE_NOT_RATEABLE', '该办件尚未办结或不属于您 / this case is not completed or not yours');
-  return stored;
+  const now = clock.now();
+  return db.tx(async (q) => {
+    const stored = await insertEvaluation(q, { caseId: input.caseId, applicantId: person.sub, level: info.level, reason, channel, now });
+    if (!stored) throw new AppError('CASE_NOT_RATEABLE', '该办件尚未办结或不属于您 / this case is not completed or not yours');
+    if (info.needsReason) await openFollowUp(q, followUp.calendar, followUp.workingDays, stored.id, stored.agencyCode, now);
+    return stored;
+  });
 }

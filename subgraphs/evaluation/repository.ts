@@ -16,6 +16,11 @@ export interface RateableCase {
   agencyCode: string;
   outcomeCode: string;
   completedAt: Date;
+  /** For the rankings (R-EV-5); null when the event did not carry them. */
+  mode?: string | null;
+  visits?: number | null;
+  overdue?: boolean | null;
+  submittedAt?: Date | null;
 }
 
 export interface EvaluationRecord {
@@ -54,9 +59,11 @@ function toRecord(r: EvaluationRow): EvaluationRecord {
 /** Record a case as rateable; a second event for the same case changes nothing. */
 export async function recordRateable(q: Queryable, c: RateableCase, now: Date): Promise<boolean> {
   const r = await q.query(
-    `insert into evaluation.rateable_cases (case_id, case_number, applicant_id, item_id, agency_code, outcome_code, completed_at, recorded_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (case_id) do nothing`,
-    [c.caseId, c.caseNumber, c.applicantId, c.itemId, c.agencyCode, c.outcomeCode, c.completedAt, now]);
+    `insert into evaluation.rateable_cases (case_id, case_number, applicant_id, item_id, agency_code, outcome_code, completed_at, recorded_at,
+       mode, visits, overdue, submitted_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (case_id) do nothing`,
+    [c.caseId, c.caseNumber, c.applicantId, c.itemId, c.agencyCode, c.outcomeCode, c.completedAt, now,
+      c.mode ?? null, c.visits ?? null, c.overdue ?? null, c.submittedAt ?? null]);
   return r.rowCount > 0;
 }
 

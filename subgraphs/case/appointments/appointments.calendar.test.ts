@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ANONYMOUS } from '../../../test/support/subgraph.ts';
-import { loadCalendar } from '../deadlines/calendar.ts';
+import { loadCalendar } from '../../../kernel/calendar.ts';
 import { bookableDates, slotsOn, validateCalendar } from './calendar.ts';
 import { localDate, localMonth, localTime } from './time.ts';
 import { weekdaysOnly } from './working-days.ts';

@@ -14,7 +14,7 @@ import { seedDemoWindows } from './seed.ts';
 import { idpApplicantDirectory, type ApplicantDirectory } from './directory.ts';
 import type { AppointmentDeps } from './deps.ts';
 import type { WorkingDays } from './working-days.ts';
-import { loadCalendar } from '../deadlines/calendar.ts';
+import { loadCalendar } from '../../../kernel/calendar.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
 import { appointmentResolvers, mergeResolvers } from './resolvers.ts';
 

@@ -7,7 +7,7 @@
 import type { CasePatch, CaseRecord } from '../repository.ts';
 import type { DeadlineSpec, StateDef, WorkflowDef } from '../workflow/definition.ts';
 import { stateOf } from '../workflow/definition.ts';
-import type { WorkingCalendar } from './calendar.ts';
+import type { WorkingCalendar } from '../../../kernel/calendar.ts';
 
 /** Working days a state allows for this case; null when the item sets no limit. */
 export function daysFor(spec: DeadlineSpec, c: Pick<CaseRecord, 'legalTimeLimit' | 'promisedTimeLimit'>): number | null {

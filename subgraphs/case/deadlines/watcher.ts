@@ -10,7 +10,7 @@ import type { CaseRecord } from '../repository.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import type { Logger } from '../../../kernel/log.ts';
 import { CASE_SCHEMA as S } from '../migrations.ts';
-import type { WorkingCalendar } from './calendar.ts';
+import type { WorkingCalendar } from '../../../kernel/calendar.ts';
 
 /**
  * R-CA-8: the lapse of a running clock, recorded when the case is acted on (finished, paused,

@@ -8,7 +8,7 @@ import type { Queryable } from '../../../kernel/db.ts';
 import { AppError } from '../../../kernel/errors.ts';
 import { CASE_SCHEMA as S } from '../migrations.ts';
 import { MAX_VISITS, type CasePatch, type CaseRecord } from '../repository.ts';
-import type { WorkingCalendar } from '../deadlines/calendar.ts';
+import type { WorkingCalendar } from '../../../kernel/calendar.ts';
 import type { Logistics } from '../delivery/logistics.ts';
 import { maxExtensionDays, type Effect, type WorkflowDef } from './definition.ts';
 

@@ -18,7 +18,7 @@ import { appendStep, updateCase, type CasePatch, type CaseRecord, type CaseStatu
 import { enqueueCaseEvents } from '../events.ts';
 import { clockOnEnter } from '../deadlines/legal-clock.ts';
 import { recordLapse } from '../deadlines/watcher.ts';
-import type { WorkingCalendar } from '../deadlines/calendar.ts';
+import type { WorkingCalendar } from '../../../kernel/calendar.ts';
 import type { Logistics } from '../delivery/logistics.ts';
 import { actionOf, type ActionDef, type WorkflowDef } from './definition.ts';
 import { EFFECT_FNS, type ActionInput } from './effects.ts';

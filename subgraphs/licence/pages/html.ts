@@ -5,11 +5,12 @@
  * language preference is known yet).
  */
 
+import { inlineStyle } from '../../../kernel/csp.ts';
 import { Html, escapeHtml, html } from '../../../kernel/html.ts';
 
 export { Html, escapeHtml, html };
 
-const CSS = `
+const CSS = inlineStyle(`
 *{box-sizing:border-box}body{margin:0;font:16px/1.6 system-ui,-apple-system,"PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;background:#f3f5f8;color:#1d2733}
 header{background:#b3202a;color:#fff;padding:.6rem 1rem}main{max-width:44rem;margin:1.5rem auto;background:#fff;padding:1.5rem 2rem;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.15)}
 h1{font-size:1.4rem;margin-top:0}h2{font-size:1.1rem}label{display:block;margin:.9rem 0 .2rem;font-weight:600}
@@ -21,7 +22,7 @@ dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.f
 .hint{color:#52606d;font-size:.9rem}.licence{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:1rem;align-items:start}
 .seal{width:8rem;height:8rem;opacity:.85}.qr{width:11rem;height:11rem}
 @media print{header,.noprint{display:none}main{box-shadow:none;margin:0}}
-`;
+`);
 
 export function layout(o: { title: string; body: Html }): string {
   return `<!doctype html>${html`<html lang="zh-CN">

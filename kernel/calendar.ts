@@ -2,10 +2,11 @@
  * Working days (R-CA-8): legal time limits count working days on the national holiday calendar,
  * in China Standard Time (UTC+8, no daylight saving). The day a clock starts is not counted
  * (Administrative Licensing Law art. 82 by analogy with the Civil Code's rule on periods); a
- * deadline is the end (23:59:59.999 CST) of its last working day.
+ * deadline is the end (23:59:59.999 CST) of its last working day. Shared by every service that
+ * counts working days: case deadlines (R-CA-8) and the follow-up of complaints and bad ratings (R-EV).
  */
 import { readFileSync } from 'node:fs';
-import { AppError } from '../../../kernel/errors.ts';
+import { AppError } from './errors.ts';
 import { NATIONAL_2026, type HolidayCalendarData } from './holidays-2026.ts';
 
 const DAY = 86_400_000;
