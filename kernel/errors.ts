@@ -2,14 +2,14 @@
  * One registry of error codes for the whole platform: the gateway, the subgraphs, the IdP and
  * the seal CLI all throw `AppError` with one of these codes. GraphQL puts the code in
  * `extensions.code`, HTTP answers with problem+json carrying `code`, the CLI prints it and exits
- * with `exit`. README's error table is checked against this list by `test/docs.test.ts`.
+ * with `exit`. docs/errors.md is generated from this list (npm run docs) and checked by `test/docs.test.ts`.
  *
  * Add a code here (in its area) rather than inventing strings at the throw site.
  */
 export interface CodeInfo {
   /** HTTP status when the error ends an HTTP request. */
   readonly status: number;
-  /** What the code means, in English, for the README. */
+  /** What the code means, in English, for docs/errors.md. */
   readonly description: string;
 }
 

@@ -18,14 +18,14 @@ import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import { grantRef, markGrantRevoked } from '../kernel/revocation-markers.ts';
 import type { RunningService } from '../kernel/service.ts';
-import { startGatewayService } from './service.ts';
-import { createRevocationGuard } from './revocation.ts';
-import { TEST_SECRET } from '../test/support/infra.ts';
-import { newCitizen } from '../test/journey.ts';
+import { startGatewayService } from '../gateway/service.ts';
+import { createRevocationGuard } from '../gateway/revocation.ts';
+import { TEST_SECRET } from './support/infra.ts';
+import { newCitizen } from './journey.ts';
 import {
   adminCall, adminToken, authorizeInBrowser, browserFetch, CookieJar, discoverClient, discoverConfidentialClient, fetchUserInfoFor, loginWithPkce,
   parseForms, registerPerson, startTestIdp, type LoginResult, type TestIdp,
-} from '../test/support/oidc.ts';
+} from './support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../idp/admin/seed.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';

@@ -3,8 +3,8 @@
  * programmable account directory, helpers to publish `case.approved` as the case service would,
  * and to read what the service published.
  */
-import { streamProbe, type StreamProbe } from '../../test/support/streams.ts';
-import { eventually as poll } from '../../test/support/eventually.ts';
+import { streamProbe, type StreamProbe } from './streams.ts';
+import { eventually as poll } from './eventually.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,11 +15,11 @@ import { silentLogger } from '../../kernel/log.ts';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import type { Deps, RunningService } from '../../kernel/service.ts';
 import { DEMO_AGENCIES, DEMO_CITIZEN, DEMO_LICENCE_TYPES, DEMO_STAFF } from '../../kernel/demo.ts';
-import { TEST_SECRET, testCache, testDb, type TestDb } from '../../test/support/infra.ts';
-import { callSubgraph, type GraphQLResponse } from '../../test/support/subgraph.ts';
-import { licenceServiceFactory } from './service.ts';
+import { TEST_SECRET, testCache, testDb, type TestDb } from './infra.ts';
+import { callSubgraph, type GraphQLResponse } from './subgraph.ts';
+import { licenceServiceFactory } from '../../subgraphs/licence/service.ts';
 import type { KeyStore } from '../../seal/index.ts';
-import type { AccountDirectory, HolderAccount } from './directory.ts';
+import type { AccountDirectory, HolderAccount } from '../../subgraphs/licence/directory.ts';
 
 export const HZ_SAMR = DEMO_AGENCIES[1];
 export const ZJ_SAMR = DEMO_AGENCIES[0];

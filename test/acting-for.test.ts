@@ -18,12 +18,12 @@ import { writeDelegationMarkers } from '../kernel/delegation-markers.ts';
 import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import type { RunningService } from '../kernel/service.ts';
-import { startGatewayService } from './service.ts';
-import { createDelegationGuard } from './delegations.ts';
-import { TEST_SECRET, testCache } from '../test/support/infra.ts';
-import { newCitizen } from '../test/journey.ts';
-import { authorizeInBrowser, CookieJar, discoverClient, loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../test/support/oidc.ts';
-import { creditCode, insertCompany } from '../test/support/idp/companies.ts';
+import { startGatewayService } from '../gateway/service.ts';
+import { createDelegationGuard } from '../gateway/delegations.ts';
+import { TEST_SECRET, testCache } from './support/infra.ts';
+import { newCitizen } from './journey.ts';
+import { authorizeInBrowser, CookieJar, discoverClient, loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
+import { creditCode, insertCompany } from './support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const REDIRECT = 'http://127.0.0.1:3000/callback';
@@ -90,7 +90,7 @@ async function actingToken(who: Who, delegationId: string): Promise<string> {
 
 const ACTING = '{ actingFor { delegationId scope } me { id } }';
 
-describe('gateway.acting-for', () => {
+describe('gateway.acting-for (R-ID-8)', () => {
   test('a revoke ends the token and every token under what was passed on from it; acting for oneself goes on', async () => {
     const level1 = await grant('rep', 'p1');
     const level2 = await grant('p1', 'p2');

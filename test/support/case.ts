@@ -2,7 +2,7 @@
  * Test fixture for the case subgraph: a running service on a fresh database and cache, helpers to
  * feed it events as the item and licence services would, and to read what it published.
  */
-import { streamProbe, type StreamProbe } from '../../test/support/streams.ts';
+import { streamProbe, type StreamProbe } from './streams.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import { silentLogger } from '../../kernel/log.ts';
@@ -13,12 +13,12 @@ import type { Notice } from '../../kernel/notify.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localStorage } from './materials/storage.ts';
+import { localStorage } from '../../subgraphs/case/materials/storage.ts';
 import { DEMO_AGENCIES, DEMO_ITEMS, DEMO_STAFF } from '../../kernel/demo.ts';
-import { TEST_SECRET, testCache, testDb, type TestDb } from '../../test/support/infra.ts';
-import { callSubgraph, type GraphQLResponse } from '../../test/support/subgraph.ts';
-import { caseServiceFactory, type CaseServiceOptions } from './service.ts';
-import { CASES_STREAM, ITEMS_STREAM, LICENCES_STREAM } from './events.ts';
+import { TEST_SECRET, testCache, testDb, type TestDb } from './infra.ts';
+import { callSubgraph, type GraphQLResponse } from './subgraph.ts';
+import { caseServiceFactory, type CaseServiceOptions } from '../../subgraphs/case/service.ts';
+import { CASES_STREAM, ITEMS_STREAM, LICENCES_STREAM } from '../../subgraphs/case/events.ts';
 
 export const HZ = '11330100MB0000002W';        // Hangzhou market supervision (licence items)
 export const HZ_HR = '11330100MB00000030';     // Hangzhou HR & social security (item without licence)
@@ -87,7 +87,7 @@ export function itemPayload(item = FOOD_ITEM, overrides: Record<string, unknown>
   };
 }
 
-import { eventually } from '../../test/support/eventually.ts';
+import { eventually } from './eventually.ts';
 export { eventually };
 
 /** Publish the demo items and wait until the replica has them. */
@@ -102,7 +102,7 @@ export async function feedItems(f: CaseFixture, items = [FOOD_ITEM, HR_ITEM]): P
 export const CASE_FIELDS = `id caseNumber status outcomeCode version agencyCode applicantName submittedAt updatedAt
   item { id } applicant { id } steps { action status handlerId handlerName opinion at }`;
 
-/** The fields issue 5 added (workflow, visits, supplement, clock, delivery, parallel approval). */
+/** Every field of a case (workflow, visits, supplement, clock, delivery, parallel approval). */
 export const CASE_FIELDS_FULL = `${CASE_FIELDS.replace('opinion at', 'opinion details at')} workflowId availableActions mode visits maxVisits
   supplementMaterials deadlineAt pausedAt warnedAt extensionDays extensionRequested coAgencies pendingApprovals
   delivery { method carrier trackingNumber at } accountability { kind state deadlineAt }`;

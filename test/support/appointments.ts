@@ -5,28 +5,28 @@
  * service instead, to prove the merge.
  */
 import { mkdtempSync } from 'node:fs';
-import { eventually as poll } from '../../../test/support/eventually.ts';
+import { eventually as poll } from './eventually.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'graphql';
-import { subgraphSdl } from '../../../schema/compose.ts';
-import { loadConfig } from '../../../kernel/config.ts';
-import { idNumberCheckDigit } from '../../../kernel/ids.ts';
-import { IDENTITY_HEADER, internalKey, operationHash, signIdentity, type Caller } from '../../../kernel/internal-auth.ts';
+import { subgraphSdl } from '../../schema/compose.ts';
+import { loadConfig } from '../../kernel/config.ts';
+import { idNumberCheckDigit } from '../../kernel/ids.ts';
+import { IDENTITY_HEADER, internalKey, operationHash, signIdentity, type Caller } from '../../kernel/internal-auth.ts';
 import type { KeyObject } from 'node:crypto';
-import { silentLogger } from '../../../kernel/log.ts';
-import { ManualClock } from '../../../kernel/clock.ts';
-import { migrate } from '../../../kernel/migrate.ts';
-import { devNotifier, type Notice, type Notifier, type SentNotice } from '../../../kernel/notify.ts';
-import type { Deps, RunningService } from '../../../kernel/service.ts';
-import { serveSubgraph } from '../../../kernel/subgraph.ts';
-import { DEMO_ITEMS } from '../../../kernel/demo.ts';
-import { TEST_SECRET, testCache, testDb, type TestDb } from '../../../test/support/infra.ts';
-import type { GraphQLResponse } from '../../../test/support/subgraph.ts';
-import { CASE_SCHEMA, migrations as caseMigrations } from '../migrations.ts';
-import type { ApplicantAccount, ApplicantDirectory } from './directory.ts';
-import { startAppointments, type Appointments } from './index.ts';
-import { weekdaysOnly, type WorkingDays } from './working-days.ts';
+import { silentLogger } from '../../kernel/log.ts';
+import { ManualClock } from '../../kernel/clock.ts';
+import { migrate } from '../../kernel/migrate.ts';
+import { devNotifier, type Notice, type Notifier, type SentNotice } from '../../kernel/notify.ts';
+import type { Deps, RunningService } from '../../kernel/service.ts';
+import { serveSubgraph } from '../../kernel/subgraph.ts';
+import { DEMO_ITEMS } from '../../kernel/demo.ts';
+import { TEST_SECRET, testCache, testDb, type TestDb } from './infra.ts';
+import type { GraphQLResponse } from './subgraph.ts';
+import { CASE_SCHEMA, migrations as caseMigrations } from '../../subgraphs/case/migrations.ts';
+import type { ApplicantAccount, ApplicantDirectory } from '../../subgraphs/case/appointments/directory.ts';
+import { startAppointments, type Appointments } from '../../subgraphs/case/appointments/index.ts';
+import { weekdaysOnly, type WorkingDays } from '../../subgraphs/case/appointments/working-days.ts';
 
 export const HZ = '11330100MB0000002W';
 export const HZ_HR = '11330100MB00000030';
