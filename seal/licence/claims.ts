@@ -1,6 +1,7 @@
 /**
  * Shape of a licence payload: the VC 2.0 credential plus the JWT claims that secure it
- * (iss = issuer.id, jti = id, iat = signing time; exp optional, the signature's lifetime —
+ * (iss = issuer.id, jti = id, iat = signing time; exp optional, the signature's lifetime;
+ * nbf optional, the time before which it must not be accepted, RFC 7519 §4.1.5 —
  * docs/standards.md). Missing or mistyped members are LICENCE_MALFORMED. Checks shape only:
  * whether the values are true is for the later, cryptographic steps.
  */
@@ -17,6 +18,8 @@ export interface LicenceClaims {
   /** Seconds since the epoch. */
   iat: number;
   exp: number | undefined;
+  /** Seconds since the epoch; verifyLicence refuses the licence before it (LICENCE_NOT_YET_VALID). */
+  nbf: number | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -59,17 +62,18 @@ export function readClaims(payload: unknown): LicenceClaims {
   if (!isText(payload.jti)) missing('jti');
   if (!isNumericDate(payload.iat)) missing('iat');
   if (payload.exp !== undefined && !isNumericDate(payload.exp)) missing('exp');
+  if (payload.nbf !== undefined && !isNumericDate(payload.nbf)) missing('nbf');
   // jti names the credential (RFC 7519 §4.1.7); a different value would let one signature be
   // shown for two identifiers.
   if (payload.jti !== payload.id) reject('LICENCE_MALFORMED', 'jti 与证照 id 不符 / jti differs from the credential id');
 
-  const { iss, jti, iat, exp, nbf: _nbf, ...rest } = payload;
-  void _nbf;
+  const { iss, jti, iat, exp, nbf, ...rest } = payload;
   return {
     credential: { ...(rest as unknown as LicenceCredential), credentialSubject: { id: subject.id as string, licence: licence as unknown as LicenceData } },
     iss: iss as string,
     jti: jti as string,
     iat: iat as number,
     exp: exp as number | undefined,
+    nbf: nbf as number | undefined,
   };
 }

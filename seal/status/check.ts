@@ -11,6 +11,7 @@
  *  - list past its validUntil (an expired cache, or an old list replayed)   LICENCE_STATUS_UNAVAILABLE
  *  - bit set: revocation → LICENCE_REVOKED, suspension → LICENCE_SUSPENDED
  */
+import { createHash } from 'node:crypto';
 import { compactVerify } from 'jose';
 import type { ChainCertificate } from '../chain/certificate.ts';
 import { buildPath } from '../chain/path.ts';
@@ -115,7 +116,8 @@ export async function checkStatus(
     }
     // A memo hit is the same bytes already verified for the same list, purpose, issuer and trust
     // anchors (memoScope), and still before their validUntil; CRL-based revocation of the list's seal is not re-asked then.
-    const key = `${memoScope}|${entry.statusListCredential}|${entry.statusPurpose}|${issuerCode}|${jws}`;
+    // Keyed by a digest of the parts as a JSON array: no list URL or text can imitate another's key.
+    const key = createHash('sha256').update(JSON.stringify([memoScope, entry.statusListCredential, entry.statusPurpose, issuerCode, jws])).digest('base64url');
     const hit = memo?.get(key);
     let bits: Buffer;
     if (hit && hit.until > now.getTime()) bits = hit.bits;

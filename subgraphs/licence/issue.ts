@@ -11,7 +11,7 @@
  *    the chain (seal, provincial CA, root) in x5c, so anyone holding the root verifies it (R-LI-4);
  * 5. stored (unique per case and type) and announced as `licence.issued` in the same transaction.
  *
- * Issue 4: the credential carries two status entries (revocation, suspension) at a random index
+ * The credential carries two status entries (revocation, suspension) at a random index
  * of the agency's status lists (./status.ts), and the platform TSA's timestamp token binds its
  * signing time (seal/timestamp/token.ts), so it verifies after the seal certificate expires.
  *
@@ -99,7 +99,9 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
 
   const id = randomUUID();
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
-  const status = await reserveStatus(q, id, { code: c.agencyCode, name: c.agencyName }, d.statusBase);
+  // The issuer's name is the seal certificate's (its subject O): a verifier checks the two agree.
+  const issuerName = seal.agencyName;
+  const status = await reserveStatus(q, id, { code: c.agencyCode, name: issuerName }, d.statusBase);
   // Last before signing: the serial counter's row stays locked until this transaction ends, so
   // issuances of one agency and type overlap everywhere but from here to the commit.
   const serial = String(await nextSerial(q, c.agencyCode, c.licenceType.code)).padStart(SERIAL_DIGITS, '0');
@@ -114,14 +116,14 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
   const credential = buildLicenceCredential({
     identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number,
     holderId: c.applicantId, holderName: holder.name, holderCode: holder.idNumber,
-    issuerName: c.agencyName, issuerCode: c.agencyCode, issueDate: chinaDay(now),
+    issuerName, issuerCode: c.agencyCode, issueDate: chinaDay(now),
     validFrom: validFrom.toISOString(), validUntil: validUntil.toISOString(), jurisdiction,
   }, status.entries);
   const jws = await signLicence(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now, { timestamper: await d.trust.timestamper(q) });
 
   const inserted = await insertLicence(q, {
     id, identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number, holderId: c.applicantId,
-    holderName: holder.name, holderCode: holder.idNumber, issuerName: c.agencyName, issuerCode: c.agencyCode, jurisdiction,
+    holderName: holder.name, holderCode: holder.idNumber, issuerName, issuerCode: c.agencyCode, jurisdiction,
     caseId: c.caseId, sealCertificateId: seal.certificateId, issuedAt: now, validFrom, validUntil, credential: jws,
   });
   if (!inserted) { // a concurrent replay won: give the reserved index back

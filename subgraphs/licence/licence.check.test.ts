@@ -1,6 +1,5 @@
 /**
- * licence.check: the internal API the case service calls instead of an upload (R-LI-2,
- * issue 4 bullet 7) — service token with audience urn:yiwang:licence, the licence must be the
+ * licence.check: the internal API the case service calls instead of an upload (R-LI-2) — service token with audience urn:yiwang:licence, the licence must be the
  * holder's, of the asked type, and valid and unrevoked now.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -33,6 +32,13 @@ describe('licence.check', () => {
       id: lic.id, identifier: lic.identifier, typeCode: DEMO_LICENCE_TYPES.foodBusiness.code, number: lic.number, holderName: HOLDER.name, issuerCode: HZ_SAMR.code,
     }) } });
     expect((await check({ identifier: lic.identifier, holderId: HOLDER.id })).body.ok).toBe(true);
+  });
+
+  test('the facts answered are the sealed licence\'s, not the stored row beside it', async () => {
+    const other = await issue(f);
+    await f.db.query('update licence.licences set holder_name = $2, issuer_name = $3, number = $4 where id = $1', [other.id, '王五', '某某局', 'X-1']);
+    const r = await check({ licenceId: other.id, holderId: HOLDER.id });
+    expect(r.body.licence).toMatchObject({ holderName: HOLDER.name, issuerName: HZ_SAMR.name, number: other.number });
   });
 
   test('another holder, an unknown licence: NOT_FOUND alike; another type: LICENCE_CHECK_FAILED', async () => {

@@ -47,6 +47,16 @@ describe('licence.issue', () => {
     }]);
   });
 
+  test('the licence names its issuer as the seal certificate does, whatever name the case event carries', async () => {
+    await issue(f, caseApproved()); // the agency's seal exists, certified under its registered name
+    const stored = await issue(f, caseApproved({ agency: { code: HZ_SAMR.code, name: `${HZ_SAMR.name}（窗口）` } }));
+    const anchors = readTrustBundle(readFileSync(join(f.dataDir, 'trust-bundle.pem'), 'utf8'));
+    const r = await verifyLicence(stored.credential, { trustAnchorsPem: anchors });
+    expect(r.valid ? [r.issuer.name, r.credential.credentialSubject.licence.issuerName] : r.reason).toEqual([HZ_SAMR.name, HZ_SAMR.name]);
+    const row = await f.db.query<{ issuer_name: string }>('select issuer_name from licence.licences where id = $1', [stored.id]);
+    expect(row.rows[0]!.issuer_name).toBe(HZ_SAMR.name);
+  });
+
   test('a redelivered or replayed case.approved issues nothing more', async () => {
     const p = caseApproved();
     const eventId = randomUUID();
