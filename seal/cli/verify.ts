@@ -2,10 +2,10 @@
  * `yiwang verify <licence-file> [--trust <bundle.pem>] [--json]`: check a sealed licence
  * offline (R-LI-4: third parties verify licences, including offline).
  *
- * Strict by default (review gap D): status lists and the seal chain's CRLs must be at hand and
+ * Strict by default: status lists and the seal chain's CRLs must be at hand and
  * current, else INVALID LICENCE_STATUS_UNAVAILABLE; `--online` refreshes both, reading their
  * URLs only from a licence whose seal verified and caching only answers that verified
- * (review gap E); `--skip-status` leaves both unchecked and says so.
+ *; `--skip-status` leaves both unchecked and says so.
  *
  * Exit 0 valid, 1 invalid (prints `INVALID <CODE>: message`), 2 usage or set-up problem
  * (no file, no trust bundle). The trust bundle comes from --trust, else YIWANG_TRUST_BUNDLE
@@ -34,7 +34,7 @@ electronic licence, offline.
                     a compact JWS (VC-JWT), or a JSON file { "credential": "<jws>" }
   --trust <file>    信任根证书包（PEM）/ trust bundle (PEM). Default: $YIWANG_TRUST_BUNDLE,
                     else <DATA_DIR 或/or ./data>/trust-bundle.pem
-  --crl <file>      证书吊销列表（可多次）/ a CA's CRL (repeatable; \`yiwang seal revoke\` writes them)
+  --crl <file>      证书吊销列表，PEM 或 DER（可多次）/ a CA's CRL, PEM or DER (repeatable; \`yiwang seal revoke\` writes them)
   --status-cache <dir>  状态列表缓存 / cached status lists. Default: $YIWANG_STATUS_CACHE,
                     else <DATA_DIR 或/or ./data>/status-cache; used offline until each list expires
   --online          先验证印章签名，再联网刷新证照所列的状态列表（验证后才写入缓存）
@@ -147,11 +147,12 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   if (anchors.length === 0) return usageError(io, `信任根证书包中没有证书 / the trust bundle holds no certificate: ${bundle.source}`);
 
   if (values.online && values['skip-status']) return usageError(io, '--online 与 --skip-status 不能同时使用 / --online and --skip-status exclude each other');
-  const crls: string[] = [];
+  // Read as bytes: a CRL file is PEM or DER (the .crl a distribution point serves).
+  const crls: Buffer[] = [];
   for (const f of values.crl ?? []) {
     const file = resolve(io.cwd, f);
     if (!existsSync(file)) return usageError(io, `吊销列表不存在 / CRL not found: ${file}`);
-    crls.push(readFileSync(file, 'utf8'));
+    crls.push(readFileSync(file));
   }
   const cacheDir = resolve(io.cwd, values['status-cache'] ?? io.env.YIWANG_STATUS_CACHE ?? resolve(io.env.DATA_DIR || './data', 'status-cache'));
 
@@ -162,7 +163,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
     const strict = !values['skip-status'];
     const anchorCerts = loadAnchors(anchors);
     if (values.online) {
-      // The seal signature and chain first (review gap E): status-list and CRL URLs are only read
+      // The seal signature and chain first: status-list and CRL URLs are only read
       // from a licence that verified, and each answer is verified before it is cached.
       const sealed = await verifyLicence(jws, { trustAnchorsPem: anchors, now, crls });
       if (sealed.valid) {
@@ -180,7 +181,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
     } catch {
       // Not a readable chain: verifyLicence names the problem.
     }
-    // Strict by default (review gap D): a licence with credentialStatus needs a fresh, verified
+    // Strict by default: a licence with credentialStatus needs a fresh, verified
     // list from the cache, and a seal chain naming CRL distribution points a current CRL; only
     // --skip-status, said out loud, leaves both unchecked.
     const statusOptions = { trustAnchorsPem: anchors, now, crls: [...crls, ...chainCrls], statusMissingAllowed: false, requireCrls: strict };
