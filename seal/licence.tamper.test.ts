@@ -106,6 +106,9 @@ const CORPUS: Case[] = [
     make: async () => resealStamped({ ...parts(good).payload, issuer: { ...(parts(good).payload.issuer as object), name: HANGZHOU_HRSS.name } }, SIGNED),
   },
   { kind: 'licence.issuerName names another agency (genuine seal)', make: async () => resealStamped(withLicence({ issuerName: HANGZHOU_HRSS.name }), SIGNED), reason: 'LICENCE_ISSUER_MISMATCH' },
+  // A name that renders as another: format characters (Unicode Cf) in a shown field.
+  { kind: 'holder name with a bidi override and a zero-width space', make: async () => resealStamped(withLicence({ holderName: '\u202E三张\u200B' }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'licence number with a zero-width space', make: async () => resealStamped(withLicence({ number: 'JY1330100\u200B0000001' }), SIGNED), reason: 'LICENCE_MALFORMED' },
   // The chain cache must key each certificate exactly: one x5c element holding two joined with '|' is not the genuine chain.
   { kind: 'x5c elements joined into one with "|"', make: async () => reseal({ ...parts(good).header, x5c: [x5c(h.chain).join('|')] }, parts(good).payload), reason: 'LICENCE_BROKEN_CHAIN' },
   { kind: 'x5c elements nested in an array', make: async () => reseal({ ...parts(good).header, x5c: [x5c(h.chain)] }, parts(good).payload), reason: 'LICENCE_BROKEN_CHAIN' },

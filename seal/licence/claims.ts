@@ -7,7 +7,7 @@
  */
 import { reject } from '../lib/rejection.ts';
 import {
-  LICENCE_CREDENTIAL_TYPE, LICENCE_DATA_KEYS, VC_CONTEXT_V2, identifierProblem, legalRepresentativeProblem,
+  LICENCE_CREDENTIAL_TYPE, LICENCE_DATA_KEYS, VC_CONTEXT_V2, displayedTextProblem, identifierProblem, legalRepresentativeProblem,
   type LicenceCredential, type LicenceData,
 } from './credential.ts';
 
@@ -46,8 +46,10 @@ export function readClaims(payload: unknown): LicenceClaims {
   if (!isObject(subject) || !isText(subject.id) || !isObject(subject.licence)) missing('credentialSubject');
   const licence = subject.licence as Record<string, unknown>;
   for (const k of LICENCE_DATA_KEYS) if (!isText(licence[k])) missing(`credentialSubject.licence.${k}`);
-  // GB/T 36904 identifier, its agreement with typeCode/issuerCode, and the holder's code (gap B).
-  const problem = identifierProblem(licence as unknown as LicenceData) ?? legalRepresentativeProblem(licence.holderCode as string, licence.legalRepresentative);
+  // GB/T 36904 identifier, its agreement with typeCode/issuerCode, the holder's code; and no
+  // invisible or control character in any text a verifier shows (a name that renders as another).
+  const problem = identifierProblem(licence as unknown as LicenceData) ?? legalRepresentativeProblem(licence.holderCode as string, licence.legalRepresentative)
+    ?? displayedTextProblem(licence, issuer.name);
   if (problem) reject('LICENCE_MALFORMED', problem.message);
 
   const status = payload.credentialStatus;

@@ -23,7 +23,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../kernel/db.ts';
 import { enqueueEvent, type DomainEvent } from '../../kernel/events.ts';
-import { formatLicenceId, isValidCreditCode } from '../../kernel/ids.ts';
+import { formatLicenceId, isValidCreditCode, isValidIdNumber } from '../../kernel/ids.ts';
+import { identityTextProblem, isValidName, normaliseName, ORGANIZATION_NAME, PERSON_NAME } from '../../kernel/names.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { buildLicenceCredential, signLicence } from '../../seal/index.ts';
 import type { AccountDirectory, HolderAccount } from './directory.ts';
@@ -55,7 +56,7 @@ export function parseCaseApproved(p: Record<string, unknown>): CaseApproved | nu
     licenceType: { code: lt ? s(lt.code) : null, name: lt ? s(lt.name) : null }, approvedAt: s(p.approvedAt),
   };
   if (!out.caseId || !out.agencyCode || !isValidCreditCode(out.agencyCode) || !out.agencyName || !out.applicantId || !out.approvedAt
-    || !out.licenceType.code || !/^[0-9A-Z]+$/.test(out.licenceType.code) || !out.licenceType.name) return null;
+    || !out.licenceType.code || !/^[0-9A-Z]+$/.test(out.licenceType.code) || !out.licenceType.name || identityTextProblem(out.licenceType.name)) return null;
   return out as CaseApproved;
 }
 
@@ -96,6 +97,11 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
     return null;
   }
   if (await existsForCase(q, c.caseId, c.licenceType.code)) return null;
+  // A name with invisible or control characters is never sealed (it would render as another name).
+  if (!isValidName(normaliseName(holder.name), isValidIdNumber(holder.idNumber) ? PERSON_NAME : ORGANIZATION_NAME)) {
+    d.log.error({ eventId: e.id, holderId: c.applicantId }, 'the holder\'s name in the IdP is not a valid name (kernel/names.ts); no licence issued');
+    return null;
+  }
 
   const id = randomUUID();
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
@@ -123,7 +129,7 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
 
   const inserted = await insertLicence(q, {
     id, identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number, holderId: c.applicantId,
-    holderName: holder.name, holderCode: holder.idNumber, issuerName, issuerCode: c.agencyCode, jurisdiction,
+    holderName: credential.credentialSubject.licence.holderName, holderCode: holder.idNumber, issuerName, issuerCode: c.agencyCode, jurisdiction,
     caseId: c.caseId, sealCertificateId: seal.certificateId, issuedAt: now, validFrom, validUntil, credential: jws,
   });
   if (!inserted) { // a concurrent replay won: give the reserved index back
