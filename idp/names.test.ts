@@ -86,6 +86,14 @@ describe('idp.names', () => {
     expect((await idp.db.query('select 1 from idp.accounts where username = $1', ['hz-spoof'])).rows).toHaveLength(0);
   });
 
+  test('a partner\'s name, shown on the login and consent pages, is held to the same rule', async () => {
+    const admin = await adminToken(idp.issuer, 'yw-admin', DEMO_ADMIN_PASSWORD);
+    const spoofed = await adminCall(idp.issuer, admin, 'POST', '/admin/clients', { client_name: '\u202E户门办通网一', redirect_uris: ['https://partner.test/cb'] });
+    expect([spoofed.status, spoofed.body.code]).toEqual([400, 'BAD_INPUT']);
+    const ok = await adminCall(idp.issuer, admin, 'POST', '/admin/clients', { client_name: 'Cafe\u0301 / 咖啡', redirect_uris: ['https://partner.test/cb'] });
+    expect([ok.status, ok.body.metadata.client_name]).toEqual([201, 'Café / 咖啡']);
+  });
+
   test('linked registration: a platform vouching for such a name has not vouched for a name', () => {
     const u = loadUpstreams(loadConfig({ NODE_ENV: 'test', IDP_UPSTREAMS: JSON.stringify([{
       id: 'p', name: NATIONAL.name, issuer: 'https://p.example', clientId: 'c', clientSecret: 's'.repeat(20), level: 4, attributes: ['name', 'idNumber'], tier: 'provincial', region: '330000',
