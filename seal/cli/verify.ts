@@ -12,6 +12,7 @@
  * (a file path, or the PEM itself), else <DATA_DIR or ./data>/trust-bundle.pem, which the
  * licence service writes in the embedded set-up.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,7 @@ electronic licence, offline.
 
   <licence-file>    紧凑 JWS（VC-JWT），或 JSON 文件 { "credential": "<jws>" }
                     a compact JWS (VC-JWT), or a JSON file { "credential": "<jws>" }
-  --trust <file>    信任根证书包（PEM）/ trust bundle (PEM). Default: $YIWANG_TRUST_BUNDLE,
+  --trust <file>    信任根证书包（PEM，或单个 DER 证书）/ trust bundle (PEM, or one DER certificate). Default: $YIWANG_TRUST_BUNDLE,
                     else <DATA_DIR 或/or ./data>/trust-bundle.pem
   --crl <file>      证书吊销列表，PEM 或 DER（可多次）/ a CA's CRL, PEM or DER (repeatable; \`yiwang seal revoke\` writes them)
   --status-cache <dir>  状态列表缓存 / cached status lists. Default: $YIWANG_STATUS_CACHE,
@@ -72,17 +73,28 @@ function licenceText(content: string): string {
 
 type Bundle = { pem: string; source: string } | { problem: string };
 
+/** A trust bundle file: PEM text, or one DER certificate (a .cer file) given as its PEM. */
+function bundleText(file: string): string {
+  const bytes = readFileSync(file);
+  if (bytes.includes('-----BEGIN')) return bytes.toString('utf8');
+  try {
+    return new X509Certificate(bytes).toString();
+  } catch {
+    return bytes.toString('utf8'); // neither: reported as a bundle without certificates
+  }
+}
+
 function findTrustBundle(io: CliIo, flag: string | undefined): Bundle {
   const read = (path: string, source: string): Bundle => {
     const file = resolve(io.cwd, path);
     if (!existsSync(file)) return { problem: `信任根证书包不存在 / trust bundle not found: ${file} (${source})` };
-    return { pem: readFileSync(file, 'utf8'), source: file };
+    return { pem: bundleText(file), source: file };
   };
   if (flag) return read(flag, '--trust');
   const env = io.env.YIWANG_TRUST_BUNDLE;
   if (env) return env.includes('-----BEGIN') ? { pem: env, source: 'YIWANG_TRUST_BUNDLE' } : read(env, 'YIWANG_TRUST_BUNDLE');
   const fallback = resolve(io.cwd, io.env.DATA_DIR || './data', 'trust-bundle.pem');
-  if (existsSync(fallback)) return { pem: readFileSync(fallback, 'utf8'), source: fallback };
+  if (existsSync(fallback)) return { pem: bundleText(fallback), source: fallback };
   return {
     problem: `未找到信任根证书包：请用 --trust 指定，或设置 YIWANG_TRUST_BUNDLE（默认 ${fallback}）/ `
       + `no trust bundle: pass --trust, or set YIWANG_TRUST_BUNDLE (default ${fallback})`,
