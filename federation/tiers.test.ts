@@ -49,12 +49,12 @@ async function start(name: string, o: { hints: string[]; metadata?: () => Metada
 }
 
 /** A resolver as a visiting platform has it: the national anchor configured, its own cache lifetime. */
-async function visitor(cacheSeconds: number, extra: { timeoutMs?: number; maxBytes?: number; allowedHosts?: string[] } = {}) {
+async function visitor(cacheSeconds: number, extra: { timeoutMs?: number; maxBytes?: number; allowedHosts?: string[]; clock?: OffsetClock } = {}) {
   const fetcher = createFetcher({ allowedHosts: extra.allowedHosts ?? [], httpHosts: [HOST], timeoutMs: extra.timeoutMs ?? 2000, maxBytes: extra.maxBytes ?? 65536 });
   // Each visiting platform has its own cache (its own key prefix).
   const own = cacheSeconds > 0 ? await testCache() : undefined;
   if (own) visitorCaches.push(own);
-  return createResolver({ anchors, fetcher, clock: new OffsetClock(), cache: own, cacheSeconds });
+  return createResolver({ anchors, fetcher, clock: extra.clock ?? new OffsetClock(), cache: own, cacheSeconds });
 }
 const visitorCaches: Cache[] = [];
 const codeOf = async (p: Promise<unknown>) => p.then(() => 'no error', (e: { code?: string }) => e.code ?? String(e));
@@ -241,6 +241,14 @@ describe('failures', () => {
     } finally {
       nodes.province!.clock.offsetMs = 0;
     }
+  });
+
+  it('a cached chain is never used past its own expiry', async () => {
+    const clock = new OffsetClock();
+    const v = await visitor(300, { clock });
+    const r = await v.resolve(nodes.city!.id);
+    clock.offsetMs = (r.exp - Math.floor(Date.now() / 1000) + 1) * 1000;
+    expect(await codeOf(v.resolve(nodes.city!.id))).toBe('FEDERATION_CHAIN_EXPIRED');
   });
 
   it('a statement signed by a key the superior does not vouch for; rotation done right is seamless', async () => {
