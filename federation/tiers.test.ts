@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { OffsetClock } from '../kernel/clock.ts';
 import { createHttpApp, listen, type Listening } from '../kernel/http.ts';
-import { createLogger } from '../kernel/log.ts';
+import { silentLogger } from '../kernel/log.ts';
 import { freePort, testCache, testDb, type TestDb } from '../test/support/infra.ts';
 import type { Cache } from '../kernel/cache.ts';
 import {
@@ -18,7 +18,7 @@ import {
   type FederationEntity, type Metadata, type TrustAnchor, type Json,
 } from './index.ts';
 
-const log = createLogger({ level: 'silent' } as never);
+const log = silentLogger();
 const HOST = '127.0.0.1';
 const urlPolicy = { allowedHosts: [], httpHosts: [HOST] };
 
