@@ -39,6 +39,18 @@ describe('federation keys', () => {
     expect((await again.signingKey()).kid).toBe(k.kid);
   });
 
+  it('processes starting together make one key, not two', async () => {
+    const fresh = await testDb();
+    try {
+      await migrate(fresh, FEDERATION_SCHEMA, FEDERATION_MIGRATIONS);
+      const made = await Promise.all([0, 1, 2].map(() => createFederationKeys({ db: fresh, passphrase: PASS, clock, statementTtlSeconds: 3600 }).signingKey()));
+      expect(new Set(made.map((k) => k.kid)).size).toBe(1);
+      expect((await fresh.query('select kid from federation.keys')).rows).toHaveLength(1);
+    } finally {
+      await fresh.destroy();
+    }
+  });
+
   it('rotate in two steps; the retired key stays published until its statements expire', async () => {
     const keys = createFederationKeys({ db, passphrase: PASS, clock, statementTtlSeconds: 3600 });
     const old = await keys.signingKey();
