@@ -8,7 +8,7 @@ import { processIo, EXIT, type CliIo } from '../seal/cli/io.ts';
 import { runVerify } from '../seal/cli/verify.ts';
 import { runSeal } from '../seal/cli/seal.ts';
 import { runEvents } from '../kernel/events-cli.ts';
-import { runFederation } from '../federation/cli.ts';
+import { runFederation } from '../federation/index.ts';
 
 interface Command {
   summary: string;

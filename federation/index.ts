@@ -36,3 +36,6 @@ export { federationRouter } from './http.ts';
 export { federationFromConfig, parseTrustAnchors, urlPolicyFromConfig } from './config.ts';
 export type { FederationDeps } from './config.ts';
 export { FEDERATION_SCHEMA, FEDERATION_MIGRATIONS } from './migrations.ts';
+export { runFederation } from './cli.ts';
+export type { FederationCliIo } from './cli.ts';
+export { startFederationService } from './service.ts';
