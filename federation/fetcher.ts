@@ -6,6 +6,7 @@
  * has a time limit and a size limit. Failures: FEDERATION_ENTITY_ID_REFUSED before sending,
  * FEDERATION_UNREACHABLE for anything the other side did wrong or did not do in time.
  */
+import { isIP } from 'node:net';
 import { AppError } from '../kernel/errors.ts';
 import { hostMatches } from './constraints.ts';
 import { WELL_KNOWN_PATH } from './types.ts';
@@ -36,6 +37,30 @@ export interface Fetcher {
 const refused = (message: string, url: string) =>
   new AppError('FEDERATION_ENTITY_ID_REFUSED', `不允许的联邦地址 / federation URL refused: ${message}`, { url: url.slice(0, 300) });
 
+/**
+ * Loopback, private, link-local and other non-public address literals (and `localhost`): never
+ * reached unless the operator names the host (FEDERATION_HTTP_HOSTS, or exactly on
+ * FEDERATION_ALLOWED_HOSTS). Host names are not resolved here: set FEDERATION_ALLOWED_HOSTS in
+ * production so only the federation's own domains are called.
+ */
+export function isInternalHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v = isIP(h);
+  if (v === 4) {
+    const [a, b] = h.split('.').map(Number) as [number, number];
+    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254)
+      || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || a >= 224;
+  }
+  if (v === 6) {
+    if (h === '::' || h === '::1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    if (mapped) return isInternalHost(mapped[1]!);
+    return /^(f[cd]|fe[89ab])/.test(h) || h.startsWith('::ffff:');
+  }
+  return false;
+}
+
 /** Check a URL against the policy; `entityId` also forbids a query (1.2: an Entity Identifier). */
 export function checkUrl(raw: unknown, policy: UrlPolicy, kind: 'entityId' | 'endpoint' = 'entityId'): URL {
   if (typeof raw !== 'string' || raw.length > 2048) throw refused('not a URL', String(raw));
@@ -55,6 +80,8 @@ export function checkUrl(raw: unknown, policy: UrlPolicy, kind: 'entityId' | 'en
     throw refused('only https', raw);
   }
   if (policy.allowedHosts.length > 0 && !policy.allowedHosts.some((h) => hostMatches(host, h))) throw refused('host not on the allow-list', raw);
+  const named = policy.httpHosts.some((h) => h.toLowerCase() === host) || policy.allowedHosts.some((h) => h.toLowerCase() === host);
+  if (!named && isInternalHost(host)) throw refused('an internal address not configured for the federation', raw);
   return u;
 }
 

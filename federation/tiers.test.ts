@@ -14,7 +14,7 @@ import { silentLogger } from '../kernel/log.ts';
 import { freePort, testCache, testDb, type TestDb } from '../test/support/infra.ts';
 import type { Cache } from '../kernel/cache.ts';
 import {
-  createFederationEntity, createFetcher, createResolver, federationRouter, validateTrustChain, verifyStatement, decodeStatement,
+  createFederationEntity, createFetcher, checkUrl, createResolver, federationRouter, validateTrustChain, verifyStatement, decodeStatement,
   type FederationEntity, type Metadata, type TrustAnchor, type Json,
 } from './index.ts';
 
@@ -221,6 +221,12 @@ describe('failures', () => {
     expect(await codeOf((await visitor(0)).resolve('ftp://127.0.0.1/x'))).toBe('FEDERATION_ENTITY_ID_REFUSED');
     expect(await codeOf((await visitor(0)).resolve(`${nodes.city!.id}?x=1`))).toBe('FEDERATION_ENTITY_ID_REFUSED');
     expect(await codeOf((await visitor(0, { allowedHosts: ['.gov.cn'] })).resolve(nodes.city!.id))).toBe('FEDERATION_ENTITY_ID_REFUSED');
+    // Internal addresses over https too, unless the operator names them.
+    for (const id of ['https://169.254.169.254', 'https://10.0.0.8', 'https://[::1]', 'https://[::ffff:127.0.0.1]', 'https://localhost', 'https://192.168.1.1:8443']) {
+      expect([id, await codeOf((await visitor(0)).resolve(id))]).toEqual([id, 'FEDERATION_ENTITY_ID_REFUSED']);
+    }
+    expect(checkUrl('https://10.0.0.8', { allowedHosts: ['10.0.0.8'], httpHosts: [] }).hostname).toBe('10.0.0.8');
+    expect(checkUrl('https://fed.gov.example.cn', { allowedHosts: [], httpHosts: [] }).hostname).toBe('fed.gov.example.cn');
   });
 
   it('a broken chain: the province no longer vouched for by the anchor breaks every chain through it', async () => {
