@@ -39,3 +39,5 @@ export { FEDERATION_SCHEMA, FEDERATION_MIGRATIONS } from './migrations.ts';
 export { runFederation } from './cli.ts';
 export type { FederationCliIo } from './cli.ts';
 export { startFederationService } from './service.ts';
+export { federatedClient } from './registration.ts';
+export type { FederatedClient } from './registration.ts';
