@@ -151,6 +151,9 @@ export const ERROR_CODES = {
   SEAL_CRL_NOT_CURRENT: { status: 400, description: 'The CRL is past its nextUpdate, or its thisUpdate lies in the future: import the CA\'s current CRL.' },
   SEAL_CRL_REPLAYED: { status: 409, description: 'The CRL\'s cRLNumber is lower than that of the last CRL imported from the same CA (or the same number with other content): an older CRL replayed.' },
   // (seals and licences: add new licence codes above this line)
+  // Item catalogue (R-IT-6)
+  CATALOGUE_INCONSISTENT: { status: 409, description: 'The same item (basic code) must keep its name, type and legal basis at every directory level and in every implementation; `details` names what differs.' },
+  CHANGE_SELF_APPROVAL: { status: 403, description: 'A catalogue change must be approved by a second person: the requester cannot approve their own change.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
