@@ -10,7 +10,7 @@ import { isUuid, type Item, type Material } from './model.ts';
 import type { ItemContext } from './resolvers.ts';
 import { itemTypeName } from './types.ts';
 import {
-  canonical, decideChange, requestChange, requestsOfAgency, rowToDirectory, versionsOf,
+  canonical, decideChange, requestChange, supersededError, requestsOfAgency, rowToDirectory, versionsOf,
   type DirectoryEntry, type ItemVersion, type VersionStatus,
 } from './catalogue.ts';
 import type { ItemInput } from './model.ts';
@@ -77,7 +77,8 @@ export function catalogueResolvers(db: Db, clock: Clock) {
       approveItemChange: async (_: unknown, a: { itemId: string; version: number }, ctx: ItemContext) => {
         if (!isUuid(a.itemId)) throw new AppError('NOT_FOUND', '变更请求不存在 / no such change request');
         const id = a.itemId.toLowerCase();
-        await db.tx((q) => decideChange(q, ctx.caller, id, a.version, { approve: true }, clock.now()));
+        const v = await db.tx((q) => decideChange(q, ctx.caller, id, a.version, { approve: true }, clock.now()));
+        if (v.status === 'superseded') throw supersededError(v);
         return ctx.loaders.item(id);
       },
       rejectItemChange: async (_: unknown, a: { itemId: string; version: number; reason: string }, ctx: ItemContext) => {

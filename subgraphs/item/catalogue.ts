@@ -210,14 +210,20 @@ export async function decideChange(q: Queryable, caller: Caller, itemId: string,
   const current = await q.query<{ version: number }>('select version from item.items where id = $1', [itemId]);
   const inForce = current.rows[0]?.version ?? 0;
   if (inForce !== v.baseVersion) {
-    // Another version was approved since this one was asked for: approving it would undo that one.
-    await set('superseded', `based on version ${v.baseVersion}, version ${inForce} is in force`);
-    throw new AppError('CONFLICT', '事项已有更新的版本，请基于现行版本重新提交 / a newer version is in force: request the change again on it', { baseVersion: String(v.baseVersion), inForce: String(inForce) });
+    // Another version was approved since this one was asked for: approving it would undo that
+    // one. Marked superseded (committed); the caller reports CONFLICT (supersededError).
+    return set('superseded', `based on version ${v.baseVersion}, version ${inForce} is in force`);
   }
   await checkAgainstDirectory(q, validItem(v.data));
   await upsertItem(q, v.data, now);
   await q.query('update item.items set version = $2 where id = $1', [itemId, version]);
   return set('approved', null);
+}
+
+/** What an approval that found its version superseded reports, after the transaction that marked it commits. */
+export function supersededError(v: ItemVersion): AppError {
+  return new AppError('CONFLICT', '事项已有更新的版本，请基于现行版本重新提交 / a newer version is in force: request the change again on it',
+    { baseVersion: String(v.baseVersion), reason: v.reason ?? '' });
 }
 
 export async function versionsOf(q: Queryable, itemId: string): Promise<ItemVersion[]> {
