@@ -100,6 +100,10 @@ export const VARIABLES = {
   CASE_MATERIALS_DIR: { description: 'Directory the case service stores uploaded materials in (content-addressed by SHA-256). Default: `<DATA_DIR>/materials`.', schema: z.string().optional() },
   CASE_MATERIAL_MAX_BYTES: { description: 'Largest material upload accepted (bytes).', default: '10485760', schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024) },
   // --- cases (issue 5) --- add case variables above this line
+  // --- public guide pages (portal/) ---
+  PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '3000', schema: port },
+  PORTAL_GATEWAY_URL: { description: 'The graph the public guide pages query (anonymously, public fields only): the gateway\'s `/graphql`.', default: 'http://127.0.0.1:4000/graphql', schema: url },
+  PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:3000', schema: url },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 
