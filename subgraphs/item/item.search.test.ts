@@ -293,6 +293,31 @@ describe('popularity, hot list, co-occurrence, recommendations', () => {
   });
 });
 
+describe('subscriptions', () => {
+  const SUBS = '{ mySubscriptions { changed item { id } } }';
+  test('a person follows an item, sees when it changed, and stops following; anonymous callers cannot', async () => {
+    const sub = await callSubgraph<{ subscribeItem: { changed: boolean; item: { id: string } } }>(svc.url, key, PERSON,
+      'mutation ($id: ID!) { subscribeItem(itemId: $id) { changed item { id } } }', { id: flexible.id });
+    expect(sub.errors).toBeUndefined();
+    expect(sub.data?.subscribeItem).toEqual({ changed: false, item: { id: flexible.id } });
+    // Following twice is one subscription.
+    await callSubgraph(svc.url, key, PERSON, 'mutation ($id: ID!) { subscribeItem(itemId: $id) { changed } }', { id: flexible.id });
+    expect((await callSubgraph<{ mySubscriptions: unknown[] }>(svc.url, key, PERSON, SUBS)).data?.mySubscriptions).toEqual([{ changed: false, item: { id: flexible.id } }]);
+    await new Promise((r) => setTimeout(r, 5));
+    await db.tx((q) => upsertItem(q, { ...flexible, promisedTimeLimit: 1 }, new Date()));
+    expect((await callSubgraph<{ mySubscriptions: unknown[] }>(svc.url, key, PERSON, SUBS)).data?.mySubscriptions).toEqual([{ changed: true, item: { id: flexible.id } }]);
+    // Another person's list is their own.
+    const other = { ...PERSON, sub: '7c1d5c4e-0000-4000-8000-000000000099' };
+    expect((await callSubgraph<{ mySubscriptions: unknown[] }>(svc.url, key, other, SUBS)).data?.mySubscriptions).toEqual([]);
+    const un = await callSubgraph<{ unsubscribeItem: boolean }>(svc.url, key, PERSON, 'mutation ($id: ID!) { unsubscribeItem(itemId: $id) }', { id: flexible.id });
+    expect(un.data?.unsubscribeItem).toBe(true);
+    expect((await callSubgraph<{ unsubscribeItem: boolean }>(svc.url, key, PERSON, 'mutation ($id: ID!) { unsubscribeItem(itemId: $id) }', { id: flexible.id })).data?.unsubscribeItem).toBe(false);
+    expect((await callSubgraph(svc.url, key, ANONYMOUS, SUBS)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await callSubgraph(svc.url, key, PERSON, 'mutation { subscribeItem(itemId: "b0f7c1f2-0001-4000-8000-00000000ffff") { changed } }')).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    await db.tx((q) => upsertItem(q, flexible, new Date()));
+  });
+});
+
 describe('scenario navigation', () => {
   test('object → theme → items', async () => {
     const r = await callSubgraph<{ serviceObjects: Array<{ code: string; name: string; themes: Array<{ code: string; name: string; items: Result }> }> }>(

@@ -133,4 +133,18 @@ create unique index item_versions_request_key on item_versions (requested_by, re
 create index item_versions_pending on item_versions (status) where status = 'pending';
 `,
   },
+  {
+    // R-IT-7 subscriptions: a person follows items (kept by a digest of their subject id).
+    id: '004_subscriptions',
+    sql: `
+create table subscriptions (
+  subscriber text not null,
+  item_id uuid not null references items (id) on delete cascade,
+  created_at timestamptz not null,
+  seen_at timestamptz not null,
+  primary key (subscriber, item_id)
+);
+create index subscriptions_item on subscriptions (item_id);
+`,
+  },
 ];

@@ -62,7 +62,8 @@ export function itemResolvers(repo: ItemRepository, db: Db, clock: Clock, tuning
   const s = searchResolvers(db, clock, tuning);
   const c = catalogueResolvers(db, clock);
   return {
-    Mutation: c.Mutation,
+    Mutation: { ...c.Mutation, ...s.Mutation },
+    ItemSubscription: s.ItemSubscription,
     Material: c.Material,
     DirectoryEntry: c.DirectoryEntry,
     ItemSearchEdge: s.ItemSearchEdge,

@@ -12,7 +12,7 @@ import type { Item } from '../model.ts';
 import type { ItemContext } from '../resolvers.ts';
 import { parseQuery, highlight, type ParsedQuery } from './text.ts';
 import { DEFAULT_TUNING, runSearch, type SearchFilter, type SearchTuning } from './query.ts';
-import { hotItems, recommendedItems, relatedItems } from './discover.ts';
+import { hotItems, recommendedItems, relatedItems, subscribe, subscriptionsOf, unsubscribe } from './discover.ts';
 import { applicantDigest } from './popularity.ts';
 
 export const SEARCH_FIRST_MAX = 100;
@@ -55,6 +55,19 @@ export async function search(db: Queryable, queryText: string | null | undefined
   return { edges, pageInfo: { hasNextPage: page.hasNext, endCursor: page.resume ?? edges[edges.length - 1]?.cursor ?? null }, totalCount: page.total, totalCountExact: page.totalExact };
 }
 
+/** The person behind a request (the company when acting for one), as the digest subscriptions and co-occurrence use. */
+function personDigest(ctx: ItemContext): string {
+  const c = ctx.caller;
+  if (c.kind !== 'person') throw new AppError('UNAUTHENTICATED', '请先登录 / log in first');
+  return applicantDigest(c.actingFor ? c.actingFor.company : c.sub);
+}
+
+async function existingItem(ctx: ItemContext, itemId: string): Promise<Item> {
+  const i = typeof itemId === 'string' && /^[0-9a-f-]{36}$/i.test(itemId) ? await ctx.loaders.item(itemId.toLowerCase()) : null;
+  if (!i) throw new AppError('NOT_FOUND', '事项不存在 / no such item');
+  return i;
+}
+
 interface ThemeNode { code: ThemeCode; object: ServiceObjectCode | null }
 
 const themeNode = (code: ThemeCode, object: ServiceObjectCode | null): ThemeNode => ({ code, object });
@@ -76,6 +89,8 @@ export function searchResolvers(db: Queryable, clock: Clock, tuning: SearchTunin
         const o = a.object;
         return themesForObject(o).map((c) => themeNode(c, o));
       },
+      mySubscriptions: async (_: unknown, _a: unknown, ctx: ItemContext) =>
+        (await subscriptionsOf(db, personDigest(ctx))).map((r) => ({ itemId: r.item_id, since: new Date(r.created_at).toISOString(), changed: r.changed })),
       recommendedItems: async (_: unknown, a: { first?: number | null }, ctx: ItemContext) => {
         const n = boundedFirst(a.first, 10, 50);
         const c = ctx.caller;
@@ -84,6 +99,23 @@ export function searchResolvers(db: Queryable, clock: Clock, tuning: SearchTunin
         const ids = await recommendedItems(db, applicant, object, n);
         return (await Promise.all(ids.map((id) => ctx.loaders.item(id)))).filter((i): i is Item => i !== null);
       },
+    },
+    Mutation: {
+      subscribeItem: async (_: unknown, a: { itemId: string }, ctx: ItemContext) => {
+        const who = personDigest(ctx);
+        const i = await existingItem(ctx, a.itemId);
+        await subscribe(db, who, i.id, clock.now());
+        const row = (await subscriptionsOf(db, who)).find((r) => r.item_id === i.id)!;
+        return { itemId: i.id, since: new Date(row.created_at).toISOString(), changed: row.changed };
+      },
+      unsubscribeItem: async (_: unknown, a: { itemId: string }, ctx: ItemContext) => {
+        const who = personDigest(ctx);
+        const i = await existingItem(ctx, a.itemId);
+        return unsubscribe(db, who, i.id);
+      },
+    },
+    ItemSubscription: {
+      item: (h: { itemId: string }, _: unknown, ctx: ItemContext) => ctx.loaders.item(h.itemId),
     },
     ItemSearchEdge: {
       node: async (e: Edge, _: unknown, ctx: ItemContext) => {
