@@ -28,6 +28,7 @@ import { creditCodeCheckChar } from '../kernel/ids.ts';
 import { internalKey, signIdentity, operationHash, IDENTITY_HEADER } from '../kernel/internal-auth.ts';
 import { ITEM_MIGRATIONS, ITEM_SCHEMA } from '../subgraphs/item/migrations.ts';
 import { searchDoc } from '../subgraphs/item/search/index.ts';
+import { DEFAULT_ELEMENTS } from '../subgraphs/item/elements.ts';
 import { parseQuery } from '../subgraphs/item/search/text.ts';
 import { runSearch, type Plan } from '../subgraphs/item/search/query.ts';
 import { createItemService } from '../subgraphs/item/service.ts';
@@ -106,6 +107,7 @@ export function generate(n: number, agencies: string[]): GenItem[] {
         id, name: item.name, basic_code: item.basicCode, implementation_code: item.implementationCode, type_code: item.typeCode, level,
         case_type: '2', legal_time_limit: 20, promised_time_limit: 5, online_depth: depth, visits: item.visits, agency_code: agency,
         materials, updated_at: now, objects: item.objects, themes: item.themes, online_handling: item.onlineHandling,
+        elements: DEFAULT_ELEMENTS, version: 0,
       },
       doc: { ...searchDoc(item), popularity },
     });
