@@ -17,6 +17,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { loadavg } from 'node:os';
 import type { BenchResult } from './run.ts';
 import { openDb, type Db } from '../kernel/db.ts';
 import { openCache } from '../kernel/cache.ts';
@@ -186,6 +187,7 @@ export default async function bench(): Promise<BenchResult> {
     }
     const lat = { search: [] as number[], ilike: [] as number[] };
     const byKind: Record<string, { search: number[]; ilike: number[] }> = {};
+    const byQuery: Record<string, number[]> = {};
     let rowsOut = { search: 0, ilike: 0 }, msTotal = { search: 0, ilike: 0 };
     for (const [, q] of queries) { await searchOnce(q); await ilikeOnce(q); }
     for (let round1 = 0; round1 < ROUNDS; round1++) {
@@ -194,6 +196,7 @@ export default async function bench(): Promise<BenchResult> {
         const s = await time(() => searchOnce(q));
         const b = await time(() => ilikeOnce(q));
         lat.search.push(s.ms); lat.ilike.push(b.ms); k.search.push(s.ms); k.ilike.push(b.ms);
+        (byQuery[q] ??= []).push(s.ms);
         rowsOut.search += s.rows; rowsOut.ilike += b.rows; msTotal.search += s.ms; msTotal.ilike += b.ms;
       }
     }
@@ -228,6 +231,8 @@ export default async function bench(): Promise<BenchResult> {
       p95RatioSearchToIlike: round(pct(lat.search, 95) / pct(lat.ilike, 95), 3),
       graphqlP50Ms: round(pct(http, 50)), graphqlP95Ms: round(pct(http, 95)),
       goalP95Ms: 20, goalMet: pct(lat.search, 95) <= 20,
+      // The machine's load when the run ended (a shared machine: read the ILIKE baseline beside the figures).
+      loadAverage1m: round(loadavg()[0] ?? 0),
     };
     for (const [kind, v] of Object.entries(byKind)) {
       figures[`search_${kind.replace(' ', '')}_p95Ms`] = round(pct(v.search, 95));
@@ -236,6 +241,7 @@ export default async function bench(): Promise<BenchResult> {
     for (const [, q] of queries) {
       figures[`matches_${q}`] = totals[q] ?? 0;
       figures[`plan_${q}`] = plans[q] ?? null;
+      figures[`p95Ms_${q}`] = round(pct(byQuery[q] ?? [], 95));
     }
     return {
       figures,

@@ -1,22 +1,22 @@
 /**
- * The search query (R-IT-7) over item.search_docs. Every query first reads a sample: the 2,000
+ * The search query (R-IT-7) over item.search_docs. Every query first reads a sample: the 500
  * most popular items (an index walk), testing the query and filters on each. That decides the plan:
  *
  * - **Selective** (fewer than 1% of the sample match, or the sample is the whole catalogue):
- *   the GIN index on grams finds every candidate, substring checks confirm codes and phrases,
- *   the filters narrow, and each match gets a score; the total is exact. Score (integer, higher
- *   first), summed over the terms:
+ *   the GIN index on grams finds every candidate (grams held by more than 5% of items are tested
+ *   on the rows instead), substring checks confirm codes and phrases, the filters narrow, and
+ *   each match gets a score; the total is exact. Score (integer, higher first), summed over the terms:
  *     name equals the term 1000 · starts with it 600 · contains it 400 ·
  *     a code equals it 1000 · starts with it 600 · contains it 300 ·
  *     each of the term's bigrams in the name 60 · each of its characters in the name 10 ·
  *     a phrase in the materials or themes 100;
  *   plus popularity floor(15 · ln(1 + completed cases)). Ties: more popular, name, id.
  * - **Broad** (1% or more match: one character, 许可, a browse without query): ranking every
- *   match would cost time in proportion to the catalogue, so the list is built in classes, each
- *   read in popularity order straight from the popularity index and cut at the page size:
- *   names equal to the query (class 0), then names containing every term as written (class 1,
- *   read separately only when the sample shows at least 0.5% of them; rarer ones are ranked with
- *   the rest), then every other match (class 2). The total is estimated from the sample
+ *   match would cost time in proportion to the catalogue, so the list is built in relevance
+ *   levels (levelSql: name equals the query, name contains every term, name holds every
+ *   character, any other match), each read in popularity order straight from the popularity
+ *   index and cut at the page size. A level is read on its own when the sample holds at least
+ *   0.6% of it, else together with the next. The total is estimated from the sample
  *   (totalCountExact false).
  *
  * Pagination is by keyset: the cursor carries the plan, the last row's sort values and a
@@ -69,12 +69,12 @@ export interface SearchTuning {
   broadMin: number;
   /** Sample matches of a level at or above which it is read on its own (default 0.5%). */
   classMin: number;
-  /** Rows read per step of a popularity walk, and steps per request. */
+  /** Most rows read per step of a popularity walk, and walkChunk × walkMaxChunks rows at most per request. */
   walkChunk: number;
   walkMaxChunks: number;
 }
 
-export const DEFAULT_TUNING: SearchTuning = { sampleSize: 1000, broadMin: 10, classMin: 5, walkChunk: 1000, walkMaxChunks: 20 };
+export const DEFAULT_TUNING: SearchTuning = { sampleSize: 500, broadMin: 5, classMin: 3, walkChunk: 1000, walkMaxChunks: 20 };
 
 type Key = [number, number, string, string];
 
@@ -292,7 +292,7 @@ interface WalkResult { rows: SearchRow[]; /** Where the walk stopped when it ran
  * chunk's rows tested. A walk that reads walkMaxChunks chunks without filling the page stops
  * there; the page is then shorter, and its cursor continues the walk.
  */
-async function broadGroup(db: Queryable, query: ParsedQuery, filter: SearchFilter, group: number, levels: number[], key: Key | null, limit: number, t: SearchTuning): Promise<WalkResult> {
+async function broadGroup(db: Queryable, query: ParsedQuery, filter: SearchFilter, group: number, levels: number[], key: Key | null, limit: number, t: SearchTuning, density: number): Promise<WalkResult> {
   if (levels.length === 1 && levels[0] === 0) {
     // Equality on the name, so the name index finds them: few rows, sorted here.
     if (query.terms.length !== 1) return { rows: [], stoppedAt: null };
@@ -305,14 +305,21 @@ async function broadGroup(db: Queryable, query: ParsedQuery, filter: SearchFilte
   }
   const out: SearchRow[] = [];
   let pos: Key | null = key;
-  for (let step = 0; step < t.walkMaxChunks; step++) {
+  // The first step reads about what the sample's density says the page needs (half as much
+  // again, plus a margin); each further step four times more, up to walkChunk rows a step and
+  // walkChunk × walkMaxChunks rows in all.
+  let chunk = Math.min(t.walkChunk, Math.max(32, Math.ceil((limit / Math.max(density, 0.001)) * 1.5) + 16));
+  let budget = t.walkChunk * t.walkMaxChunks;
+  while (budget > 0) {
+    chunk = Math.min(chunk, budget);
+    budget -= chunk;
     const p = new Params();
     const l = levelSql(query, p);
     const hit = and([...matchSql(query, filter, p, false), levels.length === 1 ? `${l} = ${levels[0]}` : `${l} in (${levels.join(', ')})`]);
     const after = pos ? keysetSql([0, pos[1], pos[2], pos[3]], '0', p) : 'true';
     const { rows } = await db.query<{ item_id: string; name: string; popularity: number; hit: boolean; last: boolean; n: number }>(
       `with scan as (
-         select d.item_id, d.name, d.popularity, ${hit} as hit from item.search_docs d where ${after} order by ${ORDER} limit ${t.walkChunk}
+         select d.item_id, d.name, d.popularity, ${hit} as hit from item.search_docs d where ${after} order by ${ORDER} limit ${chunk}
        ), numbered as (
          select s.*, row_number() over (order by s.popularity desc, s.name collate "C", s.item_id) as rn, count(*) over () as n from scan s
        )
@@ -324,8 +331,9 @@ async function broadGroup(db: Queryable, query: ParsedQuery, filter: SearchFilte
     }
     const last = rows.find((r) => r.last);
     // A short chunk is the end of the catalogue.
-    if (!last || Number(last.n) < t.walkChunk) return { rows: out, stoppedAt: null };
+    if (!last || Number(last.n) < chunk) return { rows: out, stoppedAt: null };
     pos = [0, Number(last.popularity), last.name, last.item_id];
+    chunk = Math.min(t.walkChunk, chunk * 4);
   }
   return { rows: out, stoppedAt: pos };
 }
@@ -361,15 +369,16 @@ export async function runSearch(db: Queryable, query: ParsedQuery, filter: Searc
   const rank = (g: number) => groups.length - 1 - g;
   const startGroup = cur ? groups.length - 1 - cur.key[0] : 0;
   if (startGroup < 0 || startGroup >= groups.length) throw new AppError('BAD_INPUT', '翻页游标无效 / invalid cursor', { after: 'not a cursor of this search' });
+  const est = estimate!;
   let stoppedAt: Key | null = null;
   for (let g = startGroup; g < groups.length && out.length <= first; g++) {
     const key = cur && g === startGroup ? cur.key : null;
-    const walk = await broadGroup(db, query, filter, rank(g), groups[g]!, key, first + 1 - out.length, t);
+    const density = est ? groups[g]!.reduce((n, l) => n + est.levels[l]!, 0) / Math.max(est.seen, 1) : 0.01;
+    const walk = await broadGroup(db, query, filter, rank(g), groups[g]!, key, first + 1 - out.length, t, density);
     out.push(...walk.rows);
     if (walk.stoppedAt) { stoppedAt = [rank(g), walk.stoppedAt[1], walk.stoppedAt[2], walk.stoppedAt[3]]; break; }
   }
   const size = await catalogueSize(db);
-  const est = estimate!;
   const page = out.slice(0, first);
   return {
     plan, rows: page, hasNext: out.length > first || stoppedAt !== null, totalExact: false,
