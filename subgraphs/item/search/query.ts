@@ -281,7 +281,10 @@ function groupsOf(s: Sample, t: SearchTuning): number[][] {
 async function catalogueSize(db: Queryable): Promise<number> {
   // The planner's estimate is good enough for an estimated total, and costs nothing.
   const { rows } = await db.query<{ n: number }>(`select greatest(reltuples, 0)::float8 as n from pg_class where oid = 'item.search_docs'::regclass`);
-  return Number(rows[0]?.n ?? 0);
+  const n = Number(rows[0]?.n ?? 0);
+  if (n > 0) return n;
+  // Never analysed (a fresh database, or PGlite, which runs no autovacuum): count.
+  return Number((await db.query<{ n: number }>('select count(*)::int as n from item.search_docs')).rows[0]?.n ?? 0);
 }
 
 interface WalkResult { rows: SearchRow[]; /** Where the walk stopped when it ran out of steps before finding `limit` rows. */ stoppedAt: Key | null }
