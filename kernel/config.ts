@@ -132,6 +132,10 @@ export const VARIABLES = {
   FEDERATION_FETCH_TIMEOUT_MS: { description: 'Time limit for one federation HTTP request (Entity Configuration, fetch, resolve).', default: '5000', schema: z.coerce.number().int().min(100).max(60000) },
   FEDERATION_FETCH_MAX_BYTES: { description: 'Largest federation response accepted (bytes).', default: '262144', schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024) },
   // --- federation --- add federation variables above this line
+  // --- public guide pages (portal/) ---
+  PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '3000', schema: port },
+  PORTAL_GATEWAY_URL: { description: 'The graph the public guide pages query (anonymously, public fields only): the gateway\'s `/graphql`.', default: 'http://127.0.0.1:4000/graphql', schema: url },
+  PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:3000', schema: url },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -175,6 +175,10 @@ export const ERROR_CODES = {
   FEDERATION_SUBORDINATE_UNKNOWN: { status: 404, description: 'This platform issues no statement about that entity (not registered, or removed).' },
   FEDERATION_METADATA_MISSING: { status: 403, description: 'The entity is trusted but its resolved metadata lacks the entity type or parameter needed here (e.g. no `openid_relying_party`, no `jwks`).' },
   // (federation: add new federation codes above this line)
+
+  // Item catalogue (R-IT-6)
+  CATALOGUE_INCONSISTENT: { status: 409, description: 'The same item (basic code) must keep its name, type and legal basis at every directory level and in every implementation; `details` names what differs.' },
+  CHANGE_SELF_APPROVAL: { status: 403, description: 'A catalogue change must be approved by a second person: the requester cannot approve their own change.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,6 +10,11 @@ import { batchLoader, type Load } from '../../kernel/loader.ts';
 import { isUuid, type Agency, type Item } from './model.ts';
 import type { ItemRepository } from './repository.ts';
 import { itemTypeName } from './types.ts';
+import type { Db } from '../../kernel/db.ts';
+import { catalogueResolvers } from './catalogue-resolvers.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { searchResolvers } from './search/resolvers.ts';
+import type { SearchTuning } from './search/query.ts';
 
 export const FIRST_MAX = 100;
 const KEYWORD_MAX = 100;
@@ -18,6 +23,7 @@ export interface ItemLoaders {
   item: Load<string, Item | null>;
   agency: Load<string, Agency | null>;
   itemsOfAgency: Load<string, Item[]>;
+  popularity: Load<string, number>;
 }
 
 export interface ItemContext extends SubgraphContext {
@@ -33,6 +39,7 @@ export function createLoaders(repo: ItemRepository): ItemLoaders {
       for (const i of await repo.itemsByAgencies(codes)) by.set(i.agencyCode, [...(by.get(i.agencyCode) ?? []), i]);
       return by;
     }, []),
+    popularity: batchLoader(async (ids) => new Map((await repo.popularity(ids)).map((r) => [r.id, r.popularity])), 0),
   };
 }
 
@@ -51,8 +58,19 @@ function searchArgs(keyword: string | null | undefined, first: number | null | u
   return { keyword: k, first: n };
 }
 
-export function itemResolvers(repo: ItemRepository): GraphQLResolverMap<ItemContext> {
+export function itemResolvers(repo: ItemRepository, db: Db, clock: Clock, tuning?: SearchTuning): GraphQLResolverMap<ItemContext> {
+  const s = searchResolvers(db, clock, tuning);
+  const c = catalogueResolvers(db, clock);
   return {
+    Mutation: { ...c.Mutation, ...s.Mutation },
+    ItemSubscription: s.ItemSubscription,
+    Material: c.Material,
+    DirectoryEntry: c.DirectoryEntry,
+    ItemSearchEdge: s.ItemSearchEdge,
+    HotItem: s.HotItem,
+    RelatedItem: s.RelatedItem,
+    ServiceObject: s.ServiceObject,
+    Theme: s.Theme,
     Query: {
       items: (_: unknown, args: { keyword?: string | null; first?: number | null }) => {
         const a = searchArgs(args.keyword, args.first);
@@ -61,10 +79,14 @@ export function itemResolvers(repo: ItemRepository): GraphQLResolverMap<ItemCont
       item: (_: unknown, args: { id: string }, ctx: ItemContext) => loadItem(ctx, args.id),
       agencies: () => repo.agencies(),
       agency: (_: unknown, args: { code: string }, ctx: ItemContext) => ctx.loaders.agency(args.code),
+      ...s.Query,
+      ...c.Query,
     },
     Item: {
       __resolveReference: (ref: { id: unknown }, ctx: ItemContext) => loadItem(ctx, ref.id),
       typeName: (i: Item) => itemTypeName(i.typeCode),
+      ...s.Item,
+      ...c.Item,
       agency: async (i: Item, _: unknown, ctx: ItemContext) => {
         const a = await ctx.loaders.agency(i.agencyCode);
         // agency_code is a foreign key: a missing agency is a bug, not a user error.
