@@ -81,7 +81,7 @@ describe('guide pages', () => {
     await expect(page.locator('.results li a').allTextContents()).resolves.toEqual(['灵活就业人员参保登记']);
   });
 
-  test('the guide shows materials, hints and scope, and its QR code opens the same guide', async () => {
+  test('R-IT-8: the guide shows materials, hints and scope, and its QR code opens the same guide', async () => {
     const page = await portalPage(browser, portal);
     await page.goto(`${portal}/search?q=${encodeURIComponent('食品经营')}`);
     await page.locator('.results li a').first().click();

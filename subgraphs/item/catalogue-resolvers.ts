@@ -7,7 +7,7 @@ import type { Db } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isUuid, type Item, type Material } from './model.ts';
-import type { ItemContext } from './resolvers.ts';
+import type { ItemContext } from './context.ts';
 import { itemTypeName } from './types.ts';
 import {
   canonical, decideChange, requestChange, supersededError, requestsOfAgency, rowToDirectory, versionsOf,

@@ -21,6 +21,9 @@ import type { Caller } from '../../kernel/internal-auth.ts';
 import { isItemTypeCode } from './types.ts';
 import { itemInput, validItem, type ItemInput } from './model.ts';
 import { upsertItem } from './upsert.ts';
+import { checkAgainstDirectory, inconsistent } from './directory-check.ts';
+
+export { checkAgainstDirectory };
 
 export const DIRECTORY_KINDS = ['main', 'sub', 'handling'] as const;
 
@@ -48,8 +51,6 @@ function invalid(what: string, issues: z.core.$ZodIssue[]): AppError {
   return new AppError('BAD_INPUT', `${what}数据不合法 / invalid ${what}`, details);
 }
 
-const inconsistent = (basicCode: string, fields: Record<string, string>) => new AppError('CATALOGUE_INCONSISTENT',
-  `同一事项（基本编码 ${basicCode}）在各层级的名称、类型、设定依据须一致 / the same item must keep its name, type and legal basis at every level`, fields);
 
 export async function upsertDirectoryEntry(q: Queryable, input: DirectoryInput, now: Date): Promise<'inserted' | 'updated' | 'unchanged'> {
   const r = directoryInput.safeParse(input);
@@ -89,16 +90,6 @@ export async function upsertDirectoryEntry(q: Queryable, input: DirectoryInput, 
 }
 
 /** An implementation must carry its directory entry's name and type (when the directory has it). */
-export async function checkAgainstDirectory(q: Queryable, i: { basicCode: string; name: string; typeCode: string }): Promise<void> {
-  const { rows } = await q.query<{ name: string; type_code: string; region_code: string }>(
-    'select name, type_code, region_code from item.directory_entries where basic_code = $1 order by level limit 1', [i.basicCode]);
-  const e = rows[0];
-  if (!e) return;
-  const diff: Record<string, string> = {};
-  if (e.name !== i.name) diff.name = `the directory names it ${e.name}`;
-  if (e.type_code !== i.typeCode) diff.typeCode = `the directory types it ${e.type_code}`;
-  if (Object.keys(diff).length > 0) throw inconsistent(i.basicCode, diff);
-}
 
 export function rowToDirectory(r: Record<string, unknown>): DirectoryEntry {
   return {

@@ -22,7 +22,7 @@ import { isAppError } from '../../kernel/errors.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { migrate } from '../../kernel/migrate.ts';
 import { openDeps } from '../../kernel/service.ts';
-import { EXIT, type CliIo } from '../../seal/cli/io.ts';
+import { EXIT, type CliIo } from '../../kernel/cli.ts';
 import { ITEM_MIGRATIONS, ITEM_SCHEMA } from './migrations.ts';
 import { upsertAgency, upsertItem } from './upsert.ts';
 import { recordImportedVersion, upsertDirectoryEntry, type DirectoryInput } from './catalogue.ts';

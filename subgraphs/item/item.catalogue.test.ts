@@ -71,6 +71,19 @@ describe('guide elements (R-IT-2, R-IT-4)', () => {
   });
 });
 
+describe('online depth (R-IT-9)', () => {
+  test('R-IT-9: five stars needs no visit, four stars at most one (originals checked at pickup); a change breaking that is BAD_INPUT and stores nothing', async () => {
+    const before = await outbox();
+    for (const [onlineDepth, visits] of [[5, 1], [4, 2]] as const) {
+      const r = await request(CLERK, change({ onlineDepth, visits }), `depth-${onlineDepth}-${visits}`);
+      expect(code(r)).toBe('BAD_INPUT');
+      expect(JSON.stringify(r.errors)).toContain('onlineDepth');
+    }
+    expect((await db.query<{ n: number }>(`select count(*)::int as n from item.item_versions where item_id = $1 and status = 'pending'`, [food.id])).rows[0]!.n).toBe(0);
+    expect(await outbox()).toBe(before);
+  });
+});
+
 describe('change requests and approval (R-IT-6)', () => {
   test('a request is pending and changes nothing; a second person approves it and it is in force at once, event included', async () => {
     const events = await outbox();

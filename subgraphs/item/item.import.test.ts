@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { DEMO_AGENCIES, DEMO_ITEMS } from '../../kernel/demo.ts';
 import { migrate } from '../../kernel/migrate.ts';
 import { testDb, type TestDb } from '../../test/support/infra.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
+import type { CliIo } from '../../kernel/cli.ts';
 import { ITEM_MIGRATIONS, ITEM_SCHEMA } from './migrations.ts';
 import { parseCsv, runItems } from './import.ts';
 

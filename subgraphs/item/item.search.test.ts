@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('search relevance (Chinese)', () => {
-  test('食品许可 finds 食品经营许可 although the words are not adjacent, and marks what matched', async () => {
+  test('R-IT-7: 食品许可 finds 食品经营许可 although the words are not adjacent, and marks what matched', async () => {
     const r = await search('食品许可');
     expect(r.errors).toBeUndefined();
     const edges = r.data!.searchItems.edges;
@@ -319,7 +319,7 @@ describe('subscriptions', () => {
 });
 
 describe('scenario navigation', () => {
-  test('object → theme → items', async () => {
+  test('R-IT-5: object → theme → items', async () => {
     const r = await callSubgraph<{ serviceObjects: Array<{ code: string; name: string; themes: Array<{ code: string; name: string; items: Result }> }> }>(
       svc.url, key, ANONYMOUS, '{ serviceObjects { code name themes { code name items { totalCount edges { node { name } } } } } }');
     expect(r.errors).toBeUndefined();

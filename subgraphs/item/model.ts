@@ -117,7 +117,10 @@ export const itemInput = z.object({
   themes: z.array(z.string().refine(isTheme, 'a life-cycle theme code (P01…, C01…)')).max(10).optional(),
   onlineHandling: z.boolean().optional(),
   elements: elementsInput.optional(),
-}).refine((i) => i.promisedTimeLimit <= i.legalTimeLimit, { path: ['promisedTimeLimit'], message: 'must not exceed the legal time limit' });
+}).refine((i) => i.promisedTimeLimit <= i.legalTimeLimit, { path: ['promisedTimeLimit'], message: 'must not exceed the legal time limit' })
+  // R-IT-9: five stars is fully online (no visit); four stars online with the originals checked once, at pickup (at most one visit).
+  .refine((i) => i.onlineDepth < 5 || i.visits === 0, { path: ['onlineDepth'], message: '5 stars (fully online) means no visit' })
+  .refine((i) => i.onlineDepth < 4 || i.visits <= 1, { path: ['onlineDepth'], message: '4 stars means at most one visit (originals checked at pickup)' });
 
 export type ItemInput = z.input<typeof itemInput>;
 

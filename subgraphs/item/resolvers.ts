@@ -4,9 +4,7 @@
  * not to an error, so a stale link or a bad entity reference does not fail a whole query.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { batchLoader, type Load } from '../../kernel/loader.ts';
 import { isUuid, type Agency, type Item } from './model.ts';
 import type { ItemRepository } from './repository.ts';
 import { itemTypeName } from './types.ts';
@@ -19,29 +17,9 @@ import type { SearchTuning } from './search/query.ts';
 export const FIRST_MAX = 100;
 const KEYWORD_MAX = 100;
 
-export interface ItemLoaders {
-  item: Load<string, Item | null>;
-  agency: Load<string, Agency | null>;
-  itemsOfAgency: Load<string, Item[]>;
-  popularity: Load<string, number>;
-}
+export { createLoaders, type ItemContext, type ItemLoaders } from './context.ts';
+import type { ItemContext } from './context.ts';
 
-export interface ItemContext extends SubgraphContext {
-  loaders: ItemLoaders;
-}
-
-export function createLoaders(repo: ItemRepository): ItemLoaders {
-  return {
-    item: batchLoader(async (ids) => new Map((await repo.itemsByIds(ids)).map((i) => [i.id, i])), null),
-    agency: batchLoader(async (codes) => new Map((await repo.agenciesByCodes(codes)).map((a) => [a.code, a])), null),
-    itemsOfAgency: batchLoader(async (codes) => {
-      const by = new Map<string, Item[]>();
-      for (const i of await repo.itemsByAgencies(codes)) by.set(i.agencyCode, [...(by.get(i.agencyCode) ?? []), i]);
-      return by;
-    }, []),
-    popularity: batchLoader(async (ids) => new Map((await repo.popularity(ids)).map((r) => [r.id, r.popularity])), 0),
-  };
-}
 
 /** Ids are UUIDs; anything else cannot name an item, and must not reach a uuid-typed query. */
 const loadItem = (ctx: ItemContext, id: unknown) => (typeof id === 'string' && isUuid(id) ? ctx.loaders.item(id.toLowerCase()) : null);

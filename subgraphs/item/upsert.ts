@@ -12,7 +12,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { enqueueEvent } from '../../kernel/events.ts';
 import { searchDoc, writeSearchDocs } from './search/index.ts';
 import { DEFAULT_ELEMENTS } from './elements.ts';
-import { checkAgainstDirectory } from './catalogue.ts';
+import { checkAgainstDirectory } from './directory-check.ts';
 import { validAgency, validItem, type AgencyInput, type ItemInput, type LicenceType, type Material } from './model.ts';
 
 export const ITEMS_STREAM = 'items';

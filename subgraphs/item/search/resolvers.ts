@@ -9,7 +9,7 @@ import { AppError } from '../../../kernel/errors.ts';
 import { SERVICE_OBJECTS, THEMES, isServiceObject, isTheme, themesForObject, type ServiceObjectCode, type ThemeCode } from '../codes.ts';
 import { isItemTypeCode } from '../types.ts';
 import type { Item } from '../model.ts';
-import type { ItemContext } from '../resolvers.ts';
+import type { ItemContext } from '../context.ts';
 import { parseQuery, highlight, type ParsedQuery } from './text.ts';
 import { DEFAULT_TUNING, runSearch, type SearchFilter, type SearchTuning } from './query.ts';
 import { hotItems, recommendedItems, relatedItems, subscribe, subscriptionsOf, unsubscribe } from './discover.ts';
