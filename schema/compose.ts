@@ -1,11 +1,11 @@
 /**
  * `npm run compose`: compose the subgraph SDLs into schema/supergraph.graphql with
- * @apollo/composition (Federation 2). `--check` exits 1 when the committed file differs.
+ * `@theguild/federation-composition` (MIT; Federation 2). `--check` exits 1 when the committed file differs.
  * The URLs baked in are the embedded defaults; the gateway overrides them from configuration.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { composeServices } from '@apollo/composition';
+import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { join } from 'node:path';
 

@@ -21,6 +21,8 @@ import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts'
 import { loginWithPkce, postRegistration, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { errorCode, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
+import { readSupergraph } from '../gateway/supergraph.ts';
+import { startStockApolloGateway } from './support/apollo-gateway.ts';
 
 const run = promisify(execFile);
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
@@ -200,4 +202,34 @@ describe('journey.refusals', () => {
     const after = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
   });
+});
+
+describe('journey.apollo-compat', () => {
+  test('stock @apollo/gateway accepts the committed supergraph and answers the journey\'s queries as the gateway does', async () => {
+    const s = platform.services;
+    const stock = await startStockApolloGateway(readSupergraph(), {
+      item: `${s.item.url}/graphql`, case: `${s.case.url}/graphql`, licence: `${s.licence.url}/graphql`,
+      evaluation: `${s.evaluation.url}/graphql`, identity: `${s.idp.url}/graphql`,
+    }, deps.internalKey);
+    try {
+      const queries: Array<[string | null, string, Record<string, unknown>]> = [
+        [null, 'query ($k: String) { items(keyword: $k) { id name agency { name } licenceType { name } satisfaction { count } } }', { k: '食品经营' }],
+        [journey.citizenToken, '{ myCases { id status caseNumber item { name } } }', {}],
+        [journey.citizenToken, `query ($id: ID!) { case(id: $id) {
+          caseNumber status applicantName
+          item { name implementationCode agency { name code } satisfaction { average count } }
+          licences { identifier typeName holderName issuerName validFrom }
+          evaluation { level label }
+        } }`, { id: journey.caseId }],
+      ];
+      for (const [token, query, variables] of queries) {
+        const ours = await gql(e.gateway, token, query, variables);
+        const theirs = await gql(stock.url, token, query, variables);
+        expect(ours.errors).toBeUndefined();
+        expect(theirs).toEqual(ours);
+      }
+    } finally {
+      await stock.close();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,83 @@
+/**
+ * The engine under the gateway's HTTP shell: Hive Gateway's runtime (`@graphql-hive/gateway-runtime`,
+ * MIT) with the Rust query planner (`@graphql-hive/router-runtime`), serving a Federation 2
+ * supergraph. The Koa shell (service.ts) authenticates the caller first and hands the engine a
+ * WHATWG Request plus the verified Caller; everything GraphQL happens here:
+ *
+ * - planning and execution over the subgraphs, each fetch signed with the identity assertion
+ *   (upstream.ts) and bounded by the per-subgraph timeout;
+ * - partial results: a subgraph that fails costs only its fields (errors at their paths,
+ *   SERVICE_UNAVAILABLE / INTERNAL / the subgraph's own platform code);
+ * - limits (limits.ts: GraphQL Armor rules, demand control, persisted documents);
+ * - schema authorization (authz.ts: @authenticated, @requiresScopes, @policy);
+ * - metrics and traces (observability.ts);
+ * - errors shaped by format-error.ts.
+ *
+ * No outbound calls of its own: no usage reporting (`reporting` unset), no Hive CDN, no GraphOS,
+ * no landing page or GraphiQL (which would load assets from a CDN in the browser).
+ */
+import type { KeyObject } from 'node:crypto';
+import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
+import type { Caller } from '../kernel/internal-auth.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/log.ts';
+import { shapeResult } from './format-error.ts';
+import { useSubgraphCalls, type FetchOutcome, type SubgraphTarget } from './upstream.ts';
+import { genericAuthOptions } from './authz.ts';
+
+/** What the HTTP shell hands the engine with each request (merged into the GraphQL context). */
+export interface EngineServerContext {
+  caller: Caller;
+  /** The request id of the incoming request (kernel/http.ts), forwarded and logged. */
+  requestId: string;
+  /** OAuth scopes of the access token (space-separated `scope` claim), for @requiresScopes. */
+  scopes: readonly string[];
+}
+
+export interface EngineOptions {
+  supergraphSdl: string;
+  /** Subgraph name → URL the engine calls (configuration wins over the file's URLs). */
+  subgraphs: SubgraphTarget[];
+  key: KeyObject;
+  clock: Clock;
+  log: Logger;
+  /** Per-subgraph fetch timeout in ms. */
+  subgraphTimeoutMs: number;
+  /** Demand control: the highest cost, and the assumed size of a list without @listSize. */
+  maxCost: number;
+  listSize: number;
+  /** Called once per subgraph fetch (metrics). */
+  onFetchDone?: (subgraph: string, seconds: number, outcome: FetchOutcome) => void;
+  /** Extra plugins (limits, metrics, traces), in order. */
+  plugins?: GatewayPlugin[];
+}
+
+export type Engine = GatewayRuntime<EngineServerContext>;
+
+export function createEngine(o: EngineOptions): Engine {
+  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url }]));
+  return createGatewayRuntime<EngineServerContext>({
+    supergraph: o.supergraphSdl,
+    unifiedGraphHandler,
+    transportEntries,
+    logging: false,
+    landingPage: false,
+    graphiql: false,
+    maskedErrors: false,
+    // The Koa shell owns the request id (kernel/http.ts) and forwards it itself.
+    requestId: false,
+    // Subgraph error names and codes are shaped by format-error.ts, not by the runtime.
+    subgraphErrors: false,
+    healthCheckEndpoint: '/__engine/healthcheck',
+    readinessCheckEndpoint: '/__engine/readiness',
+    // Schema authorization before planning (authz.ts).
+    genericAuth: genericAuthOptions() as never,
+    demandControl: { maxCost: o.maxCost, listSize: o.listSize, includeExtensionMetadata: false },
+    plugins: () => [
+      useSubgraphCalls({ subgraphs: o.subgraphs, key: o.key, clock: o.clock, log: o.log, timeoutMs: o.subgraphTimeoutMs, ...(o.onFetchDone ? { onFetchDone: o.onFetchDone } : {}) }),
+      ...(o.plugins ?? []),
+      shapeResult(o.log),
+    ],
+  });
+}
