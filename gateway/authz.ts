@@ -15,8 +15,8 @@
  * here can only see the caller and the field's arguments, so ownership of stored data (whose case,
  * whose licence) is still decided where the data lives.
  */
-import { GraphQLError, valueFromASTUntyped, type FieldNode, type ValueNode } from 'graphql';
-import type { ValidateUserFn } from '@graphql-hive/gateway-runtime';
+import { GraphQLError, Kind, valueFromASTUntyped, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import type { GatewayPlugin, ValidateUserFn } from '@graphql-hive/gateway-runtime';
 import type { Caller } from '../kernel/internal-auth.ts';
 
 type KnownCaller = Exclude<Caller, { kind: 'anonymous' }>;
@@ -91,5 +91,19 @@ export function genericAuthOptions() {
       ctx.caller && ctx.caller.kind !== 'anonymous' ? { caller: ctx.caller, scopes: scopesOf(ctx.caller, ctx.scopes ?? []) } : null,
     extractScopes: (u: AuthUser | null) => u?.scopes ?? [],
     validateUser,
+  };
+}
+
+/**
+ * When authorization removed every field of the operation, there is nothing to plan: answer
+ * `data: {}` here (the removed fields' nulls and errors are added by the authorization plugin).
+ */
+export function nothingLeftToPlan(): GatewayPlugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const ops = (args.document as DocumentNode).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+      const op = args.operationName ? ops.find((d) => d.name?.value === args.operationName) : ops[0];
+      if (!op || op.selectionSet.selections.length === 0) setResultAndStopExecution({ data: {} });
+    },
   };
 }

@@ -24,7 +24,8 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { shapeResult } from './format-error.ts';
 import { useSubgraphCalls, type FetchOutcome, type SubgraphTarget } from './upstream.ts';
-import { genericAuthOptions } from './authz.ts';
+import { genericAuthOptions, nothingLeftToPlan } from './authz.ts';
+import { demandControl } from './cost.ts';
 
 /** What the HTTP shell hands the engine with each request (merged into the GraphQL context). */
 export interface EngineServerContext {
@@ -73,10 +74,11 @@ export function createEngine(o: EngineOptions): Engine {
     readinessCheckEndpoint: '/__engine/readiness',
     // Schema authorization before planning (authz.ts).
     genericAuth: genericAuthOptions() as never,
-    demandControl: { maxCost: o.maxCost, listSize: o.listSize, includeExtensionMetadata: false },
     plugins: () => [
       useSubgraphCalls({ subgraphs: o.subgraphs, key: o.key, clock: o.clock, log: o.log, timeoutMs: o.subgraphTimeoutMs, ...(o.onFetchDone ? { onFetchDone: o.onFetchDone } : {}) }),
       ...(o.plugins ?? []),
+      nothingLeftToPlan(),
+      demandControl(o.supergraphSdl, o.maxCost, o.listSize),
       shapeResult(o.log),
     ],
   });

@@ -15,6 +15,7 @@
  *   subgraph's URL, socket error and body never reach the client.
  */
 import type { KeyObject } from 'node:crypto';
+import { Kind, parse, type SelectionSetNode } from 'graphql';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { ERROR_CODES } from '../kernel/errors.ts';
 import { IDENTITY_HEADER, operationHash, signIdentity, type Caller } from '../kernel/internal-auth.ts';
@@ -42,10 +43,40 @@ export interface SubgraphCallsOptions {
 
 interface EngineContext { caller?: Caller; requestId?: string }
 
-function graphqlFailure(message: string, code: string): Response {
-  return new Response(JSON.stringify({ data: null, errors: [{ message, extensions: { code } }] }), {
-    status: 200, headers: { 'content-type': 'application/json' },
-  });
+/**
+ * The answer the engine gets for a failed fetch. For an entity fetch every representation gets a
+ * null entity and its own error, so the planner puts the error at each entity's path and nulls
+ * only the fields this subgraph owed there.
+ */
+function graphqlFailure(message: string, code: string, query: string | undefined, variables: unknown): Response {
+  const reps = (variables as { representations?: unknown } | undefined)?.representations;
+  let body: unknown = { data: null, errors: [{ message, extensions: { code } }] };
+  if (Array.isArray(reps)) {
+    const fields = entityFields(query);
+    const errors = reps.flatMap((_r, i) => (fields.length ? fields : [undefined]).map((f) => ({ message, path: f ? ['_entities', i, f] : ['_entities', i], extensions: { code } })));
+    body = { data: { _entities: reps.map(() => null) }, errors };
+  }
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
+/** The response keys an entity fetch asks of each entity (`_entities { ... on T { a b } }`). */
+function entityFields(query: string | undefined): string[] {
+  if (!query) return [];
+  try {
+    const keys = new Set<string>();
+    const walk = (set: SelectionSetNode | undefined, inEntities: boolean): void => {
+      for (const s of set?.selections ?? []) {
+        if (s.kind === Kind.FIELD) {
+          if (inEntities && s.name.value !== '__typename') keys.add(s.alias?.value ?? s.name.value);
+          else if (!inEntities && s.name.value === '_entities') walk(s.selectionSet, true);
+        } else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet, inEntities);
+      }
+    };
+    for (const d of parse(query).definitions) if (d.kind === Kind.OPERATION_DEFINITION) walk(d.selectionSet, false);
+    return [...keys];
+  } catch {
+    return [];
+  }
 }
 
 function bodyOf(body: unknown): { query?: string; variables?: unknown } {
@@ -87,7 +118,7 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
           done(timedOut ? 'timeout' : 'unreachable');
           log.error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, timeoutMs: timedOut ? o.timeoutMs : undefined },
             timedOut ? 'subgraph timed out' : 'subgraph unreachable');
-          return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE');
+          return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
         }
         if (res.ok) {
           done('ok');
@@ -103,8 +134,8 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         // GATEWAY_IDENTITY_REQUIRED means the gateway and the subgraph disagree on the internal
         // secret (or the clocks are far apart): an operator problem, not the client's.
         const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
-        if (passOn && title) return graphqlFailure(title, code);
-        return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL');
+        if (passOn && title) return graphqlFailure(title, code, query, variables);
+        return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL', query, variables);
       });
     },
   };
