@@ -233,3 +233,23 @@ describe('journey.apollo-compat', () => {
     }
   }, 60_000);
 });
+
+describe('journey.trusted-documents', () => {
+  test('with GATEWAY_PERSISTED_ONLY the whole journey runs on the generated manifest; any other document is refused', async () => {
+    const strict = await startGatewayService({
+      ...deps, config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, GATEWAY_PERSISTED_ONLY: 'true',
+        ITEM_URL: `${platform.services.item.url}/graphql`, CASE_URL: `${platform.services.case.url}/graphql`, LICENCE_URL: `${platform.services.licence.url}/graphql`,
+        EVALUATION_URL: `${platform.services.evaluation.url}/graphql`, IDENTITY_URL: `${platform.services.idp.url}/graphql`,
+        IDP_ISSUER: platform.config.IDP_ISSUER, GATEWAY_RESOURCE: platform.config.GATEWAY_RESOURCE }),
+    }, { port: 0 });
+    try {
+      const again = await runJourney({ ...e, gateway: strict.url });
+      expect(again.final.status).toBe('COMPLETED');
+      const r = await gql(strict.url, null, ['{ items', '{ id implementationCode } }'].join(' ')); // a document the sources never wrote
+      expect(r.status).toBe(400);
+      expect(errorCode(r)).toBe('PERSISTED_QUERY_ONLY');
+    } finally {
+      await strict.close();
+    }
+  }, 120_000);
+});
