@@ -107,3 +107,12 @@ export function nothingLeftToPlan(): GatewayPlugin {
     },
   };
 }
+
+/** Every policy a supergraph names must be one of POLICIES: an unknown name stops the start. */
+export function assertKnownPolicies(supergraphSdl: string): void {
+  const unknown = new Set<string>();
+  for (const m of supergraphSdl.matchAll(/@policy\(\s*policies:\s*(\[[^)]*\])\s*\)/g)) {
+    for (const name of m[1]!.matchAll(/"([^"]+)"/g)) if (!Object.hasOwn(POLICIES, name[1]!)) unknown.add(name[1]!);
+  }
+  if (unknown.size) throw new Error(`the supergraph names policies the gateway does not define: ${[...unknown].join(', ')} (gateway/authz.ts POLICIES)`);
+}

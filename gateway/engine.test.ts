@@ -315,3 +315,10 @@ describe('gateway.metrics', () => {
     expect(text).toContain('yiwang_gateway_rate_limited_total');
   });
 });
+
+describe('gateway.policies', () => {
+  test('a supergraph naming a policy the gateway does not define does not start', async () => {
+    const sdl = supergraphSdl.replace('"agencyStaff"', '"somethingElse"');
+    await expect(startGatewayService(deps, { port: 0 }, { supergraphSdl: sdl })).rejects.toThrow(/somethingElse/);
+  });
+});

@@ -24,7 +24,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { shapeResult } from './format-error.ts';
 import { useSubgraphCalls, type FetchOutcome, type SubgraphTarget } from './upstream.ts';
-import { genericAuthOptions, nothingLeftToPlan } from './authz.ts';
+import { assertKnownPolicies, genericAuthOptions, nothingLeftToPlan } from './authz.ts';
 import { demandControl } from './cost.ts';
 
 /** What the HTTP shell hands the engine with each request (merged into the GraphQL context). */
@@ -57,6 +57,7 @@ export interface EngineOptions {
 export type Engine = GatewayRuntime<EngineServerContext>;
 
 export function createEngine(o: EngineOptions): Engine {
+  assertKnownPolicies(o.supergraphSdl);
   const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url }]));
   return createGatewayRuntime<EngineServerContext>({
     supergraph: o.supergraphSdl,

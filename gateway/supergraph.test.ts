@@ -100,6 +100,12 @@ describe('gateway.supergraph', () => {
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   });
 
+  test('@authenticated and @policy in the committed schema are enforced before planning: no subgraph is asked', async () => {
+    const r = JSON.parse((await post('{ myCases { id } myLicences { id } }')).text) as { data: unknown; errors: Array<{ path: string[]; extensions: { code: string } }> };
+    expect(r.data).toEqual({ myCases: null, myLicences: null });
+    expect(r.errors.map((e) => [e.path, e.extensions.code])).toEqual(expect.arrayContaining([[['myCases'], 'UNAUTHENTICATED'], [['myLicences'], 'UNAUTHENTICATED']]));
+  });
+
   test('/healthz/subgraphs reports every subgraph down', async () => {
     const res = await fetch(`${gateway.url}/healthz/subgraphs`);
     expect(res.status).toBe(503);

@@ -49,3 +49,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`wrote ${SUPERGRAPH_PATH}`);
   }
 }
+
+/**
+ * The supergraph for a gateway that does not enforce `@authenticated` / `@requiresScopes` /
+ * `@policy` (stock `@apollo/gateway` refuses any `for: SECURITY` feature it does not implement):
+ * the same schema with those links no longer marked SECURITY, so the directives stay as plain
+ * annotations. Such a gateway leaves authorization to the subgraphs' own checks (docs/graph.md).
+ */
+export function withoutSecurityPurpose(supergraphSdl: string): string {
+  return supergraphSdl.replace(/(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes|policy)\/v[\d.]+"), for: SECURITY\)/g, '$1)');
+}

@@ -23,6 +23,7 @@ import { errorCode, gql, newCitizen, runJourney, type Endpoints, type JourneyRes
 import type { Cache } from '../kernel/cache.ts';
 import { readSupergraph } from '../gateway/supergraph.ts';
 import { startStockApolloGateway } from './support/apollo-gateway.ts';
+import { withoutSecurityPurpose } from '../schema/compose.ts';
 
 const run = promisify(execFile);
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
@@ -205,9 +206,10 @@ describe('journey.refusals', () => {
 });
 
 describe('journey.apollo-compat', () => {
-  test('stock @apollo/gateway accepts the committed supergraph and answers the journey\'s queries as the gateway does', async () => {
+  test('stock @apollo/gateway accepts the committed supergraph (SECURITY features as annotations) and answers the journey\'s queries as the gateway does', async () => {
     const s = platform.services;
-    const stock = await startStockApolloGateway(readSupergraph(), {
+    // Stock @apollo/gateway refuses SECURITY features it does not enforce; it gets them as plain annotations.
+    const stock = await startStockApolloGateway(withoutSecurityPurpose(readSupergraph()), {
       item: `${s.item.url}/graphql`, case: `${s.case.url}/graphql`, licence: `${s.licence.url}/graphql`,
       evaluation: `${s.evaluation.url}/graphql`, identity: `${s.idp.url}/graphql`,
     }, deps.internalKey);
