@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
+import { pino } from 'pino';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { Middleware } from 'koa';
 import { loadConfig } from '../kernel/config.ts';
@@ -208,6 +209,21 @@ describe('gateway.partial-results', () => {
     expect((await gql('{ items { name } }')).body).toEqual({ data: { items: [{ name: '食品经营许可' }, { name: '药品经营许可' }] } });
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/yiwang_gateway_subgraph_fetch_failures_total\{subgraph="satisfaction",outcome="unreachable"\} [1-9]/);
+  });
+
+  test('every log line written for a request carries its request id', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+    const logged = await startGatewayService({ ...deps, log }, { port: 0 }, { supergraphSdl, subgraphUrls: { item: `${item.url}/graphql`, satisfaction: `${child.url}/graphql` } });
+    try {
+      lines.length = 0;
+      await gql(Q, {}, { 'x-request-id': 'req-log-1' }, logged);
+      const forRequest = lines.filter((l) => l.msg !== 'OpenTelemetry traces exported over OTLP');
+      expect(forRequest.map((l) => l.msg)).toEqual(expect.arrayContaining(['subgraph unreachable', 'http']));
+      for (const l of forRequest) expect(l.reqId).toBe('req-log-1');
+    } finally {
+      await logged.close();
+    }
   });
 });
 

@@ -20,6 +20,7 @@ import useMeshPrometheus from '@graphql-mesh/plugin-prometheus';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { Logger as HiveLogger } from '@graphql-hive/logger';
 import type { Logger } from '../kernel/log.ts';
+
 import type { FetchOutcome } from './upstream.ts';
 
 export interface GatewayMetrics {
@@ -76,9 +77,26 @@ export function createMetrics(): GatewayMetrics {
   };
 }
 
-/** OpenTelemetry plugins when an OTLP endpoint is configured; none otherwise. */
-export function tracingPlugins(endpoint: string | undefined, log: Logger): GatewayPlugin[] {
+/**
+ * OpenTelemetry (Hive's plugin, `@graphql-hive/plugin-opentelemetry`) when an OTLP endpoint is
+ * configured: spans for the HTTP request, parse / validate / plan / execute and each subgraph
+ * fetch, the incoming `traceparent` honoured and passed on to the subgraphs, exported in batches
+ * over OTLP/HTTP to `endpoint` as service `yiwang-gateway`. None otherwise (no provider is
+ * registered, nothing is recorded or sent).
+ */
+export async function tracingPlugins(endpoint: string | undefined, log: Logger): Promise<GatewayPlugin[]> {
   if (!endpoint) return [];
+  // Loaded only when configured: without an endpoint no OpenTelemetry code runs at all.
+  const [{ useOpenTelemetry }, { openTelemetrySetup }, { AsyncLocalStorageContextManager }, { OTLPTraceExporter }] = await Promise.all([
+    import('@graphql-hive/plugin-opentelemetry'), import('@graphql-hive/plugin-opentelemetry/setup'),
+    import('@opentelemetry/context-async-hooks'), import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
+  openTelemetrySetup({
+    contextManager: new AsyncLocalStorageContextManager(),
+    resource: { serviceName: 'yiwang-gateway' },
+    traces: { exporter: new OTLPTraceExporter({ url: endpoint }), batching: { scheduledDelayMillis: 500 } },
+    configureDiagLogger: false,
+  });
   log.info({ endpoint }, 'OpenTelemetry traces exported over OTLP');
-  return [];
+  return [useOpenTelemetry({ traces: true, propagateContext: true, inheritContext: true, log: new HiveLogger({ level: false }) } as never) as unknown as GatewayPlugin];
 }

@@ -122,7 +122,7 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
     listSize: limits.listSize,
     onFetchDone: metrics.subgraphFetch,
     plugins: [
-      ...tracingPlugins(config.GATEWAY_OTLP_ENDPOINT, log),
+      ...(await tracingPlugins(config.GATEWAY_OTLP_ENDPOINT, log)),
       metrics.plugin,
       ...limitPlugins(limits),
     ],
@@ -164,7 +164,7 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
     const caller = (ctx.state.caller as Caller | undefined) ?? { kind: 'anonymous' };
     const server: EngineServerContext = { caller, requestId, scopes: caller.kind === 'anonymous' ? [] : scopesOf(ctx.get('authorization')) };
     const headers: Record<string, string> = { accept: ctx.get('accept') || 'application/json' };
-    for (const h of ['graphql-client-name', 'graphql-client-version']) if (ctx.get(h)) headers[h] = ctx.get(h);
+    for (const h of ['graphql-client-name', 'graphql-client-version', 'traceparent', 'tracestate', 'baggage']) if (ctx.get(h)) headers[h] = ctx.get(h);
     let body: string | undefined;
     let url = `http://gateway${ctx.url}`;
     try {
