@@ -8,6 +8,7 @@ import { processIo, EXIT, type CliIo } from '../seal/cli/io.ts';
 import { runVerify } from '../seal/cli/verify.ts';
 import { runSeal } from '../seal/cli/seal.ts';
 import { runEvents } from '../kernel/events-cli.ts';
+import { runGateway } from '../gateway/cli.ts';
 
 interface Command {
   summary: string;
@@ -17,6 +18,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   verify: { summary: '离线验证电子证照 / verify an electronic licence offline', run: runVerify },
   seal: { summary: '运行电子印章信任体系（根CA、省级CA、印章证书、吊销）/ run the seal trust hierarchy', run: runSeal },
+  gateway: { summary: '以平台网关服务任一 Federation 2 超图 / serve any Federation 2 supergraph with the platform gateway', run: runGateway },
   events: { summary: '查看并重放被搁置的事件 / list and replay events set aside after repeated failures', run: runEvents },
 };
 

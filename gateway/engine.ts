@@ -56,7 +56,19 @@ export interface EngineOptions {
 
 export type Engine = GatewayRuntime<EngineServerContext>;
 
+/**
+ * Hive's logger reads LOG_LEVEL from the environment whenever one is made (also per request) and
+ * throws on a level it does not know; the platform's LOG_LEVEL also allows `fatal` and `silent`.
+ * The gateway's own logging already took its level from configuration, and the engine's loggers
+ * are off (`logging: false`), so the variable is mapped to the nearest level Hive knows.
+ */
+export function hiveCompatibleLogLevel(env: NodeJS.ProcessEnv = process.env): void {
+  const level = env.LOG_LEVEL;
+  if (level !== undefined && !['trace', 'debug', 'info', 'warn', 'error'].includes(level)) env.LOG_LEVEL = 'error';
+}
+
 export function createEngine(o: EngineOptions): Engine {
+  hiveCompatibleLogLevel();
   assertKnownPolicies(o.supergraphSdl);
   const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url }]));
   return createGatewayRuntime<EngineServerContext>({

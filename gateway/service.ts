@@ -33,7 +33,7 @@ import type { Deps, RunningService, ServiceFactory, StartOptions } from '../kern
 import type { Caller } from '../kernel/internal-auth.ts';
 import { bearerAuth } from './auth.ts';
 import { jsonBody, DEFAULT_BODY_LIMIT } from './body.ts';
-import { createEngine, type EngineServerContext } from './engine.ts';
+import { createEngine, hiveCompatibleLogLevel, type EngineServerContext } from './engine.ts';
 import { readSupergraph, subgraphTargets, type SubgraphUrls } from './supergraph.ts';
 import { createTokenVerifier } from './tokens.ts';
 import { createDelegationGuard } from './delegations.ts';
@@ -97,6 +97,7 @@ function scopesOf(authorization: string): string[] {
 
 export async function startGatewayService(deps: Deps, opts: StartOptions, extra: GatewayOptions = {}): Promise<RunningService> {
   const { config, clock, log } = deps;
+  hiveCompatibleLogLevel(); // before any of Hive's loggers exists (metrics, engine)
   const supergraphSdl = extra.supergraphSdl ?? readSupergraph(config.GATEWAY_SUPERGRAPH);
   const subgraphs = subgraphTargets(supergraphSdl, config, extra.subgraphUrls, extra.urlsFromFile);
   const metrics = createMetrics();
