@@ -10,7 +10,8 @@
  *   `@listSize(assumedSize)`, else the configured default; `sizedFields` apply the slicing
  *   argument to the named child fields instead;
  * - a mutation adds 10;
- * - fragments count as if inlined (an upper bound for abstract types).
+ * - fragments count as if inlined; of fragments on different types, only the dearest counts
+ *   (one object has one type).
  *
  * Hive's own demand-control plugin prices each subgraph request as it is sent, which the Rust
  * planner's execution path does not reach; this prices the whole operation once, before any fetch.
@@ -82,12 +83,22 @@ export function operationCost(schema: GraphQLSchema, doc: DocumentNode, operatio
   const selectionCost = (set: SelectionSetNode, typeName: string, sized: Map<string, number>, seen: Set<string>): number => {
     const type = schema.getType(typeName);
     let total = 0;
+    // Fragments on different concrete types never apply to the same object: the dearest counts.
+    const byCondition = new Map<string, number>();
+    const addFragment = (condition: string, cost: number) => {
+      if (condition === typeName) total += cost;
+      else byCondition.set(condition, (byCondition.get(condition) ?? 0) + cost);
+    };
     for (const s of set.selections) {
       if (s.kind === Kind.INLINE_FRAGMENT) {
-        total += selectionCost(s.selectionSet, s.typeCondition?.name.value ?? typeName, sized, seen);
+        const condition = s.typeCondition?.name.value ?? typeName;
+        addFragment(condition, selectionCost(s.selectionSet, condition, sized, seen));
       } else if (s.kind === Kind.FRAGMENT_SPREAD) {
         const f = fragments.get(s.name.value);
-        if (f && !seen.has(f.name.value)) total += selectionCost(f.selectionSet, f.typeCondition.name.value, sized, new Set([...seen, f.name.value]));
+        if (f && !seen.has(f.name.value)) {
+          const condition = f.typeCondition.name.value;
+          addFragment(condition, selectionCost(f.selectionSet, condition, sized, new Set([...seen, f.name.value])));
+        }
       } else if (!s.name.value.startsWith('__') && (isObjectType(type) || isInterfaceType(type))) {
         const def = type.getFields()[s.name.value];
         if (!def) continue;
@@ -111,7 +122,7 @@ export function operationCost(schema: GraphQLSchema, doc: DocumentNode, operatio
         total += size * (base + children);
       }
     }
-    return total;
+    return total + Math.max(0, ...byCondition.values());
   };
   return (op.operation === 'mutation' ? 10 : 0) + selectionCost(op.selectionSet, root.name, new Map(), new Set());
 }
