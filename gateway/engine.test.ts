@@ -28,6 +28,7 @@ import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
 import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
+import { createEngine } from './engine.ts';
 
 const RESOURCE = 'http://127.0.0.1:4000/graphql';
 const KEY = internalKey(TEST_SECRET);
@@ -336,5 +337,25 @@ describe('gateway.policies', () => {
   test('a supergraph naming a policy the gateway does not define does not start', async () => {
     const sdl = supergraphSdl.replace('"agencyStaff"', '"somethingElse"');
     await expect(startGatewayService(deps, { port: 0 }, { supergraphSdl: sdl })).rejects.toThrow(/somethingElse/);
+  });
+});
+
+describe('gateway.introspection', () => {
+  test('introspection is answered outside production and refused when switched off (production)', async () => {
+    const q = JSON.stringify({ query: '{ __schema { queryType { name } } }' });
+    const on = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: q });
+    expect(await on.json()).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    const engine = createEngine({
+      supergraphSdl, subgraphs: [{ name: 'item', url: `${item.url}/graphql` }, { name: 'satisfaction', url: 'http://127.0.0.1:1/graphql' }],
+      key: KEY, clock: systemClock, log: silentLogger(), subgraphTimeoutMs: 1000, maxCost: 1000, listSize: 10, introspection: false,
+    });
+    try {
+      const off = await engine.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: q }, { caller: { kind: 'anonymous' }, requestId: 'r', scopes: [] });
+      const body = await off.json() as Body;
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    } finally {
+      await engine.dispose();
+    }
   });
 });

@@ -50,6 +50,8 @@ export interface EngineOptions {
   listSize: number;
   /** Called once per subgraph fetch (metrics). */
   onFetchDone?: (subgraph: string, seconds: number, outcome: FetchOutcome) => void;
+  /** Whether `__schema` / `__type` are answered (off in production, as before). */
+  introspection: boolean;
   /** Extra plugins (limits, metrics, traces), in order. */
   plugins?: GatewayPlugin[];
 }
@@ -85,6 +87,7 @@ export function createEngine(o: EngineOptions): Engine {
     subgraphErrors: false,
     healthCheckEndpoint: '/__engine/healthcheck',
     readinessCheckEndpoint: '/__engine/readiness',
+    ...(o.introspection ? {} : { disableIntrospection: {} }),
     // Schema authorization before planning (authz.ts).
     genericAuth: genericAuthOptions() as never,
     plugins: () => [

@@ -119,6 +119,7 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
     clock,
     log,
     subgraphTimeoutMs: extra.subgraphTimeoutMs ?? config.GATEWAY_SUBGRAPH_TIMEOUT_MS,
+    introspection: config.NODE_ENV !== 'production',
     maxCost: limits.maxCost,
     listSize: limits.listSize,
     onFetchDone: metrics.subgraphFetch,
