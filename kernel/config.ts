@@ -133,9 +133,9 @@ export const VARIABLES = {
   FEDERATION_FETCH_MAX_BYTES: { description: 'Largest federation response accepted (bytes).', default: '262144', schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024) },
   // --- federation --- add federation variables above this line
   // --- public guide pages (portal/) ---
-  PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '3000', schema: port },
+  PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '4300', schema: port },
   PORTAL_GATEWAY_URL: { description: 'The graph the public guide pages query (anonymously, public fields only): the gateway\'s `/graphql`.', default: 'http://127.0.0.1:4000/graphql', schema: url },
-  PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:3000', schema: url },
+  PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:4300', schema: url },
   GATEWAY_SUPERGRAPH: { description: 'Supergraph file the gateway serves. Default: schema/supergraph.graphql (`npm run compose`).', schema: z.string().optional() },
   GATEWAY_SUBGRAPH_TIMEOUT_MS: { description: 'How long the gateway waits for one subgraph fetch (milliseconds); past it the fields that subgraph owes are null with SERVICE_UNAVAILABLE at their paths and the rest of the answer is returned.', default: '10000', schema: z.coerce.number().int().min(50).max(300000) },
   GATEWAY_MAX_DEPTH: { description: 'Deepest field nesting an operation may have (GraphQL Armor max-depth; LIMIT_DEPTH).', default: '15', schema: z.coerce.number().int().min(1).max(100) },
