@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'graphql';
-import { EXIT, type CliIo } from '../seal/cli/io.ts';
+import { EXIT, type CliIo } from '../kernel/cli.ts';
 import { loadConfig } from '../kernel/config.ts';
 import { openDeps, stopOnSignals } from '../kernel/service.ts';
 import { startGatewayService } from './service.ts';

@@ -17,9 +17,7 @@
  *   still resolve.
  * - Elsewhere: 1 MB JSON bodies (body.ts), no batching (one HTTP request, one operation).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { GraphQLError } from 'graphql';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
@@ -39,17 +37,8 @@ export interface LimitOptions {
 export const DEFAULT_MAX_DEPTH = 15;
 
 /** Apollo's persisted-query manifest (also read by Apollo Router and Hive Router). */
-export interface PersistedManifest {
-  format: 'apollo-persisted-query-manifest';
-  version: 1;
-  operations: Array<{ id: string; name: string; type: 'query' | 'mutation' | 'subscription'; body: string }>;
-}
-
-export const PERSISTED_MANIFEST_PATH = fileURLToPath(new URL('../schema/persisted-documents.json', import.meta.url));
-
-export function documentId(body: string): string {
-  return createHash('sha256').update(body).digest('hex');
-}
+export { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/persisted-manifest.ts';
+import { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/persisted-manifest.ts';
 
 export function loadPersistedManifest(path: string = PERSISTED_MANIFEST_PATH): PersistedManifest {
   if (!existsSync(path)) return { format: 'apollo-persisted-query-manifest', version: 1, operations: [] };

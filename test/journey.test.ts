@@ -22,7 +22,7 @@ import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, ty
 import { errorCode, eventually, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
 import { readSupergraph } from '../gateway/supergraph.ts';
-import { startStockApolloGateway } from './support/apollo-gateway.ts';
+import { startStockApolloGateway } from '../bench/support/apollo-gateway.ts';
 import { withoutSecurityPurpose } from '../schema/compose.ts';
 
 const run = promisify(execFile);

@@ -137,7 +137,7 @@ if (process.argv[1]?.endsWith('gateway-targets.ts')) {
     }, { port: 0, host: '127.0.0.1' }, { supergraphSdl: supergraph(urls), subgraphUrls: urls });
     ready({ url: `${svc.url}/graphql` });
   } else if (kind === 'apollo') {
-    const { startStockApolloGateway } = await import('../../test/support/apollo-gateway.ts');
+    const { startStockApolloGateway } = await import('./apollo-gateway.ts');
     const urls = JSON.parse(process.env.BENCH_URLS!) as Record<string, string>;
     const gw = await startStockApolloGateway(supergraph(urls), urls, key);
     ready({ url: gw.url });
