@@ -39,3 +39,7 @@ export { FEDERATION_SCHEMA, FEDERATION_MIGRATIONS } from './migrations.ts';
 export { runFederation } from './cli.ts';
 export type { FederationCliIo } from './cli.ts';
 export { startFederationService } from './service.ts';
+export { createDirectory, regionCovers, regionPrefix } from './directory.ts';
+export type { Directory, DirectoryOptions, PlatformEntry, PlatformTier, PlatformMode } from './directory.ts';
+export { automaticClientMetadata } from './registration.ts';
+export type { AutomaticClient } from './registration.ts';
