@@ -62,7 +62,7 @@ export default async function bench(): Promise<BenchResult> {
   await province.entity.registry.put({ entityId: city.id, jwks: await city.entity.keys.publicJwks(), entityTypes: ['openid_provider'] }, 'bench');
 
   let requests = 0;
-  const counting: typeof fetch = (input, init) => { requests++; return fetch(input, init); };
+  const counting = (url: string, init: RequestInit) => { requests++; return fetch(url, init); };
   const fetcher = createFetcher({ ...urlPolicy, timeoutMs: 5000, maxBytes: 262144, fetch: counting });
   const visitorCache = await openCache({ prefix: 'bench-visitor:' });
   const resolver = createResolver({ anchors, fetcher, clock: new OffsetClock(), cache: visitorCache, cacheSeconds: 300 });

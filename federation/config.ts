@@ -8,6 +8,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Config } from '../kernel/config.ts';
 import type { Db } from '../kernel/db.ts';
 import { AppError } from '../kernel/errors.ts';
+import { parseNetworks } from '../kernel/outbound.ts';
 import { createFederationEntity, type FederationEntity } from './entity.ts';
 import { checkUrl, type UrlPolicy } from './fetcher.ts';
 import { checkJwks } from './statement.ts';
@@ -16,7 +17,7 @@ import type { Metadata, TrustAnchor } from './types.ts';
 const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export function urlPolicyFromConfig(config: Config): UrlPolicy {
-  return { allowedHosts: list(config.FEDERATION_ALLOWED_HOSTS), httpHosts: list(config.FEDERATION_HTTP_HOSTS) };
+  return { allowedHosts: list(config.FEDERATION_ALLOWED_HOSTS), httpHosts: list(config.FEDERATION_HTTP_HOSTS), allowedNetworks: parseNetworks(config.FEDERATION_ALLOWED_NETWORKS) };
 }
 
 /** FEDERATION_TRUST_ANCHORS: a JSON file path or the JSON itself. */

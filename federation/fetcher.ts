@@ -3,11 +3,15 @@
  * platforms. Only URLs the operator allows are ever requested (https; http only on configured
  * development hosts; the host on FEDERATION_ALLOWED_HOSTS when set; no credentials, no
  * fragment), redirects are not followed (a redirect could leave the allow-list), every request
- * has a time limit and a size limit. Failures: FEDERATION_ENTITY_ID_REFUSED before sending,
+ * has a time limit and a size limit. Connections go through kernel/outbound.ts: every address a
+ * host name resolves to is checked when the socket opens, so a name that resolves to a loopback,
+ * private or link-local address (DNS rebinding included) is refused unless its network is
+ * allowed (FEDERATION_ALLOWED_NETWORKS, or the host is named by IP address). Failures: FEDERATION_ENTITY_ID_REFUSED before sending,
  * FEDERATION_UNREACHABLE for anything the other side did wrong or did not do in time.
  */
 import { isIP } from 'node:net';
 import { AppError } from '../kernel/errors.ts';
+import { networkPolicy, outboundFetch } from '../kernel/outbound.ts';
 import { hostMatches } from './constraints.ts';
 import { WELL_KNOWN_PATH } from './types.ts';
 
@@ -16,12 +20,15 @@ export interface UrlPolicy {
   allowedHosts: readonly string[];
   /** Hosts that may use plain http (development). */
   httpHosts: readonly string[];
+  /** CIDR networks among the special-use ranges that may be reached (FEDERATION_ALLOWED_NETWORKS). */
+  allowedNetworks?: readonly string[];
 }
 
 export interface FetcherOptions extends UrlPolicy {
   timeoutMs: number;
   maxBytes: number;
-  fetch?: typeof fetch;
+  /** Replaces the network-policy client (benchmarks counting requests). */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 export interface Fetched { status: number; contentType: string; body: string }
@@ -89,9 +96,22 @@ export function wellKnownUrl(entityId: string): string {
   return `${entityId.replace(/\/+$/, '')}${WELL_KNOWN_PATH}`;
 }
 
+/** Hosts given by IP address in the policy, as single-address networks. */
+function namedAddresses(policy: UrlPolicy): string[] {
+  return [...policy.httpHosts, ...policy.allowedHosts]
+    .map((h) => h.replace(/^\[|\]$/g, ''))
+    .filter((h) => isIP(h) !== 0)
+    .map((h) => `${h}/${isIP(h) === 6 ? 128 : 32}`);
+}
+
 export function createFetcher(opts: FetcherOptions): Fetcher {
-  const doFetch = opts.fetch ?? fetch;
-  const policy: UrlPolicy = { allowedHosts: opts.allowedHosts, httpHosts: opts.httpHosts };
+  const policy: UrlPolicy = { allowedHosts: opts.allowedHosts, httpHosts: opts.httpHosts, allowedNetworks: opts.allowedNetworks ?? [] };
+  const doFetch = opts.fetch ?? outboundFetch({
+    policy: networkPolicy([...(opts.allowedNetworks ?? []), ...namedAddresses(policy)]),
+    // One byte over the limit is enough to know it is too large; the reader below says so.
+    maxBytes: opts.maxBytes + 1,
+    timeoutMs: opts.timeoutMs,
+  });
   const unreachable = (url: string, reason: string, extra: Record<string, unknown> = {}) =>
     new AppError('FEDERATION_UNREACHABLE', `联邦平台无法访问 / a federation platform could not be reached: ${reason}`, { url: url.slice(0, 300), reason, ...extra });
 
@@ -102,7 +122,12 @@ export function createFetcher(opts: FetcherOptions): Fetcher {
     try {
       res = await doFetch(url, { headers: { accept }, redirect: 'manual', signal });
     } catch (e) {
-      throw unreachable(url, (e as Error).name === 'TimeoutError' ? 'timeout' : 'connection failed');
+      const m = String((e as Error).message);
+      if (m.startsWith('outbound refused')) {
+        throw new AppError('FEDERATION_ENTITY_ID_REFUSED', '不允许的联邦地址 / federation URL refused: it resolves to an address outside the allowed networks', { url: url.slice(0, 300) });
+      }
+      if (m.includes('larger than')) throw unreachable(url, 'response too large');
+      throw unreachable(url, (e as Error).name === 'TimeoutError' || signal.aborted || m.includes('timed out') ? 'timeout' : 'connection failed');
     }
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel();

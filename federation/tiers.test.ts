@@ -49,8 +49,8 @@ async function start(name: string, o: { hints: string[]; metadata?: () => Metada
 }
 
 /** A resolver as a visiting platform has it: the national anchor configured, its own cache lifetime. */
-async function visitor(cacheSeconds: number, extra: { timeoutMs?: number; maxBytes?: number; allowedHosts?: string[]; clock?: OffsetClock } = {}) {
-  const fetcher = createFetcher({ allowedHosts: extra.allowedHosts ?? [], httpHosts: [HOST], timeoutMs: extra.timeoutMs ?? 2000, maxBytes: extra.maxBytes ?? 65536 });
+async function visitor(cacheSeconds: number, extra: { timeoutMs?: number; maxBytes?: number; allowedHosts?: string[]; httpHosts?: string[]; allowedNetworks?: string[]; clock?: OffsetClock } = {}) {
+  const fetcher = createFetcher({ allowedHosts: extra.allowedHosts ?? [], httpHosts: extra.httpHosts ?? [HOST], allowedNetworks: extra.allowedNetworks ?? [], timeoutMs: extra.timeoutMs ?? 2000, maxBytes: extra.maxBytes ?? 65536 });
   // Each visiting platform has its own cache (its own key prefix).
   const own = cacheSeconds > 0 ? await testCache() : undefined;
   if (own) visitorCaches.push(own);
@@ -225,6 +225,10 @@ describe('failures', () => {
     for (const id of ['https://169.254.169.254', 'https://10.0.0.8', 'https://[::1]', 'https://[::ffff:127.0.0.1]', 'https://localhost', 'https://192.168.1.1:8443']) {
       expect([id, await codeOf((await visitor(0)).resolve(id))]).toEqual([id, 'FEDERATION_ENTITY_ID_REFUSED']);
     }
+    // A name is judged by the addresses it resolves to, when the connection opens (kernel/outbound.ts).
+    const byName = `http://localhost:${nodes.city!.port}`;
+    expect(await codeOf((await visitor(0, { httpHosts: ['localhost'] })).resolve(byName))).toBe('FEDERATION_ENTITY_ID_REFUSED');
+    expect(await codeOf((await visitor(0, { httpHosts: ['localhost'], allowedNetworks: ['127.0.0.0/8'] })).resolve(byName))).toBe('FEDERATION_STATEMENT_INVALID'); // reached: its configuration names 127.0.0.1
     expect(checkUrl('https://10.0.0.8', { allowedHosts: ['10.0.0.8'], httpHosts: [] }).hostname).toBe('10.0.0.8');
     expect(checkUrl('https://fed.gov.example.cn', { allowedHosts: [], httpHosts: [] }).hostname).toBe('fed.gov.example.cn');
   });
