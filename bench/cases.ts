@@ -312,7 +312,7 @@ export default async function bench(): Promise<BenchResult> {
     cpuBoundCasesPerSecond: Math.round(2000 / Math.max(0.1, cpuMsPerCaseTotal)),
   };
   return {
-    top: { casesPerSecond, lost }, // issue 5: read at the top level of bench/results/cases.json
+    top: { casesPerSecond, lost }, // the headline figures, at the top level of bench/results/cases.json
     figures,
     summary: [
       `${figures.cases} cases in ${figures.seconds}s at concurrency ${CONCURRENCY}, ${ITEMS.length} issuing agenc${ITEMS.length > 1 ? 'ies' : 'y'} (${TOPOLOGY === 'processes' ? `IdP and ${LICENCE_PROCESSES} licence service process(es) beside this one` : 'all in one process'}, ${1 + CASE_REPLICAS} case instance(s)): ${casesPerSecond} cases/s (goal 200)`,

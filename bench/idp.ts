@@ -4,7 +4,7 @@
  * - Password logins per second: the whole authorization-code + PKCE login of the portal client
  *   as a browser does it (authorize → login page → ID number + password → consent → code →
  *   token endpoint), BENCH_IDP_CONCURRENCY at a time, each in a fresh browser (cookie jar).
- *   Argon2id (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
+ *   Argon2id (memory-hard, idp/accounts/password.ts) dominates it by design, so the same run also measures
  *   bare Argon2id verifications per second on this machine (the ceiling for logins), and bare
  *   verifications of the scrypt hashes written before (N=2^15), for the before/after comparison.
  * - Token-endpoint requests per second with Redis storage: refresh_token grants on our IdP
@@ -17,15 +17,26 @@
  * REDIS_URL (default redis://127.0.0.1:6379), BENCH_IDP_SECONDS (per measurement, default 8),
  * BENCH_IDP_CONCURRENCY (default 8).
  */
+import { randomBytes, scryptSync } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as client from 'openid-client';
 import Provider from 'oidc-provider';
+import pg from 'pg';
 import type { BenchResult } from './run.ts';
+import { loadConfig, resolveSecrets } from '../kernel/config.ts';
+import { openDb } from '../kernel/db.ts';
+import { openCache } from '../kernel/cache.ts';
+import { systemClock } from '../kernel/clock.ts';
+import { internalKey } from '../kernel/internal-auth.ts';
+import { silentLogger } from '../kernel/log.ts';
 import { DEMO_CITIZEN } from '../kernel/demo.ts';
-import { randomBytes, scryptSync } from 'node:crypto';
-import { hashPassword, verifyPassword } from '../idp/password.ts';
+import type { Deps } from '../kernel/service.ts';
+import { hashPassword, verifyPassword } from '../idp/accounts/password.ts';
+import { startIdpService } from '../idp/service.ts';
+import { loginWithPkce } from '../bin/journey/browser.ts';
 
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -67,9 +78,55 @@ async function bareProvider(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/**
+ * Our IdP as `npm start` runs it (seeded with the demo accounts), on a database of its own
+ * (created here, dropped by close()) and a Redis key prefix of its own.
+ */
+async function startIdp(env: Record<string, string>): Promise<{ issuer: string; close(): Promise<void> }> {
+  const base = process.env.DATABASE_URL!;
+  const name = `yw_bench_idp_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: url.toString(), REDIS_URL: process.env.REDIS_URL!,
+    REDIS_PREFIX: `yw-bench:${name}:`, DATA_DIR: `/tmp/${name}`, IDP_ISSUER: issuer, IDP_PORT: String(port),
+    YIWANG_INTERNAL_SECRET: randomBytes(32).toString('hex'), KEY_PASSPHRASE: randomBytes(32).toString('hex'),
+    IDP_COOKIE_KEYS: randomBytes(32).toString('hex'),
+    ...env,
+  });
+  const secrets = resolveSecrets(config);
+  const db = await openDb({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE });
+  const cache = await openCache({ url: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+  const deps: Deps = { config, secrets, internalKey: internalKey(secrets.internalSecret), db, cache, clock: systemClock, log: silentLogger() };
+  const svc = await startIdpService(deps, { port, host: '127.0.0.1', seed: true });
+  return {
+    issuer,
+    async close() {
+      await svc.close();
+      await cache.close();
+      await db.close();
+      const a = new pg.Client({ connectionString: base });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+      rmSync(`/tmp/${name}`, { recursive: true, force: true });
+    },
+  };
+}
+
 export default async function bench(): Promise<BenchResult> {
-  const { startTestIdp, loginWithPkce } = await import('../test/support/oidc.ts');
-  const idp = await startTestIdp({ env: { GATEWAY_RESOURCE: GATEWAY, IDP_PORTAL_REDIRECT_URIS: REDIRECT, IDP_LOGIN_IP_MAX_FAILURES: '10000', IDP_LOGIN_MAX_FAILURES: '100' } });
+  const idp = await startIdp({ GATEWAY_RESOURCE: GATEWAY, IDP_PORTAL_REDIRECT_URIS: REDIRECT, IDP_LOGIN_IP_MAX_FAILURES: '10000', IDP_LOGIN_MAX_FAILURES: '100' });
   const bare = await bareProvider();
   try {
     const login = () => loginWithPkce({ issuer: idp.issuer, redirectUri: REDIRECT, resource: GATEWAY, login: DEMO_CITIZEN.idNumber, password: DEMO_CITIZEN.password });

@@ -4,9 +4,8 @@
  * beside its library; this file only dispatches. Exit codes: 0 success, 1 a negative verdict
  * (e.g. an invalid licence), 2 usage, set-up or internal error.
  */
-import { processIo, EXIT, type CliIo } from '../seal/cli/io.ts';
-import { runVerify } from '../seal/cli/verify.ts';
-import { runSeal } from '../seal/cli/seal.ts';
+import { processIo, EXIT, type CliIo } from '../kernel/cli.ts';
+import { runSeal, runVerify } from '../seal/index.ts';
 import { runEvents } from '../kernel/events-cli.ts';
 import { runFederation } from '../federation/index.ts';
 

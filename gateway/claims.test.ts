@@ -1,5 +1,5 @@
 /**
- * Access-token claims → Caller for a person acting for a company (R-ID-8, issue 3 bullet 6):
+ * Access-token claims → Caller for a person acting for a company (R-ID-8):
  * `yw_act` becomes `actingFor`, which the gateway's identity assertion carries to subgraphs
  * unchanged; its end and last change are kept for the per-request check (gateway/delegations.ts);
  * a malformed `yw_act` refuses the token; tokens without it are as before.
@@ -14,7 +14,7 @@ const PERSON = { sub: 'acc-person-1', yw_kind: 'person', yw_name: '张三', acr:
 const ACTING_FOR = { company: COMPANY, scope: ['b0f7c1f2-0001-4000-8000-000000000001'], delegationId: 'd0000000-0000-4000-8000-000000000001' };
 const ACT = { ...ACTING_FOR, validUntil: '2026-12-31T16:00:00.000Z', changedAt: 1_767_225_600_000 };
 
-describe('claims.actingFor', () => {
+describe('claims.actingFor (R-ID-8)', () => {
   test('yw_act becomes actingFor on the person caller; its end and last change are the terms the gateway checks', () => {
     expect(callerFromClaims({ ...PERSON, yw_act: ACT })).toEqual({ kind: 'person', sub: 'acc-person-1', name: '张三', acr: 'urn:yiwang:loa:3', actingFor: ACTING_FOR });
     expect(actingTermsOf({ ...PERSON, yw_act: ACT })).toEqual({ delegationId: ACT.delegationId, validUntil: Date.parse(ACT.validUntil), changedAt: ACT.changedAt });

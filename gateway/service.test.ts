@@ -17,7 +17,7 @@ import { IDENTITY_HEADER, internalKey, operationHash, requireStaffRole, signIden
 import { silentLogger } from '../kernel/log.ts';
 import type { Deps, RunningService } from '../kernel/service.ts';
 import { mountSubgraph, type SubgraphContext } from '../kernel/subgraph.ts';
-import { TEST_SECRET } from '../test/support/infra.ts';
+import { TEST_SECRET, testCache } from '../test/support/infra.ts';
 import type { Cache } from '../kernel/cache.ts';
 import type { Db } from '../kernel/db.ts';
 import { callSubgraph } from '../test/support/subgraph.ts';
@@ -69,7 +69,7 @@ const who = (c: Caller) => ({
   acr: c.kind === 'person' ? c.acr ?? null : null,
 });
 
-/** The gateway keeps no data: any use of the database or cache fails the test. */
+/** The gateway keeps no data: any use of the database fails the test (the cache holds only revocation markers, rate counts and used DPoP proofs). */
 function unused<T>(what: string): T {
   return new Proxy({}, { get: (_t, prop) => { throw new Error(`the gateway must not use ${what} (touched .${String(prop)})`); } }) as T;
 }
@@ -83,6 +83,7 @@ let item: TestSubgraph;
 let kase: TestSubgraph;
 let gateway: RunningService;
 let composedSdl: string;
+let cache: Cache;
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256');
@@ -137,7 +138,7 @@ beforeAll(async () => {
   });
   const deps: Deps = {
     config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: TEST_SECRET, cookieKeys: ['test-cookie-key'] },
-    internalKey: KEY, db: unused<Db>('the database'), cache: unused<Cache>('the cache'), clock: systemClock, log: silentLogger(),
+    internalKey: KEY, db: unused<Db>('the database'), cache: cache = await testCache(), clock: systemClock, log: silentLogger(),
   };
   composedSdl = composed.supergraphSdl;
   gateway = await startGatewayService(deps, { port: 0 }, { supergraphSdl: composedSdl });
@@ -145,6 +146,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
+  await cache?.close();
   await item?.close();
   await kase?.close();
   await new Promise((r) => issuer?.close(r));
@@ -312,7 +314,7 @@ describe('gateway.misconfiguration', () => {
       }),
       secrets: { internalSecret: 'x'.repeat(40), keyPassphrase: TEST_SECRET, cookieKeys: ['k'] },
       internalKey: internalKey('another-secret-that-the-subgraphs-do-not-share'),
-      db: unused<Db>('the database'), cache: unused<Cache>('the cache'), clock: systemClock, log: silentLogger(),
+      db: unused<Db>('the database'), cache, clock: systemClock, log: silentLogger(),
     }, { port: 0 }, { supergraphSdl: composedSdl });
     try {
       const res = await fetch(`${other.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: WHOAMI }) });

@@ -46,14 +46,12 @@ import { createHttpApp, listen } from '../kernel/http.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../kernel/service.ts';
 import type { Caller } from '../kernel/internal-auth.ts';
 import type { Logger } from '../kernel/log.ts';
-import { bearerAuth } from './auth.ts';
 import { jsonBody, DEFAULT_BODY_LIMIT } from './body.ts';
 import { IdentityDataSource, type GatewayContext } from './datasource.ts';
 import { gatewayFormatError } from './format-error.ts';
 import { depthLimit, DEFAULT_MAX_DEPTH } from './limits.ts';
 import { readSupergraph, subgraphUrl, type SubgraphUrls } from './supergraph.ts';
-import { createTokenVerifier } from './tokens.ts';
-import { createDelegationGuard } from './delegations.ts';
+import { createGatewayGuard } from './guard.ts';
 
 export interface GatewayOptions {
   /** Per-subgraph URL overrides (tests); configuration is used otherwise. */
@@ -122,15 +120,8 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
   await server.start(); // loads the supergraph; throws (and the service does not start) if it is invalid
   let loaded = true;
 
-  const verifier = createTokenVerifier({
-    issuer: config.IDP_ISSUER,
-    audience: config.GATEWAY_RESOURCE,
-    jwks: extra.jwks ?? createRemoteJWKSet(jwksUrl(config)),
-    clock,
-    log,
-    // R-ID-8: acting-for tokens end within seconds of a revoke (markers the IdP writes to the shared cache).
-    delegations: createDelegationGuard({ cache: deps.cache, checkSeconds: config.GATEWAY_DELEGATION_CHECK_SECONDS, log }),
-  });
+  // Tokens, DPoP proofs (guard.ts): one middleware in front of the engine.
+  const guard = createGatewayGuard(deps, extra.jwks ?? createRemoteJWKSet(jwksUrl(config)));
 
   const { app, router } = createHttpApp({ name: 'gateway', log, trustProxy: deps.config.TRUST_PROXY, health: { supergraph: async () => loaded } });
   const apollo = koaMiddleware(server, {
@@ -139,7 +130,7 @@ export async function startGatewayService(deps: Deps, opts: StartOptions, extra:
       requestId: ctx.response.get('x-request-id'),
     }),
   }) as unknown as RouterMiddleware;
-  const auth = bearerAuth(verifier) as unknown as RouterMiddleware;
+  const auth = guard.middleware as unknown as RouterMiddleware;
   router.post('/graphql', auth, jsonBody(extra.bodyLimit ?? DEFAULT_BODY_LIMIT) as unknown as RouterMiddleware, apollo);
   router.get('/graphql', auth, apollo);
   router.get('/healthz/subgraphs', async (ctx) => {

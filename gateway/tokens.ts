@@ -15,6 +15,12 @@
  *   as an invalid token, and never cached.
  * - A token acting for a company (`yw_act`, R-ID-8) is checked on every request, cached or not,
  *   against its delegation's end and the IdP's revoke / change markers (gateway/delegations.ts).
+ * - Every token is checked on every request, cached or not, against the revocation markers the
+ *   IdP writes when it revokes a grant or disables an account (gateway/revocation.ts).
+ * - A token bound to a key (DPoP, `cnf.jkt`) is verified here like any other; `verifyToken` hands
+ *   its thumbprint to the caller (gateway/auth.ts), which demands the proof (gateway/dpop.ts).
+ *   A `cnf` that is present but carries no usable `jkt` is refused: a binding we cannot check
+ *   must not turn into a bearer token.
  */
 import { createHash } from 'node:crypto';
 import { decodeJwt, jwtVerify, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
@@ -24,6 +30,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { actingTermsOf, callerFromClaims } from './claims.ts';
 import type { ActingTerms, DelegationGuard } from './delegations.ts';
+import type { RevocationGuard, RevocationTerms } from './revocation.ts';
 import { ExpiringLru } from './lru.ts';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -45,11 +52,26 @@ export interface TokenVerifierOptions {
   clockToleranceSeconds?: number;
   /** Checks acting-for tokens against their delegation on every request; without it such tokens are refused. */
   delegations?: DelegationGuard;
+  /** Checks every token against the revocation markers on every request. */
+  revocation?: RevocationGuard;
 }
 
+/** A verified access token: its caller and what binds or identifies it. */
+export interface VerifiedToken {
+  caller: KnownCaller;
+  /** `cnf.jkt`: the JWK thumbprint of the key the token is bound to (DPoP), if it is bound. */
+  jkt: string | undefined;
+  /** `client_id`: the client the token was issued to. */
+  clientId: string | undefined;
+}
+
+interface Entry { token: VerifiedToken; acting: ActingTerms | undefined; revocation: RevocationTerms }
+
 export interface TokenVerifier {
-  /** The caller named by a valid token; throws AppError TOKEN_* (or INTERNAL when the JWKS is unreachable). */
+  /** The caller named by a valid token; throws AppError TOKEN_* (or SERVICE_UNAVAILABLE when the JWKS is unreachable). */
   verify(token: string): Promise<KnownCaller>;
+  /** The same checks; the caller with the token's key binding and client. */
+  verifyToken(token: string): Promise<VerifiedToken>;
   /** Verified tokens currently cached (for tests and metrics). */
   readonly cachedTokens: number;
 }
@@ -126,62 +148,83 @@ function precheckIssuerAndAudience(token: string, issuer: string, audience: stri
   if (aud.length > 0 && !aud.includes(audience)) throw tokenError('TOKEN_AUDIENCE');
 }
 
+/** `cnf.jkt` (RFC 9449 §6.1) when the token is bound; TOKEN_INVALID for a confirmation we cannot check. */
+function keyBinding(payload: Record<string, unknown>): string | undefined {
+  if (payload.cnf === undefined) return undefined;
+  const cnf = payload.cnf as Record<string, unknown> | null;
+  if (cnf && typeof cnf === 'object' && typeof cnf.jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(cnf.jkt)) return cnf.jkt;
+  throw tokenError('TOKEN_INVALID');
+}
+
 function cacheKey(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
-  const verified = new ExpiringLru<{ caller: KnownCaller; acting: ActingTerms | undefined }>(opts.maxEntries ?? 10_000);
+  const verified = new ExpiringLru<Entry>(opts.maxEntries ?? 10_000);
   const refused = new ExpiringLru<AppError>(Math.min(opts.maxEntries ?? 10_000, 1_000));
   const failureTtl = Math.min(opts.failureTtlMs ?? 2_000, 5_000);
   const tolerance = opts.clockToleranceSeconds ?? 5;
   const jwks = guardKeySource(opts.jwks);
 
-  /** The caller, once an acting-for token's delegation is known to hold (not cached: checked each time). */
-  async function actingChecked(entry: { caller: KnownCaller; acting: ActingTerms | undefined }, now: Date): Promise<KnownCaller> {
+  /** The token, once it is known not to be revoked and an acting-for token's delegation to hold (not cached: checked each time). */
+  async function stillHolds(entry: Entry, now: Date): Promise<VerifiedToken> {
+    await opts.revocation?.check(entry.revocation, now);
     if (entry.acting) {
       if (!opts.delegations) throw new AppError('TOKEN_DELEGATION_ENDED', '本服务不受理代表法人的令牌 / acting-for tokens are not accepted here');
       await opts.delegations.check(entry.acting, now);
     }
-    return entry.caller;
+    return entry.token;
+  }
+
+  async function verifyToken(token: string): Promise<VerifiedToken> {
+    const now = opts.clock.now();
+    const key = cacheKey(token);
+    const hit = verified.get(key, now.getTime());
+    if (hit) return stillHolds(hit, now);
+    const bad = refused.get(key, now.getTime());
+    if (bad) throw bad;
+    let entry: Entry;
+    try {
+      precheckIssuerAndAudience(token, opts.issuer, opts.audience);
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: opts.issuer,
+        audience: opts.audience,
+        algorithms: ACCESS_TOKEN_ALGORITHMS,
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: tolerance,
+        currentDate: now,
+      });
+      const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
+      const caller = callerFromClaims(payload);
+      const revocation: RevocationTerms = {
+        grant: typeof payload.yw_grant === 'string' ? payload.yw_grant : undefined,
+        sub: caller.sub,
+        issuedAt: typeof payload.iat === 'number' ? payload.iat * 1000 : 0,
+      };
+      entry = { token: { caller, jkt: keyBinding(payload), clientId }, acting: actingTermsOf(payload), revocation };
+      const expiresAt = (payload.exp as number) * 1000;
+      if (expiresAt > now.getTime()) verified.set(key, entry, expiresAt);
+    } catch (e) {
+      const judged = classifyVerifyError(e);
+      if (!judged) {
+        opts.log?.error({ err: e }, 'access token could not be verified: JWKS unavailable');
+        throw new AppError('SERVICE_UNAVAILABLE', '身份服务暂不可用，请稍后再试 / the identity provider is unavailable, try again later');
+      }
+      refused.set(key, judged, now.getTime() + failureTtl);
+      throw judged;
+    }
+    return stillHolds(entry, now);
   }
 
   return {
     get cachedTokens() {
       return verified.size;
     },
+    verifyToken,
     async verify(token: string): Promise<KnownCaller> {
-      const now = opts.clock.now();
-      const key = cacheKey(token);
-      const hit = verified.get(key, now.getTime());
-      if (hit) return actingChecked(hit, now);
-      const bad = refused.get(key, now.getTime());
-      if (bad) throw bad;
-      let entry: { caller: KnownCaller; acting: ActingTerms | undefined };
-      try {
-        precheckIssuerAndAudience(token, opts.issuer, opts.audience);
-        const { payload } = await jwtVerify(token, jwks, {
-          issuer: opts.issuer,
-          audience: opts.audience,
-          algorithms: ACCESS_TOKEN_ALGORITHMS,
-          typ: ACCESS_TOKEN_TYP,
-          requiredClaims: ['exp', 'sub'],
-          clockTolerance: tolerance,
-          currentDate: now,
-        });
-        entry = { caller: callerFromClaims(payload), acting: actingTermsOf(payload) };
-        const expiresAt = (payload.exp as number) * 1000;
-        if (expiresAt > now.getTime()) verified.set(key, entry, expiresAt);
-      } catch (e) {
-        const judged = classifyVerifyError(e);
-        if (!judged) {
-          opts.log?.error({ err: e }, 'access token could not be verified: JWKS unavailable');
-          throw new AppError('SERVICE_UNAVAILABLE', '身份服务暂不可用，请稍后再试 / the identity provider is unavailable, try again later');
-        }
-        refused.set(key, judged, now.getTime() + failureTtl);
-        throw judged;
-      }
-      return actingChecked(entry, now);
+      return (await verifyToken(token)).caller;
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Configuration: every environment variable the platform reads, declared once with its default
  * and meaning, validated at start-up into one typed object. A bad value stops the process with a
- * message naming the variable. README's configuration table is checked against VARIABLES.
+ * message naming the variable. docs/configuration.md is generated from VARIABLES (npm run docs).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -77,6 +77,13 @@ export const VARIABLES = {
   IDP_BACKCHANNEL_RETRY_MS: { description: 'How often the IdP looks for back-channel logout deliveries due for a retry (milliseconds).', default: '5000', schema: z.coerce.number().int().min(50) },
   IDENTITY_URL: { description: 'Identity subgraph URL the gateway calls (served by the IdP at `/graphql`: `me`, accounts, companies, delegations).', default: 'http://127.0.0.1:4100/graphql', schema: url },
   GATEWAY_DELEGATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a delegation (revoked, changed) before reading again: an acting-for token is refused at most this long after its delegation is revoked. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
+  GATEWAY_DPOP_IAT_WINDOW_SECONDS: { description: 'How far (either way) the `iat` of a DPoP proof may be from the gateway\'s clock when the proof carries no server nonce (RFC 9449 §11.1); a proof outside it is answered with `use_dpop_nonce`.', default: '60', schema: z.coerce.number().int().min(5).max(300) },
+  GATEWAY_DPOP_REQUIRE_NONCE: { description: 'Require a server nonce (`DPoP-Nonce`) in every DPoP proof sent to the gateway (RFC 9449 §8); without it a nonce is still honoured when a client sends one.', default: 'false', schema: z.stringbool() },
+  GATEWAY_REVOCATION_CHECK_SECONDS: { description: 'How long the gateway reuses what it read in the shared cache about a grant or an account (revoked, disabled) before reading again: a revoked access token is refused at most this long after the revoke. 0 = read on every request.', default: '2', schema: z.coerce.number().int().min(0).max(30) },
+  GATEWAY_RATE_LIMIT_WINDOW_SECONDS: { description: 'Length of the gateway\'s rate-limit window: the GATEWAY_RATE_LIMIT_PER_* counts are per window, shared by every gateway process through Redis.', default: '60', schema: z.coerce.number().int().min(1).max(3600) },
+  GATEWAY_RATE_LIMIT_PER_IP: { description: 'Graph requests per client address per window (the address as TRUST_PROXY decides it; an office behind one NAT address shares it). 0 = no limit.', default: '1200', schema: z.coerce.number().int().min(0) },
+  GATEWAY_RATE_LIMIT_PER_ACCOUNT: { description: 'Graph requests per account (the access token\'s subject) per window. 0 = no limit.', default: '300', schema: z.coerce.number().int().min(0) },
+  GATEWAY_RATE_LIMIT_PER_CLIENT: { description: 'Graph requests per client application (the access token\'s `client_id`) per window, all its users together. 0 = no limit (the default: every citizen uses the portal client, so a limit here caps the whole portal).', default: '0', schema: z.coerce.number().int().min(0) },
   IDP_UPSTREAMS: { description: 'JSON file naming the trusted real-name platforms (other tiers\' OpenID Connect providers) people may register and log in through (R-ID-3): `[{ "id", "name": {"zh","en"}, "issuer", "clientId", "clientSecret", "level", "attributes", "tier", "region" }]` (docs/identity-accounts.md). Unset: none.', schema: z.string().optional() },
   IDP_LICENCE_TRUST_BUNDLE: { description: 'Trust anchors (a PEM file path, or the PEM itself) electronic business licences are verified against when a company registers with one (R-ID-4). Default: YIWANG_TRUST_BUNDLE, else `<DATA_DIR>/trust-bundle.pem`.', schema: z.string().optional() },
   IDP_BUSINESS_LICENCE_TYPES: { description: 'Comma-separated licence type codes accepted as electronic business licences (R-ID-4).', default: '11100000MB0000020R001', schema: z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{18}\d{3}(,[0-9A-HJ-NPQRTUWXY]{18}\d{3})*$/, 'comma-separated licence type codes (credit code + 3 digits)') },
@@ -85,7 +92,7 @@ export const VARIABLES = {
   IDP_ENTERPRISE_CA_BUNDLE: { description: 'Trusted enterprise CAs (a PEM file path, or the PEM itself) whose certificates may bind a company (R-ID-4). Unset: the certificate route is off.', schema: z.string().optional() },
   IDP_ENTERPRISE_CRLS: { description: 'Comma-separated CRL files (PEM or DER) of the enterprise CAs, read at every check: a certificate they list is refused.', schema: z.string().optional() },
   IDP_CERT_CHALLENGE_TTL_SECONDS: { description: 'Lifetime of the challenge an enterprise certificate\'s key must sign (single use).', default: '300', schema: z.coerce.number().int().min(30).max(3600) },
-  // --- identity (issue 3) --- add identity variables above this line
+  // --- identity --- add identity variables above this line
   YIWANG_SEAL_DIR: { description: 'Directory `npx yiwang seal …` keeps an offline seal CA in (certificates, encrypted keys under KEY_PASSPHRASE, CRLs). Default: `<DATA_DIR>/seal-ca`.', schema: z.string().optional() },
   YIWANG_STATUS_CACHE: { description: 'Directory `npx yiwang verify` caches status-list credentials in (used offline until they expire). Default: `<DATA_DIR>/status-cache`.', schema: z.string().optional() },
   LICENCE_PUBLIC_URL: { description: 'Public base URL of the licence service: status-list URLs inside licences and share links are built on it.', default: 'http://127.0.0.1:4203', schema: url },
@@ -93,7 +100,7 @@ export const VARIABLES = {
   LICENCE_SEAL_MODE: { description: 'Where the licence service\'s seal and TSA certificates come from: `platform` (its own demonstration hierarchy: root, provincial CA and TSA made on first start, an agency\'s seal issued when it first issues a licence) or `external` (never self-issued: the service makes the key and a PKCS #10 request, the offline CA certifies it with `npx yiwang seal issue-seal --csr`, staff install the chain; an agency without an installed seal gets SEAL_NOT_FOUND). `external` needs LICENCE_TRUST_ANCHORS and LICENCE_OPERATOR_AGENCY.', default: 'platform', schema: z.enum(['platform', 'external']) },
   LICENCE_TRUST_ANCHORS: { description: 'PEM file with the trust anchors installed chains must end at (the national root: `npx yiwang seal export-bundle`); they join the service\'s trust bundle (`GET /trust-bundle.pem`) and its verification.', schema: z.string().optional() },
   LICENCE_OPERATOR_AGENCY: { description: 'Unified social credit code of the agency operating the licence service: its deciders request, install and revoke the platform timestamp (TSA) certificate, and import the outside CA\'s CRLs (`importSealCrl`).', schema: z.string().refine(isValidCreditCode, 'must be a unified social credit code (GB 32100) with a correct check character').optional() },
-  // --- licences (issue 4) --- add licence/seal variables above this line
+  // --- licences --- add licence/seal variables above this line
   CASE_HOLIDAYS_FILE: { description: 'JSON holiday calendar for legal time limits (`{"holidays":["2026-01-01",…],"workdays":["2026-01-04",…]}`), merged over the shipped 2026 national calendar.', schema: z.string().optional() },
   CASE_WARN_WORKING_DAYS: { description: 'Warn when a case has this many working days or fewer left before its deadline (R-CA-8).', default: '2', schema: z.coerce.number().int().min(0).max(30) },
   CASE_DEADLINE_SCAN_MS: { description: 'How often the case service scans for cases to warn about or record as overdue (milliseconds).', default: '60000', schema: z.coerce.number().int().min(100) },
@@ -103,7 +110,7 @@ export const VARIABLES = {
   CASE_PUBLIC_URL: { description: 'Public base URL of the case service: the tracking address in the acceptance receipt\'s QR code is `<CASE_PUBLIC_URL>/track/<case number>?code=<tracking code>` (R-CA-6).', default: 'http://127.0.0.1:4202', schema: url },
   CASE_MATERIALS_DIR: { description: 'Directory the case service stores uploaded materials in (content-addressed by SHA-256). Default: `<DATA_DIR>/materials`.', schema: z.string().optional() },
   CASE_MATERIAL_MAX_BYTES: { description: 'Largest material upload accepted (bytes).', default: '10485760', schema: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024) },
-  // --- cases (issue 5) --- add case variables above this line
+  // --- cases --- add case variables above this line
   EVALUATION_COMPLAINT_WORKING_DAYS: { description: 'Working days an agency has to answer a complaint (R-EV-1); a later answer, or none, creates an accountability record and counts in the rankings.', default: '5', schema: z.coerce.number().int().min(1).max(60) },
   EVALUATION_CONSULTATION_WORKING_DAYS: { description: 'Working days an agency has to answer a consultation (R-EV-2).', default: '3', schema: z.coerce.number().int().min(1).max(60) },
   EVALUATION_SUGGESTION_WORKING_DAYS: { description: 'Working days to answer a suggestion (R-EV-3).', default: '10', schema: z.coerce.number().int().min(1).max(60) },

@@ -2,14 +2,14 @@
  * One registry of error codes for the whole platform: the gateway, the subgraphs, the IdP and
  * the seal CLI all throw `AppError` with one of these codes. GraphQL puts the code in
  * `extensions.code`, HTTP answers with problem+json carrying `code`, the CLI prints it and exits
- * with `exit`. README's error table is checked against this list by `test/docs.test.ts`.
+ * with `exit`. docs/errors.md is generated from this list (npm run docs) and checked by `test/docs.test.ts`.
  *
  * Add a code here (in its area) rather than inventing strings at the throw site.
  */
 export interface CodeInfo {
   /** HTTP status when the error ends an HTTP request. */
   readonly status: number;
-  /** What the code means, in English, for the README. */
+  /** What the code means, in English, for docs/errors.md. */
   readonly description: string;
 }
 
@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   OTP_RESEND_TOO_SOON: { status: 429, description: 'A code was sent to this number moments ago; wait before asking again (`details.retryAfter` seconds).' },
   RATE_LIMITED: { status: 429, description: 'Too many requests of this kind from this address or for this number; `details.retryAfter` says when to retry.' },
   LOGIN_LOCKED: { status: 429, description: 'Too many failed logins for this account or from this address; locked for `details.retryAfter` seconds (doubling with further failures).' },
+  GRAPH_RATE_LIMITED: { status: 429, description: 'Too many requests to the graph from this address, for this account or from this client application in the current window (GATEWAY_RATE_LIMIT_*); retry after the `Retry-After` seconds.' },
   ACCOUNT_PENDING: { status: 403, description: 'The account was registered at a counter and is not yet activated by staff.' },
   ASSURANCE_INSUFFICIENT: { status: 403, description: 'The account was not proven at the assurance level this needs (binding a company needs L3; a step-up needs a bound mobile).' },
   QR_EXPIRED: { status: 400, description: 'The login QR code expired or is unknown; show a new one.' },
@@ -60,6 +61,10 @@ export const ERROR_CODES = {
   DELEGATION_DEPTH_EXCEEDED: { status: 409, description: 'A delegation may be passed on at most 3 levels (R-ID-8).' },
   DELEGATION_INVALID: { status: 403, description: 'The delegation is not in force (expired, revoked, not yet valid, pending) or does not cover this.' },
   TOKEN_DELEGATION_ENDED: { status: 401, description: 'The access token acts for a company under a delegation that has since been revoked (or one above it), changed, or has expired: get a new token (without `yw_acting_for`, or naming a delegation in force).' },
+  TOKEN_DPOP_REQUIRED: { status: 401, description: 'The access token is bound to a key (DPoP, `cnf.jkt`): send it as `Authorization: DPoP <token>` with a `DPoP` proof signed by that key, never as a Bearer token.' },
+  DPOP_PROOF_INVALID: { status: 401, description: 'The `DPoP` proof is missing, malformed, signed by another key than the token is bound to, for another method or URL (`htm`, `htu`), for another token (`ath`), outside the `iat` window, or already used (`jti` replayed); `details.reason` says which.' },
+  DPOP_NONCE_REQUIRED: { status: 401, description: 'The gateway wants a server nonce in the `DPoP` proof (or the one sent has expired): retry with the `DPoP-Nonce` value of this answer.' },
+  TOKEN_REVOKED: { status: 401, description: 'The access token has been revoked: its authorization (grant) was revoked (logout, revoked refresh token, a replayed authorization code) or its account was disabled. Log in again.' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, description: 'The account must change the initial password it was given at a counter: log in with that password (not an SMS code or QR) first.' },
   UPSTREAM_UNKNOWN: { status: 404, description: 'No trusted real-name platform with that id is configured here (IDP_UPSTREAMS, R-ID-3).' },
   UPSTREAM_UNAVAILABLE: { status: 503, description: 'The real-name platform could not be reached, or its metadata does not match its configuration; retry later.' },

@@ -7,7 +7,7 @@ import { migrate } from './migrate.ts';
 import { EVENT_TABLES_SQL, startConsumer } from './events.ts';
 import { runEvents } from './events-cli.ts';
 import type { Cache } from './cache.ts';
-import type { CliIo } from '../seal/cli/io.ts';
+import type { CliIo } from './cli.ts';
 
 let db: TestDb;
 let cache: Cache;

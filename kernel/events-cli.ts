@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { openCache, type Cache } from './cache.ts';
 import { DEAD_LETTER_FIELDS, attemptsKey, deadLetterStream } from './events.ts';
-import { EXIT, type CliIo } from '../seal/cli/io.ts';
+import { EXIT, type CliIo } from './cli.ts';
 
 const STREAMS = ['cases', 'licences', 'items'];
 const MAX = 10_000;

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 const waitFor = async (check: () => Promise<boolean>, ms = 5000): Promise<void> => { await eventually(check, ms, 20); };
 
-describe('events.outbox', () => {
+describe('events.outbox (R-PL-2: no event lost or invented)', () => {
   test('a rolled-back transaction publishes nothing; a committed one publishes once', async () => {
     await expect(db.tx(async (q) => {
       await enqueueEvent(q, 'evt', 'rb', 'thing.happened', { n: 1 }, new Date());
@@ -152,7 +152,7 @@ describe('events.consumer concurrency', () => {
   });
 });
 
-describe('events.consumer failures', () => {
+describe('events.consumer failures (R-PL-2: nothing lost)', () => {
   const publish = (stream: string, type: string, payload: Record<string, unknown>, id = randomUUID()) =>
     cache.xAdd(stream, { id, type, occurredAt: new Date().toISOString(), payload: JSON.stringify(payload) }).then(() => id);
 

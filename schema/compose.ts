@@ -15,7 +15,7 @@ export const SUBGRAPHS = [
   { name: 'case', url: 'http://127.0.0.1:4202/graphql' },
   { name: 'licence', url: 'http://127.0.0.1:4203/graphql' },
   { name: 'evaluation', url: 'http://127.0.0.1:4204/graphql' },
-  // Served by the IdP (idp/identity): accounts, companies, delegations (issue 3).
+  // Served by the IdP (idp/identity): accounts, companies, delegations (R-ID-4, R-ID-8).
   { name: 'identity', url: 'http://127.0.0.1:4100/graphql' },
 ] as const;
 

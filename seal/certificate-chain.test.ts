@@ -25,7 +25,7 @@ const reason = async (pem: string, o: Partial<CertificateChainOptions> = {}) => 
   return r.valid ? 'VALID' : r.reason;
 };
 
-describe('seal.certificate-chain', () => {
+describe('seal.certificate-chain (enterprise certificates, R-ID-4)', () => {
   it('a certificate of a trusted enterprise CA, with its CA, is valid and names the company', async () => {
     const leaf = issueEnterpriseCertificate(ca.ca, { ...COMPANY, now: new Date('2026-02-01T00:00:00Z') });
     const r = await verifyCertificateChain(`${leaf.certPem}${ca.ca.certPem}`, opts());

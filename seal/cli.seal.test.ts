@@ -52,7 +52,7 @@ beforeAll(async () => {
   GD.code = [...'0123456789ABCDEFGHJKLMNPQRTUWXY'].map((c) => body + c).find(isValidCreditCode)!;
   writeFileSync(join(dir, 'gd.json'), JSON.stringify(licenceFields({
     issuerName: GD.name, issuerCode: GD.code, jurisdiction: '440100',
-    // GB/T 36904: the identifier names the issuing agency and carries its check character (issue 4 gap B).
+    // GB/T 36904: the identifier names the issuing agency and carries its check character.
     identifier: formatLicenceId({ typeCode: '11100000MB0000010Q001', agencyCode: GD.code, serial: '20260301000001', version: '001' }),
   })));
 });
@@ -77,7 +77,7 @@ describe('seal.cli seal hierarchy', () => {
     expect(list.map((c) => [c.role, c.status])).toEqual([['root', 'active'], ['ca', 'active'], ['ca', 'active'], ['seal', 'active'], ['seal', 'active'], ['tsa', 'active']]);
     expect(list.find((c) => c.id === hzSeal)).toMatchObject({ agencyCode: DEMO_AGENCIES[1].code, sealName: '电子证照专用章', sealImage: `${hzSeal}.png`, parentId: zj });
     expect(existsSync(join(dir, 'ca', 'images', `${hzSeal}.png`))).toBe(true);
-    // The certificate binds the image: its seal-image extension is the SHA-256 of the stored file (review gap F).
+    // The certificate binds the image: its seal-image extension is the SHA-256 of the stored file.
     const imageDigest = createHash('sha256').update(readFileSync(join(dir, 'ca', 'images', `${hzSeal}.png`))).digest('hex');
     expect(loadCertificate(readFileSync(join(dir, 'ca', 'certs', `${hzSeal}.pem`))).profile.sealImageSha256).toBe(imageDigest);
     for (const f of readdirSync(join(dir, 'ca', 'keys'))) {

@@ -1,5 +1,5 @@
 /**
- * seal.crl freshness (review gaps D, F): seal certificates carry a CRL distribution point and the
+ * seal.crl freshness: seal certificates carry a CRL distribution point and the
  * seal image's SHA-256 (read back, and by OpenSSL-compatible DER); verifyLicence refuses to rule
  * out revocation with a CRL past its nextUpdate, and with requireCrls without any CRL for a
  * certificate that names a distribution point — LICENCE_STATUS_UNAVAILABLE — while a certificate

@@ -41,7 +41,7 @@ export { loadCrls, listedIn, crlSignedBy } from './trust/crl.ts';
 export { readTrustBundle, loadAnchors } from './trust/bundle.ts';
 export { verifyCertificateChain } from './chain/end-entity.ts';
 export type { CertificateChainResult, CertificateChainOptions } from './chain/end-entity.ts';
-export { OID_KP_CLIENT_AUTH } from './lib/oids.ts';
+export { OID_KP_CLIENT_AUTH, OID_KP_DOCUMENT_SIGNING } from './lib/oids.ts';
 export { cachedStatusLists, refreshStatusLists } from './cli/status-cache.ts';
 export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
@@ -51,3 +51,12 @@ export { acceptCertifiedChain, samePublicKey } from './chain/accept.ts';
 export type { AcceptedChain, CertifiedRole } from './chain/accept.ts';
 export { buildCsr, readCsr, CsrSyntaxError } from './x509/index.ts';
 export type { CertificateRequest } from './x509/index.ts';
+
+// The command line on top of the library (bin/yiwang.ts dispatches to it), and the certificate
+// reading the licence service shares with it.
+export { runSeal } from './cli/seal.ts';
+export { runVerify } from './cli/verify.ts';
+export { loadCertificate, oneLineName } from './chain/certificate.ts';
+export type { ChainCertificate } from './chain/certificate.ts';
+export { readStatusList } from './status/check.ts';
+export { fetchLimited } from './status/fetch.ts';

@@ -9,7 +9,7 @@ import { createMemoryKeyStore, decryptPrivateKey, encryptPrivateKey } from './in
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PASS = 'correct horse battery staple, 32+ chars';
 
-describe('seal.keys encryption', () => {
+describe('seal.keys encryption (R-PL-2: private keys encrypted at rest)', () => {
   it('round-trips a key through encrypted PKCS#8 PEM that OpenSSL can read with the passphrase', () => {
     const pem = encryptPrivateKey(privateKey, PASS);
     expect(pem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);

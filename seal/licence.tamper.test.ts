@@ -1,5 +1,5 @@
 /**
- * seal.tamper: the corpus of tampering and misuse (issue 4 "Tests"), one visible table: each
+ * seal.tamper: the corpus of tampering and misuse, one visible table: each
  * kind of attack or mistake, how it is made from a genuine licence, and the one reason code
  * verifyLicence must answer. Every case runs against the same genuine, timestamped licence
  * with revocation and suspension entries, checked with a trust bundle, a CRL and status lists.

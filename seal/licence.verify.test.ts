@@ -243,7 +243,7 @@ describe('seal.verify time and status', () => {
     const shortSeal = issueSealCertificate(h.ca, { agencyName: HANGZHOU_SAMR.name, agencyCode: HANGZHOU_SAMR.code, sealName: '章', now: ISSUED, years: 1 });
     const chain = [shortSeal.certPem, h.ca.certPem];
     const at = (iso: string) => reseal({ key: shortSeal.privateKey, chain, payload: (p) => ({ ...p, iat: Date.parse(iso) / 1000 }) });
-    // Timestamped while the seal was valid: still valid after the seal expired (issue 4 bullet 2).
+    // Timestamped while the seal was valid: still valid after the seal expired (R-LI-1).
     const stamped = await signLicence(buildLicenceCredential(licenceFields()), { privateKey: shortSeal.privateKey, chainPem: chain },
       new Date('2026-12-31T00:00:00Z'), { timestamper: timestamperAt(h, new Date('2026-12-31T00:00:00Z')) });
     expect((await check(stamped, { now: new Date('2027-06-01T00:00:00Z') })).valid).toBe(true);

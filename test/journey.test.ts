@@ -1,5 +1,5 @@
 /**
- * The walking skeleton end to end (issue 2): the whole platform in-process on free ports, real
+ * The first journey end to end: the whole platform in-process on free ports, real
  * PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set, openid-client as the front end.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -18,7 +18,7 @@ import { startPlatform, type Platform } from '../bin/platform.ts';
 import { startGatewayService } from '../gateway/service.ts';
 import { readTrustBundle, verifyLicence } from '../seal/index.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts';
-import { loginWithPkce, postRegistration, startTestIdp, type TestIdp } from './support/oidc.ts';
+import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { errorCode, eventually, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
 
@@ -54,7 +54,7 @@ beforeAll(async () => {
     gateway: platform.services.gateway.url, issuer: platform.config.IDP_ISSUER, licence: platform.services.licence.url,
     resource: config.GATEWAY_RESOURCE, redirectUri: 'http://127.0.0.1:3000/callback',
   };
-  journey = await runJourney(e);
+  journey = await runJourney(e, (mobile) => sentRegistrationCode(e.issuer, mobile));
   trustBundle = await (await fetch(`${e.licence}/trust-bundle.pem`)).text();
 }, 180_000);
 
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 describe('journey.happy-path', () => {
-  test('one gateway query returns the case with its item, licence and evaluation', () => {
+  test('one gateway query returns the case with its item, licence issued on approval (R-LI-2) and rating (R-EV-4)', () => {
     const c = journey.final;
     expect(c.caseNumber).toBe(journey.caseNumber);
     expect(c.status).toBe('COMPLETED');
@@ -88,7 +88,7 @@ describe('journey.happy-path', () => {
     expect(r.credential.credentialSubject.licence.identifier).toBe(journey.licenceIdentifier);
   });
 
-  test('the licence verifies with the CLI; a tampered copy fails with its reason code', async () => {
+  test('the licence verifies offline with the CLI (R-LI-4); a tampered copy fails with its reason code', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'yiwang-cli-'));
     try {
       writeFileSync(join(dir, 'licence.jws'), journey.credential);
@@ -112,6 +112,30 @@ describe('journey.happy-path', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('journey.command', () => {
+  test('`npm run journey` (bin/journey/main.ts) walks a running platform to the end, reading the SMS code from its development sink', async () => {
+    const gatewayPort = new URL(platform.services.gateway.url).port;
+    const { stdout } = await run(NODE, ['bin/journey/main.ts'], {
+      env: {
+        ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, NOTIFY_SINK: 'dev',
+        GATEWAY_PORT: gatewayPort, IDP_ISSUER: e.issuer, LICENCE_URL: `${e.licence}/graphql`,
+        GATEWAY_RESOURCE: e.resource, IDP_PORTAL_REDIRECT_URIS: e.redirectUri,
+      },
+    });
+    expect(stdout).toContain('1. registered citizen');
+    expect(stdout).toMatch(/7\. licence \S+ \(食品经营许可证\) issued by 杭州市市场监督管理局/);
+    expect(stdout).toContain('Journey complete.');
+  }, 120_000);
+
+  test('`npm run journey` without a running platform fails with a hint, exit code 1', async () => {
+    const r = await run(NODE, ['bin/journey/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, IDP_ISSUER: 'http://127.0.0.1:9', GATEWAY_PORT: '9' },
+    }).then(() => { throw new Error('the journey succeeded without a platform'); }, (err: { code: number; stderr: string }) => err);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Is the platform running (npm start)?');
   });
 });
 
@@ -192,11 +216,11 @@ describe('journey.refusals', () => {
     expect((c.data as any).case.evaluation.level).toBe('VERY_SATISFIED');
   });
 
-  test('an ID number with a wrong check digit is refused (ID_NUMBER_INVALID); nothing is stored', async () => {
+  test('an ID number with a wrong check digit is refused (R-ID-1: ID_NUMBER_INVALID); nothing is stored', async () => {
     const c = newCitizen();
     const wrong = c.idNumber.slice(0, 17) + (c.idNumber[17] === '0' ? '1' : '0');
     const before = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');
-    const r = await postRegistration(e.issuer, { ...c, idNumber: wrong, factorType: 'socialSecurityCard', factorValue: 'B87654321', agreementVersion: (await import('../idp/accounts.ts')).AGREEMENT.version });
+    const r = await postRegistration(e.issuer, { ...c, idNumber: wrong, factorType: 'socialSecurityCard', factorValue: 'B87654321', agreementVersion: (await import('../idp/accounts/store.ts')).AGREEMENT.version });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('ID_NUMBER_INVALID');
     const after = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');

@@ -26,7 +26,7 @@ afterAll(async () => {
 const newPage = (): Promise<Page> => portalPage(browser, idp.issuer);
 
 describe('pages.register', () => {
-  test('zh-CN by default with an English switch; a person registers with the keyboard', async () => {
+  test('zh-CN by default with an English switch; a person registers with the keyboard (R-ID-1)', async () => {
     const page = await newPage();
     await page.goto(`${idp.issuer}/register`);
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
@@ -52,7 +52,7 @@ describe('pages.register', () => {
     await page.screenshot({ path: artifactPath('registered-en.png'), fullPage: true });
   });
 
-  test('a wrong check digit is shown on the form with its code', async () => {
+  test('a wrong check digit is shown on the form with its code (R-ID-1)', async () => {
     const page = await newPage();
     await page.goto(`${idp.issuer}/register`);
     const c = newCitizen();
@@ -68,7 +68,7 @@ describe('pages.register', () => {
 });
 
 describe('pages.login', () => {
-  test('authorization code + PKCE through the login and consent pages', async () => {
+  test('authorization code + PKCE through the login and consent pages (R-ID-5)', async () => {
     const page = await newPage();
     const config = await discoverClient(idp.issuer);
     const verifier = client.randomPKCECodeVerifier();

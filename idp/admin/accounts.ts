@@ -1,5 +1,5 @@
 /**
- * Account administration (R-ID-9, issue 3 bullet 7):
+ * Account administration (R-ID-9):
  *
  * - open: an administrator opens a staff account (agency, roles) with a random initial password
  *   shown once; the response carries the service agreement version to print for signature.
@@ -20,12 +20,14 @@ import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Notifier } from '../../kernel/notify.ts';
-import { AGREEMENT, type AccountStore } from '../accounts.ts';
-import { hashPassword } from '../password.ts';
-import { PROOFING_LEVEL } from '../assurance.ts';
+import { AGREEMENT, type AccountStore } from '../accounts/store.ts';
+import { hashPassword } from '../accounts/password.ts';
+import { PROOFING_LEVEL } from '../accounts/assurance.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { badInput } from '../partners/clients.ts';
 import type { Admin } from './auth.ts';
+import type { Cache } from '../../kernel/cache.ts';
+import { markAccountDisabled } from '../oidc/revocation-markers.ts';
 
 export const OpenStaffInput = z.object({
   username: z.string().regex(/^[a-z][a-z0-9-]{2,31}$/),
@@ -55,7 +57,11 @@ export function initialPassword(): string {
   return `Yw#${randomBytes(12).toString('base64url')}9a`;
 }
 
-export function createAccountAdmin(d: { db: Db; accounts: AccountStore; audit: AuditLog; notifier: Notifier; clock: Clock; log: Logger }) {
+export function createAccountAdmin(d: {
+  db: Db; accounts: AccountStore; audit: AuditLog; notifier: Notifier; clock: Clock; log: Logger;
+  /** Where a disable marks the account so that its access tokens end at the gateway (idp/oidc/revocation-markers.ts). */
+  revocation?: { cache: Cache; ttlSeconds: number };
+}) {
   const { db, audit, clock } = d;
   const reason = (body: unknown): string => {
     const r = typeof (body as { reason?: unknown })?.reason === 'string' ? (body as { reason: string }).reason.trim() : '';
@@ -103,6 +109,8 @@ export function createAccountAdmin(d: { db: Db; accounts: AccountStore; audit: A
         const { rowCount } = await q.query('update idp.accounts set disabled = true where id = $1 and not disabled', [a.id]);
         if (!rowCount) throw new AppError('CONFLICT', '账户已是停用状态 / the account is already disabled');
         await audit.append(q, { actorId: admin.id, action: 'account.disable', target: a.id, details: { reason: why } }, at);
+        // Before the commit: the account's access tokens stop at the gateway within seconds.
+        if (d.revocation) await markAccountDisabled(d.revocation.cache, a.id, at, d.revocation.ttlSeconds);
       });
       // After the commit: a notice about a change that did not happen would be worse than none.
       if (a.mobile) {

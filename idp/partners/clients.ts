@@ -1,5 +1,5 @@
 /**
- * Partner clients (issue 3 bullet 8): relying parties registered by an administrator through
+ * Partner clients: relying parties registered by an administrator through
  * the admin API (idp/admin/routes.ts), stored in `idp.partner_clients`, served to oidc-provider
  * through its `Client` adapter model (so a change is seen by the next request: oidc-provider
  * caches dynamic clients by the hash of their metadata, not by id).
@@ -37,6 +37,8 @@ export const PartnerInput = z.object({
   sector: z.string().regex(/^[a-z0-9.-]{1,100}$/).optional(),
   /** A trusted real-name platform of another tier (R-ID-3): may be allowed `yw_realname`. */
   realname_platform: z.boolean().optional(),
+  /** A resource server: may introspect any token at the token introspection endpoint (idp/oidc/introspection.ts). */
+  resource_server: z.boolean().optional(),
 }).strict().refine((p) => p.realname_platform === true || !p.scope?.split(' ').includes('yw_realname'), {
   path: ['scope'], message: 'yw_realname is only for a client registered with realname_platform: true',
 });
@@ -135,6 +137,7 @@ export function createPartnerClientStore(db: Db, secretKey: KeyObject, outbound?
         ...(p.backchannel_logout_uri ? { backchannel_logout_uri: p.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
         ...(p.sector ? { yw_sector: p.sector } : {}),
         ...(p.realname_platform ? { yw_realname_platform: true } : {}),
+        ...(p.resource_server ? { yw_resource_server: true } : {}),
       };
       try {
         await validate(metadata);

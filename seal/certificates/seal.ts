@@ -48,9 +48,9 @@ export function certifySealKey(issuer: CertifiedKey, o: SealCertificateOptions &
     basicConstraints: { cA: false },
     keyUsage: ['digitalSignature', 'nonRepudiation'],
     extKeyUsage: [OID_KP_DOCUMENT_SIGNING],
-    // Where the issuing CA publishes its CRL, so an offline verifier knows what to fetch (review gap D).
+    // Where the issuing CA publishes its CRL, so an offline verifier knows what to fetch.
     crlDistributionPoint: o.crlUrl,
-    // The seal image's SHA-256, so the impression shown with a licence is the certified one (review gap F).
+    // The seal image's SHA-256, so the impression shown with a licence is the certified one.
     sealImageSha256: o.sealImage ? createHash('sha256').update(o.sealImage).digest() : undefined,
   });
 }

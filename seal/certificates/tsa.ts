@@ -1,5 +1,5 @@
 /**
- * The platform timestamp authority's certificate (issue 4 bullet 2): RSA 2048 under the national
+ * The platform timestamp authority's certificate (R-LI-1): RSA 2048 under the national
  * root or a provincial CA, end entity, keyUsage digitalSignature + nonRepudiation, and
  * extKeyUsage id-kp-timeStamping alone and critical (RFC 3161 §2.3), so it can sign timestamp
  * tokens and nothing else — a seal certificate can never pass for it, nor it for a seal.

@@ -1,5 +1,5 @@
 /**
- * The verifier's cache of CRLs (`yiwang verify`, review gap D), next to the status lists:
+ * The verifier's cache of CRLs (`yiwang verify`), next to the status lists:
  * <cache>/<sha256 of the URL>.crl, one per CRL distribution point named in a seal chain.
  *
  * The chains are the licence's seal chain (x5c) and its timestamp's TSA chain (the `tst`

@@ -1,27 +1,2 @@
-/** What a CLI command may touch, passed in so tests run commands as plain functions. */
-export interface CliIo {
-  /** Write one line to standard output. */
-  out(line: string): void;
-  /** Write one line to standard error. */
-  err(line: string): void;
-  env: Record<string, string | undefined>;
-  /** Directory relative paths are resolved against. */
-  cwd: string;
-  /** Clock for judging validity; the system clock when absent. */
-  now?: () => Date;
-  /** HTTP client for --online; global fetch when absent. */
-  fetch?: typeof fetch;
-}
-
-/** Exit codes of every yiwang command (docs/architecture.md: CLI exit codes carry the outcome). */
-export const EXIT = { OK: 0, INVALID: 1, USAGE: 2 } as const;
-
-/** An io bound to the running process. */
-export function processIo(): CliIo {
-  return {
-    out: (line) => void process.stdout.write(`${line}\n`),
-    err: (line) => void process.stderr.write(`${line}\n`),
-    env: process.env,
-    cwd: process.cwd(),
-  };
-}
+/** The command line's io and exit codes, shared with the kernel's commands (kernel/cli.ts). */
+export { EXIT, processIo, type CliIo } from '../../kernel/cli.ts';

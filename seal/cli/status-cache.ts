@@ -4,7 +4,7 @@
  * own validUntil (the list's ttl) — the verifier checks that, not this file.
  *
  * `--online` refreshes only the lists of a licence whose seal signature and chain already
- * verified (review gap E: URLs from an unverified payload could point anywhere), fetches each
+ * verified (URLs from an unverified payload could point anywhere), fetches each
  * with a size limit and a timeout, and writes an answer only after it verified as that
  * licence's list (seal chain, issuing agency, id, purpose, not expired): a bad or older answer
  * never replaces the cached copy.

@@ -2,10 +2,10 @@
  * `yiwang verify <licence-file> [--trust <bundle.pem>] [--json]`: check a sealed licence
  * offline (R-LI-4: third parties verify licences, including offline).
  *
- * Strict by default (review gap D): status lists and the seal chain's CRLs must be at hand and
+ * Strict by default: status lists and the seal chain's CRLs must be at hand and
  * current, else INVALID LICENCE_STATUS_UNAVAILABLE; `--online` refreshes both, reading their
  * URLs only from a licence whose seal verified and caching only answers that verified
- * (review gap E); `--skip-status` leaves both unchecked and says so.
+ * (a URL from an unverified licence could point anywhere); `--skip-status` leaves both unchecked and says so.
  *
  * Exit 0 valid, 1 invalid (prints `INVALID <CODE>: message`), 2 usage or set-up problem
  * (no file, no trust bundle). The trust bundle comes from --trust, else YIWANG_TRUST_BUNDLE
@@ -162,7 +162,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
     const strict = !values['skip-status'];
     const anchorCerts = loadAnchors(anchors);
     if (values.online) {
-      // The seal signature and chain first (review gap E): status-list and CRL URLs are only read
+      // The seal signature and chain first: status-list and CRL URLs are only read
       // from a licence that verified, and each answer is verified before it is cached.
       const sealed = await verifyLicence(jws, { trustAnchorsPem: anchors, now, crls });
       if (sealed.valid) {
@@ -180,7 +180,7 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
     } catch {
       // Not a readable chain: verifyLicence names the problem.
     }
-    // Strict by default (review gap D): a licence with credentialStatus needs a fresh, verified
+    // Strict by default: a licence with credentialStatus needs a fresh, verified
     // list from the cache, and a seal chain naming CRL distribution points a current CRL; only
     // --skip-status, said out loud, leaves both unchecked.
     const statusOptions = { trustAnchorsPem: anchors, now, crls: [...crls, ...chainCrls], statusMissingAllowed: false, requireCrls: strict };

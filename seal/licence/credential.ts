@@ -111,7 +111,7 @@ export function isoDateTime(field: string, value: string): string {
 }
 
 /**
- * The identifiers inside a licence must agree with each other (issue 4 gap B):
+ * The identifiers inside a licence must agree with each other:
  * - `identifier` is a GB/T 36904 identifier (prefix 1.2.156.3005.2, MOD 37,36 check character,
  *   kernel/ids.ts parseLicenceId);
  * - its type-code part is `typeCode` and its agency part is `issuerCode` (the identifier names

@@ -13,7 +13,7 @@
  *
  * With a timestamper (the platform TSA, ../timestamp/token.ts) the protected header also carries
  * `tst`, a timestamp token over the payload, so the signing time stays provable after the seal
- * certificate expires (issue 4 bullet 2).
+ * certificate expires.
  */
 import { AppError } from '../../kernel/errors.ts';
 import { messageImprint, type Timestamper } from '../timestamp/token.ts';

@@ -2,7 +2,7 @@
  * Fetching a status list (or a CRL) named by a VERIFIED licence or certificate: http(s) only,
  * no redirects (a redirect could point anywhere), a timeout, and a size limit read from the
  * stream (a Content-Length can lie), so a list URL cannot make the verifier download without
- * bound (review gap E). The caller verifies what comes back before keeping it.
+ * bound. The caller verifies what comes back before keeping it.
  */
 
 /** A sealed status list with a 16 KB bitstring is a few KB; CRLs of a demo hierarchy are smaller still. */

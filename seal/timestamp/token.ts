@@ -1,5 +1,5 @@
 /**
- * The platform timestamp (issue 4 bullet 2): a signed time assertion equivalent to an RFC 3161
+ * The platform timestamp (R-LI-1): a signed time assertion equivalent to an RFC 3161
  * TimeStampToken, as a compact JWS so verifiers need nothing but the JOSE code they already run.
  *
  *   header  { alg, typ: "tst+jwt", x5c: [TSA certificate, …] }

@@ -49,7 +49,7 @@ function crlsOf(crls: readonly ParsedCrl[], issuer: X509Certificate): ParsedCrl[
 }
 
 /**
- * Revocation can only be ruled out with a current CRL (review gap D): for each certificate of the
+ * Revocation can only be ruled out with a current CRL: for each certificate of the
  * path but the anchor, when its issuer's CRLs are at hand at least one must be before its
  * nextUpdate (a stale CRL is no answer: LICENCE_STATUS_UNAVAILABLE), and with `required` a
  * certificate that names a CRL distribution point must have one. Run after checkNotRevoked, so

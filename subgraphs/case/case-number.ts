@@ -12,8 +12,8 @@
  *
  * Numbers are reserved in blocks of BLOCK per process, in a statement of their own before the
  * submit's transaction: the counter row is then locked for one short statement per BLOCK cases
- * instead of through every submit's commit, which serialised all submits of a region (issue 5
- * benchmark). Numbers stay unique; they may skip (a block left unused when a process stops) and,
+ * instead of through every submit's commit, which serialised all submits of a region (as
+ * `npm run bench cases` showed). Numbers stay unique; they may skip (a block left unused when a process stops) and,
  * with several replicas, are not in submission order across processes.
  */
 import type { Queryable } from '../../kernel/db.ts';

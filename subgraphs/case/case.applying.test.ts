@@ -3,7 +3,7 @@ import type { StreamMessage } from '../../kernel/cache.ts';
 import {
   CASES_STREAM, FOOD_ITEM, HR_ITEM, caseAction, eventually, citizen, codeOf, feedItems, must, staff, startCaseFixture, submitFull,
   type CaseFixture, type CaseView,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 import { createCalendar } from '../../kernel/calendar.ts';
 
 let f: CaseFixture;

@@ -3,7 +3,7 @@ import { ManualClock } from '../../kernel/clock.ts';
 import { startDeadlineWatcher, type DeadlineWatcher } from './deadlines/watcher.ts';
 import { createCalendar } from '../../kernel/calendar.ts';
 import { silentLogger } from '../../kernel/log.ts';
-import { FOOD_ITEM, citizen, eventually, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import { FOOD_ITEM, citizen, eventually, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
 // Monday 2 March 2026, 10:00 China time; the food item promises 5 working days (warning at 2 left).
 const clock = new ManualClock('2026-03-02T10:00:00+08:00');

@@ -1,6 +1,6 @@
 /**
  * case.licence-checker: the case service's HTTP client of `POST /internal/licences/check` against
- * the real licence service (R-LI-2, issue 4 gap A) — a real licence issued from a real
+ * the real licence service (R-LI-2) — a real licence issued from a real
  * `case.approved`, a real service token, and the whole path from `useLicenceForMaterial` through
  * the item's material definition to the licence service and back.
  */
@@ -9,9 +9,9 @@ import { systemClock } from '../../kernel/clock.ts';
 import { DEMO_LICENCE_TYPES } from '../../kernel/demo.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import type { Caller } from '../../kernel/internal-auth.ts';
-import { caseApproved, HOLDER, issue, OTHER_HOLDER, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../licence/testing.ts';
+import { caseApproved, HOLDER, issue, OTHER_HOLDER, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 import { httpLicenceChecker, type LicenceChecker } from './materials/licence-checker.ts';
-import { FOOD_ITEM, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import { FOOD_ITEM, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
 let lf: LicenceFixture;
 let cf: CaseFixture;

@@ -9,7 +9,7 @@ import { sniff } from './materials/sniff.ts';
 import type { LicenceCheckRequest } from './materials/licence-checker.ts';
 import {
   FOOD_ITEM, ITEMS_STREAM, citizen, codeOf, eventually, feedItems, itemPayload, must, staff, startCaseFixture, submitFull, type CaseFixture,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'yw-mat-test-'));
 const checks: LicenceCheckRequest[] = [];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Notice } from '../../kernel/notify.ts';
 import {
   FOOD_ITEM, LICENCES_STREAM, citizen, eventually, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 
 // The IdP is down for the first two lookups: the notice is retried, not lost.
 let failures = 2;

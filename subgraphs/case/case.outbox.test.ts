@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ACCEPT, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from './testing.ts';
+import { ACCEPT, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from '../../test/support/case.ts';
 import { findCase } from './repository.ts';
 import { applyAction, type Handler } from './workflow/transitions.ts';
 import { PROMISED } from './workflow/shipped.ts';
@@ -22,7 +22,7 @@ afterAll(async () => { await f.close(); });
 const outboxFor = async (caseId: string) =>
   (await f.db.query<{ type: string }>(`select type from cases.outbox where payload->>'caseId' = $1 and type = 'case.approved'`, [caseId])).rows;
 
-describe('case.outbox', () => {
+describe('case.outbox (R-PL-2)', () => {
   test('an approval rolled back after its event was enqueued never reaches the stream', async () => {
     const c = await act(f, staff('acceptor'), ACCEPT, { id: (await submit(f, citizen(1), { itemId: FOOD_ITEM.id })).id });
     const crash = new Error('process died before commit');

@@ -4,7 +4,7 @@ import { bindItemWorkflow, saveWorkflow } from './workflow/registry.ts';
 import { PROMISED } from './workflow/shipped.ts';
 import {
   CASES_STREAM, LICENCES_STREAM, FOOD_ITEM, DEMO_ITEM_2, caseAction, codeOf, eventually, citizen, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 
 const CO = '11330000MB0000001L';     // the provincial agency, co-approving
 const THIRD = '11330100MB00000030';  // not part of the case

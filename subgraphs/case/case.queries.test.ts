@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { ANONYMOUS, entitiesQuery } from '../../test/support/subgraph.ts';
-import { ACCEPT, FOOD_ITEM, HR_ITEM, HZ, act, citizen, codeOf, feedItems, staff, startCaseFixture, submit, type CaseFixture, type CaseView } from './testing.ts';
+import { ACCEPT, FOOD_ITEM, HR_ITEM, HZ, act, citizen, codeOf, feedItems, staff, startCaseFixture, submit, type CaseFixture, type CaseView } from '../../test/support/case.ts';
 
 let f: CaseFixture;
 let mine: CaseView[];
@@ -90,7 +90,7 @@ describe('case.replica', () => {
   test('item.upserted updates the replica; a malformed payload is skipped', async () => {
     await f.publish('items', 'item.upserted', { name: 'no id' });
     await f.publish('items', 'item.upserted', { id: FOOD_ITEM.id, name: '食品经营许可（新办）v2', agencyCode: HZ, agencyName: '杭州市市场监督管理局', licenceType: null });
-    const { eventually } = await import('./testing.ts');
+    const { eventually } = await import('../../test/support/case.ts');
     const row = await eventually(async () => {
       const r = (await f.db.query<{ name: string; licence_type_code: string | null }>('select name, licence_type_code from cases.items where id = $1', [FOOD_ITEM.id])).rows[0];
       return r?.name.endsWith('v2') ? r : null;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ACCEPT, APPROVE, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from './testing.ts';
+import { ACCEPT, APPROVE, FOOD_ITEM, act, citizen, feedItems, staff, startCaseFixture, submit, type CaseFixture } from '../../test/support/case.ts';
 
 let f: CaseFixture;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ANONYMOUS } from '../../test/support/subgraph.ts';
 import {
   FOOD_ITEM, HZ, SUBMIT, citizen, codeOf, feedItems, staff, startCaseFixture, submit, type CaseFixture, type CaseView,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 import { chinaDate } from './case-number.ts';
 
 let f: CaseFixture;

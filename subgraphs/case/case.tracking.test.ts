@@ -3,7 +3,7 @@ import { inflateSync } from 'node:zlib';
 import jsqrModule from 'jsqr';
 import { ANONYMOUS } from '../../test/support/subgraph.ts';
 import { maskName } from './tracking/view.ts';
-import { FOOD_ITEM, citizen, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import { FOOD_ITEM, citizen, feedItems, must, staff, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
 // jsqr is CommonJS with a `default` property: Node hands the function itself, TypeScript the module.
 type JsQr = typeof jsqrModule.default;

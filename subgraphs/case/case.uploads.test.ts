@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { localStorage } from './materials/storage.ts';
 import { sniff } from './materials/sniff.ts';
 import { MAX_MATERIAL_ROWS } from './materials/upload-limits.ts';
-import { FOOD_ITEM, citizen, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from './testing.ts';
+import { FOOD_ITEM, citizen, codeOf, feedItems, startCaseFixture, submitFull, type CaseFixture } from '../../test/support/case.ts';
 
 let f: CaseFixture;
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { ANONYMOUS } from '../../test/support/subgraph.ts';
 import {
   ACCEPT, APPROVE, CASES_STREAM, FOOD_ITEM, HR_ITEM, HZ, HZ_HR, REJECT, act, citizen, codeOf, feedItems, staff, startCaseFixture, submit,
   type CaseFixture, type CaseView,
-} from './testing.ts';
+} from '../../test/support/case.ts';
 
 let f: CaseFixture;
 beforeAll(async () => {

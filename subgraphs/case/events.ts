@@ -99,7 +99,7 @@ export function parseItemUpserted(p: Record<string, unknown>): ItemReplica | nul
 }
 
 /**
- * `materials` was added to `item.upserted` in issue 4 (gap A): absent or not an array is null
+ * `materials` of `item.upserted` is optional (older item services omit it): absent or not an array is null
  * (unknown); entries without a code or name are dropped rather than failing the whole item.
  */
 function parseMaterials(v: unknown): ReplicaMaterial[] | null {

@@ -95,7 +95,7 @@ create table case_licences (
 `,
   },
   {
-    // Issue 5: workflows as data, application modes and visits, supplements, the legal clock,
+    // Workflows as data, application modes and visits, supplements, the legal clock,
     // supervision alerts (accountability records), parallel approvals, delivery.
     id: '101_workflows',
     sql: `
@@ -164,7 +164,7 @@ create table case_approvals (
 `,
   },
   {
-    // Issue 5 bullet 6: materials (uploads by checksum, or a licence instead of an upload, R-LI-2).
+    // Materials (uploads by checksum, or a licence instead of an upload, R-LI-2).
     // Append-only like the step log: a later row for the same name supersedes an earlier one.
     id: '102_materials',
     sql: `
@@ -188,7 +188,7 @@ create trigger case_materials_no_update before update or delete on case_material
 `,
   },
   {
-    // Issue 4 gap A (R-LI-2): the item replica keeps the item's materials (code, name, required,
+    // R-LI-2: the item replica keeps the item's materials (code, name, required,
     // replaceableByLicenceType) from `item.upserted`; null = not announced (older item service).
     // material_code records which of the item's materials a licence replaced.
     id: '103_item_materials',
@@ -198,7 +198,7 @@ alter table case_materials add column material_code text;
 `,
   },
   {
-    // Review gap 6 (issue 5 bullet 6): an upload address works once; the spent ones are kept
+    // An upload address works once; the spent ones are kept
     // (small rows, one per upload) so a replay within its 10 minutes is refused.
     id: '110_upload_tokens',
     sql: `

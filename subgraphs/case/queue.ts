@@ -1,5 +1,5 @@
 /**
- * Staff work queues by agency and role (issue 5 bullet 1): the cases of the caller's agency in a
+ * Staff work queues by agency and role (R-CA-7): the cases of the caller's agency in a
  * state where one of the caller's roles has an action that moves the case on, by the case's own
  * workflow definition; for parallel approval (R-CA-9) also the cases a co-agency still has to
  * approve. Most urgent first: nearest deadline, then oldest.

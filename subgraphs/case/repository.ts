@@ -24,7 +24,7 @@ export interface ItemReplica {
   promisedTimeLimit: number | null;
   licenceType: { code: string; name: string } | null;
   /**
-   * The item's materials from `item.upserted` (issue 4 gap A, R-LI-2); null when the event did
+   * The item's materials from `item.upserted` (R-LI-2); null when the event did
    * not carry them (an older item service): then no material can be replaced by a licence.
    */
   materials: ReplicaMaterial[] | null;

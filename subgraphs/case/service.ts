@@ -40,7 +40,7 @@ export interface CaseServiceOptions {
   /** The applicant's notices (R-CA-3): default createNotifier (NOTIFY_SINK) and the IdP's account API. */
   notifier?: Notifier;
   contacts?: ApplicantContacts;
-  /** Materials (issue 5 bullet 6): default a local directory and the licence service's check. */
+  /** Materials (R-CA-1): default a local directory and the licence service's check. */
   storage?: MaterialStorage;
   licenceChecker?: LicenceChecker;
   /** Receives the deadline watcher (tests run its pass by hand after moving the clock). */

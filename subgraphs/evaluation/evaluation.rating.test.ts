@@ -116,7 +116,7 @@ describe('evaluation.consumer', () => {
   });
 });
 
-describe('evaluation.rateCase', () => {
+describe('evaluation.rateCase (R-EV-4)', () => {
   test('the applicant rates a completed case: the level leaves mapped, and it is stored by label', async () => {
     const caseId = await completedCase();
     const r = await rate(PERSON, caseId, 'SATISFIED', '  办得快  ', 2);

@@ -11,7 +11,7 @@ const TABLE = [
   ['VERY_DISSATISFIED', 5, 1, '非常不满意', true],
 ] as const;
 
-describe('evaluation.levels', () => {
+describe('evaluation.levels (R-EV-4)', () => {
   test.each(TABLE)('%s ↔ gbCode %d ↔ score %d ↔ %s (reason required: %s)', (level, gbCode, score, label, needsReason) => {
     expect(levelInfo(level)).toEqual({ level, gbCode, score, label, needsReason });
     expect(levelFromGbCode(gbCode).level).toBe(level);

@@ -23,7 +23,7 @@ const expectedPayload = (i: typeof DEMO_ITEMS[number], agencyName?: string) => (
   agencyName: agencyName ?? DEMO_AGENCIES.find((a) => a.code === i.agencyCode)!.name,
   typeCode: i.typeCode, caseType: i.caseType, legalTimeLimit: i.legalTimeLimit, promisedTimeLimit: i.promisedTimeLimit,
   licenceType: i.licenceType,
-  // Issue 4 gap A: the materials, for the case service to know which a licence may replace (R-LI-2).
+  // The materials, for the case service to know which a licence may replace (R-LI-2).
   materials: i.materials.map((m) => ({ code: m.code, name: m.name, required: m.required, replaceableByLicenceType: m.replaceableByLicenceType ?? null })),
 });
 

@@ -30,8 +30,8 @@ export interface ItemUpsertedPayload {
   promisedTimeLimit: number;
   licenceType: LicenceType | null;
   /**
-   * The item's materials, so the case service can tell which one a licence may replace (R-LI-2,
-   * issue 4 gap A). Added in issue 4: consumers must tolerate its absence (older events).
+   * The item's materials, so the case service can tell which one a licence may replace (R-LI-2).
+   * Optional in the event: consumers must tolerate its absence (events from older item services).
    */
   materials: ItemMaterialPayload[];
 }

@@ -32,12 +32,15 @@ import { createHash, randomUUID, type X509Certificate } from 'node:crypto';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { Caller } from '../../kernel/internal-auth.ts';
-import { crlSignedBy, listedIn, nameText, parseCrl, readTrustBundle, reasonName, subjectDer, type ParsedCrl, type ParsedCrlEntry } from '../../seal/index.ts';
-import { loadCertificate, oneLineName, type ChainCertificate } from '../../seal/chain/certificate.ts';
+import {
+  crlSignedBy, listedIn, loadCertificate, nameText, oneLineName, parseCrl, readTrustBundle, reasonName, subjectDer,
+  type ChainCertificate, type ParsedCrl, type ParsedCrlEntry,
+} from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { markRevoked, operatorActor, type SealAdmin } from './seal-admin.ts';
 import { recordSealAct, type SealRole } from './seal-audit.ts';
 import { CRL_IMPORT_LOCK, sealLock, TSA_USE_LOCK, type CertRow } from './trust.ts';
+import type { CrlImports } from './imported-crls.ts';
 
 /** DER bytes: its PEM (or base64) still fits the gateway's 1 MB request body. */
 export const MAX_CRL_BYTES = 512 * 1024;
@@ -53,17 +56,7 @@ export interface CrlRow {
 const COLUMNS = `id, issuer_key, issuer_dn, ca_cert_pem, crl_number::text as crl_number, this_update, next_update, der, entries,
   imported_at, imported_by_id, imported_by_name, imported_by_agency`;
 
-/** What the service knows of imported CRLs (made once per service, ./service.ts). */
-export interface CrlImports {
-  /** The latest CRL of each CA, parsed: for verification and installation. */
-  current(q: Queryable): Promise<ParsedCrl[]>;
-  /** The CAs whose CRLs are taken: the configured anchors and the CA certificates of installed chains. */
-  knownCas(q: Queryable): Promise<ChainCertificate[]>;
-  /** The latest CRL (DER) of the CA whose certificates name <publicBase>/crl/<file>; null when none. */
-  servedAt(file: string): Promise<Buffer | null>;
-  /** The distribution points at this service that certificates of this CA key name. */
-  urlsOf(q: Queryable, issuerKey: string): Promise<string[]>;
-}
+export type { CrlImports } from './imported-crls.ts';
 
 /** How a CA is known in `crls`: the SHA-256 (hex) of its SubjectPublicKeyInfo. */
 export const keyId = (cert: X509Certificate): string => createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');

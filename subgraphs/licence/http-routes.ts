@@ -66,7 +66,7 @@ export function mountLicenceRoutes(router: Router, o: {
     ctx.body = o.anchorsPem.join('');
   });
 
-  // The CRL a seal certificate names as its distribution point (RFC 5280 §5; review gap D):
+  // The CRL a seal certificate names as its distribution point (RFC 5280 §5), so an offline verifier can fetch it:
   // PEM by default, DER with Accept: application/pkix-crl. The service's own CAs by id; an
   // outside CA's imported CRL by the name its certificates give.
   router.get('/crl/:file', async (ctx) => {

@@ -1,5 +1,5 @@
 /**
- * `POST /internal/licences/check` (R-LI-2, issue 4 bullet 7): the case service asks whether a
+ * `POST /internal/licences/check` (R-LI-2): the case service asks whether a
  * licence reference an applicant gave instead of an upload belongs to that applicant, is of
  * the licence type the item's material accepts, and is valid and not revoked or suspended now.
  * Service-to-service only: a bearer token from kernel/internal-auth.ts signServiceToken with

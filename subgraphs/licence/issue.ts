@@ -11,7 +11,7 @@
  *    the chain (seal, provincial CA, root) in x5c, so anyone holding the root verifies it (R-LI-4);
  * 5. stored (unique per case and type) and announced as `licence.issued` in the same transaction.
  *
- * Issue 4: the credential carries two status entries (revocation, suspension) at a random index
+ * Status and time: the credential carries two status entries (revocation, suspension) at a random index
  * of the agency's status lists (./status.ts), and the platform TSA's timestamp token binds its
  * signing time (seal/timestamp/token.ts), so it verifies after the seal certificate expires.
  *

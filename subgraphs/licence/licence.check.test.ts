@@ -1,13 +1,13 @@
 /**
- * licence.check: the internal API the case service calls instead of an upload (R-LI-2,
- * issue 4 bullet 7) — service token with audience urn:yiwang:licence, the licence must be the
+ * licence.check: the internal API the case service calls instead of an upload (R-LI-2)
+ * — service token with audience urn:yiwang:licence, the licence must be the
  * holder's, of the asked type, and valid and unrevoked now.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { internalKey, signServiceToken } from '../../kernel/internal-auth.ts';
 import { DEMO_LICENCE_TYPES } from '../../kernel/demo.ts';
 import { LICENCE_AUDIENCE, type CheckAnswer } from './internal-check.ts';
-import { HOLDER, HZ_SAMR, issue, OTHER_HOLDER, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HOLDER, HZ_SAMR, issue, OTHER_HOLDER, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

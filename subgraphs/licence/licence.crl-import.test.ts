@@ -15,12 +15,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ANONYMOUS } from '../../test/support/subgraph.ts';
-import { parseCrl } from '../../seal/index.ts';
-import { runSeal } from '../../seal/cli/seal.ts';
-import { runVerify } from '../../seal/cli/verify.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
+import { parseCrl, runSeal, runVerify } from '../../seal/index.ts';
+import type { CliIo } from '../../kernel/cli.ts';
 import { OffsetClock } from '../../kernel/clock.ts';
-import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 const PASS = 'offline-ca-passphrase-0123456789';
 const PUBLIC = 'https://licence.zj.example.gov.cn';

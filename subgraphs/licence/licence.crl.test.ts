@@ -3,18 +3,16 @@
  * serves the CA's current CRL (PEM or DER); the strict CLI verifier needs a current CRL for each
  * such certificate (none, or a stale one past nextUpdate → LICENCE_STATUS_UNAVAILABLE),
  * `--online` fetches and checks it, and a revoked seal then fails with LICENCE_CERT_REVOKED
- * (review gap D).
+ * (a verifier must not rule out revocation without a current CRL).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
-import { parseCrl } from '../../seal/index.ts';
-import { runVerify } from '../../seal/cli/verify.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
-import { HZ_SAMR, issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { loadCertificate, parseCrl, runVerify } from '../../seal/index.ts';
+import type { CliIo } from '../../kernel/cli.ts';
+import { HZ_SAMR, issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 import { CRL_HOURS } from './trust.ts';
 
 let f: LicenceFixture;
@@ -103,9 +101,7 @@ describe('licence.crl strict CLI', () => {
     const first = await run('--online');
     expect(first.code).toBe(0);
     rmSync(join(tmp, 'cache'), { recursive: true });
-    const { refreshStatusLists } = await import('../../seal/cli/status-cache.ts');
-    const { loadAnchors } = await import('../../seal/trust/bundle.ts');
-    const { verifyLicence } = await import('../../seal/index.ts');
+    const { loadAnchors, refreshStatusLists, verifyLicence } = await import('../../seal/index.ts');
     const sealed = await verifyLicence(lic.credential, { trustAnchorsPem: [await (await fetch(`${f.svc.url}/trust-bundle.pem`)).text()] });
     if (!sealed.valid) throw new Error('licence does not verify');
     await refreshStatusLists(join(tmp, 'cache'), sealed.credential, {

@@ -14,15 +14,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ANONYMOUS } from '../../test/support/subgraph.ts';
-import { certifySealKey, createFileKeyStore, readCsr, readTrustBundle, verifyLicence } from '../../seal/index.ts';
-import { runSeal } from '../../seal/cli/seal.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
+import { certifySealKey, createFileKeyStore, readCsr, readTrustBundle, runSeal, verifyLicence } from '../../seal/index.ts';
+import type { CliIo } from '../../kernel/cli.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES } from '../../kernel/demo.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { licenceServiceFactory } from './service.ts';
 import { createTrustStore } from './trust.ts';
-import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture } from './testing.ts';
+import { caseApproved, codeOf, eventually, HZ_SAMR, issue, licencesForCase, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture } from '../../test/support/licence.ts';
 
 const PASS = 'offline-ca-passphrase-0123456789';
 const OPERATOR = ZJ_SAMR; // the agency operating the licence service: its deciders manage the TSA

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANONYMOUS, entitiesQuery } from '../../test/support/subgraph.ts';
 import { readTrustBundle } from '../../seal/index.ts';
-import { HOLDER, HZ_SAMR, OTHER_HOLDER, ZJ_SAMR, caseApproved, codeOf, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HOLDER, HZ_SAMR, OTHER_HOLDER, ZJ_SAMR, caseApproved, codeOf, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let mine: StoredLicence;

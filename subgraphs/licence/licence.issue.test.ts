@@ -7,7 +7,7 @@ import { DEMO_LICENCE_TYPES } from '../../kernel/demo.ts';
 import { readTrustBundle, verifyLicence } from '../../seal/index.ts';
 import {
   HOLDER, HZ_SAMR, OTHER_HOLDER, ZJ_SAMR, caseApproved, eventually, issue, licencesForCase, startLicenceFixture, type LicenceFixture,
-} from './testing.ts';
+} from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 // Two instances starting at once on one database: the hierarchy must still be created once.

@@ -1,13 +1,13 @@
 /**
- * licence.keystore: the service's private keys behind the KeyStore interface (issue 4 bullet 1:
- * an HSM or KMS can replace the passphrase) — with a store configured, the database keeps only
+ * licence.keystore: the service's private keys behind the KeyStore interface (an HSM or
+ * KMS can replace the passphrase) — with a store configured, the database keeps only
  * references, the licences still seal and verify.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { KeyObject } from 'node:crypto';
 import { createMemoryKeyStore, readTrustBundle, verifyLicence, type KeyStore } from '../../seal/index.ts';
 import { KEYSTORE_REF } from './trust.ts';
-import { issue, startLicenceFixture, type LicenceFixture } from './testing.ts';
+import { issue, startLicenceFixture, type LicenceFixture } from '../../test/support/licence.ts';
 
 /** Stands in for an HSM: counts what it is asked. */
 class CountingStore implements KeyStore {

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { artifactPath, launchBrowser } from '../../test/support/browser.ts';
 import { signLink } from './links.ts';
 import { decodeQrImage } from './qr.ts';
-import { HOLDER, HZ_SAMR, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { HOLDER, HZ_SAMR, issue, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;
@@ -43,7 +43,7 @@ describe('licence.pages holder', () => {
     await expect(page.getByRole('heading', { name: '食品经营许可证' }).isVisible()).resolves.toBe(true);
     await expect(page.getByRole('status').getAttribute('data-valid')).resolves.toBe('true');
     await expect(page.getByRole('img', { name: /电子印章/ }).isVisible()).resolves.toBe(true);
-    // The seal certificate's stored image, decoded and drawn by the browser (review gap F).
+    // The seal certificate's stored image, decoded and drawn by the browser (the certified impression).
     await expect(page.getByRole('img', { name: /电子印章/ }).evaluate((img) => [img.getAttribute('data-source'), (img as unknown as { naturalWidth: number }).naturalWidth])).resolves.toEqual(['certificate', 320]);
     await expect(page.getByText('330106********123X').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: artifactPath('licence-holder.png'), fullPage: true });

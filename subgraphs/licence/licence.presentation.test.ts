@@ -5,11 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
-import { readTrustBundle, verifyLicence } from '../../seal/index.ts';
+import { loadCertificate, readTrustBundle, verifyLicence } from '../../seal/index.ts';
 import { signLink } from './links.ts';
 import { decodeQrImage } from './qr.ts';
-import { codeOf, HOLDER, HZ_SAMR, issue, OTHER_HOLDER, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HOLDER, HZ_SAMR, issue, OTHER_HOLDER, person, staffOf, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { OffsetClock } from '../../kernel/clock.ts';
-import { caseApproved, issue, startLicenceFixture, type LicenceFixture } from './testing.ts';
+import { caseApproved, issue, startLicenceFixture, type LicenceFixture } from '../../test/support/licence.ts';
 
 const YEAR = 365 * 24 * 3600_000;
 const clock = new OffsetClock();

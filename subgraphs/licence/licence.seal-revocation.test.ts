@@ -12,13 +12,11 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
-import { parseCrl } from '../../seal/index.ts';
-import { runVerify } from '../../seal/cli/verify.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
+import { loadCertificate, parseCrl, runVerify } from '../../seal/index.ts';
+import type { CliIo } from '../../kernel/cli.ts';
 import { OffsetClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES } from '../../kernel/demo.ts';
-import { codeOf, HZ_SAMR, issue, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { codeOf, HZ_SAMR, issue, secondAfterTimestamp, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 const OPERATOR = ZJ_SAMR;
 /**

@@ -8,10 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeList, bitAt } from '../../seal/index.ts';
-import { runVerify } from '../../seal/cli/verify.ts';
-import type { CliIo } from '../../seal/cli/io.ts';
-import { codeOf, HZ_SAMR, issue, person, HOLDER, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { decodeList, bitAt, runVerify } from '../../seal/index.ts';
+import type { CliIo } from '../../kernel/cli.ts';
+import { codeOf, HZ_SAMR, issue, person, HOLDER, staffOf, startLicenceFixture, ZJ_SAMR, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 const TTL_SECONDS = 60;
 let f: LicenceFixture;

@@ -9,7 +9,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { decodeQrImage, licenceDigest, qrText, parseReference } from './qr.ts';
-import { issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from './testing.ts';
+import { issue, startLicenceFixture, type LicenceFixture, type StoredLicence } from '../../test/support/licence.ts';
 
 let f: LicenceFixture;
 let lic: StoredLicence;

@@ -1,5 +1,5 @@
 /**
- * Links to a licence's page (issue 4 bullet 5, R-LI-4 "holders show their licences at any
+ * Links to a licence's page (R-LI-4 "holders show their licences at any
  * time"): a signed, expiring token in the URL, so neither the holder's page nor a share link
  * needs a login on the licence service. HS256 under the platform's internal key, with its own
  * `typ` and audience so no other platform token can pass for one.

@@ -7,7 +7,7 @@
  * - licences: issued electronic licences (R-LI-1/2). (case_id, type_code) is unique: a replayed
  *   `case.approved` cannot issue a second licence of the same type for the same case.
  * - licence_serials: per agency and licence type, the GB/T 36904 serial counter.
- * 002 (issue 4):
+ * 002 (status, timestamps, outside CAs):
  * - certificates may also be the platform timestamp authority ('tsa', under the root).
  * - status_lists: per agency and purpose (revocation, suspension) the Bitstring Status List
  *   bits (131,072 entries) and the last sealed status-list credential with its validUntil, so

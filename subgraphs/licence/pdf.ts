@@ -1,5 +1,5 @@
 /**
- * The printable licence (issue 4 bullet 5): an A4 PDF made with pdfkit, its Chinese text set in
+ * The printable licence (R-LI-4): an A4 PDF made with pdfkit, its Chinese text set in
  * Noto Sans Hans (SIL OFL, shipped by the @embedpdf/fonts-sc package), embedded as a subset so
  * the PDF prints the same everywhere, whatever fonts the reader has. It carries the seal
  * impression (the seal certificate's stored image, else drawn: ./seal-image.ts), the QR code that verifies (./qr.ts) and the verify address.
@@ -52,7 +52,7 @@ export async function renderLicencePdf(p: PdfInput): Promise<Buffer> {
   fieldRows(doc, rows, 130, 340);
   const left = doc.page.margins.left;
   const sealTop = doc.y + 20;
-  if (p.sealImage) doc.image(p.sealImage, 330, sealTop, { width: 140 }); // the certified seal image (review gap F)
+  if (p.sealImage) doc.image(p.sealImage, 330, sealTop, { width: 140 }); // the certified seal image (its SHA-256 is in the seal certificate)
   else drawSeal(doc, 330, sealTop, 140, l.issuerName, p.sealPurpose);
   doc.image(qr, left, sealTop, { width: 130 });
   doc.fontSize(9).fillColor('#52606d').text('扫码验证 Scan to verify', left, sealTop + 134, { width: 130, align: 'center' });

@@ -1,5 +1,5 @@
 /**
- * The holder's licence page and share links (issue 4 bullet 5; R-LI-4):
+ * The holder's licence page and share links (R-LI-4):
  *
  * - `GET /licences/view/:token`              the licence page (./pages/licence-page.ts)
  * - `GET /licences/view/:token/licence.pdf`  the printable PDF (./pdf.ts)

@@ -2,7 +2,7 @@
  * Reading what a licence QR code carries, from an uploaded picture of it (the public verify
  * page): PNG decoded by pngjs, JPEG by jpeg-js, the QR symbol by jsQR. And making the text a
  * QR code carries: the sealed licence itself when it fits, else a compact reference plus the
- * SHA-256 digest of the licence (issue 4 bullet 5), as a verify-page URL a phone opens directly.
+ * SHA-256 digest of the licence (R-LI-4), as a verify-page URL a phone opens directly.
  */
 import { createHash } from 'node:crypto';
 import jpeg from 'jpeg-js';

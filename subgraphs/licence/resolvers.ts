@@ -5,33 +5,18 @@
  * only inside the signed credential, which the holder needs in order to present it.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../../kernel/clock.ts';
 import { linkUrl, SHARE_MINUTES, signLink, VIEW_MINUTES } from './links.ts';
-import type { Db } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { requirePerson, requireStaffRole, type Caller } from '../../kernel/internal-auth.ts';
-import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { findLicence, listByCase, listByHolder, type LicenceRecord } from './repository.ts';
 import { changeStatus, stateOf, statusHistory, type StatusAction } from './status.ts';
-import type { TrustStore } from './trust.ts';
-import type { SealAdmin } from './seal-admin.ts';
 import { sealMutations, sealQueries } from './seal-resolvers.ts';
+import type { LicenceContext } from './context.ts';
 
-export interface LicenceContext extends SubgraphContext {
-  db: Db;
-  trust: TrustStore;
-  clock: Clock;
-  statusBase: string;
-  statusTtlMs: number;
-  /** Signs the holder's view links and share links (./links.ts). */
-  linkKey: KeyObject;
-  /** Seal requests, installation, revocation (./seal-admin.ts). */
-  sealAdmin: SealAdmin;
-}
+export type { LicenceContext } from './context.ts';
 
 /**
- * Revoke, suspend, reinstate (issue 4 bullet 3): deciders of the issuing agency only (the
+ * Revoke, suspend, reinstate (R-LI-4: verifiers see the status): deciders of the issuing agency only (the
  * agency that sealed it answers for it); the change and its audit row in one transaction.
  */
 function statusMutation(action: StatusAction) {

@@ -33,14 +33,13 @@ import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { requireStaffRole, type Caller } from '../../kernel/internal-auth.ts';
-import { acceptCertifiedChain, buildCsr, describeCertificate, readCsr, readInvalidityDate, type CrlReason } from '../../seal/index.ts';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
+import { acceptCertifiedChain, buildCsr, describeCertificate, loadCertificate, readCsr, readInvalidityDate, type CrlReason } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { isJpeg, isPng } from './qr.ts';
 import { recordSealAct, type SealActor, type SealRole } from './seal-audit.ts';
 import { SEAL_PURPOSE } from './seal-image.ts';
 import { CRL_IMPORT_LOCK, crlUrl, sealLock, TSA_NAME, TSA_USE_LOCK, type CertRow, type TrustStore } from './trust.ts';
-import type { CrlImports } from './crl-import.ts';
+import type { CrlImports } from './imported-crls.ts';
 
 export interface SealAdmin {
   db: Db; trust: TrustStore; clock: Clock;

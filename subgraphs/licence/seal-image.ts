@@ -3,7 +3,7 @@
  * official seal (red ring, the agency name along the upper arc, a five-pointed star, the seal's
  * purpose below). One geometry for SVG and PDF (./pdf.ts).
  *
- * Review gap F: each agency seal certificate the service issues gets a seal image — this seal
+ * The certified impression: each agency seal certificate the service issues gets a seal image — this seal
  * rendered once to PNG (resvg, with the PDF's own Noto Sans Hans font) and stored with the
  * certificate, whose seal-image extension carries its SHA-256. Pages and PDFs draw that stored
  * image, found from the certificate that actually sealed the licence (x5c[0]) and only when its
@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { Resvg } from '@resvg/resvg-js';
 import type { Queryable } from '../../kernel/db.ts';
 import { CJK_FONT } from '../../kernel/pdf.ts';
-import { loadCertificate } from '../../seal/chain/certificate.ts';
+import { loadCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { html, type Html } from './pages/html.ts';
 

@@ -11,7 +11,7 @@ import {
 import { importCrl, listCrls, revokedBy, type CrlRow } from './crl-import.ts';
 import { sealAudit, type SealRole } from './seal-audit.ts';
 import type { CertRow } from './trust.ts';
-import type { LicenceContext } from './resolvers.ts';
+import type { LicenceContext } from './context.ts';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 /** SealRevocationReason ↔ RFC 5280 names, spelt out: cACompromise does not follow the pattern. */

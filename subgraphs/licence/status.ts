@@ -1,5 +1,5 @@
 /**
- * Licence status (issue 4 bullet 3): Bitstring Status List v1.0, one list per issuing agency and
+ * Licence status (R-LI-4): Bitstring Status List v1.0, one list per issuing agency and
  * purpose (revocation, suspension), each licence at one random index of its agency's lists
  * (the same index in both). Staff of the issuing agency revoke, suspend and reinstate with a
  * reason; every change is logged in status_audit in the same transaction as the bits.
@@ -18,10 +18,7 @@ import { AppError, isAppError } from '../../kernel/errors.ts';
 import {
   MIN_LIST_ENTRIES, buildStatusListCredential, emptyBitstring, issuerId, setBit, signStatusList, type StatusEntry, type StatusListSource, type StatusPurpose,
 } from '../../seal/index.ts';
-import type { ChainCertificate } from '../../seal/chain/certificate.ts';
-import { readStatusList } from '../../seal/status/check.ts';
-import { fetchLimited } from '../../seal/status/fetch.ts';
-import { loadAnchors } from '../../seal/trust/bundle.ts';
+import { fetchLimited, loadAnchors, readStatusList, type ChainCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import type { TrustStore } from './trust.ts';
 
@@ -182,7 +179,7 @@ function claimedList(jws: string): { purpose: StatusPurpose; issuerCode: string 
  * licence's seal chain verified, so the URLs come from trusted issuers; even so an answer is
  * kept only once it verified as a sealed list of the agency it names under this platform's
  * root (its validUntil is read from the verified payload), and a bad answer never replaces a
- * good copy (review gap E). checkStatus verifies again against the licence's own entry.
+ * good copy (a list URL comes from the licence, so an answer proves nothing until it verifies). checkStatus verifies again against the licence's own entry.
  */
 export function serviceStatusLists(o: {
   db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch; maxBytes?: number; remoteLimit?: number;

@@ -273,7 +273,7 @@ export function createTrustStore(o: {
         const ca = await usable(q, 'ca', now);
         if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
         // The agency's seal image (a generated round seal for the demo), stored with the
-        // certificate that carries its SHA-256 (review gap F).
+        // certificate that carries its SHA-256 (so only the certified impression is ever shown).
         const sealImage = renderSealPng(agency.name, SEAL_PURPOSE);
         seal = await insert(q, 'seal', ca.id, agency.code, issueSealCertificate(await certified(ca), {
           agencyName: agency.name, agencyCode: agency.code, sealName: `${agency.name}${SEAL_PURPOSE}`, now, years: SEAL_YEARS,

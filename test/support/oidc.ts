@@ -9,14 +9,15 @@
  *   code. Returns openid-client's token response (access_token = JWT for the gateway,
  *   refresh_token, id_token) with `config` (for refreshTokenGrant / fetchUserInfo) and `tokens`.
  * - `fetchUserInfoFor(result)`: UserInfo needs a token without audience: refresh with an explicit
- *   scope (see idp/provider.ts), then call UserInfo.
+ *   scope (see idp/oidc/provider.ts), then call UserInfo.
  * - `startTestIdp()`: an IdP on a free port over a fresh test database and cache.
  *
  * A refused login (wrong password, disabled account) throws `LoginPageError` carrying the code the
  * page showed (LOGIN_FAILED, ACCOUNT_DISABLED, FORBIDDEN …).
  */
 import * as client from 'openid-client';
-import { AGREEMENT } from '../../idp/accounts.ts';
+import { CookieJar, browserFetch, discoverClient, parseForms, pageErrorCode, LoginPageError, type LoginResult } from '../../bin/journey/browser.ts';
+import { AGREEMENT } from '../../idp/accounts/store.ts';
 import { loadConfig, type Config } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import { silentLogger, type Logger } from '../../kernel/log.ts';
@@ -59,18 +60,23 @@ async function devSinkFile(): Promise<(() => Promise<SentNotice[]>) | undefined>
   return devNotifier({ file, log: silentLogger(), clock: systemClock }).read;
 }
 
-export async function registrationCode(issuer: string, mobile: string): Promise<string | undefined> {
+/** The last registration code the IdP at `issuer` sent to `mobile` (its development sink), without asking for one. */
+export async function sentRegistrationCode(issuer: string, mobile: string): Promise<string | undefined> {
   const { devSink } = await import('../../idp/otp/dev-sinks.ts');
   // An IdP in this process registers its sink; one running in another process (`npm start`,
   // then `npm run journey`) writes the development sink's file, as configured there.
   const read = devSink(issuer) ?? await devSinkFile();
   if (!read) throw new Error(`no development SMS sink for ${issuer} (start the IdP with NOTIFY_SINK=dev; set NOTIFY_DEV_FILE / DATA_DIR as it has them)`);
+  const sent = (await read()).filter((n) => n.to === mobile && n.template === 'otp.register');
+  return sent.at(-1)?.params?.code;
+}
+
+export async function registrationCode(issuer: string, mobile: string): Promise<string | undefined> {
   const res = await fetch(new URL('/register/code', issuer), {
     method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ mobile }),
   });
   await res.body?.cancel();
-  const sent = (await read()).filter((n) => n.to === mobile && n.template === 'otp.register');
-  return sent.at(-1)?.params?.code;
+  return sentRegistrationCode(issuer, mobile);
 }
 
 /**
@@ -92,7 +98,7 @@ export async function postRegistration(issuer: string, body: Record<string, unkn
 }
 
 /**
- * Registration with verifiable factors: the development registry (idp/verify/fixture.ts) confirms
+ * Registration with verifiable factors: the development registry (idp/dev-registry.ts) confirms
  * people it does not list, so the mobile and the default social-security card make two.
  */
 export async function registerPerson(issuer: string, fields: PersonFields): Promise<{ id: string }> {
@@ -104,186 +110,12 @@ export async function registerPerson(issuer: string, fields: PersonFields): Prom
 }
 
 // ---------------------------------------------------------------------------------------------
-// A browser: cookie jar + manual redirects + form submission
+// The browser and the relying party (bin/journey/browser.ts, shared with the journey and the benchmarks)
 
-interface StoredCookie { name: string; value: string; path: string; host: string; expires: number | null }
-
-/** Enough of RFC 6265 for one host: path matching, Max-Age / Expires, deletion. */
-export class CookieJar {
-  #cookies = new Map<string, StoredCookie>();
-
-  store(url: URL, res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      if (eq <= 0) continue;
-      const c: StoredCookie = { name: pair.slice(0, eq), value: pair.slice(eq + 1), path: defaultPath(url), host: url.host, expires: null };
-      for (const a of attrs) {
-        const [k = '', v = ''] = a.split('=');
-        const key = k.toLowerCase();
-        if (key === 'path' && v.startsWith('/')) c.path = v;
-        else if (key === 'max-age') c.expires = Date.now() + Number(v) * 1000;
-        else if (key === 'expires' && c.expires === null) c.expires = Date.parse(v);
-      }
-      const id = `${c.host};${c.path};${c.name}`;
-      if (c.expires !== null && c.expires <= Date.now()) this.#cookies.delete(id);
-      else this.#cookies.set(id, c);
-    }
-  }
-
-  header(url: URL): string {
-    const now = Date.now();
-    return [...this.#cookies.values()]
-      .filter((c) => c.host === url.host && (c.expires === null || c.expires > now) && pathMatches(url.pathname, c.path))
-      .sort((a, b) => b.path.length - a.path.length)
-      .map((c) => `${c.name}=${c.value}`).join('; ');
-  }
-}
-
-function defaultPath(url: URL): string {
-  const p = url.pathname;
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
-function pathMatches(reqPath: string, cookiePath: string): boolean {
-  return reqPath === cookiePath || (reqPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || reqPath[cookiePath.length] === '/'));
-}
-
-/** A fetch that keeps cookies and never follows redirects by itself. */
-export async function browserFetch(jar: CookieJar, url: URL, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'text/html' };
-  const cookie = jar.header(url);
-  if (cookie) headers.cookie = cookie;
-  let body: string | undefined;
-  if (init.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(init.form).toString();
-  }
-  const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
-  jar.store(url, res);
-  return res;
-}
-
-function decodeEntities(s: string): string {
-  return s.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
-    .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-}
-
-export interface PageForm { action: string; fields: Record<string, string> }
-
-/** The forms of a page: action and hidden inputs (enough for the IdP's own pages). */
-export function parseForms(html: string): PageForm[] {
-  const forms: PageForm[] = [];
-  for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)) {
-    const action = /action="([^"]*)"/.exec(m[1] ?? '')?.[1];
-    if (!action) continue;
-    const fields: Record<string, string> = {};
-    for (const i of (m[2] ?? '').matchAll(/<input\b[^>]*type="hidden"[^>]*>/g)) {
-      const name = /name="([^"]*)"/.exec(i[0])?.[1];
-      const value = /value="([^"]*)"/.exec(i[0])?.[1];
-      if (name) fields[decodeEntities(name)] = decodeEntities(value ?? '');
-    }
-    forms.push({ action: decodeEntities(action), fields });
-  }
-  return forms;
-}
-
-/** The error code a page shows (`data-code` on its error box), if any. */
-export function pageErrorCode(html: string): string | undefined {
-  return /data-code="([A-Z_]+)"/.exec(html)?.[1];
-}
-
-export class LoginPageError extends Error {
-  readonly code: string | undefined;
-  readonly status: number;
-  readonly html: string;
-  constructor(status: number, html: string) {
-    const code = pageErrorCode(html);
-    super(`login stopped with HTTP ${status}${code ? ` ${code}` : ''}`);
-    this.code = code;
-    this.status = status;
-    this.html = html;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The relying party
-
-export interface LoginOptions {
-  issuer: string;
-  clientId?: string;
-  redirectUri: string;
-  /** RFC 8707 resource (the gateway); omitted = the IdP's default resource. */
-  resource?: string;
-  /** ID number, mobile number or staff username. */
-  login: string;
-  password: string;
-  scope?: string;
-  /** Approve (default) or deny the consent page. */
-  consent?: 'approve' | 'deny';
-}
-
-export type TokenResponse = Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-export type LoginResult = TokenResponse & { tokens: TokenResponse; config: client.Configuration };
-
-export async function discoverClient(issuer: string, clientId = 'yiwang-portal'): Promise<client.Configuration> {
-  return client.discovery(new URL(issuer), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
-}
-
-/**
- * Walk the browser from the authorization URL to the redirect back to `redirectUri`; returns
- * that callback URL. Throws LoginPageError when a page answers with an error status.
- */
-export async function authorizeInBrowser(jar: CookieJar, start: URL, o: Pick<LoginOptions, 'redirectUri' | 'login' | 'password' | 'consent'>): Promise<URL> {
-  const target = new URL(o.redirectUri);
-  let res = await browserFetch(jar, start);
-  let url = start;
-  for (let step = 0; step < 20; step++) {
-    if (res.status >= 300 && res.status < 400) {
-      const next = new URL(res.headers.get('location') ?? '', url);
-      await res.body?.cancel();
-      if (next.origin === target.origin && next.pathname === target.pathname) return next;
-      url = next;
-      res = await browserFetch(jar, url);
-      continue;
-    }
-    const html = await res.text();
-    if (res.status !== 200) throw new LoginPageError(res.status, html);
-    const forms = parseForms(html);
-    const login = forms.find((f) => f.action.endsWith('/login'));
-    const confirm = forms.find((f) => f.action.endsWith('/confirm'));
-    if (login) {
-      url = new URL(login.action, url);
-      res = await browserFetch(jar, url, { form: { ...login.fields, login: o.login, password: o.password } });
-    } else if (confirm) {
-      url = new URL(confirm.action, url);
-      res = await browserFetch(jar, url, { form: { ...confirm.fields, decision: o.consent ?? 'approve' } });
-    } else {
-      throw new LoginPageError(res.status, html);
-    }
-  }
-  throw new Error('too many steps before reaching the redirect URI');
-}
-
-export async function loginWithPkce(o: LoginOptions): Promise<LoginResult> {
-  const config = await discoverClient(o.issuer, o.clientId);
-  const codeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const params: Record<string, string> = {
-    redirect_uri: o.redirectUri,
-    scope: o.scope ?? 'openid profile phone',
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-    state,
-  };
-  if (o.resource) params.resource = o.resource;
-  const callback = await authorizeInBrowser(new CookieJar(), client.buildAuthorizationUrl(config, params), o);
-  const tokens = await client.authorizationCodeGrant(
-    config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state }, o.resource ? { resource: o.resource } : undefined,
-  );
-  return Object.assign(tokens, { tokens, config });
-}
+export {
+  CookieJar, browserFetch, parseForms, pageErrorCode, LoginPageError, discoverClient, authorizeInBrowser, loginWithPkce,
+  type PageForm, type LoginOptions, type TokenResponse, type LoginResult,
+} from '../../bin/journey/browser.ts';
 
 /**
  * UserInfo for a login: refresh with an explicit scope (which yields a token for UserInfo, not
@@ -485,7 +317,7 @@ export async function startTestIdp(o: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 3 (partners, administration): admin tokens and confidential partner clients
+// Partners and administration: admin tokens and confidential partner clients
 
 /** Issuer of the IdP's admin API resource (idp/partners/hooks.ts adminResource). */
 export const adminResourceOf = (issuer: string): string => `${issuer}/admin`;
@@ -548,7 +380,7 @@ export async function authorizeCountingPages(jar: CookieJar, start: URL, redirec
     const confirm = forms.find((f) => f.action.endsWith('/confirm'));
     const change = forms.find((f) => f.action.endsWith('/password'));
     if (change && newPassword) {
-      // First login with an initial password: change it (idp/interactions.ts).
+      // First login with an initial password: change it (idp/interactions/change-password.ts).
       pages.passwordChange += 1;
       url = new URL(change.action, url);
       res = await browserFetch(jar, url, { form: { ...change.fields, password: newPassword, password2: newPassword } });

@@ -3,7 +3,7 @@ import { ANONYMOUS } from '../../../test/support/subgraph.ts';
 import {
   BOOK, CANCEL, FOOD_ITEM, HR_ITEM, SHOP_ITEM, codeOf, count, idNumberOf, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture, type ApptView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 
 let f: ApptFixture;
 let win: { windowId: string; calendarId: string };
@@ -27,7 +27,7 @@ async function refusedWith(caller: Parameters<ApptFixture['call']>[0], vars: Rec
   expect(await appointments()).toBe(before);
 }
 
-describe('appointments.booking', () => {
+describe('appointments.booking (R-CA-5)', () => {
   test('a person books a slot tomorrow: BOOKED, masked ID number, one place taken', async () => {
     const a = await ok<ApptView>(f, person(1), BOOK, bookVars('2026-11-24', '09:30'));
     expect(a).toMatchObject({ status: 'BOOKED', date: '2026-11-24', start: '09:30', end: '10:00', idNumberMasked: `110105********${idNumberOf(1).slice(14)}`, ticket: null });

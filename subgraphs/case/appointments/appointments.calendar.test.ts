@@ -8,7 +8,7 @@ import { demoWindowId, seedDemoWindows } from './seed.ts';
 import {
   DEFINE_CALENDAR, DEFINE_WINDOW, FOOD_ITEM, HR_ITEM, HZ, HZ_HR, codeOf, count, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 import { AppError } from '../../../kernel/errors.ts';
 
 const DAY = { periods: [{ start: '09:00', end: '12:00' }, { start: '13:30', end: '17:00' }], slotMinutes: 30, capacity: 3 };
@@ -23,7 +23,7 @@ function problemsOf(c: Parameters<typeof validateCalendar>[0]): string[] {
   }
 }
 
-describe('appointments.calendar (rules)', () => {
+describe('appointments.calendar (rules, R-CA-5)', () => {
   test('a sound calendar passes; every broken rule is reported at once', () => {
     expect(problemsOf(DAY)).toEqual([]);
     expect(problemsOf({ periods: [], slotMinutes: 30, capacity: 1 })).toEqual(['at least one opening period is needed']);

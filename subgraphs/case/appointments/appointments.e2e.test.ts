@@ -17,7 +17,7 @@ import type { Cache } from '../../../kernel/cache.ts';
 import { startPlatform, type Platform } from '../../../bin/platform.ts';
 import { TEST_SECRET, testCache, testDb, type TestDb } from '../../../test/support/infra.ts';
 import { errorCode, gql, gqlOk, login, type Endpoints } from '../../../test/journey.ts';
-import { FOOD_ITEM } from './testing.ts';
+import { FOOD_ITEM } from '../../../test/support/appointments.ts';
 import { demoWindowId } from './seed.ts';
 import { addDays, localDate } from './time.ts';
 

@@ -3,7 +3,7 @@ import { ANONYMOUS } from '../../../test/support/subgraph.ts';
 import {
   BOOK, FOOD_ITEM, HZ_HR, MONDAY_9AM, TICKET_FIELDS, codeOf, count, idNumberOf, ok, person, setUpWindow, staffOf, startApptFixture,
   type ApptFixture, type ApptView, type TicketView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 
 const CHECK_IN = `mutation ($id: String!) { kioskCheckIn(idNumber: $id) { ${TICKET_FIELDS} } }`;
 const WALK_IN = `mutation ($w: ID!) { takeWalkInTicket(windowId: $w) { ${TICKET_FIELDS} } }`;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await f.close(); });
 
-describe('appointments.queue', () => {
+describe('appointments.queue (R-CA-5: check-in and priority tickets)', () => {
   test('kiosk check-in by ID number: refusals with their codes, nothing issued', async () => {
     f.clock.set(MONDAY_9AM);
     const a = await book(1, '09:00');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   BOOK, CANCEL, FOOD_ITEM, MONDAY_9AM, codeOf, count, eventually, ok, person, setUpWindow, startApptFixture,
   type ApptFixture, type ApptView,
-} from './testing.ts';
+} from '../../../test/support/appointments.ts';
 import { addDays, localDate } from './time.ts';
 import { weekdaysOnly } from './working-days.ts';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await f.close(); });
 
-describe('appointments.reminders', () => {
+describe('appointments.reminders (R-CA-5)', () => {
   test('an SMS the day before, from the reminder time (10:00), to the mobile the IdP holds; once', async () => {
     f.clock.set(MONDAY_9AM);
     const tue = await book(1, '2026-11-24', '14:00');
@@ -83,7 +83,7 @@ describe('appointments.reminders', () => {
   });
 });
 
-describe('appointments.no-shows', () => {
+describe('appointments.no-shows (R-CA-5)', () => {
   test('a slot that ends without check-in becomes a no-show (not before it ends)', async () => {
     f.clock.set('2026-11-25T12:00:00+08:00');
     const a = await book(6, '2026-11-26', '09:00');

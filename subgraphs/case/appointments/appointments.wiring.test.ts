@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { systemClock } from '../../../kernel/clock.ts';
 import type { Notice } from '../../../kernel/notify.ts';
-import { FOOD_ITEM, feedItems, startCaseFixture, submit, type CaseFixture } from '../testing.ts';
-import { BOOK, DEFINE_CALENDAR, DEFINE_WINDOW, fakeDirectory, person, staffOf } from './testing.ts';
+import { FOOD_ITEM, feedItems, startCaseFixture, submit, type CaseFixture } from '../../../test/support/case.ts';
+import { BOOK, DEFINE_CALENDAR, DEFINE_WINDOW, fakeDirectory, person, staffOf } from '../../../test/support/appointments.ts';
 import { addDays, localDate } from './time.ts';
 import { weekdaysOnly } from './working-days.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Materials of a case (issue 5 bullet 6, R-CA-1, R-LI-2). The applicant adds them while the case
+ * Materials of a case (R-CA-1, R-LI-2). The applicant adds them while the case
  * is submitted or waiting for a supplement (R-CA-4), either
  * - as an upload: GraphQL `requestMaterialUpload` gives a signed address valid 10 minutes, the
  *   client PUTs the bytes there (no size limit of a GraphQL body; the case service's own limit
@@ -117,7 +117,7 @@ export interface LicenceRef { licenceId?: string | null; identifier?: string | n
 
 /**
  * Which of the case's item materials the licence replaces, and the licence type it must be
- * (R-LI-2, issue 4 gap A): the item catalogue decides (`replaceableByLicenceType`, carried to the
+ * (R-LI-2): the item catalogue decides (`replaceableByLicenceType`, carried to the
  * replica by `item.upserted`), never the applicant.
  */
 async function replaceableMaterial(q: Queryable, c: CaseRecord, materialCode: string): Promise<ReplicaMaterial & { replaceableByLicenceType: string }> {

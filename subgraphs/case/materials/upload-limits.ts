@@ -1,5 +1,5 @@
 /**
- * Limits on uploads (issue 5 bullet 6, review gap 6): an upload address works once (a leaked or
+ * Limits on uploads (R-CA-1): an upload address works once (a leaked or
  * replayed address cannot add more files for 10 minutes), and a case holds a bounded number of
  * material rows (re-uploads included), so one applicant cannot fill the store through one case.
  */

@@ -1,5 +1,5 @@
 /**
- * Workflow as data (issue 5 bullet 1): what an item's implementation allows, as a plain JSON-able
+ * Workflow as data (R-CA-2, R-CA-7): what an item's implementation allows, as a plain JSON-able
  * object — states, actions, the roles allowed per action, deadlines per state — checked by one
  * validator before anything uses it. The engine (./transitions.ts) interprets a definition; it
  * never hard-codes an item's flow.

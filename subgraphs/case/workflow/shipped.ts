@@ -1,5 +1,5 @@
 /**
- * The workflows shipped with the platform (issue 5 bullet 1). An item gets `instant` when its case
+ * The workflows shipped with the platform (R-CA-2, R-CA-7). An item gets `instant` when its case
  * type is 1 (即办), `promised` otherwise (承诺件, type 2 and 9), unless an item binding names
  * another one (./registry.ts); `parallel` is bound to items handled jointly (R-CA-9).
  *

@@ -1,5 +1,5 @@
 /**
- * A licence as a page (issue 4 bullet 5): for its holder (`Licence.viewUrl`) or for a verifier
+ * A licence as a page (R-LI-4): for its holder (`Licence.viewUrl`) or for a verifier
  * holding a share link. The facts (ID number masked, R-ID-11), the live status, the seal
  * impression, the QR code that verifies, and links to the printable PDF and the signed file.
  */

@@ -1,5 +1,5 @@
 /**
- * The public verify page (issue 4 bullet 4, R-LI-4): paste a licence, upload its file, or upload
+ * The public verify page (R-LI-4): paste a licence, upload its file, or upload
  * a picture of its QR code; the answer shows valid or the reason code with its message, and the
  * licence's facts (ID number masked, R-ID-11). Works without JavaScript: a plain multipart form
  * posted to POST /verify.
