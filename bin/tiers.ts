@@ -174,9 +174,9 @@ async function checkChains(anchor: PlatformReady): Promise<void> {
 function table(anchor: PlatformReady): string {
   const rows = TIERS.map((p) => {
     const r = running.get(p.id)!.ready!;
-    return [p.id, p.tier, p.mode, p.region, r.entityId, r.issuer, `${r.gateway}/graphql`];
+    return [p.id, p.tier, p.mode, p.region, r.issuer, `${r.gateway}/graphql`];
   });
-  const head = ['platform', 'tier', 'mode', 'region', 'federation entity', 'IdP (issuer)', 'gateway'];
+  const head = ['platform', 'tier', 'mode', 'region', 'IdP (issuer and Entity Identifier)', 'gateway'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
   const lines = ['', `一网 Yiwang federation — ${TIERS.length} platforms, trust anchor ${anchor.entityId}`, '', line(head), ...rows.map(line), ''];

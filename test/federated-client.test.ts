@@ -93,7 +93,7 @@ beforeAll(async () => {
   home = await startTestIdp({
     port,
     env: {
-      IDP_PLATFORM_ID: 'zj-hz', FEDERATION_ENTITY_ID: issuer, FEDERATION_AUTHORITY_HINTS: national.id,
+      IDP_PLATFORM_ID: 'zj-hz', IDP_PLATFORM_REGION: '330100', FEDERATION_ENTITY_ID: issuer, FEDERATION_AUTHORITY_HINTS: national.id,
       FEDERATION_TRUST_ANCHORS: JSON.stringify(anchors), FEDERATION_HTTP_HOSTS: HOST, FEDERATION_ORGANIZATION_NAME: '杭州市 / Hangzhou',
     },
   });
@@ -118,7 +118,7 @@ describe('the IdP in the federation', () => {
     await verifyStatement(jwt, claims.jwks, Math.floor(Date.now() / 1000));
     expect(claims).toMatchObject({ iss: home.issuer, sub: home.issuer, authority_hints: [national.id] });
     expect(claims.metadata?.openid_provider).toMatchObject({ issuer: home.issuer, token_endpoint: `${home.issuer}/token`, client_registration_types_supported: ['automatic'] });
-    expect(claims.metadata?.federation_entity?.yiwang_platform).toEqual({ id: 'zj-hz', tier: 'municipal' });
+    expect(claims.metadata?.federation_entity?.yiwang_platform).toEqual({ id: 'zj-hz', tier: 'municipal', mode: 'separate', region: '330100' });
     // A municipal IdP is a leaf: no fetch or list.
     expect(claims.metadata?.federation_entity?.federation_fetch_endpoint).toBeUndefined();
   });

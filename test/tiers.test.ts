@@ -74,8 +74,9 @@ describe('npm run tiers', () => {
       // Each its own data directory (embedded database).
       expect(existsSync(join(dir, p.id, 'pglite'))).toBe(true);
     }
-    // Six platforms, three URLs each, no two alike: their own ports.
-    expect(new Set(tiers.platforms.flatMap((p) => [p.entityId, p.issuer, p.gateway])).size).toBe(tiers.platforms.length * 3);
+    // Each platform's IdP is its federation entity; no two platforms share a port.
+    for (const p of tiers.platforms) expect(p.entityId).toBe(p.issuer);
+    expect(new Set(tiers.platforms.flatMap((p) => [p.issuer, p.gateway])).size).toBe(tiers.platforms.length * 2);
     // The table names every platform and the demo logins.
     for (const p of tiers.platforms) expect(output).toContain(p.issuer);
     expect(output).toMatch(/password/);
@@ -95,7 +96,8 @@ describe('npm run tiers', () => {
       expect(claims.iss).toBe(p.entityId);
       expect(claims.authority_hints ?? []).toEqual(plan.superior ? [byId.get(plan.superior)!.entityId] : []);
       expect(claims.metadata?.openid_provider?.issuer).toBe(p.issuer);
-      expect(claims.metadata?.federation_entity?.yiwang_platform).toMatchObject({ id: p.id, tier: p.tier, mode: p.mode });
+      expect(claims.metadata?.federation_entity?.yiwang_platform).toEqual({ id: p.id, tier: p.tier, mode: p.mode, region: plan.region });
+      expect(claims.metadata?.openid_provider?.client_registration_types_supported).toEqual(['automatic']);
       // Authorities (national, provinces) serve fetch and list; the anchor also resolve.
       const fe = claims.metadata!.federation_entity!;
       expect(Boolean(fe.federation_fetch_endpoint)).toBe(plan.tier !== 'municipal');

@@ -1,8 +1,8 @@
 /**
  * One platform of `npm run tiers`, as its own process (started by bin/tiers.ts with an IPC
  * channel): the whole platform (IdP, subgraphs, gateway) on the embedded default in its own data
- * directory, and its federation entity (Entity Configuration with `authority_hints`; `fetch` and
- * `list` at an authority; `resolve` at the anchor) on the block's federation port.
+ * directory; its IdP is its federation entity (Entity Configuration at the issuer with
+ * `authority_hints`; `fetch` and `list` at an authority; `resolve` at the anchor).
  *
  * Protocol with the parent: the spec arrives in TIERS_PLATFORM (JSON); this process answers
  * `{ type: 'ready', … }` once every service answers `/healthz`, registers subordinates on
@@ -13,9 +13,8 @@ process.env.APOLLO_TELEMETRY_DISABLED = '1';
 
 import { loadConfig } from '../../kernel/config.ts';
 import { openDeps } from '../../kernel/service.ts';
-import { createHttpApp, listen, type Listening } from '../../kernel/http.ts';
 import { isAppError } from '../../kernel/errors.ts';
-import { federationFromConfig, federationRouter, type FederationEntity, type Json, type Jwks, type Metadata } from '../../federation/index.ts';
+import { federationFromConfig, type FederationEntity, type Jwks } from '../../federation/index.ts';
 import { startPlatform, type Platform } from '../platform.ts';
 import { type PlatformReady, type PlatformSpec, type RegisterMessage } from './plan.ts';
 
@@ -36,11 +35,14 @@ function platformEnvironment(spec: PlatformSpec, ports: PlatformSpec['ports']): 
     IDP_PLATFORM_TIER: spec.tier,
     IDP_ISSUER: idp, IDP_INTERNAL_URL: idp, IDENTITY_URL: `${idp}/graphql`,
     IDP_PORT: String(ports.idp), ITEM_PORT: String(ports.item), CASE_PORT: String(ports.case), LICENCE_PORT: String(ports.licence),
-    EVALUATION_PORT: String(ports.evaluation), GATEWAY_PORT: String(ports.gateway), FEDERATION_PORT: String(ports.federation),
+    EVALUATION_PORT: String(ports.evaluation), GATEWAY_PORT: String(ports.gateway),
     ITEM_URL: `${at(ports.item)}/graphql`, CASE_URL: `${at(ports.case)}/graphql`, LICENCE_URL: `${at(ports.licence)}/graphql`,
     EVALUATION_URL: `${at(ports.evaluation)}/graphql`, GATEWAY_RESOURCE: `${at(ports.gateway)}/graphql`,
     LICENCE_PUBLIC_URL: at(ports.licence), CASE_PUBLIC_URL: at(ports.case),
-    FEDERATION_ENTITY_ID: at(ports.federation),
+    IDP_BUILD_MODE: spec.mode,
+    IDP_PLATFORM_REGION: spec.region,
+    // The platform's Entity Identifier is its IdP's issuer: the IdP serves its Entity Configuration.
+    FEDERATION_ENTITY_ID: idp,
     FEDERATION_ORGANIZATION_NAME: spec.name,
     FEDERATION_AUTHORITY_HINTS: spec.authorityHints.join(','),
     // Every platform of this run is on the loopback address, over plain http (development only).
@@ -78,13 +80,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   let platform: Platform | undefined;
-  let federationServer: Listening | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     const t0 = performance.now();
-    await federationServer?.close().catch(() => undefined);
     await platform?.close().catch(() => undefined);
     await deps.cache.close().catch(() => undefined);
     await deps.db.close().catch(() => undefined);
@@ -96,53 +96,31 @@ async function main(): Promise<void> {
   process.once('disconnect', () => void stop(0));
 
   try {
-    platform = await startPlatform(deps, { ports: 'configured', seed: true });
-    const issuer = platform.config.IDP_ISSUER;
-
-    // The protocol metadata the platform publishes in its Entity Configuration: its IdP as an
-    // OpenID Provider (from the IdP's own discovery document) and where the platform stands.
-    let discovery: Record<string, Json> | undefined;
-    const metadata = async (): Promise<Metadata> => {
-      if (!discovery) {
-        const r = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
-        if (!r.ok) throw new Error(`IdP discovery answered ${r.status}`);
-        discovery = await r.json() as Record<string, Json>;
-      }
-      const pick = ['issuer', 'authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint',
-        'scopes_supported', 'response_types_supported', 'grant_types_supported', 'acr_values_supported', 'subject_types_supported',
-        'id_token_signing_alg_values_supported', 'token_endpoint_auth_methods_supported', 'code_challenge_methods_supported', 'claims_supported'];
-      return {
-        openid_provider: Object.fromEntries(pick.filter((k) => discovery![k] !== undefined).map((k) => [k, discovery![k]!])),
-        federation_entity: {
-          homepage_uri: platform!.services.gateway.url,
-          yiwang_platform: { id: spec.id, tier: spec.tier, mode: spec.mode, region: spec.region, gateway: platform!.services.gateway.url },
-        },
-      };
-    };
-    const keyPassphrase = deps.secrets.keyPassphrase;
-    const common = { config, keyPassphrase, db: deps.db, cache: deps.cache, clock: deps.clock, metadata, isAuthority: spec.tier !== 'municipal' };
-    let entity: FederationEntity | null;
+    // The platform's federation entity is its IdP (idp/oidc/federation.ts: Entity Configuration
+    // at the issuer, fetch and list at an authority, resolve at the anchor). Here: its keys and
+    // its registry of subordinates, in the same database.
+    let runConfig = config;
     if (spec.trustAnchors === 'self') {
       // The anchor trusts its own keys: made (or read) first, then configured like any platform's.
-      const bare = await federationFromConfig(common);
+      const bare = await federationFromConfig({ config, keyPassphrase: deps.secrets.keyPassphrase, db: deps.db, cache: deps.cache, clock: deps.clock });
       const jwks = await bare!.keys.publicJwks();
-      entity = await federationFromConfig({ ...common, config: { ...config, FEDERATION_TRUST_ANCHORS: JSON.stringify([{ entityId: config.FEDERATION_ENTITY_ID, jwks }]) } });
-    } else {
-      entity = await federationFromConfig(common);
+      runConfig = { ...config, FEDERATION_TRUST_ANCHORS: JSON.stringify([{ entityId: config.FEDERATION_ENTITY_ID, jwks }]) };
     }
+    const entity: FederationEntity | null = await federationFromConfig({
+      config: runConfig, keyPassphrase: deps.secrets.keyPassphrase, db: deps.db, cache: deps.cache, clock: deps.clock,
+    });
     if (!entity) throw new Error('FEDERATION_ENTITY_ID is not set');
     await entity.keys.signingKey();
-    const { app, router } = createHttpApp({ name: 'federation', log: deps.log, health: { database: async () => (await deps.db.query('select 1')).rowCount === 1 } });
-    app.use(router.routes());
-    app.use(federationRouter(entity, deps.log).routes());
-    federationServer = await listen(app, ports.federation, HOST);
+    platform = await startPlatform({ ...deps, config: runConfig }, { ports: 'configured', seed: true });
+    const issuer = platform.config.IDP_ISSUER;
 
     const services: Record<string, string> = Object.fromEntries(Object.entries(platform.services).map(([k, s]) => [k, s.url]));
-    services.federation = federationServer.url;
     const deadline = Date.now() + 60_000;
     await Promise.all(Object.values(services).map((u) => answers(u, deadline)));
-    // The Entity Configuration must sign with the IdP's metadata in it before the platform is ready.
-    await entity.entityConfiguration();
+    // The IdP's Entity Configuration (with its OpenID Provider metadata) must answer before the platform is ready.
+    const ec = await fetch(`${issuer}/.well-known/openid-federation`, { signal: AbortSignal.timeout(10_000) });
+    await ec.body?.cancel();
+    if (ec.status !== 200) throw new Error(`the IdP's Entity Configuration answered ${ec.status}`);
 
     process.on('message', (m: RegisterMessage) => {
       if (m?.type !== 'register') return;

@@ -14,7 +14,7 @@
  * - **The platform's Entity Configuration** at `<issuer>/.well-known/openid-federation` (and
  *   `fetch` / `list` at a provincial or national IdP, `resolve` at the anchor) when the Entity
  *   Identifier is the issuer, with the IdP's discovery document as `openid_provider` metadata and
- *   `yiwang_platform` (id, tier) in `federation_entity`. A platform whose entity is served
+ *   `yiwang_platform` (id, tier, build mode, region) in `federation_entity`. A platform whose entity is served
  *   elsewhere (`node federation/main.ts`) still registers federated clients here.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
@@ -57,7 +57,9 @@ export async function createIdpFederation(deps: Deps): Promise<IdpFederation | n
     }
     return {
       openid_provider: { ...Object.fromEntries(DISCOVERY_FIELDS.filter((k) => discovery![k] !== undefined).map((k) => [k, discovery![k]!])), client_registration_types_supported: ['automatic'] },
-      federation_entity: { yiwang_platform: { id: config.IDP_PLATFORM_ID, tier: config.IDP_PLATFORM_TIER } },
+      federation_entity: {
+        yiwang_platform: { id: config.IDP_PLATFORM_ID, tier: config.IDP_PLATFORM_TIER, mode: config.IDP_BUILD_MODE, ...(config.IDP_PLATFORM_REGION ? { region: config.IDP_PLATFORM_REGION } : {}) },
+      },
     };
   };
   const entity = await federationFromConfig({
