@@ -41,5 +41,5 @@ export type { FederationCliIo } from './cli.ts';
 export { startFederationService } from './service.ts';
 export { createDirectory, regionCovers, regionPrefix } from './directory.ts';
 export type { Directory, DirectoryOptions, PlatformEntry, PlatformTier, PlatformMode } from './directory.ts';
-export { automaticClientMetadata } from './registration.ts';
-export type { AutomaticClient } from './registration.ts';
+export { federatedClient, automaticClientMetadata } from './registration.ts';
+export type { FederatedClient, AutomaticClient } from './registration.ts';

@@ -49,10 +49,11 @@ describe('automatic client registration', () => {
 
   it('refuses what would need a shared secret, another flow or a URL outside the federation', () => {
     expect(codeOf(() => automaticClientMetadata(rp({ ...base, token_endpoint_auth_method: 'client_secret_basic' }), policy))).toBe('FEDERATION_POLICY_VIOLATION:token_endpoint_auth_method');
+    // Without a method a federation client is private_key_jwt (federatedClient's rule): still no secret.
     const { token_endpoint_auth_method: _t, ...noMethod } = base;
-    expect(codeOf(() => automaticClientMetadata(rp(noMethod), policy))).toBe('FEDERATION_POLICY_VIOLATION:token_endpoint_auth_method');
+    expect(automaticClientMetadata(rp(noMethod), policy).token_endpoint_auth_method).toBe('private_key_jwt');
     expect(codeOf(() => automaticClientMetadata(rp({ ...base, client_registration_types: ['explicit'] }), policy))).toBe('FEDERATION_POLICY_VIOLATION:client_registration_types');
-    expect(codeOf(() => automaticClientMetadata(rp({ ...base, redirect_uris: [] }), policy))).toBe('FEDERATION_POLICY_VIOLATION:redirect_uris');
+    expect(codeOf(() => automaticClientMetadata(rp({ ...base, redirect_uris: [] }), policy))).toBe('FEDERATION_METADATA_MISSING:redirect_uris');
     expect(codeOf(() => automaticClientMetadata(rp({ ...base, redirect_uris: ['https://evil.example.com/cb'] }), policy))).toBe('FEDERATION_POLICY_VIOLATION:redirect_uris');
     expect(codeOf(() => automaticClientMetadata(rp({ ...base, redirect_uris: ['http://idp.city.gov.example.cn/cb'] }), policy))).toBe('FEDERATION_POLICY_VIOLATION:redirect_uris');
     expect(codeOf(() => automaticClientMetadata(rp({ ...base, response_types: ['code', 'id_token'] }), policy))).toBe('FEDERATION_POLICY_VIOLATION:response_types');

@@ -1,24 +1,75 @@
 /**
- * Automatic client registration (OpenID Federation 1.0, 12.1): an OpenID Provider accepts a
- * relying party it has never seen when its `client_id` is an Entity Identifier whose trust chain
- * resolves (resolver.ts `resolveRelyingParty`). This turns the resolved `openid_relying_party`
- * metadata into the client metadata an OpenID Provider registers, after checking what a
- * platform of this federation must offer, since no secret is ever shared between tiers:
- *
- * - `token_endpoint_auth_method` is `private_key_jwt` (its keys are the resolved `jwks`: the
- *   ones its Entity Configuration publishes, vouched for through the chain);
- * - `client_registration_types`, when given, includes `automatic`;
- * - `redirect_uris`: at least one, each an allowed URL (https; http only on development hosts);
- * - `response_types` only `code`, `grant_types` only `authorization_code` and `refresh_token`;
- * - at least one public signing key.
- *
- * A failure is FEDERATION_POLICY_VIOLATION naming the parameter (`details.parameter`).
+ * Automatic client registration (OpenID Federation 1.0, 12.1): a relying party of another
+ * platform is a client here without any registration step. Its client_id is its Entity
+ * Identifier, its metadata is the resolved `openid_relying_party` metadata, and it authenticates
+ * with keys from its trust chain (`private_key_jwt`, signed request objects): no client secret
+ * exists between tiers. The registration lives as long as the chain (`exp`).
  */
 import { AppError } from '../kernel/errors.ts';
 import { checkUrl, type UrlPolicy } from './fetcher.ts';
 import type { RelyingParty } from './resolver.ts';
 import type { Json, Jwks } from './types.ts';
 
+/** Client metadata (RFC 7591 names) for the IdP's client store. */
+export interface FederatedClient {
+  client_id: string;
+  client_name?: string;
+  redirect_uris: string[];
+  response_types: string[];
+  grant_types: string[];
+  token_endpoint_auth_method: 'private_key_jwt';
+  jwks: { keys: Array<Record<string, unknown>> };
+  post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string;
+  request_object_signing_alg?: string;
+  token_endpoint_auth_signing_alg?: string;
+  /** Seconds since epoch after which the chain must be resolved again. */
+  expires_at: number;
+  trust_anchor: string;
+}
+
+const strings = (v: Json | undefined): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+export function federatedClient(rp: RelyingParty): FederatedClient {
+  const m = rp.metadata;
+  const missing = (parameter: string) => new AppError('FEDERATION_METADATA_MISSING', `依赖方元数据缺少 ${parameter} / the relying party's metadata lacks ${parameter}`, { entityId: rp.clientId, parameter });
+  if (!strings(m.redirect_uris) || m.redirect_uris.length === 0) throw missing('redirect_uris');
+  const method = m.token_endpoint_auth_method ?? 'private_key_jwt';
+  if (method !== 'private_key_jwt') {
+    throw new AppError('FEDERATION_POLICY_VIOLATION', '联邦依赖方必须用链上的密钥认证（private_key_jwt）/ a federated relying party must authenticate with keys from its chain (private_key_jwt)', { entityId: rp.clientId, parameter: 'token_endpoint_auth_method' });
+  }
+  const types = m.client_registration_types;
+  if (types !== undefined && !(strings(types) && types.includes('automatic'))) {
+    throw new AppError('FEDERATION_POLICY_VIOLATION', '该依赖方未声明自动注册 / the relying party does not declare automatic registration', { entityId: rp.clientId, parameter: 'client_registration_types' });
+  }
+  return {
+    client_id: rp.clientId,
+    ...(typeof m.client_name === 'string' ? { client_name: m.client_name } : {}),
+    redirect_uris: m.redirect_uris,
+    response_types: strings(m.response_types) ? m.response_types : ['code'],
+    grant_types: strings(m.grant_types) ? m.grant_types : ['authorization_code'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: rp.jwks as unknown as { keys: Array<Record<string, unknown>> },
+    ...(strings(m.post_logout_redirect_uris) ? { post_logout_redirect_uris: m.post_logout_redirect_uris } : {}),
+    ...(typeof m.backchannel_logout_uri === 'string' ? { backchannel_logout_uri: m.backchannel_logout_uri } : {}),
+    ...(typeof m.request_object_signing_alg === 'string' ? { request_object_signing_alg: m.request_object_signing_alg } : {}),
+    ...(typeof m.token_endpoint_auth_signing_alg === 'string' ? { token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg } : {}),
+    expires_at: rp.exp,
+    trust_anchor: rp.trustAnchor,
+  };
+}
+
+/**
+ * What an OpenID Provider of this federation registers automatically: `federatedClient`, then
+ * what a platform must offer since no secret is ever shared between tiers, each failure
+ * FEDERATION_POLICY_VIOLATION naming the parameter (`details.parameter`):
+ *
+ * - every redirect URI (and post-logout and back-channel logout URI) an allowed URL under the
+ *   federation's URL policy (https; http only on development hosts; the allow-listed hosts);
+ * - `response_types` only `code`, `grant_types` only `authorization_code` and `refresh_token`;
+ * - at least one public signing key (only those are kept), an asymmetric
+ *   `token_endpoint_auth_signing_alg` when one is named.
+ */
 export interface AutomaticClient {
   client_id: string;
   client_name?: string;
@@ -55,11 +106,8 @@ function urls(v: Json | undefined, parameter: string, policy: UrlPolicy, require
 }
 
 export function automaticClientMetadata(rp: RelyingParty, policy: UrlPolicy): AutomaticClient {
+  federatedClient(rp);
   const m = rp.metadata;
-  if (m.token_endpoint_auth_method !== 'private_key_jwt') throw violation('token_endpoint_auth_method', 'token_endpoint_auth_method must be private_key_jwt');
-  if (m.client_registration_types !== undefined && !(Array.isArray(m.client_registration_types) && m.client_registration_types.includes('automatic'))) {
-    throw violation('client_registration_types', 'client_registration_types must include automatic');
-  }
   const redirectUris = urls(m.redirect_uris, 'redirect_uris', policy, true)!;
   const responseTypes = m.response_types ?? ['code'];
   if (!Array.isArray(responseTypes) || responseTypes.length === 0 || !responseTypes.every((t) => t === 'code')) throw violation('response_types', 'response_types must be ["code"]');

@@ -14,7 +14,7 @@ import { silentLogger } from '../kernel/log.ts';
 import { freePort, testCache, testDb, type TestDb } from '../test/support/infra.ts';
 import type { Cache } from '../kernel/cache.ts';
 import {
-  createFederationEntity, createFetcher, checkUrl, createResolver, federationRouter, validateTrustChain, verifyStatement, decodeStatement,
+  createFederationEntity, createFetcher, checkUrl, federatedClient, createResolver, federationRouter, validateTrustChain, verifyStatement, decodeStatement,
   type FederationEntity, type Metadata, type TrustAnchor, type Json,
 } from './index.ts';
 
@@ -185,6 +185,16 @@ describe('resolving', () => {
     expect(rp.jwks).toEqual(portalMetadata.openid_relying_party!.jwks);
     expect(rp.metadata.grant_types).toEqual(['authorization_code']); // the anchor's default
     expect(await codeOf((await visitor(60)).resolveOpenIdProvider(nodes.portal!.id))).toBe('FEDERATION_METADATA_MISSING');
+    // Automatic registration: the client the IdP will know, with no secret.
+    const client = federatedClient(rp);
+    expect(client).toMatchObject({
+      client_id: nodes.portal!.id, redirect_uris: ['https://portal.example.cn/callback'], grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'private_key_jwt', jwks: portalMetadata.openid_relying_party!.jwks, trust_anchor: nodes.national!.id, expires_at: rp.exp,
+    });
+    expect(JSON.stringify(client)).not.toMatch(/secret/);
+    expect(() => federatedClient({ ...rp, metadata: { ...rp.metadata, redirect_uris: [] } })).toThrow(expect.objectContaining({ code: 'FEDERATION_METADATA_MISSING' }));
+    expect(() => federatedClient({ ...rp, metadata: { ...rp.metadata, token_endpoint_auth_method: 'client_secret_basic' } })).toThrow(expect.objectContaining({ code: 'FEDERATION_POLICY_VIOLATION' }));
+    expect(() => federatedClient({ ...rp, metadata: { ...rp.metadata, client_registration_types: ['explicit'] } })).toThrow(expect.objectContaining({ code: 'FEDERATION_POLICY_VIOLATION' }));
   });
 
   it('the anchor\'s resolve endpoint answers a signed resolve response with the chain', async () => {
