@@ -60,6 +60,12 @@ export const ERROR_CODES = {
   SECOND_APPROVER_REQUIRED: { status: 403, description: 'Re-enabling an account needs a second staff member with the department-head role, other than the one who asked (R-ID-9).' },
   DELEGATION_DEPTH_EXCEEDED: { status: 409, description: 'A delegation may be passed on at most 3 levels (R-ID-8).' },
   DELEGATION_INVALID: { status: 403, description: 'The delegation is not in force (expired, revoked, not yet valid, pending) or does not cover this.' },
+  LIMIT_DEPTH: { status: 400, description: 'The operation nests fields deeper than the gateway allows (GATEWAY_MAX_DEPTH).' },
+  LIMIT_ALIASES: { status: 400, description: 'The operation uses more aliases than the gateway allows (GATEWAY_MAX_ALIASES).' },
+  LIMIT_TOKENS: { status: 400, description: 'The document has more lexical tokens than the gateway allows (GATEWAY_MAX_TOKENS).' },
+  LIMIT_DIRECTIVES: { status: 400, description: 'The operation uses more directives than the gateway allows (GATEWAY_MAX_DIRECTIVES).' },
+  LIMIT_COST: { status: 400, description: 'The operation\'s estimated cost (`@cost`, `@listSize`) is above the gateway\'s limit (GATEWAY_MAX_COST); `details` gives both.' },
+  PERSISTED_QUERY_ONLY: { status: 400, description: 'The gateway serves only trusted (persisted) documents (GATEWAY_PERSISTED_ONLY) and this one is not in its manifest, or its id is unknown.' },
   TOKEN_DELEGATION_ENDED: { status: 401, description: 'The access token acts for a company under a delegation that has since been revoked (or one above it), changed, or has expired: get a new token (without `yw_acting_for`, or naming a delegation in force).' },
   TOKEN_DPOP_REQUIRED: { status: 401, description: 'The access token is bound to a key (DPoP, `cnf.jkt`): send it as `Authorization: DPoP <token>` with a `DPoP` proof signed by that key, never as a Bearer token.' },
   DPOP_PROOF_INVALID: { status: 401, description: 'The `DPoP` proof is missing, malformed, signed by another key than the token is bound to, for another method or URL (`htm`, `htu`), for another token (`ath`), outside the `iat` window, or already used (`jti` replayed); `details.reason` says which.' },
@@ -176,6 +182,10 @@ export const ERROR_CODES = {
   FEDERATION_METADATA_MISSING: { status: 403, description: 'The entity is trusted but its resolved metadata lacks the entity type or parameter needed here (e.g. no `openid_relying_party`, no `jwks`).' },
   RECOGNITION_HOME_UNKNOWN: { status: 404, description: 'Mutual recognition (R-ID-12): no trusted platform of the federation has that identifier, or none holds accounts for that region.' },
   // (federation: add new federation codes above this line)
+
+  // Item catalogue (R-IT-6)
+  CATALOGUE_INCONSISTENT: { status: 409, description: 'The same item (basic code) must keep its name, type and legal basis at every directory level and in every implementation; `details` names what differs.' },
+  CHANGE_SELF_APPROVAL: { status: 403, description: 'A catalogue change must be approved by a second person: the requester cannot approve their own change.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,9 @@ import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts'
 import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { errorCode, eventually, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
+import { readSupergraph } from '../gateway/supergraph.ts';
+import { startStockApolloGateway } from './support/apollo-gateway.ts';
+import { withoutSecurityPurpose } from '../schema/compose.ts';
 
 const run = promisify(execFile);
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
@@ -255,9 +258,62 @@ describe('journey.evaluation', () => {
         const entries = (r.data as any)?.rankingBoard?.entries ?? [];
         return entries.find((x: { agency: { code: string } }) => x.agency.code === '11330100MB0000002W');
       });
-      expect(board).toMatchObject({ rank: 1, cases: 1, satisfaction: 5, agency: { name: '杭州市市场监督管理局', ranking: { rank: 1 } } });
+      // The journey's cases (it runs as a command too) were rated very satisfied.
+      expect(board).toMatchObject({ rank: 1, satisfaction: 5, agency: { name: '杭州市市场监督管理局', ranking: { rank: 1 } } });
+      expect(board.cases).toBeGreaterThanOrEqual(1);
     } finally {
       clock.offsetMs = 0;
     }
   });
+});
+
+describe('journey.apollo-compat', () => {
+  test('stock @apollo/gateway accepts the committed supergraph (SECURITY features as annotations) and answers the journey\'s queries as the gateway does', async () => {
+    const s = platform.services;
+    // Stock @apollo/gateway refuses SECURITY features it does not enforce; it gets them as plain annotations.
+    const stock = await startStockApolloGateway(withoutSecurityPurpose(readSupergraph()), {
+      item: `${s.item.url}/graphql`, case: `${s.case.url}/graphql`, licence: `${s.licence.url}/graphql`,
+      evaluation: `${s.evaluation.url}/graphql`, identity: `${s.idp.url}/graphql`,
+    }, deps.internalKey);
+    try {
+      const queries: Array<[string | null, string, Record<string, unknown>]> = [
+        [null, 'query ($k: String) { items(keyword: $k) { id name agency { name } licenceType { name } satisfaction { count } } }', { k: '食品经营' }],
+        [journey.citizenToken, '{ myCases { id status caseNumber item { name } } }', {}],
+        [journey.citizenToken, `query ($id: ID!) { case(id: $id) {
+          caseNumber status applicantName
+          item { name implementationCode agency { name code } satisfaction { average count } }
+          licences { identifier typeName holderName issuerName validFrom }
+          evaluation { level label }
+        } }`, { id: journey.caseId }],
+      ];
+      for (const [token, query, variables] of queries) {
+        const ours = await gql(e.gateway, token, query, variables);
+        const theirs = await gql(stock.url, token, query, variables);
+        expect(ours.errors).toBeUndefined();
+        expect(theirs).toEqual(ours);
+      }
+    } finally {
+      await stock.close();
+    }
+  }, 60_000);
+});
+
+describe('journey.trusted-documents', () => {
+  test('with GATEWAY_PERSISTED_ONLY the whole journey runs on the generated manifest; any other document is refused', async () => {
+    const strict = await startGatewayService({
+      ...deps, config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, GATEWAY_PERSISTED_ONLY: 'true',
+        ITEM_URL: `${platform.services.item.url}/graphql`, CASE_URL: `${platform.services.case.url}/graphql`, LICENCE_URL: `${platform.services.licence.url}/graphql`,
+        EVALUATION_URL: `${platform.services.evaluation.url}/graphql`, IDENTITY_URL: `${platform.services.idp.url}/graphql`,
+        IDP_ISSUER: platform.config.IDP_ISSUER, GATEWAY_RESOURCE: platform.config.GATEWAY_RESOURCE }),
+    }, { port: 0 });
+    try {
+      const again = await runJourney({ ...e, gateway: strict.url }, (mobile) => sentRegistrationCode(e.issuer, mobile));
+      expect(again.final.status).toBe('COMPLETED');
+      const r = await gql(strict.url, null, ['{ items', '{ id implementationCode } }'].join(' ')); // a document the sources never wrote
+      expect(r.status).toBe(400);
+      expect(errorCode(r)).toBe('PERSISTED_QUERY_ONLY');
+    } finally {
+      await strict.close();
+    }
+  }, 120_000);
 });
