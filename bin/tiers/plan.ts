@@ -27,7 +27,7 @@ export interface TierPlatform {
 }
 
 /** Offsets of each service inside a platform's block of ports. */
-export const PORT_OFFSETS = { idp: 0, item: 1, case: 2, licence: 3, evaluation: 4, gateway: 5 } as const;
+export const PORT_OFFSETS = { idp: 0, item: 1, case: 2, licence: 3, evaluation: 4, gateway: 5, portal: 6 } as const;
 export type ServicePort = keyof typeof PORT_OFFSETS;
 /** Ports reserved per platform (the block of the n-th platform starts at base + n × PORT_BLOCK). */
 export const PORT_BLOCK = 10;

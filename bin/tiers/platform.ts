@@ -39,6 +39,7 @@ function platformEnvironment(spec: PlatformSpec, ports: PlatformSpec['ports']): 
     ITEM_URL: `${at(ports.item)}/graphql`, CASE_URL: `${at(ports.case)}/graphql`, LICENCE_URL: `${at(ports.licence)}/graphql`,
     EVALUATION_URL: `${at(ports.evaluation)}/graphql`, GATEWAY_RESOURCE: `${at(ports.gateway)}/graphql`,
     LICENCE_PUBLIC_URL: at(ports.licence), CASE_PUBLIC_URL: at(ports.case),
+    PORTAL_PORT: String(ports.portal), PORTAL_PUBLIC_URL: at(ports.portal), PORTAL_GATEWAY_URL: `${at(ports.gateway)}/graphql`,
     IDP_BUILD_MODE: spec.mode,
     IDP_PLATFORM_REGION: spec.region,
     // The platform's Entity Identifier is its IdP's issuer: the IdP serves its Entity Configuration.
