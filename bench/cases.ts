@@ -19,11 +19,11 @@
  * Variables: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres, needs CREATEDB),
  * REDIS_URL (default redis://127.0.0.1:6379), BENCH_CASES (default 1000), BENCH_CONCURRENCY (64).
  */
+import { scratchDatabase } from './support/scratch-db.ts';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import pg from 'pg';
 import type { BenchResult } from './run.ts';
 import { loadConfig, resolveSecrets } from '../kernel/config.ts';
 import { openDb } from '../kernel/db.ts';
@@ -152,13 +152,9 @@ function rsaBaseline(): number {
 export default async function bench(): Promise<BenchResult> {
   const baselineSignPerSecond = rsaBaseline();
 
-  const dbName = `yw_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: BASE_DB });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  const url = new URL(BASE_DB);
-  url.pathname = `/${dbName}`;
+  const scratch = await scratchDatabase(BASE_DB, 'yw_bench');
+  const dbName = scratch.name;
+  const url = scratch.url;
   // Diagnostic only (BENCH_SYNC_COMMIT=off): commits stop waiting for the WAL flush. Not durable:
   // never how the platform runs; it shows how much of the figure is the disk's flush latency.
   if (process.env.BENCH_SYNC_COMMIT === 'off') url.searchParams.set('options', '-c synchronous_commit=off');
@@ -294,10 +290,7 @@ export default async function bench(): Promise<BenchResult> {
   await platform.close();
   await cache.close();
   await db.close();
-  const drop = new pg.Client({ connectionString: BASE_DB });
-  await drop.connect();
-  await drop.query(`drop database if exists ${dbName} with (force)`);
-  await drop.end();
+  await scratch.drop();
   rmSync(env.DATA_DIR!, { recursive: true, force: true });
 
   const figures = {

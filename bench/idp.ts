@@ -17,6 +17,7 @@
  * REDIS_URL (default redis://127.0.0.1:6379), BENCH_IDP_SECONDS (per measurement, default 8),
  * BENCH_IDP_CONCURRENCY (default 8).
  */
+import { scratchDatabase } from './support/scratch-db.ts';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -24,7 +25,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as client from 'openid-client';
 import Provider from 'oidc-provider';
-import pg from 'pg';
 import type { BenchResult } from './run.ts';
 import { loadConfig, resolveSecrets } from '../kernel/config.ts';
 import { openDb } from '../kernel/db.ts';
@@ -83,14 +83,8 @@ async function bareProvider(): Promise<{ url: string; server: Server }> {
  * (created here, dropped by close()) and a Redis key prefix of its own.
  */
 async function startIdp(env: Record<string, string>): Promise<{ issuer: string; close(): Promise<void> }> {
-  const base = process.env.DATABASE_URL!;
-  const name = `yw_bench_idp_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
+  const scratch = await scratchDatabase(process.env.DATABASE_URL!, 'yw_bench_idp');
+  const { name, url } = scratch;
   const port = await new Promise<number>((resolve, reject) => {
     const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
       const p = (s.address() as AddressInfo).port;
@@ -116,10 +110,7 @@ async function startIdp(env: Record<string, string>): Promise<{ issuer: string; 
       await svc.close();
       await cache.close();
       await db.close();
-      const a = new pg.Client({ connectionString: base });
-      await a.connect();
-      await a.query(`drop database if exists ${name} with (force)`);
-      await a.end();
+      await scratch.drop();
       rmSync(`/tmp/${name}`, { recursive: true, force: true });
     },
   };

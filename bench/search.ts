@@ -15,6 +15,7 @@
  * Variables: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres, needs CREATEDB),
  * REDIS_URL (default redis://127.0.0.1:6379), BENCH_SEARCH_ITEMS (100000), BENCH_SEARCH_ROUNDS (20).
  */
+import { scratchDatabase } from './support/scratch-db.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadavg } from 'node:os';
@@ -142,14 +143,8 @@ async function time(fn: () => Promise<number>): Promise<{ ms: number; rows: numb
 
 export default async function bench(): Promise<BenchResult> {
   if (process.env.BENCH_SEARCH_PREPARE_ONLY) return prepareOnly();
-  const dbName = `yw_bench_search_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: BASE_DB });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  await admin.end();
-  const url = new URL(BASE_DB);
-  url.pathname = `/${dbName}`;
-  const db = await openDb({ url: url.toString(), poolSize: 4 });
+  const scratch = await scratchDatabase(BASE_DB, 'yw_bench_search');
+  const db = await openDb({ url: scratch.url.toString(), poolSize: 4 });
   const cache = await openCache({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `yw-bench:${randomBytes(4).toString('hex')}:` });
   try {
     await migrate(db, ITEM_SCHEMA, ITEM_MIGRATIONS);
@@ -258,10 +253,7 @@ export default async function bench(): Promise<BenchResult> {
   } finally {
     await cache.close();
     await db.close();
-    const drop = new pg.Client({ connectionString: BASE_DB });
-    await drop.connect();
-    await drop.query(`drop database if exists ${dbName} with (force)`);
-    await drop.end();
+    await scratch.drop();
   }
 }
 

@@ -35,15 +35,19 @@ const caseCompleted = z.object({
   submittedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'a date-time').optional(),
 });
 
+/** The payload of an event of `type`, or null (logged) when it is malformed: retrying cannot fix it. */
+function payloadOf<T>(event: DomainEvent, type: string, schema: z.ZodType<T>, log: Logger): T | null {
+  if (event.type !== type) return null;
+  const p = schema.safeParse(event.payload);
+  if (p.success) return p.data;
+  log.error({ eventId: event.id, issues: p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, `malformed ${type} skipped`);
+  return null;
+}
+
 export function caseEventHandler(clock: Clock, log: Logger) {
   return async (event: DomainEvent, q: Queryable): Promise<void> => {
-    if (event.type !== CASE_COMPLETED) return;
-    const p = caseCompleted.safeParse(event.payload);
-    if (!p.success) {
-      log.error({ eventId: event.id, issues: p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'malformed case.completed skipped');
-      return;
-    }
-    const c = p.data;
+    const c = payloadOf(event, CASE_COMPLETED, caseCompleted, log);
+    if (!c) return;
     await recordRateable(q, {
       caseId: c.caseId, caseNumber: c.caseNumber ?? null, applicantId: c.applicantId, itemId: c.itemId,
       agencyCode: c.agencyCode, outcomeCode: c.outcomeCode, completedAt: new Date(c.completedAt),
@@ -71,13 +75,8 @@ const itemUpserted = z.object({ id, name: z.string().min(1).max(500), agencyCode
  */
 export function itemEventHandler(clock: Clock, log: Logger) {
   return async (event: DomainEvent, q: Queryable): Promise<void> => {
-    if (event.type !== ITEM_UPSERTED) return;
-    const p = itemUpserted.safeParse(event.payload);
-    if (!p.success) {
-      log.error({ eventId: event.id, issues: p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'malformed item.upserted skipped');
-      return;
-    }
-    const i = p.data;
+    const i = payloadOf(event, ITEM_UPSERTED, itemUpserted, log);
+    if (!i) return;
     await q.query(
       `insert into evaluation.item_replica (item_id, name, agency_code, agency_name, updated_at) values ($1, $2, $3, $4, $5)
        on conflict (item_id) do update set name = excluded.name, agency_code = excluded.agency_code, agency_name = excluded.agency_name, updated_at = excluded.updated_at`,
