@@ -4,7 +4,7 @@
  * - Password logins per second: the whole authorization-code + PKCE login of the portal client
  *   as a browser does it (authorize → login page → ID number + password → consent → code →
  *   token endpoint), BENCH_IDP_CONCURRENCY at a time, each in a fresh browser (cookie jar).
- *   Argon2id (memory-hard, idp/password.ts) dominates it by design, so the same run also measures
+ *   Argon2id (memory-hard, idp/accounts/password.ts) dominates it by design, so the same run also measures
  *   bare Argon2id verifications per second on this machine (the ceiling for logins), and bare
  *   verifications of the scrypt hashes written before (N=2^15), for the before/after comparison.
  * - Token-endpoint requests per second with Redis storage: refresh_token grants on our IdP
@@ -34,7 +34,7 @@ import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import { DEMO_CITIZEN } from '../kernel/demo.ts';
 import type { Deps } from '../kernel/service.ts';
-import { hashPassword, verifyPassword } from '../idp/password.ts';
+import { hashPassword, verifyPassword } from '../idp/accounts/password.ts';
 import { startIdpService } from '../idp/service.ts';
 import { loginWithPkce } from '../bin/journey/browser.ts';
 

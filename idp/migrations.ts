@@ -1,7 +1,7 @@
 /**
  * Schema `idp`: accounts (R-ID-1 natural persons, agency staff) and the provider's signing keys.
  * oidc-provider's short-lived artefacts (sessions, codes, tokens, grants) live in the cache
- * (idp/adapter.ts), not here.
+ * (idp/oidc/adapter.ts), not here.
  */
 import type { Migration } from '../kernel/migrate.ts';
 import { EVENT_TABLES_SQL } from '../kernel/events.ts';
@@ -27,7 +27,7 @@ create table accounts (
   factors jsonb not null default '[]'::jsonb,
   agreement_version text,
   agreement_accepted_at timestamptz,
-  -- PHC string: $argon2id$… (idp/password.ts); older rows scrypt$N$r$p$salt$hash until the next login
+  -- PHC string: $argon2id$… (idp/accounts/password.ts); older rows scrypt$N$r$p$salt$hash until the next login
   password_hash text,
   agency_code text,
   roles text[] not null default '{}',
@@ -37,7 +37,7 @@ create table accounts (
   check (kind = 'person' or (username is not null and agency_code is not null))
 );
 
--- Signing keys, generated once and kept; private JWKs encrypted with KEY_PASSPHRASE (idp/keys.ts).
+-- Signing keys, generated once and kept; private JWKs encrypted with KEY_PASSPHRASE (idp/oidc/keys.ts).
 create table signing_keys (
   kid text primary key,
   alg text not null,
@@ -49,7 +49,7 @@ create table signing_keys (
 `,
   },
   {
-    // Issue 3, partner sites (idp/partners): registered partner clients, remembered consent,
+    // Partner sites (idp/partners): registered partner clients, remembered consent,
     // per-client access policies (R-ID-10).
     id: '201_partners',
     sql: `
@@ -85,7 +85,7 @@ create table client_policies (
 `,
   },
   {
-    // Issue 3, administration (idp/admin, idp/audit): R-ID-9 re-enable approvals and the
+    // Administration (idp/admin, idp/audit): R-ID-9 re-enable approvals and the
     // append-only, hash-chained audit log.
     id: '202_admin_audit',
     sql: `
@@ -123,7 +123,7 @@ create unique index enable_requests_one_pending on enable_requests (account_id) 
 `,
   },
   {
-    // Issue 3, accounts (idp/verify, idp/register, idp/company): R-ID-1/2/4 proofing, assurance
+    // Accounts (idp/verify, idp/accounts, idp/company): R-ID-1/2/4 proofing, assurance
     // levels and where an account was registered (ready for R-ID-12), companies.
     id: '101_identity',
     sql: `
@@ -164,7 +164,7 @@ create index companies_legal_rep on companies (legal_rep_account_id);
 `,
   },
   {
-    // Issue 3, delegation (idp/delegation, R-ID-8): a company's rights passed to a person for a
+    // Delegation (idp/delegation, R-ID-8): a company's rights passed to a person for a
     // scope of service items and a period; passed on at most 3 levels.
     id: '203_delegations',
     sql: `
@@ -195,8 +195,8 @@ create index delegations_company on delegations (company_credit_code);
 `,
   },
   {
-    // Review of issue 3 (R-ID-9): the audit chain is keyed (HMAC, key outside the database) from
-    // here on; entries written before keep their plain SHA-256 links (alg) as a prefix only.
+    // R-ID-9: the audit chain is keyed (HMAC, key outside the database) from this migration
+    // on; entries written before keep their plain SHA-256 links (alg) as a prefix only.
     // TRUNCATE bypasses row triggers, so a statement trigger refuses it too.
     id: '204_audit_keyed',
     sql: `

@@ -9,13 +9,12 @@
 import type { ServiceFactory } from '../kernel/service.ts';
 import { createHttpApp, listen } from '../kernel/http.ts';
 import { migrate } from '../kernel/migrate.ts';
-import { createIdentityAccounts } from './wire.ts';
-import { mountInternal } from './internal.ts';
-import { loadSigningKeys } from './keys.ts';
+import { createIdentityAccounts, createIdentityAdmin } from './wire.ts';
+import { mountInternal } from './accounts/internal-api.ts';
+import { loadSigningKeys } from './oidc/keys.ts';
 import { IDP_MIGRATIONS, IDP_SCHEMA } from './migrations.ts';
-import { createProvider } from './provider.ts';
-import { seedDemoAccounts } from './seed.ts';
-import { createIdentityAdmin } from './admin/wire.ts';
+import { createProvider } from './oidc/provider.ts';
+import { seedDemoAccounts } from './accounts/seed.ts';
 import { seedDemoAdmins } from './admin/seed.ts';
 import { startBackchannelDelivery } from './partners/backchannel.ts';
 
@@ -23,12 +22,12 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
   await migrate(db, IDP_SCHEMA, IDP_MIGRATIONS);
   const jwks = await loadSigningKeys(db, secrets.keyPassphrase, clock);
-  // Issue 3, accounts half: verification, registration, SMS codes, login methods, recovery (idp/wire.ts).
+  // Accounts: verification, registration, SMS codes, login methods, recovery, account pages (wire.ts).
   const identity = createIdentityAccounts(deps, jwks);
   const accounts = identity.accounts;
   if (opts.seed) await seedDemoAccounts(accounts, clock);
   if (opts.seed) await seedDemoAdmins(accounts);
-  // Issue 3: partner clients, remembered consent, client policies, administration, audit log.
+  // Partner clients, remembered consent, client policies, administration, audit log, delegations (wire.ts).
   const identityAdmin = createIdentityAdmin(deps, accounts, jwks);
 
   const provider = createProvider({

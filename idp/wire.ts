@@ -1,8 +1,14 @@
 /**
- * Wiring of issue 3's accounts half (registration, verification, SMS codes, login methods,
- * assurance, recovery, sessions, protection, account pages) into the IdP process: service.ts
- * calls `createIdentityAccounts` before building the provider and `mount` before handing the
- * rest to oidc-provider.
+ * The IdP's wiring, in one place: service.ts builds the parts from their dependencies here and
+ * mounts their routes before handing the rest to oidc-provider.
+ *
+ * - `createIdentityAccounts`: registration, verification, SMS codes, login methods, assurance,
+ *   recovery, sessions, protection, the counter desk and the self-service account pages; called
+ *   before the provider is built, `mount` after.
+ * - `createLinking` (inside it): linked registration through trusted real-name platforms (R-ID-3).
+ * - `createIdentityAdmin`: partner clients, remembered consent, client policies, administration,
+ *   the audit log, delegations (R-ID-8) and the `identity` subgraph at `/graphql`; its hooks,
+ *   memberships and acting-for lookups go into the provider.
  */
 import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Router } from '@koa/router';
@@ -10,34 +16,54 @@ import type { Provider } from 'oidc-provider';
 import type { JWK } from 'jose';
 import type { Deps } from '../kernel/service.ts';
 import { createNotifier, type Notifier } from '../kernel/notify.ts';
-import { createAccountStore, type AccountStore, type Platform } from './accounts.ts';
-import { bearerVerifier } from './account/bearer.ts';
-import { mountAccountApi } from './account/api.ts';
-import { createMobileChange } from './account/mobile.ts';
-import { mountAccountPages } from './account/routes.ts';
-import { mountDelegationPages } from './account/delegations.ts';
+import { createAccountStore, type AccountStore, type Platform } from './accounts/store.ts';
+import { bearerVerifier } from './self-service/bearer.ts';
+import { mountAccountApi } from './self-service/api.ts';
+import { createMobileChange } from './self-service/mobile.ts';
+import { mountAccountPages } from './self-service/routes.ts';
+import { mountDelegationPages } from './self-service/delegations.ts';
 import { createDelegationStore } from './delegation/delegations.ts';
-import { createSessions } from './account/sessions.ts';
-import { ACCOUNT_CLIENT_ID } from './account/client.ts';
+import { createSessions } from './self-service/sessions.ts';
+import { ACCOUNT_CLIENT_ID } from './self-service/client.ts';
 import { createCompanyStore, type CompanyStore } from './company/companies.ts';
 import { createCounterPersons } from './counter/persons.ts';
 import { mountCounterDesk } from './counter/desk.ts';
 import { auditKey, createAuditLog } from './audit/log.ts';
 import { registerDevSink } from './otp/dev-sinks.ts';
 import type { SentNotice } from '../kernel/notify.ts';
-import { mountInteractions } from './interactions.ts';
-import { createQrLogins } from './login/qr.ts';
+import { mountInteractions } from './interactions/index.ts';
+import { createQrLogins } from './interactions/qr-codes.ts';
 import { createOtpService, type OtpService } from './otp/otp.ts';
 import { createLoginGuard, createRateLimiter } from './protect/guard.ts';
 import { createPasswordReset } from './recovery/reset.ts';
-import { mountRegister } from './register.ts';
+import { mountRegister } from './accounts/registration.ts';
 import { createVerifier } from './verify/index.ts';
-import { DELEGATION_MARKER_TTL } from './provider.ts';
-import { createLinking } from './link/wire.ts';
+import { DELEGATION_MARKER_TTL, REVOCATION_MARKER_TTL } from './oidc/provider.ts';
 import { createCertificateProof } from './company/certificate.ts';
 import { createLicenceProof } from './company/licence.ts';
 import { mountCompanyRoutes } from './company/routes.ts';
 import type { Verifier } from './verify/verifier.ts';
+import type { ParameterizedContext } from 'koa';
+import type { BearerCaller } from './self-service/bearer.ts';
+import type { Sessions } from './self-service/sessions.ts';
+import type { AuditLog } from './audit/log.ts';
+import type { RateLimiter } from './protect/guard.ts';
+import { createLinkFlows } from './link/flow.ts';
+import { createHandoff } from './link/handoff.ts';
+import { createLinkStore } from './link/links.ts';
+import { mountLinkRoutes } from './link/routes.ts';
+import { createUpstreams, loadUpstreams } from './link/upstreams.ts';
+import { clientSecretKey, createPartnerClientStore } from './partners/clients.ts';
+import type { BackchannelDelivery } from './partners/backchannel.ts';
+import { networkPolicy, parseNetworks } from '../kernel/outbound.ts';
+import { createConsentStore } from './partners/consents.ts';
+import { adminResource, createPartnerHooks } from './partners/hooks.ts';
+import { pairwiseKey } from './partners/pairwise.ts';
+import { createAccountAdmin } from './admin/accounts.ts';
+import { createAdminAuthenticator } from './admin/auth.ts';
+import { createPolicyStore } from './admin/policies.ts';
+import { mountAdmin } from './admin/routes.ts';
+import { mountIdentitySubgraph } from './identity/subgraph.ts';
 
 export interface IdentityAccounts {
   accounts: AccountStore;
@@ -82,7 +108,7 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const caller = bearerVerifier({ jwks, issuer: config.IDP_ISSUER, audience: config.GATEWAY_RESOURCE, clock });
       const mobile = createMobileChange({ accounts, otp, cache, verifier, now });
       const reset = createPasswordReset({ accounts, otp, guard });
-      // Counter acts and a person removing a platform link (R-ID-9): the same keyed, anchored chain as idp/admin/wire.ts.
+      // Counter acts and a person removing a platform link (R-ID-9): the same keyed, anchored chain as createIdentityAdmin's.
       const audit = createAuditLog(db, {
         key: auditKey(secrets.internalSecret), cache,
         onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
@@ -103,8 +129,70 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       mountAccountPages(router, { accounts, companies, mobile, sessions, reset, qr, key: deps.internalKey, log, issuer: config.IDP_ISSUER });
       // R-ID-2 at the service window: the counter desk pages for receiver staff (the same functions as /counter/*).
       mountCounterDesk(router, { accounts, counter, sessions, key: deps.internalKey, log });
-      // R-ID-8 on the account pages: /account/delegations (the store is stateless; idp/admin/wire.ts builds its own for the subgraph).
+      // R-ID-8 on the account pages: /account/delegations (the store is stateless; createIdentityAdmin builds its own for the subgraph).
       mountDelegationPages(router, { accounts, delegations: createDelegationStore({ db, clock, cache, markerTtlSeconds: DELEGATION_MARKER_TTL }), sessions, key: deps.internalKey, clock, log });
+    },
+  };
+}
+
+/**
+ * Linked registration (R-ID-3): the configured platforms (IDP_UPSTREAMS, checked at start-up),
+ * the relying-party round trip, the hand-off in the cache, the link store and the routes. With no
+ * platform configured the routes still answer (UPSTREAM_UNKNOWN) and the pages offer none.
+ */
+function createLinking(deps: Deps, accounts: AccountStore) {
+  const { config, db, cache, clock, log } = deps;
+  const upstreams = createUpstreams(loadUpstreams(config), { production: config.NODE_ENV === 'production' });
+  const flows = createLinkFlows({ upstreams, cache, clock, issuer: config.IDP_ISSUER });
+  const handoff = createHandoff(cache);
+  const links = createLinkStore({ db, clock, accounts });
+  return {
+    upstreams, flows, handoff, links,
+    mount(router: Router, o: { sessions: Sessions; limiter: RateLimiter; audit: AuditLog; caller(ctx: ParameterizedContext): Promise<BearerCaller> }): void {
+      mountLinkRoutes(router, {
+        upstreams, flows, handoff, links, accounts, sessions: o.sessions, limiter: o.limiter, registerPerHour: config.IDP_REGISTER_PER_HOUR,
+        caller: o.caller, key: deps.internalKey, log, audit: o.audit, now: () => clock.now(),
+      });
+    },
+  };
+}
+
+/**
+ * Partner sites, administration, delegation and the identity subgraph: the stores, the hooks
+ * oidc/provider.ts plugs in, the admin routes and the `identity` subgraph at `/graphql`.
+ */
+export function createIdentityAdmin(deps: Deps, accounts: AccountStore, jwks: JWK[]) {
+  const { db, clock, log, config } = deps;
+  const clients = createPartnerClientStore(db, clientSecretKey(deps.secrets.keyPassphrase), networkPolicy(parseNetworks(deps.config.IDP_OUTBOUND_ALLOWED_NETWORKS)));
+  const consents = createConsentStore(db);
+  const policies = createPolicyStore(db);
+  const audit = createAuditLog(db, {
+    key: auditKey(deps.secrets.internalSecret), cache: deps.cache,
+    onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
+  });
+  const delegations = createDelegationStore({ db, clock, cache: deps.cache, markerTtlSeconds: DELEGATION_MARKER_TTL });
+  const hooks = createPartnerHooks({
+    issuer: config.IDP_ISSUER, clientAdapter: clients.adapter(), pairwiseKey: pairwiseKey(deps.secrets.internalSecret), consents, policies, clock,
+  });
+  const accountAdmin = createAccountAdmin({
+    db, accounts, audit, notifier: createNotifier(config, log, clock), clock, log, revocation: { cache: deps.cache, ttlSeconds: REVOCATION_MARKER_TTL },
+  });
+  const authenticate = createAdminAuthenticator({ issuer: config.IDP_ISSUER, audience: adminResource(config.IDP_ISSUER), jwks, accounts, clock });
+  let stopSubgraph: (() => Promise<void>) | undefined;
+  return {
+    hooks, clients, consents, policies, audit, accountAdmin, delegations,
+    /** For oidc/provider.ts: yw_companies claim and acting-for tokens (R-ID-8). */
+    memberships: (accountId: string) => delegations.memberships(accountId),
+    actingFor: (accountId: string, delegationId: string) => delegations.actingFor(accountId, delegationId),
+    /** Admin API and the identity subgraph (`/graphql`) on the IdP's router. */
+    async mount(router: Router, provider: Provider, backchannel?: BackchannelDelivery): Promise<void> {
+      const Client = provider.Client as unknown as { validate(m: Record<string, unknown>): Promise<void> };
+      mountAdmin(router, { db, clock, authenticate, accountAdmin, clients, policies, audit, backchannel, validateClient: (m) => Client.validate(m) });
+      const apollo = await mountIdentitySubgraph(router, { db, accounts, delegations, consents, clients, key: deps.internalKey, clock, log });
+      stopSubgraph = () => apollo.stop();
+    },
+    async close(): Promise<void> {
+      await stopSubgraph?.();
     },
   };
 }

@@ -23,7 +23,7 @@ import { createDelegationGuard } from '../gateway/delegations.ts';
 import { TEST_SECRET, testCache } from './support/infra.ts';
 import { newCitizen } from './journey.ts';
 import { authorizeInBrowser, CookieJar, discoverClient, loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
-import { creditCode, insertCompany } from '../idp/delegation/fixtures.ts';
+import { creditCode, insertCompany } from './support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const REDIRECT = 'http://127.0.0.1:3000/callback';

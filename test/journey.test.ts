@@ -196,7 +196,7 @@ describe('journey.refusals', () => {
     const c = newCitizen();
     const wrong = c.idNumber.slice(0, 17) + (c.idNumber[17] === '0' ? '1' : '0');
     const before = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');
-    const r = await postRegistration(e.issuer, { ...c, idNumber: wrong, factorType: 'socialSecurityCard', factorValue: 'B87654321', agreementVersion: (await import('../idp/accounts.ts')).AGREEMENT.version });
+    const r = await postRegistration(e.issuer, { ...c, idNumber: wrong, factorType: 'socialSecurityCard', factorValue: 'B87654321', agreementVersion: (await import('../idp/accounts/store.ts')).AGREEMENT.version });
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('ID_NUMBER_INVALID');
     const after = await db.query<{ n: number }>('select count(*)::int as n from idp.accounts');

@@ -1,5 +1,5 @@
 /**
- * Account administration (R-ID-9, issue 3 bullet 7):
+ * Account administration (R-ID-9):
  *
  * - open: an administrator opens a staff account (agency, roles) with a random initial password
  *   shown once; the response carries the service agreement version to print for signature.
@@ -20,14 +20,14 @@ import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Notifier } from '../../kernel/notify.ts';
-import { AGREEMENT, type AccountStore } from '../accounts.ts';
-import { hashPassword } from '../password.ts';
-import { PROOFING_LEVEL } from '../assurance.ts';
+import { AGREEMENT, type AccountStore } from '../accounts/store.ts';
+import { hashPassword } from '../accounts/password.ts';
+import { PROOFING_LEVEL } from '../accounts/assurance.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { badInput } from '../partners/clients.ts';
 import type { Admin } from './auth.ts';
 import type { Cache } from '../../kernel/cache.ts';
-import { markAccountDisabled } from '../revocation-markers.ts';
+import { markAccountDisabled } from '../oidc/revocation-markers.ts';
 
 export const OpenStaffInput = z.object({
   username: z.string().regex(/^[a-z][a-z0-9-]{2,31}$/),
@@ -59,7 +59,7 @@ export function initialPassword(): string {
 
 export function createAccountAdmin(d: {
   db: Db; accounts: AccountStore; audit: AuditLog; notifier: Notifier; clock: Clock; log: Logger;
-  /** Where a disable marks the account so that its access tokens end at the gateway (idp/revocation-markers.ts). */
+  /** Where a disable marks the account so that its access tokens end at the gateway (idp/oidc/revocation-markers.ts). */
   revocation?: { cache: Cache; ttlSeconds: number };
 }) {
   const { db, audit, clock } = d;

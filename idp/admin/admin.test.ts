@@ -1,5 +1,5 @@
 /**
- * Administration (R-ID-9, R-ID-10; issue 3 bullet 7) through the admin API and the login pages:
+ * Administration (R-ID-9, R-ID-10) through the admin API and the login pages:
  * opening a staff account, disabling (with the SMS notice), re-enabling only with a second
  * person who is a department head, the hash-chained audit log of it all, and per-client
  * access policies changed at run time.

@@ -1,5 +1,5 @@
 /**
- * Who may use the admin API (issue 3 bullet 7). An administrator is a **staff account** of this
+ * Who may use the admin API. An administrator is a **staff account** of this
  * IdP whose roles include `admin` (open, disable, request re-enabling, partner clients,
  * policies, audit) or `department-head` (approve a re-enable request; R-ID-9's second person).
  * They authenticate with a **bearer access token from this IdP for the admin resource**
@@ -13,7 +13,7 @@ import type { Context } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { AppError } from '../../kernel/errors.ts';
 import type { Clock } from '../../kernel/clock.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 
 export type AdminRole = 'admin' | 'department-head';
 export const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'department-head'];

@@ -1,5 +1,5 @@
 /**
- * Per-client access policies (R-ID-10, issue 3 bullet 7): which account kinds, assurance levels
+ * Per-client access policies (R-ID-10): which account kinds, assurance levels
  * or staff roles may use a client. Stored in `idp.client_policies` and read on every
  * authorization, refresh and UserInfo request, so an administrator's change applies to the next
  * request without restarting anything and without touching other clients. No policy = anyone.
@@ -7,7 +7,7 @@
  * The rules are small named checks in one table (POLICY_CHECKS); the first that fails names the
  * refusal. At the authorization endpoint a refused kind or role reaches the relying party as
  * `access_denied` with that description; the minimum level is an essential demand instead
- * (idp/login/policy.ts): the user is stepped up when the account can reach it, and the relying
+ * (idp/interactions/acr-policy.ts): the user is stepped up when the account can reach it, and the relying
  * party gets `unmet_authentication_requirements` when it cannot. At refresh and UserInfo every
  * rule refuses (`invalid_grant`, `invalid_token`).
  */

@@ -26,7 +26,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { PartnerClientStore } from '../partners/clients.ts';
 import type { BackchannelDelivery } from '../partners/backchannel.ts';
-import { PORTAL_CLIENT_ID } from '../provider.ts';
+import { PORTAL_CLIENT_ID } from '../oidc/provider.ts';
 import type { AccountAdmin } from './accounts.ts';
 import type { AdminAuthenticator } from './auth.ts';
 import type { PolicyStore } from './policies.ts';

@@ -3,7 +3,7 @@
  * `admin`) and `yw-head` (role `department-head`, the second person of R-ID-9), at the demo
  * market supervision bureau. Idempotent (upsert by id; an existing password is kept).
  */
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import type { StaffRole } from '../../kernel/internal-auth.ts';
 
 export const DEMO_ADMINS = [

@@ -1,5 +1,5 @@
 /**
- * The administrative audit log (R-ID-9, issue 3 bullet 7): every administrative act is one entry
+ * The administrative audit log (R-ID-9): every administrative act is one entry
  * in `idp.audit_log`, written in the same transaction as the act itself (no act without its
  * entry, no entry without its act). Tamper-evident:
  *

@@ -30,7 +30,7 @@ import type { Config } from '../../kernel/config.ts';
 import { AppError, type ErrorCode } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { OID_KP_CLIENT_AUTH, readTrustBundle, verifyCertificateChain } from '../../seal/index.ts';
-import type { AccountRecord } from '../accounts.ts';
+import type { AccountRecord } from '../accounts/store.ts';
 import type { CompanyProof } from './companies.ts';
 import { notConfigured, readFileList, readPemSetting } from './trust.ts';
 

@@ -30,9 +30,9 @@ import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode, isValidIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
-import { AGREEMENT, type AccountRecord, type AccountStore, type Platform } from '../accounts.ts';
+import { AGREEMENT, type AccountRecord, type AccountStore, type Platform } from '../accounts/store.ts';
 import type { Verifier } from '../verify/verifier.ts';
-import type { Level } from '../assurance.ts';
+import type { Level } from '../accounts/assurance.ts';
 
 export type CompanyRoute = 'registry' | 'counter' | 'licence' | 'certificate';
 

@@ -23,9 +23,9 @@ import { HANGZHOU_SAMR, licenceFields, makeHierarchy, type Hierarchy } from '../
 import { OID_KP_DOCUMENT_SIGNING } from '../../seal/lib/oids.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, authorizeInBrowser, browserFetch, callApi, loginWithPkce, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
-import { AGREEMENT } from '../accounts.ts';
-import { creditCode } from '../delegation/fixtures.ts';
-import { DEMO_COMPANY } from '../verify/fixture.ts';
+import { AGREEMENT } from '../accounts/store.ts';
+import { creditCode } from '../../test/support/idp/companies.ts';
+import { DEMO_COMPANY } from '../dev-registry.ts';
 import { signCommands } from './pages.ts';
 import { createCertificateProof } from './certificate.ts';
 import { createLicenceProof } from './licence.ts';

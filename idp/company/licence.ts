@@ -23,8 +23,8 @@ import type { Clock } from '../../kernel/clock.ts';
 import { AppError, type ErrorCode } from '../../kernel/errors.ts';
 import { isValidCreditCode, normaliseIdNumber } from '../../kernel/ids.ts';
 import { cachedStatusLists, createVerifyCache, loadAnchors, readTrustBundle, refreshStatusLists, verifyLicence } from '../../seal/index.ts';
-import type { AccountRecord } from '../accounts.ts';
-import type { Level } from '../assurance.ts';
+import type { AccountRecord } from '../accounts/store.ts';
+import type { Level } from '../accounts/assurance.ts';
 import type { CompanyProof } from './companies.ts';
 import { notConfigured, readPemSetting } from './trust.ts';
 

@@ -4,9 +4,9 @@
  * (a challenge to sign, with the openssl command that signs it; then certificate and signature).
  * zh-CN first with an English switch; every form carries its CSRF token, every input a label.
  */
-import { AGREEMENT } from '../accounts.ts';
-import { CSRF_FIELD } from '../csrf.ts';
-import { html, notice, page, type Lang, type Notice } from '../html.ts';
+import { AGREEMENT } from '../accounts/store.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
+import { html, notice, page, type Lang, type Notice } from '../web/html.ts';
 import type { Company, CompanyRoute } from './companies.ts';
 
 type Text = Record<Lang, string>;

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../../kernel/demo.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { AGREEMENT } from '../accounts.ts';
-import { DEMO_COMPANY } from '../verify/fixture.ts';
+import { AGREEMENT } from '../accounts/store.ts';
+import { DEMO_COMPANY } from '../dev-registry.ts';
 import { BrowserFlow, callApi, loginWithPkce, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 
 let idp: TestIdp;

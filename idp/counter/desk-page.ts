@@ -6,9 +6,9 @@
  * (idp/counter/desk.ts calls it).
  */
 import { maskIdNumber } from '../../kernel/ids.ts';
-import { CSRF_FIELD } from '../csrf.ts';
-import { html, page, type Html, type Lang } from '../html.ts';
-import { notice, type Notice } from '../html.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
+import { html, page, type Html, type Lang } from '../web/html.ts';
+import { notice, type Notice } from '../web/html.ts';
 import type { PendingRegistration } from './persons.ts';
 
 type Text = Record<Lang, string>;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../../kernel/demo.ts';
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { creditCode } from '../delegation/fixtures.ts';
+import { creditCode } from '../../test/support/idp/companies.ts';
 import { BrowserFlow, CookieJar, browserFetch, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 
 let idp: TestIdp;

@@ -6,7 +6,7 @@
  *    the account is created `pending` (no password) and an SMS code goes to the applicant's mobile.
  * 2. `activate`: the applicant tells staff the code; it must be right (OTP_INVALID …); the
  *    account becomes active with a random initial password (shown once, for staff to hand over;
- *    never stored or logged in clear), which must be changed at first login (interactions.ts).
+ *    never stored or logged in clear), which must be changed at first login (idp/interactions/change-password.ts).
  *
  * Counter-registered accounts are L5 (proven in person); login name = ID number (or the mobile).
  *
@@ -16,7 +16,7 @@
  *
  * Staff see the registrations they started that wait for the applicant's code (`pending`) and
  * may send a new code (`resendCode`, throttled like every code); the staff pages
- * (idp/counter/desk.ts) and the JSON API (idp/account/api.ts) call the same functions.
+ * (idp/counter/desk.ts) and the JSON API (idp/self-service/api.ts) call the same functions.
  *
  * Every act (start, resend, activate, password reset, company registered at the counter) is an
  * administrative act: its audit entry is written in the same transaction as the act (R-ID-9,
@@ -28,12 +28,12 @@ import { randomInt } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import type { Db } from '../../kernel/db.ts';
 import { isValidIdNumber, isValidMobile, maskIdNumber, maskMobile, normaliseIdNumber } from '../../kernel/ids.ts';
-import type { AccountStore, DeclaredFactor } from '../accounts.ts';
+import type { AccountStore, DeclaredFactor } from '../accounts/store.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Company, CompanyStore } from '../company/companies.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { Verifier } from '../verify/verifier.ts';
-import type { BearerCaller } from '../account/bearer.ts';
+import type { BearerCaller } from '../self-service/bearer.ts';
 import type { LoginGuard } from '../protect/guard.ts';
 
 const NAME = /^[^\p{Cc}<>]{1,50}$/u;

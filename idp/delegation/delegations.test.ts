@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { ManualClock } from '../../kernel/clock.ts';
-import { creditCode, insertCompany } from './fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 import { migrate } from '../../kernel/migrate.ts';
 import { testCache, testDb, type TestDb } from '../../test/support/infra.ts';
 import type { Cache } from '../../kernel/cache.ts';

@@ -1,5 +1,5 @@
 /**
- * Delegation for legal persons (R-ID-8, issue 3 bullet 6). A company — through its legal
+ * Delegation for legal persons (R-ID-8). A company — through its legal
  * representative (idp.companies, R-ID-4) — grants a person rights for a scope of service items
  * (item ids, or `*` for all) and a validity period. A grantee may pass the rights on, at most
  * 3 levels deep, never wider nor longer than what they hold. Operations: grant, request (the

@@ -1,5 +1,5 @@
 /**
- * The identity subgraph through the real gateway (issue 3 bullets 6 and 11): `me` for a person,
+ * The identity subgraph through the real gateway (R-ID-8): `me` for a person,
  * delegation mutations, acting-for tokens (yw_acting_for at the token endpoint → `yw_act` in the
  * access token → `actingFor` at the subgraph), and the refusals: a revoked delegation, someone
  * else's delegation, anonymous mutations.
@@ -17,7 +17,7 @@ import type { RunningService } from '../../kernel/service.ts';
 import { startGatewayService } from '../../gateway/service.ts';
 import { TEST_SECRET } from '../../test/support/infra.ts';
 import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../../test/support/oidc.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const REDIRECT = 'http://127.0.0.1:3000/callback';

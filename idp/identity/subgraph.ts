@@ -1,5 +1,5 @@
 /**
- * The `identity` subgraph (issue 3 bullet 11), served by the IdP at `/graphql` behind the same
+ * The `identity` subgraph, served by the IdP at `/graphql` behind the same
  * gateway identity guard as every subgraph (kernel/subgraph.ts): front ends ask `me` through
  * the gateway. It owns the `Account` entity the case subgraph references
  * (`@key(fields: "id", resolvable: false)`), and the delegation operations (R-ID-8).
@@ -20,7 +20,7 @@ import { maskIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
 import { requirePerson, type Caller } from '../../kernel/internal-auth.ts';
 import { mountSubgraph, type SubgraphContext } from '../../kernel/subgraph.ts';
 import { subgraphSdl } from '../../schema/compose.ts';
-import type { AccountRecord, AccountStore } from '../accounts.ts';
+import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import type { Delegation, DelegationStore } from '../delegation/delegations.ts';
 import type { ConsentStore } from '../partners/consents.ts';
 import type { PartnerClientStore } from '../partners/clients.ts';

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ParameterizedContext } from 'koa';
 import type { Cache } from '../../kernel/cache.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { Level } from '../assurance.ts';
+import type { Level } from '../accounts/assurance.ts';
 import type { UpstreamIdentity } from './identity.ts';
 
 export interface PendingRegistration { upstream: string; identity: UpstreamIdentity; uid?: string }

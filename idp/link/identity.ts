@@ -16,7 +16,7 @@
  */
 import { AppError } from '../../kernel/errors.ts';
 import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../../kernel/ids.ts';
-import { levelOf, type Level } from '../assurance.ts';
+import { levelOf, type Level } from '../accounts/assurance.ts';
 import type { Upstream } from './upstreams.ts';
 
 export interface UpstreamIdentity {

@@ -13,7 +13,7 @@ import { maskIdNumber } from '../../kernel/ids.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { PORTAL_CALLBACK, artifactPath, launchBrowser } from '../../test/support/browser.ts';
 import { discoverClient, registerPerson } from '../../test/support/oidc.ts';
-import { NATIONAL, startPlatforms, type Platforms } from './testing.ts';
+import { NATIONAL, startPlatforms, type Platforms } from '../../test/support/idp/platforms.ts';
 
 let p: Platforms;
 let browser: Browser;

@@ -1,6 +1,6 @@
 /**
  * R-ID-3 linked registration, with a second real IdP of this platform playing the national
- * platform (idp/link/testing.ts): registration by taking the identity it verified (agreement
+ * platform (test/support/idp/platforms.ts): registration by taking the identity it verified (agreement
  * only, ID number masked), what is recorded, logging in through it later, linking an existing
  * account after a normal login, our IdP releasing the full ID number only to a client marked as
  * a trusted real-name platform, and every refusal: an ID number known here, a platform not
@@ -19,11 +19,11 @@ import {
   BrowserFlow, CookieJar, adminCall, adminToken, authorizeInBrowser, browserFetch, callApi, pageErrorCode, parseForms, partnerCodeFlow, registerPerson,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
-import { AGREEMENT, createAccountStore } from '../accounts.ts';
-import { CSRF_FIELD } from '../csrf.ts';
+import { AGREEMENT, createAccountStore } from '../accounts/store.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
 import { stateKey } from './flow.ts';
 import { readIdentity } from './identity.ts';
-import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from './testing.ts';
+import { NATIONAL, startPlatforms, throughPlatform, type Platforms } from '../../test/support/idp/platforms.ts';
 import { loadUpstreams } from './upstreams.ts';
 
 let p: Platforms;

@@ -23,8 +23,8 @@ import type { Db, Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { AccountRecord, AccountStore, DeclaredFactor } from '../accounts.ts';
-import type { Level } from '../assurance.ts';
+import type { AccountRecord, AccountStore, DeclaredFactor } from '../accounts/store.ts';
+import type { Level } from '../accounts/assurance.ts';
 import type { UpstreamIdentity } from './identity.ts';
 import type { Upstream } from './upstreams.ts';
 

@@ -6,9 +6,9 @@
  * linked platform has its own remove button (a form), named after the platform.
  */
 import { maskIdNumber, maskMobile } from '../../kernel/ids.ts';
-import { AGREEMENT } from '../accounts.ts';
-import { CSRF_FIELD } from '../csrf.ts';
-import { errorBox, html, localise, notice, page, type Html, type Lang, type Notice } from '../html.ts';
+import { AGREEMENT } from '../accounts/store.ts';
+import { CSRF_FIELD } from '../web/csrf.ts';
+import { errorBox, html, localise, notice, page, type Html, type Lang, type Notice } from '../web/html.ts';
 import type { UpstreamIdentity } from './identity.ts';
 import type { AccountLink } from './links.ts';
 import type { UpstreamSummary } from './upstreams.ts';

@@ -12,7 +12,7 @@
  *   DELETE /account/api/links/:upstream    remove a link (bearer token) → 204
  *
  * Logging in through a platform starts on the login page (/interaction/:uid/upstream/:upstream,
- * idp/interactions.ts); a person the platform knows but this IdP does not is taken through the
+ * idp/interactions/); a person the platform knows but this IdP does not is taken through the
  * agreement page and then logged in. Registrations count towards IDP_REGISTER_PER_HOUR.
  * Removing a link (only the caller's own; NOT_FOUND when not linked, LINK_LAST_LOGIN when it is
  * the account's last way to log in) is written to the audit log (R-ID-9) in its transaction;
@@ -24,13 +24,13 @@ import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { Logger } from '../../kernel/log.ts';
-import { AGREEMENT, type AccountStore } from '../accounts.ts';
-import type { BearerCaller } from '../account/bearer.ts';
-import { bearerAccount, currentAccount, sendPage } from '../account/common.ts';
+import { AGREEMENT, type AccountStore } from '../accounts/store.ts';
+import type { BearerCaller } from '../self-service/bearer.ts';
+import { bearerAccount, currentAccount, sendPage } from '../self-service/common.ts';
 import type { AuditLog } from '../audit/log.ts';
-import type { Sessions } from '../account/sessions.ts';
-import { CSRF_FIELD, checkRegisterCsrf, checkSessionCsrf, registerCsrfToken, sessionCsrfToken } from '../csrf.ts';
-import { pageLang } from '../html.ts';
+import type { Sessions } from '../self-service/sessions.ts';
+import { CSRF_FIELD, checkRegisterCsrf, checkSessionCsrf, registerCsrfToken, sessionCsrfToken } from '../web/csrf.ts';
+import { pageLang } from '../web/html.ts';
 import type { RateLimiter } from '../protect/guard.ts';
 import type { LinkFlows } from './flow.ts';
 import type { Handoff } from './handoff.ts';

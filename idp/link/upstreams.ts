@@ -24,7 +24,7 @@ import * as client from 'openid-client';
 import { z } from 'zod';
 import type { Config } from '../../kernel/config.ts';
 import { AppError } from '../../kernel/errors.ts';
-import type { Level } from '../assurance.ts';
+import type { Level } from '../accounts/assurance.ts';
 import { ID_NUMBER_CLAIM, REALNAME_SCOPE, TRUST_FRAMEWORK } from '../partners/realname.ts';
 
 export const UPSTREAM_ATTRIBUTES = ['name', 'idNumber', 'mobile'] as const;

@@ -15,6 +15,7 @@ import {
   CookieJar, adminCall, adminToken, browserFetch, parseForms, partnerCodeFlow, startTestIdp, type TestIdp,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
+import { eventually } from '../../test/support/eventually.ts';
 
 let receiver: Server;
 let receiverUrl: string;
@@ -119,6 +120,8 @@ describe('partners.backchannel', () => {
       received.length = 0;
       await loginAndLogout(idp, partner);
       expect(received).toEqual([]);
+      // oidc-provider reports the failure by an event after the logout answered: the row follows.
+      await eventually(async () => (await rows(idp, partner.client_id)).length > 0);
       expect(await rows(idp, partner.client_id)).toEqual([{ state: 'pending', attempts: 1, last_error: expect.stringContaining('503') }]);
       expect(logs()).toContain('back-channel logout delivery failed; will retry');
       expect(logs()).not.toMatch(/logout_token=|eyJ[\w-]+\.eyJ/); // never the token
@@ -145,6 +148,7 @@ describe('partners.backchannel', () => {
       const partner = (await register(idp, admin, receiverUrl)).body as { client_id: string; client_secret: string };
       failures = 100;
       await loginAndLogout(idp, partner);
+      await eventually(async () => (await rows(idp, partner.client_id)).length > 0);
       clock.offsetMs += 11_000;
       expect(await deliver(idp)).toBe(1);
       expect(await rows(idp, partner.client_id)).toMatchObject([{ state: 'failed', attempts: 2 }]);

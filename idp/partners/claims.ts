@@ -1,5 +1,5 @@
 /**
- * UserInfo / ID-token claims by scope (issue 3 bullet 8), beyond `profile` (name):
+ * UserInfo / ID-token claims by scope, beyond `profile` (name):
  *
  *   phone          phone_number, phone_number_verified (true only when the mobile factor was verified)
  *   yw_identity    yw_id_number_masked (R-ID-11: birth date masked), yw_loa (assurance level),
@@ -10,7 +10,7 @@
  * The full ID number is never released to a relying party.
  */
 import { maskIdNumber } from '../../kernel/ids.ts';
-import type { AccountRecord } from '../accounts.ts';
+import type { AccountRecord } from '../accounts/store.ts';
 
 export interface CompanyMembership { creditCode: string; name: string; relation: 'legal-representative' | 'delegate' }
 export type MembershipsOf = (accountId: string) => Promise<CompanyMembership[]>;

@@ -1,5 +1,5 @@
 /**
- * Partner clients (issue 3 bullet 8): relying parties registered by an administrator through
+ * Partner clients: relying parties registered by an administrator through
  * the admin API (idp/admin/routes.ts), stored in `idp.partner_clients`, served to oidc-provider
  * through its `Client` adapter model (so a change is seen by the next request: oidc-provider
  * caches dynamic clients by the hash of their metadata, not by id).
@@ -37,7 +37,7 @@ export const PartnerInput = z.object({
   sector: z.string().regex(/^[a-z0-9.-]{1,100}$/).optional(),
   /** A trusted real-name platform of another tier (R-ID-3): may be allowed `yw_realname`. */
   realname_platform: z.boolean().optional(),
-  /** A resource server: may introspect any token at the token introspection endpoint (idp/introspection.ts). */
+  /** A resource server: may introspect any token at the token introspection endpoint (idp/oidc/introspection.ts). */
   resource_server: z.boolean().optional(),
 }).strict().refine((p) => p.realname_platform === true || !p.scope?.split(' ').includes('yw_realname'), {
   path: ['scope'], message: 'yw_realname is only for a client registered with realname_platform: true',

@@ -1,5 +1,5 @@
 /**
- * Remembered consent (issue 3 bullet 8): what a person approved for a partner client, per client
+ * Remembered consent: what a person approved for a partner client, per client
  * and scope, kept in `idp.consents` beyond the login session. When the same person comes back
  * to the same partner in a new session, the grant is rebuilt from it, so oidc-provider asks
  * again only for scopes never approved. Withdrawing consent removes the record (the person is

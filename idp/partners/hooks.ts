@@ -1,6 +1,6 @@
 /**
- * What idp/provider.ts plugs in for partner sites, remembered consent and client policies
- * (issue 3 bullets 7 and 8), kept here so the provider configuration stays readable:
+ * What idp/oidc/provider.ts plugs in for partner sites, remembered consent and client policies
+ * (R-ID-10), kept here so the provider configuration stays readable:
  *
  * - `clientAdapter`: oidc-provider's `Client` model from `idp.partner_clients`.
  * - `pairwiseIdentifier`: see pairwise.ts (partners are registered with subject_type pairwise).
@@ -8,7 +8,7 @@
  *   remembered consent from `idp.consents`; before either, the client's access policy
  *   (R-ID-10) — an account of a refused kind or role ends the request with `access_denied`
  *   at the client. The policy's minimum level is not checked here but by the login prompt
- *   (`minimumLevel`, idp/login/policy.ts), which steps the user up to it.
+ *   (`minimumLevel`, idp/interactions/acr-policy.ts), which steps the user up to it.
  * - `minimumLevel`: the policy's minimum level, an essential demand.
  * - `accountAllowed`: the same policy at the token and UserInfo endpoints (refresh after the
  *   policy changed, UserInfo with an older token).
@@ -19,8 +19,8 @@ import type { Adapter, GrantInstance, KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../kernel/clock.ts';
-import type { AccountRecord } from '../accounts.ts';
-import { levelOf, type Level } from '../assurance.ts';
+import type { AccountRecord } from '../accounts/store.ts';
+import { levelOf, type Level } from '../accounts/assurance.ts';
 import type { PolicyStore } from '../admin/policies.ts';
 import { policyRefusal } from '../admin/policies.ts';
 import type { ConsentStore } from './consents.ts';
@@ -92,7 +92,7 @@ export function createPartnerHooks(d: PartnerHooksDeps) {
       return grant;
     },
 
-    /** The client's policy minimum level (an essential demand at login, idp/login/policy.ts). */
+    /** The client's policy minimum level (an essential demand at login, idp/interactions/acr-policy.ts). */
     async minimumLevel(clientId: string): Promise<Level | undefined> {
       return levelOf((await d.policies.get(clientId))?.minAcr);
     },

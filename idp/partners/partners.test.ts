@@ -1,5 +1,5 @@
 /**
- * Partner sites (issue 3 bullet 8) as two partners and a browser see them: registration through
+ * Partner sites as two partners and a browser see them: registration through
  * the admin API, single sign-on (the second partner needs no credentials), pairwise subjects,
  * remembered consent across sessions, UserInfo claims by scope, RP-initiated logout with
  * back-channel logout to every partner in the session, and the refusals.
@@ -17,7 +17,7 @@ import {
   type PartnerFlowOptions, type TestIdp,
 } from '../../test/support/oidc.ts';
 import { DEMO_ADMIN_PASSWORD } from '../admin/seed.ts';
-import { creditCode, insertCompany } from '../delegation/fixtures.ts';
+import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const A_CB = 'https://a.partner.test/cb';

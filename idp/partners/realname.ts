@@ -14,8 +14,8 @@
  *   Only a person proven at L3 or higher is vouched for (a self-declared account gets no
  *   `verified_claims` at all); the mobile only when its factor was verified.
  */
-import type { AccountRecord } from '../accounts.ts';
-import { acrOf } from '../assurance.ts';
+import type { AccountRecord } from '../accounts/store.ts';
+import { acrOf } from '../accounts/assurance.ts';
 import { phoneVerified } from './claims.ts';
 
 export const REALNAME_SCOPE = 'yw_realname';

@@ -1,5 +1,5 @@
 /**
- * A partner site asking for a level of assurance (issue 3 bullet 4, OIDC Core §3.1.2.1 acr_values,
+ * A partner site asking for a level of assurance (R-ID-5, OIDC Core §3.1.2.1 acr_values,
  * §5.5.1.1 the acr claim), with openid-client as the confidential partner and the IdP's real
  * pages: the user is stepped up with the missing factor (an SMS code after a password) and the ID
  * token carries the higher acr and both methods; the same level again in the same browser needs

@@ -1,5 +1,5 @@
 /**
- * Issue 3 bullet 9, cookie settings: behind the TLS-terminating proxy (X-Forwarded-Proto:
+ * Cookie settings: behind the TLS-terminating proxy (X-Forwarded-Proto:
  * https) every cookie the IdP sets is Secure and HttpOnly; the form CSRF cookies are
  * SameSite=Strict and limited to their path; the login cookies SameSite=Lax (they must survive
  * the redirect back from the relying party).

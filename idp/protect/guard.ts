@@ -1,5 +1,5 @@
 /**
- * Brute-force protection and rate limits (issue 3 bullet 9), in Redis so every IdP replica sees
+ * Brute-force protection and rate limits, in Redis so every IdP replica sees
  * the same counts; time from the injected clock.
  *
  * - Logins: failures are counted per account (or, for a login name matching no account, per

@@ -1,5 +1,5 @@
 /**
- * Issue 3 bullet 9: no secrets, codes or full ID numbers in the logs. Registration, password and
+ * No secrets, codes or full ID numbers in the logs. Registration, password and
  * SMS logins, a refused login, a password reset and a counter registration run with logging at
  * `debug` into memory; none of the person's ID number, mobile, password or codes appears.
  */

@@ -8,10 +8,10 @@
  *    policy; the account's failed-login lock is cleared.
  */
 import { AppError } from '../../kernel/errors.ts';
-import type { AccountStore } from '../accounts.ts';
+import type { AccountStore } from '../accounts/store.ts';
 import type { OtpService } from '../otp/otp.ts';
 import type { LoginGuard } from '../protect/guard.ts';
-import { assertPasswordPolicy } from '../password.ts';
+import { assertPasswordPolicy } from '../accounts/password.ts';
 
 export interface PasswordReset {
   sendCode(login: string, source: string): Promise<void>;

@@ -3,7 +3,7 @@ import type { Config } from '../../kernel/config.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { BUILTIN_REGISTRY, fixtureVerifier, loadFixtureFile } from './fixture.ts';
+import { BUILTIN_REGISTRY, fixtureVerifier, loadFixtureFile } from '../dev-registry.ts';
 import { webhookVerifier } from './webhook.ts';
 import type { Verifier } from './verifier.ts';
 

@@ -2,7 +2,7 @@
  * The pluggable verifier (R-ID-1, R-ID-4): registration asks authoritative registries whether
  * what a person or company declares is on record. One interface, several back ends:
  *
- * - `fixtureVerifier` (idp/verify/fixture.ts): development and tests, a configurable registry.
+ * - `fixtureVerifier` (idp/dev-registry.ts): development and tests, a configurable registry.
  * - `webhookVerifier` (idp/verify/webhook.ts): production, the operator's registry gateway
  *   (population registry, carriers, social security, banks, housing fund, traffic police,
  *   business registry), signed like the SMS webhook.

@@ -13,9 +13,9 @@ import { systemClock } from '../../kernel/clock.ts';
 import { loadConfig } from '../../kernel/config.ts';
 import { silentLogger } from '../../kernel/log.ts';
 import { verifyWebhook } from '../../kernel/notify.ts';
-import { AGREEMENT } from '../accounts.ts';
+import { AGREEMENT } from '../accounts/store.ts';
 import { postRegistration, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
-import { fixtureVerifier, type FixtureRegistry } from './fixture.ts';
+import { fixtureVerifier, type FixtureRegistry } from '../dev-registry.ts';
 import { createVerifier } from './index.ts';
 import { webhookVerifier } from './webhook.ts';
 

@@ -9,7 +9,7 @@
  *   code. Returns openid-client's token response (access_token = JWT for the gateway,
  *   refresh_token, id_token) with `config` (for refreshTokenGrant / fetchUserInfo) and `tokens`.
  * - `fetchUserInfoFor(result)`: UserInfo needs a token without audience: refresh with an explicit
- *   scope (see idp/provider.ts), then call UserInfo.
+ *   scope (see idp/oidc/provider.ts), then call UserInfo.
  * - `startTestIdp()`: an IdP on a free port over a fresh test database and cache.
  *
  * A refused login (wrong password, disabled account) throws `LoginPageError` carrying the code the
@@ -17,7 +17,7 @@
  */
 import * as client from 'openid-client';
 import { CookieJar, browserFetch, discoverClient, parseForms, pageErrorCode, LoginPageError, type LoginResult } from '../../bin/journey/browser.ts';
-import { AGREEMENT } from '../../idp/accounts.ts';
+import { AGREEMENT } from '../../idp/accounts/store.ts';
 import { loadConfig, type Config } from '../../kernel/config.ts';
 import { internalKey } from '../../kernel/internal-auth.ts';
 import { silentLogger, type Logger } from '../../kernel/log.ts';
@@ -98,7 +98,7 @@ export async function postRegistration(issuer: string, body: Record<string, unkn
 }
 
 /**
- * Registration with verifiable factors: the development registry (idp/verify/fixture.ts) confirms
+ * Registration with verifiable factors: the development registry (idp/dev-registry.ts) confirms
  * people it does not list, so the mobile and the default social-security card make two.
  */
 export async function registerPerson(issuer: string, fields: PersonFields): Promise<{ id: string }> {
@@ -380,7 +380,7 @@ export async function authorizeCountingPages(jar: CookieJar, start: URL, redirec
     const confirm = forms.find((f) => f.action.endsWith('/confirm'));
     const change = forms.find((f) => f.action.endsWith('/password'));
     if (change && newPassword) {
-      // First login with an initial password: change it (idp/interactions.ts).
+      // First login with an initial password: change it (idp/interactions/change-password.ts).
       pages.passwordChange += 1;
       url = new URL(change.action, url);
       res = await browserFetch(jar, url, { form: { ...change.fields, password: newPassword, password2: newPassword } });
