@@ -13,6 +13,7 @@ import { startCaseService } from '../subgraphs/case/service.ts';
 import { startLicenceService } from '../subgraphs/licence/service.ts';
 import { startEvaluationService } from '../subgraphs/evaluation/service.ts';
 import { startGatewayService } from '../gateway/service.ts';
+import { startPortalServiceFactory } from '../portal/service.ts';
 
 export interface PlatformOptions {
   /** `configured`: the ports in configuration; `ephemeral`: free ports (tests). */
@@ -22,7 +23,7 @@ export interface PlatformOptions {
   factories?: Partial<Record<ServiceName, ServiceFactory>>;
 }
 
-export type ServiceName = 'idp' | 'item' | 'case' | 'licence' | 'evaluation' | 'gateway';
+export type ServiceName = 'idp' | 'item' | 'case' | 'licence' | 'evaluation' | 'gateway' | 'portal';
 
 export interface Platform {
   services: Record<ServiceName, RunningService>;
@@ -51,7 +52,7 @@ export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<
   // and receipts), so on free ports every port is chosen before anything starts.
   if (opts.ports === 'ephemeral') {
     const at = async () => `http://127.0.0.1:${await freePort(host)}`;
-    const [idp, item, kase, licence, evaluation, gateway] = [await at(), await at(), await at(), await at(), await at(), await at()];
+    const [idp, item, kase, licence, evaluation, gateway, portal] = [await at(), await at(), await at(), await at(), await at(), await at(), await at()];
     const portOf = (u: string) => Number(new URL(u).port);
     config = {
       ...config,
@@ -60,13 +61,14 @@ export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<
       EVALUATION_PORT: portOf(evaluation), GATEWAY_PORT: portOf(gateway),
       ITEM_URL: `${item}/graphql`, CASE_URL: `${kase}/graphql`, LICENCE_URL: `${licence}/graphql`, EVALUATION_URL: `${evaluation}/graphql`,
       LICENCE_PUBLIC_URL: licence, CASE_PUBLIC_URL: kase,
+      PORTAL_PORT: portOf(portal), PORTAL_PUBLIC_URL: portal,
     };
   }
   const started: RunningService[] = [];
   const deps = (name: string): Deps => ({ ...base, config, log: createLogger(name, config.LOG_LEVEL) });
   const f = (name: ServiceName, fallback: ServiceFactory) => opts.factories?.[name] ?? fallback;
-  const run = async (name: ServiceName, factory: ServiceFactory, port: number) => {
-    const svc = await factory(deps(name), { port, host, seed: opts.seed });
+  const run = async (name: ServiceName, factory: ServiceFactory, port: number, override: Partial<Config> = {}) => {
+    const svc = await factory({ ...deps(name), config: { ...config, ...override } }, { port, host, seed: opts.seed });
     started.push(svc);
     return svc;
   };
@@ -77,8 +79,10 @@ export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<
     const kase = await run('case', f('case', startCaseService), config.CASE_PORT);
     const evaluation = await run('evaluation', f('evaluation', startEvaluationService), config.EVALUATION_PORT);
     const gateway = await run('gateway', f('gateway', startGatewayService), config.GATEWAY_PORT);
+    // The guide pages query the gateway this process started, wherever it listens.
+    const portal = await run('portal', f('portal', startPortalServiceFactory), config.PORTAL_PORT, { PORTAL_GATEWAY_URL: `${gateway.url}/graphql` });
     return {
-      services: { idp, item, case: kase, licence, evaluation, gateway },
+      services: { idp, item, case: kase, licence, evaluation, gateway, portal },
       config,
       async close() {
         for (const s of [...started].reverse()) await s.close().catch(() => undefined);

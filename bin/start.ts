@@ -27,6 +27,7 @@ try {
     '',
     `一网 Yiwang is running — ${storage}; ${cache}.`,
     '',
+    `  Guide pages 办事指南  ${s.portal.url}   (search, item guides, hot list, scenario navigation)`,
     `  Gateway (GraphQL)    ${s.gateway.url}/graphql`,
     `  Identity provider    ${s.idp.url}   (issuer; register at ${s.idp.url}/register)`,
     `  Item subgraph        ${s.item.url}`,

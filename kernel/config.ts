@@ -119,6 +119,23 @@ export const VARIABLES = {
   EVALUATION_RANKING_MINUTES: { description: 'How often the agency rankings are recomputed (R-EV-5): periods end on multiples of this many minutes.', default: '30', schema: z.coerce.number().int().min(1).max(1440) },
   EVALUATION_RANKING_WINDOW_DAYS: { description: 'Days of activity each ranking counts, up to the period end (R-EV-5).', default: '30', schema: z.coerce.number().int().min(1).max(366) },
   EVALUATION_SCAN_MS: { description: 'How often the evaluation service records late answers and follow-ups and checks whether a ranking period has ended (milliseconds).', default: '60000', schema: z.coerce.number().int().min(50) },
+  FEDERATION_ENTITY_ID: { description: 'Entity Identifier of this platform in the OpenID Federation (R-ID-12): the https URL its Entity Configuration is served under (`<id>/.well-known/openid-federation`). Unset: this platform is not in a federation.', schema: optionalUrl },
+  FEDERATION_PORT: { description: 'Port of the standalone federation service (`node federation/main.ts`: Entity Configuration, fetch, list, resolve) for a platform that runs its federation entity apart from its IdP (a national or provincial authority).', default: '4300', schema: port },
+  FEDERATION_ORGANIZATION_NAME: { description: 'Organisation name published in this platform\'s federation metadata (`federation_entity.organization_name`).', default: 'Yiwang', schema: z.string().min(1).max(200) },
+  FEDERATION_AUTHORITY_HINTS: { description: 'Comma-separated Entity Identifiers of this platform\'s immediate superiors (a city names its province, a province the national platform). Empty at the trust anchor.', schema: z.string().optional() },
+  FEDERATION_TRUST_ANCHORS: { description: 'Trust anchors this platform accepts chains to: a JSON file path, or the JSON itself, `[{ "entityId", "jwks": { "keys": [...] } }]` (the national platform\'s federation public keys, obtained out of band: `npx yiwang federation anchor`). Unset: no chain is accepted.', schema: z.string().optional() },
+  FEDERATION_ALLOWED_HOSTS: { description: 'Comma-separated host names (`host.example.cn`) or domains (`.gov.cn`: any host below it) that federation entities and endpoints may live on. Unset: any host (https only).', schema: z.string().optional() },
+  FEDERATION_HTTP_HOSTS: { description: 'Comma-separated hosts on which federation entities may use plain http (development and tests only; refused in production).', schema: z.string().optional() },
+  FEDERATION_ALLOWED_NETWORKS: { description: 'Comma-separated CIDR networks among the special-use ranges (loopback, private, link-local …) that federation requests may reach, checked on every address a name resolves to when the connection opens. Hosts named in FEDERATION_HTTP_HOSTS or FEDERATION_ALLOWED_HOSTS by IP address are allowed too. Empty: public addresses only.', default: '', schema: z.string().refine((v) => { try { parseNetworks(v); return true; } catch { return false; } }, 'must be CIDR networks, e.g. 10.0.0.0/8') },
+  FEDERATION_STATEMENT_TTL_SECONDS: { description: 'Lifetime (`exp - iat`) of the Entity Configuration and Subordinate Statements this platform signs; also how long a retired federation key stays published.', default: '86400', schema: z.coerce.number().int().min(60).max(30 * 86400) },
+  FEDERATION_CHAIN_CACHE_SECONDS: { description: 'How long a resolved trust chain is reused (never beyond the chain\'s own expiry): a platform whose superior stops vouching for it is no longer recognised at most this long after.', default: '300', schema: z.coerce.number().int().min(0).max(86400) },
+  FEDERATION_FETCH_TIMEOUT_MS: { description: 'Time limit for one federation HTTP request (Entity Configuration, fetch, resolve).', default: '5000', schema: z.coerce.number().int().min(100).max(60000) },
+  FEDERATION_FETCH_MAX_BYTES: { description: 'Largest federation response accepted (bytes).', default: '262144', schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024) },
+  // --- federation --- add federation variables above this line
+  // --- public guide pages (portal/) ---
+  PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '3000', schema: port },
+  PORTAL_GATEWAY_URL: { description: 'The graph the public guide pages query (anonymously, public fields only): the gateway\'s `/graphql`.', default: 'http://127.0.0.1:4000/graphql', schema: url },
+  PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:3000', schema: url },
   SEED_DEMO: { description: 'Seed demo agencies, items, staff and a citizen at start (idempotent).', default: 'false', schema: z.stringbool() },
 } as const satisfies Record<string, VariableSpec>;
 
@@ -146,6 +163,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.LICENCE_SEAL_MODE === 'external' && (!config.LICENCE_TRUST_ANCHORS || !config.LICENCE_OPERATOR_AGENCY)) {
     throw new AppError('CONFIG_INVALID', 'invalid configuration: LICENCE_SEAL_MODE=external needs LICENCE_TRUST_ANCHORS and LICENCE_OPERATOR_AGENCY');
+  }
+  if (config.NODE_ENV === 'production' && config.FEDERATION_HTTP_HOSTS?.trim()) {
+    throw new AppError('CONFIG_INVALID', 'invalid configuration: FEDERATION_HTTP_HOSTS allows plain http and is refused in production');
   }
   if (config.NODE_ENV === 'production' && config.NOTIFY_SINK === 'dev') {
     throw new AppError('CONFIG_INVALID', 'invalid configuration: NOTIFY_SINK=dev writes codes to a file; production needs NOTIFY_SINK=webhook');

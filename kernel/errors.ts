@@ -161,6 +161,24 @@ export const ERROR_CODES = {
   SEAL_CRL_NOT_CURRENT: { status: 400, description: 'The CRL is past its nextUpdate, or its thisUpdate lies in the future: import the CA\'s current CRL.' },
   SEAL_CRL_REPLAYED: { status: 409, description: 'The CRL\'s cRLNumber is lower than that of the last CRL imported from the same CA (or the same number with other content): an older CRL replayed.' },
   // (seals and licences: add new licence codes above this line)
+
+  // --- federation (OpenID Federation 1.0, R-ID-12) -----------------------------------------
+  FEDERATION_UNTRUSTED: { status: 403, description: 'No trust chain leads from the entity to a configured trust anchor (no authority hints, a superior that does not know it, or an anchor not configured here).' },
+  FEDERATION_CHAIN_EXPIRED: { status: 403, description: 'A statement in the trust chain has expired (`exp`) or is not yet valid (`iat` in the future).' },
+  FEDERATION_SIGNATURE_INVALID: { status: 403, description: 'A statement in the trust chain is not signed by a key its superior (or the configured trust anchor) vouches for.' },
+  FEDERATION_STATEMENT_INVALID: { status: 400, description: 'An entity statement is malformed: not a JWT of type `entity-statement+jwt`, wrong `iss`/`sub`, missing claims, or a `crit` claim not understood.' },
+  FEDERATION_POLICY_INVALID: { status: 403, description: 'A metadata policy in the chain is broken: an operator with a wrong value, a combination the specification forbids, a merge conflict between tiers, or a critical operator not understood.' },
+  FEDERATION_POLICY_VIOLATION: { status: 403, description: 'The entity\'s metadata violates the federation\'s metadata policy (`one_of`, `superset_of`, `essential`, …); `details` names the parameter.' },
+  FEDERATION_CONSTRAINT_VIOLATION: { status: 403, description: 'The trust chain breaks a superior\'s `constraints` (max_path_length, naming_constraints, allowed_entity_types).' },
+  FEDERATION_UNREACHABLE: { status: 503, description: 'An entity or superior in the federation could not be reached in time, answered with an error, or sent too much; retry later.' },
+  FEDERATION_ENTITY_ID_REFUSED: { status: 400, description: 'The entity identifier or endpoint is not an allowed URL (https, or http only on a configured development host; no query, fragment or credentials; host on the allow-list).' },
+  FEDERATION_SUBORDINATE_UNKNOWN: { status: 404, description: 'This platform issues no statement about that entity (not registered, or removed).' },
+  FEDERATION_METADATA_MISSING: { status: 403, description: 'The entity is trusted but its resolved metadata lacks the entity type or parameter needed here (e.g. no `openid_relying_party`, no `jwks`).' },
+  // (federation: add new federation codes above this line)
+
+  // Item catalogue (R-IT-6)
+  CATALOGUE_INCONSISTENT: { status: 409, description: 'The same item (basic code) must keep its name, type and legal basis at every directory level and in every implementation; `details` names what differs.' },
+  CHANGE_SELF_APPROVAL: { status: 403, description: 'A catalogue change must be approved by a second person: the requester cannot approve their own change.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -73,6 +73,13 @@ describe('seal.certificates profile', () => {
 });
 
 describe('seal.certificates refusals', () => {
+  it('refuses agency and seal names with invisible format characters (BAD_INPUT): they would be shown for every licence sealed', () => {
+    for (const [agencyName, sealName] of [[`${HANGZHOU_SAMR.name}\u200B`, '章'], ['\u202E局督监场市市州杭', '章'], [HANGZHOU_SAMR.name, '电子\u2066证照专用章']]) {
+      expect(() => issueSealCertificate(h.ca, { agencyName: agencyName!, agencyCode: HANGZHOU_SAMR.code, sealName: sealName!, now: NOW }))
+        .toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    }
+  });
+
   it('refuses a seal for a credit code with a wrong check character (CREDIT_CODE_INVALID)', () => {
     expect(() => issueSealCertificate(h.ca, { agencyName: '某局', agencyCode: '11330100MB0000002X', sealName: '章', now: NOW }))
       .toThrow(expect.objectContaining({ code: 'CREDIT_CODE_INVALID' }));

@@ -93,8 +93,9 @@ describe('seal.cli request (--csr)', () => {
     expect(existsSync(join(dir, 'ca', 'crl', `${zj}.crl`))).toBe(true);
   });
 
-  it('issue-tsa --csr certifies the TSA key; the requester seals and timestamps with keys the CA never held', async () => {
-    request('tsa.csr', tsaKey, { commonName: '平台时间戳服务' });
+  it('issue-tsa --csr certifies the TSA key (a DER request, as openssl -outform DER writes it); the requester seals and timestamps with keys the CA never held', async () => {
+    const pem = buildCsr({ subject: { commonName: '平台时间戳服务' }, privateKey: tsaKey });
+    writeFileSync(join(dir, 'tsa.csr'), Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
     const r = await seal('issue-tsa', '--parent', root, '--name', '平台时间戳服务', '--csr', 'tsa.csr', '--out', 'tsa-chain.pem', '--crl-base', base);
     expect(r.code).toBe(0);
     const tsaChain = readTrustBundle(readFileSync(join(dir, 'tsa-chain.pem'), 'utf8'));

@@ -133,6 +133,9 @@ describe('seal.cli seal hierarchy', () => {
     expect(readFileSync(join(dir, crl), 'utf8')).toMatch(/^-----BEGIN X509 CRL-----/);
     const v = await verify('gd.jws', '--trust', 'bundle.pem', '--crl', crl);
     expect([v.code, v.out]).toEqual([1, expect.stringContaining('INVALID LICENCE_CERT_REVOKED')]);
+    // The DER copy beside it (what a distribution point serves) is read as well as the PEM.
+    const der = await verify('gd.jws', '--trust', 'bundle.pem', '--crl', join('ca', 'crl', `${gd}.crl`));
+    expect([der.code, der.out]).toEqual([1, expect.stringContaining('INVALID LICENCE_CERT_REVOKED')]);
     // The other province's CRL does not list it; the Zhejiang licence is untouched by Guangdong's CRL.
     expect((await verify('hz.jws', '--trust', 'bundle.pem', '--crl', crl)).code).toBe(0);
     const again = await seal('sign', '--seal', gdSeal, '--fields', 'gd.json');

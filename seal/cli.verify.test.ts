@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'tampered.jws'), tampered());
   writeFileSync(join(dir, 'garbage.txt'), 'hello');
   writeFileSync(join(dir, 'root.pem'), readFileSync(testdata('root.pem')));
+  writeFileSync(join(dir, 'root.cer'), new X509Certificate(readFileSync(testdata('root.pem'))).raw); // DER, as .cer files often are
   writeFileSync(join(dir, 'foreign.pem'), createRootCa({ commonName: '他国根CA', now: new Date('2025-01-01T00:00:00Z') }).certPem);
 });
 
@@ -57,6 +59,10 @@ describe('seal.cli verify (function)', () => {
     expect(r.out).toContain(VECTOR_FIELDS.identifier);
     expect(r.out).toContain('2025-01-02T03:04:05.000Z');
     expect(r.out).not.toContain(VECTOR_FIELDS.holderCode); // no full ID number on screen
+  });
+
+  it('takes the trust anchor as a DER certificate file too', async () => {
+    expect(await run(['licence.jws', '--trust', 'root.cer'])).toMatchObject({ code: 0, out: expect.stringMatching(/^VALID/) });
   });
 
   it('accepts a JSON file { credential } and prints JSON with --json', async () => {

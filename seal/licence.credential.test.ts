@@ -52,8 +52,24 @@ describe('seal.credential refusals', () => {
     ['identifier of another issuing agency', { issuerCode: HANGZHOU_HRSS.code }, 'BAD_INPUT'],
     ['holder code with a wrong check digit', { holderCode: '330106199001011230' }, 'BAD_INPUT'],
     ['holder code neither ID number nor credit code', { holderCode: 'ABC' }, 'BAD_INPUT'],
+    ['holder name that renders as another (bidi override, zero-width space)', { holderName: '\u202E三张\u200B' }, 'BAD_INPUT'],
+    ['issuer name with a zero-width joiner', { issuerName: `杭州市\u200D市场监督管理局` }, 'BAD_INPUT'],
+    ['type name with a bidi isolate', { typeName: '\u2067食品经营许可证\u2069' }, 'BAD_INPUT'],
+    ['licence number with a soft hyphen', { number: 'JY1330\u00AD1000000001' }, 'BAD_INPUT'],
   ])('%s is %s', (_, override, code) => {
     expect(() => buildLicenceCredential(licenceFields(override))).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('seal.credential names', () => {
+  it('names are sealed in NFC: a decomposed holder name is the same name', () => {
+    const c = buildLicenceCredential(licenceFields({ holderName: 'Zoe\u0308 Li' }));
+    expect(c.credentialSubject.licence.holderName).toBe('Zoë Li');
+  });
+
+  it('a legal representative\'s name with a format character is refused', () => {
+    expect(() => buildLicenceCredential(licenceFields({ holderCode: '91330106MA2B00001Y', holderName: '杭州一网示范科技有限公司', legalRepresentative: { name: '张\u200B三', idNumber: '33010619900101123X' } })))
+      .toThrow(expect.objectContaining({ code: 'BAD_INPUT', details: expect.objectContaining({ fields: ['legalRepresentative.name'] }) }));
   });
 });
 

@@ -100,6 +100,22 @@ const CORPUS: Case[] = [
       return resealStamped(parts(good).payload, SIGNED, { key: other.privateKey, chain: [other.certPem, h.ca.certPem] });
     },
   },
+  // Every identity the verifier shows must be the seal certificate's: the agency's name as well as its code.
+  {
+    kind: 'issuer.name names another agency (same credit code, genuine seal)', reason: 'LICENCE_ISSUER_MISMATCH',
+    make: async () => resealStamped({ ...parts(good).payload, issuer: { ...(parts(good).payload.issuer as object), name: HANGZHOU_HRSS.name } }, SIGNED),
+  },
+  { kind: 'licence.issuerName names another agency (genuine seal)', make: async () => resealStamped(withLicence({ issuerName: HANGZHOU_HRSS.name }), SIGNED), reason: 'LICENCE_ISSUER_MISMATCH' },
+  // A name that renders as another: format characters (Unicode Cf) in a shown field.
+  { kind: 'holder name with a bidi override and a zero-width space', make: async () => resealStamped(withLicence({ holderName: '\u202E三张\u200B' }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'licence number with a zero-width space', make: async () => resealStamped(withLicence({ number: 'JY1330100\u200B0000001' }), SIGNED), reason: 'LICENCE_MALFORMED' },
+  // The chain cache must key each certificate exactly: one x5c element holding two joined with '|' is not the genuine chain.
+  { kind: 'x5c elements joined into one with "|"', make: async () => reseal({ ...parts(good).header, x5c: [x5c(h.chain).join('|')] }, parts(good).payload), reason: 'LICENCE_BROKEN_CHAIN' },
+  { kind: 'x5c elements nested in an array', make: async () => reseal({ ...parts(good).header, x5c: [x5c(h.chain)] }, parts(good).payload), reason: 'LICENCE_BROKEN_CHAIN' },
+  // RFC 7519 §4.1.5: not before nbf.
+  { kind: 'nbf a year ahead', make: async () => resealStamped({ ...parts(good).payload, nbf: Math.floor(CHECKED.getTime() / 1000) + 365 * 86_400 }, SIGNED), reason: 'LICENCE_NOT_YET_VALID' },
+  { kind: 'nbf not a NumericDate', make: async () => resealStamped({ ...parts(good).payload, nbf: '2026-01-01' }, SIGNED), reason: 'LICENCE_MALFORMED' },
+  { kind: 'nbf passed (valid)', make: async () => resealStamped({ ...parts(good).payload, nbf: Math.floor(SIGNED.getTime() / 1000) }, SIGNED), reason: 'VALID' },
   { kind: 'iss differs from issuer', make: async () => resealStamped({ ...parts(good).payload, iss: issuerId(HANGZHOU_HRSS.code) }, SIGNED), reason: 'LICENCE_ISSUER_MISMATCH' },
   {
     kind: 'seal certificate expired at signing time (timestamp after its end)', reason: 'LICENCE_CERT_NOT_VALID_AT_SIGNING',

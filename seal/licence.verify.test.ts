@@ -305,4 +305,12 @@ describe('seal.verify issuer', () => {
     } });
     expect(await reason(otherCode)).toBe('LICENCE_ISSUER_MISMATCH');
   });
+
+  it('a licence naming another agency than the seal certificate\'s organizationName (same credit code) is refused when sealed and when verified', async () => {
+    const renamed = buildLicenceCredential(licenceFields({ issuerName: HANGZHOU_HRSS.name }));
+    await expect(signLicence(renamed, { privateKey: h.seal.privateKey, chainPem: h.chain }, SIGNED)).rejects.toMatchObject({ code: 'LICENCE_ISSUER_MISMATCH' });
+    expect(await reason(await reseal({ payload: (p) => ({ ...p, issuer: { ...(p.issuer as object), name: HANGZHOU_HRSS.name } }) }))).toBe('LICENCE_ISSUER_MISMATCH');
+    const r = await verifyLicence(good, { trustAnchorsPem: [h.root.certPem], now: SIGNED });
+    expect(r.valid && [r.issuer.name, r.credential.credentialSubject.licence.issuerName]).toEqual([HANGZHOU_SAMR.name, HANGZHOU_SAMR.name]);
+  });
 });

@@ -116,6 +116,17 @@ describe('seal.status verify', () => {
     }
   });
 
+  it('a list\'s own JWT time claims are honoured: before its nbf it is not valid, at its exp it has expired (RFC 7519 §4.1.4, §4.1.5)', async () => {
+    const ok = await list('suspension');
+    const { header, payload } = decodeJws(await list('revocation'));
+    const reseal = (p: Record<string, unknown>) => sealRaw(header, { ...payload, ...p }, h.seal.privateKey);
+    const at = (ms: number) => Math.floor((T0.getTime() + ms) / 1000);
+    expect(await check({ revocation: await reseal({ nbf: at(3 * 3600_000) }), suspension: ok })).toBe('LICENCE_STATUS_LIST_INVALID');
+    expect(await check({ revocation: await reseal({ exp: at(30_000) }), suspension: ok })).toBe('LICENCE_STATUS_UNAVAILABLE');
+    expect(await check({ revocation: await reseal({ exp: 'soon' }), suspension: ok })).toBe('LICENCE_STATUS_LIST_INVALID');
+    expect(await check({ revocation: await reseal({ nbf: at(0), exp: at(TTL) }), suspension: ok })).toBe('VALID');
+  });
+
   it('statusMissingAllowed: a list not at hand is reported as unchecked, an expired one still refused', async () => {
     const lists = { revocation: await list('revocation'), suspension: await list('suspension') };
     const opts = { trustAnchorsPem: [h.root.certPem], statusMissingAllowed: true };

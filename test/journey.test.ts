@@ -231,7 +231,9 @@ describe('journey.evaluation', () => {
         const entries = (r.data as any)?.rankingBoard?.entries ?? [];
         return entries.find((x: { agency: { code: string } }) => x.agency.code === '11330100MB0000002W');
       });
-      expect(board).toMatchObject({ rank: 1, cases: 1, satisfaction: 5, agency: { name: '杭州市市场监督管理局', ranking: { rank: 1 } } });
+      // The journey's cases (it runs as a command too) were rated very satisfied.
+      expect(board).toMatchObject({ rank: 1, satisfaction: 5, agency: { name: '杭州市市场监督管理局', ranking: { rank: 1 } } });
+      expect(board.cases).toBeGreaterThanOrEqual(1);
     } finally {
       clock.offsetMs = 0;
     }

@@ -24,6 +24,7 @@ import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../../kernel/ids.ts';
+import { isValidName, nameError, normaliseName } from '../../kernel/names.ts';
 import type { StaffRole } from '../../kernel/internal-auth.ts';
 import { assertPasswordPolicy, dummyHash, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { FACTOR_SOURCE, type FactorKind, type Verifier, type VerifyResult } from '../verify/verifier.ts';
@@ -112,7 +113,6 @@ export function acrFor(a: Pick<AccountRecord, 'assuranceLevel'>): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FACTOR_VALUE = /^[0-9A-Za-z-]{4,32}$/;
-const NAME = /^[^\p{Cc}<>]{1,50}$/u;
 
 /** What a registration form or JSON body carries (field names are the form's input names). */
 export interface RegistrationInput {
@@ -130,13 +130,13 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /** Validate in a fixed order so each refusal has one code; throws AppError. */
 export function validateRegistration(body: unknown): RegistrationInput {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const name = str(b.name).trim();
+  const name = normaliseName(str(b.name));
   const idNumber = normaliseIdNumber(str(b.idNumber));
   const mobile = str(b.mobile).replace(/[\s-]/g, '');
   const password = str(b.password);
   const missing = (['name', 'idNumber', 'mobile', 'password'] as const).filter((k) => !{ name, idNumber, mobile, password }[k]);
   if (missing.length) throw new AppError('BAD_INPUT', `请填写：${missing.join('、')} / required: ${missing.join(', ')}`, { fields: missing });
-  if (!NAME.test(name)) throw new AppError('BAD_INPUT', '姓名格式不正确 / the name is not valid', { fields: ['name'] });
+  if (!isValidName(name)) throw nameError(name);
   if (!isValidIdNumber(idNumber)) throw new AppError('ID_NUMBER_INVALID', '身份证号码格式或校验位不正确 / the resident ID number is malformed or its check digit is wrong');
   if (!isValidMobile(mobile)) throw new AppError('MOBILE_INVALID', '手机号码应为 11 位大陆手机号 / the mobile number must be an 11-digit mainland number');
   // The first further factor is required (factorType/factorValue); a second (factor2Type/factor2Value) is optional.

@@ -18,6 +18,7 @@ import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
+import { isValidName, normaliseName } from '../../kernel/names.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { Notifier } from '../../kernel/notify.ts';
 import { AGREEMENT, type AccountStore } from '../accounts/store.ts';
@@ -31,7 +32,7 @@ import { markAccountDisabled } from '../oidc/revocation-markers.ts';
 
 export const OpenStaffInput = z.object({
   username: z.string().regex(/^[a-z][a-z0-9-]{2,31}$/),
-  name: z.string().trim().min(1).max(50),
+  name: z.string().transform(normaliseName).refine((n) => isValidName(n), 'a name of 1 to 50 characters without invisible, format or control characters'),
   agencyCode: z.string().refine(isValidCreditCode, 'invalid credit code'),
   roles: z.array(z.enum(['receiver', 'acceptor', 'reviewer', 'decider', 'admin', 'department-head'])).max(6),
   mobile: z.string().regex(/^1\d{10}$/).optional(),

@@ -115,7 +115,7 @@ describe('admin.policies', () => {
   });
   const flow = (login: string, password: string) => partnerCodeFlow(idp.issuer, partner, CB, new CookieJar(), { login, password });
 
-  test('a policy changed at run time admits or refuses kinds, roles and levels at the next login', async () => {
+  test('R-ID-10: a policy changed at run time admits or refuses kinds, roles and levels at the next login', async () => {
     expect((await flow(DEMO_CITIZEN.mobile, DEMO_CITIZEN.password)).tokens).toBeDefined();
     expect((await call(admin, 'PUT', `/admin/clients/${partner.client_id}/policy`, { kinds: ['staff'] })).status).toBe(200);
     const refused = await flow(DEMO_CITIZEN.mobile, DEMO_CITIZEN.password);

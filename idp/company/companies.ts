@@ -30,6 +30,7 @@ import { pgCode } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode, isValidIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
+import { isValidName, nameError, normaliseName, ORGANIZATION_NAME, requireName } from '../../kernel/names.ts';
 import { AGREEMENT, type AccountRecord, type AccountStore, type Platform } from '../accounts/store.ts';
 import type { Verifier } from '../verify/verifier.ts';
 import type { Level } from '../accounts/assurance.ts';
@@ -73,17 +74,16 @@ const toCompany = (r: Row): Company => ({
   evidence: (typeof r.evidence === 'string' ? JSON.parse(r.evidence) : r.evidence) ?? {},
 });
 
-const NAME = /^[^\p{Cc}<>]{2,100}$/u;
 const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 
 function companyInput(body: unknown): { creditCode: string; name: string } {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const creditCode = str(b.creditCode).toUpperCase();
-  const name = str(b.name);
+  const name = normaliseName(str(b.name));
   const missing = (['creditCode', 'name'] as const).filter((k) => !{ creditCode, name }[k]);
   if (missing.length) throw new AppError('BAD_INPUT', `请填写：${missing.join('、')} / required: ${missing.join(', ')}`, { fields: missing });
   if (!isValidCreditCode(creditCode)) throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式或校验码不正确 / the unified social credit code is malformed or its check character is wrong');
-  if (!NAME.test(name)) throw new AppError('BAD_INPUT', '单位名称格式不正确 / the company name is not valid', { fields: ['name'] });
+  if (!isValidName(name, ORGANIZATION_NAME)) throw nameError(name, ORGANIZATION_NAME);
   return { creditCode, name };
 }
 
@@ -112,6 +112,7 @@ export function createCompanyStore(d: { db: Db; clock: Clock; accounts: AccountS
     creditCode: string; name: string; legalRep: string; route: CompanyRoute; delegate?: string; poa?: string; by?: string; level: Level;
     evidence?: Record<string, unknown>;
   }, within?: (q: Queryable, company: Company) => Promise<void>): Promise<Company> {
+    c = { ...c, name: requireName(c.name, ORGANIZATION_NAME) }; // every route: typed, from a certificate or a licence
     const id = randomUUID();
     const now = clock.now().toISOString();
     try {

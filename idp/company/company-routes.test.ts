@@ -20,7 +20,7 @@ import { formatLicenceId } from '../../kernel/ids.ts';
 import { buildCrl, buildLicenceCredential, buildStatusListCredential, emptyBitstring, issuerId, setBit, signLicence, signStatusList, type LicenceFields, type StatusEntry } from '../../seal/index.ts';
 import { issueEnterpriseCertificate, makeEnterpriseCa, type EnterpriseCa } from '../../seal/testing/enterprise.ts';
 import { HANGZHOU_SAMR, licenceFields, makeHierarchy, type Hierarchy } from '../../seal/testing/hierarchy.ts';
-import { OID_KP_DOCUMENT_SIGNING } from '../../seal/lib/oids.ts';
+import { OID_KP_DOCUMENT_SIGNING } from '../../seal/index.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, authorizeInBrowser, browserFetch, callApi, loginWithPkce, pageErrorCode, parseForms, registerPerson, startTestIdp, type TestIdp } from '../../test/support/oidc.ts';
 import { AGREEMENT } from '../accounts/store.ts';

@@ -31,7 +31,7 @@ afterAll(async () => { await idp?.close(); });
 const count = async (table = 'accounts') => Number((await idp.db.query<{ n: number }>(`select count(*)::int as n from idp.${table}`)).rows[0]!.n);
 
 describe('counter.persons', () => {
-  test('start → SMS code → activate → first login changes the random initial password; the account is L5', async () => {
+  test('R-ID-2: start → SMS code → activate → first login changes the random initial password; the account is L5', async () => {
     const c = newCitizen();
     const started = await callApi(idp.issuer, 'POST', '/counter/persons', { token: receiver, body: { name: c.name, idNumber: c.idNumber, mobile: c.mobile } });
     expect(started).toMatchObject({ status: 201, body: { status: 'pending' } });

@@ -28,6 +28,7 @@ import { randomInt } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import type { Db } from '../../kernel/db.ts';
 import { isValidIdNumber, isValidMobile, maskIdNumber, maskMobile, normaliseIdNumber } from '../../kernel/ids.ts';
+import { isValidName, nameError, normaliseName } from '../../kernel/names.ts';
 import type { AccountStore, DeclaredFactor } from '../accounts/store.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Company, CompanyStore } from '../company/companies.ts';
@@ -36,7 +37,6 @@ import type { Verifier } from '../verify/verifier.ts';
 import type { BearerCaller } from '../self-service/bearer.ts';
 import type { LoginGuard } from '../protect/guard.ts';
 
-const NAME = /^[^\p{Cc}<>]{1,50}$/u;
 
 /** 12 characters from all four classes, from a CSPRNG (meets the password policy). */
 export function randomInitialPassword(): string {
@@ -86,7 +86,7 @@ export function createCounterPersons(d: {
     async resetPassword(caller, body) {
       const staff = await counterStaff(accounts, caller);
       const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-      const name = typeof b.name === 'string' ? b.name.trim() : '';
+      const name = normaliseName(typeof b.name === 'string' ? b.name : '');
       const idNumber = normaliseIdNumber(typeof b.idNumber === 'string' ? b.idNumber : '');
       if (!isValidIdNumber(idNumber)) throw new AppError('ID_NUMBER_INVALID', '身份证号码格式或校验位不正确 / the resident ID number is malformed or its check digit is wrong');
       const a = await accounts.findByLogin(idNumber);
@@ -106,10 +106,10 @@ export function createCounterPersons(d: {
     async start(caller, body, source) {
       const staff = await counterStaff(accounts, caller);
       const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-      const name = typeof b.name === 'string' ? b.name.trim() : '';
+      const name = normaliseName(typeof b.name === 'string' ? b.name : '');
       const idNumber = normaliseIdNumber(typeof b.idNumber === 'string' ? b.idNumber : '');
       const mobile = typeof b.mobile === 'string' ? b.mobile.replace(/[\s-]/g, '') : '';
-      if (!NAME.test(name)) throw new AppError('BAD_INPUT', '姓名格式不正确 / the name is not valid', { fields: ['name'] });
+      if (!isValidName(name)) throw nameError(name);
       if (!isValidIdNumber(idNumber)) throw new AppError('ID_NUMBER_INVALID', '身份证号码格式或校验位不正确 / the resident ID number is malformed or its check digit is wrong');
       if (!isValidMobile(mobile)) throw new AppError('MOBILE_INVALID', '手机号码应为 11 位大陆手机号 / the mobile number must be an 11-digit mainland number');
       if (await verifier.person({ name, idNumber }) !== 'match') {

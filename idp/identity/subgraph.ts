@@ -17,6 +17,7 @@ import type { Logger } from '../../kernel/log.ts';
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { maskIdNumber, normaliseIdNumber } from '../../kernel/ids.ts';
+import { normaliseName } from '../../kernel/names.ts';
 import { requirePerson, type Caller } from '../../kernel/internal-auth.ts';
 import { mountSubgraph, type SubgraphContext } from '../../kernel/subgraph.ts';
 import { subgraphSdl } from '../../schema/compose.ts';
@@ -59,7 +60,7 @@ export function identityResolvers(d: IdentityDeps) {
     const { rows } = await d.db.query<{ id: string; name: string }>(
       `select id, name from idp.accounts where id_number = $1 and kind = 'person' and not disabled`, [normaliseIdNumber(idNumber)]);
     const r = rows[0];
-    if (!r || r.name !== name.trim()) throw new AppError('NOT_FOUND', '没有与该身份证号码和姓名相符的账户 / no account matches this ID number and name');
+    if (!r || r.name !== normaliseName(name)) throw new AppError('NOT_FOUND', '没有与该身份证号码和姓名相符的账户 / no account matches this ID number and name');
     return r.id;
   }
 

@@ -16,6 +16,7 @@
  */
 import { AppError } from '../../kernel/errors.ts';
 import { isValidIdNumber, isValidMobile, normaliseIdNumber } from '../../kernel/ids.ts';
+import { isValidName, normaliseName } from '../../kernel/names.ts';
 import { levelOf, type Level } from '../accounts/assurance.ts';
 import type { Upstream } from './upstreams.ts';
 
@@ -34,7 +35,6 @@ export interface UpstreamIdentity {
   loginLevel: Level;
 }
 
-const NAME = /^[^\p{Cc}<>]{1,50}$/u;
 const SKEW_MS = 5 * 60 * 1000;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -48,9 +48,9 @@ export function readIdentity(u: Upstream, o: { issuer: string; subject: string; 
   const verification = isObject(vc) && isObject(vc.verification) ? vc.verification : {};
   const claims = isObject(vc) && isObject(vc.claims) ? vc.claims : {};
 
-  const name = typeof claims.name === 'string' ? claims.name.trim() : '';
+  const name = normaliseName(typeof claims.name === 'string' ? claims.name : '');
   const idNumber = typeof claims[u.idNumberClaim] === 'string' ? normaliseIdNumber(claims[u.idNumberClaim] as string) : '';
-  const missing = [...(NAME.test(name) ? [] : ['name']), ...(isValidIdNumber(idNumber) ? [] : ['idNumber'])];
+  const missing = [...(isValidName(name) ? [] : ['name']), ...(isValidIdNumber(idNumber) ? [] : ['idNumber'])];
   if (missing.length) {
     throw new AppError('UPSTREAM_ATTRIBUTE_UNVERIFIED', '该平台未提供经核验的姓名和身份证号码，不能据此注册 / the platform did not vouch for a verified name and resident ID number', {
       upstream: u.id, missing, ...(vc ? {} : { trustFramework: u.trustFramework }),

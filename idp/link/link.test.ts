@@ -46,7 +46,7 @@ async function accept(jar: CookieJar, page: { url: URL; html: string }, fields: 
 }
 
 describe('link.register', () => {
-  test('the national platform vouches; city shows it masked and, after the agreement only, creates the account with what was verified, by whom and when', async () => {
+  test('R-ID-3: the national platform vouches; city shows it masked and, after the agreement only, creates the account with what was verified, by whom and when', async () => {
     const c = await nationalPerson();
     const jar = new CookieJar();
     const page = await throughPlatform(p, jar, cityUrl(`/register/link/${NATIONAL.id}`), { login: c.idNumber, password: c.password });

@@ -18,6 +18,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { NetworkPolicy } from '../../kernel/outbound.ts';
+import { isValidName, normaliseName } from '../../kernel/names.ts';
 
 /**
  * OIDC scopes a partner may be allowed (never the graph: partners get no gateway tokens).
@@ -26,9 +27,11 @@ import type { NetworkPolicy } from '../../kernel/outbound.ts';
 export const PARTNER_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies', 'yw_realname'] as const;
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(500);
+/** A partner's name is shown on the login and consent pages: the rule for names (kernel/names.ts). */
+const PARTNER_NAME = { min: 1, max: 100, label: ['名称', 'the name'] } as const;
 
 export const PartnerInput = z.object({
-  client_name: z.string().trim().min(1).max(100),
+  client_name: z.string().transform(normaliseName).refine((n) => isValidName(n, PARTNER_NAME), 'a name of 1 to 100 characters without invisible, format or control characters'),
   redirect_uris: z.array(httpUrl).min(1).max(10),
   post_logout_redirect_uris: z.array(httpUrl).max(10).optional(),
   backchannel_logout_uri: httpUrl.optional(),

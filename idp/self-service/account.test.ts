@@ -110,7 +110,7 @@ describe('account.pages', () => {
 });
 
 describe('account.pages-mobile', () => {
-  test('the bound mobile changed step by step on the account page; the company form refuses a bad code', async () => {
+  test('R-ID-7: the bound mobile changed step by step on the account page; the company form refuses a bad code', async () => {
     const c = newCitizen();
     await registerPerson(idp.issuer, c);
     const jar = new CookieJar();

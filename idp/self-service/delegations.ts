@@ -18,6 +18,7 @@ import type { Router } from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
+import { normaliseName } from '../../kernel/names.ts';
 import type { Logger } from '../../kernel/log.ts';
 import type { AccountRecord, AccountStore } from '../accounts/store.ts';
 import { sessionCsrfToken } from '../web/csrf.ts';
@@ -105,7 +106,7 @@ export function mountDelegationPages(router: Router, d: DelegationPagesDeps): vo
   /** The grantee by ID number or mobile, confirmed by name (as the identity subgraph's grantDelegation). */
   async function grantee(login: string, name: string): Promise<AccountRecord> {
     const a = login ? await accounts.findByLogin(login) : undefined;
-    if (!a || a.kind !== 'person' || a.name !== name.trim()) {
+    if (!a || a.kind !== 'person' || a.name !== normaliseName(name)) {
       throw new AppError('NOT_FOUND', '没有与该身份证号码（或手机号码）和姓名相符的账户 / no account matches this ID number (or mobile number) and name');
     }
     return a;

@@ -14,6 +14,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
+import { ORGANIZATION_NAME, requireName } from '../../kernel/names.ts';
 import { OID_KP_DOCUMENT_SIGNING } from '../lib/oids.ts';
 import { buildCertificate } from '../x509/index.ts';
 import type { CertifiedKey } from './types.ts';
@@ -38,8 +39,11 @@ export function certifySealKey(issuer: CertifiedKey, o: SealCertificateOptions &
   if (!isValidCreditCode(o.agencyCode)) {
     throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式错误 / malformed unified social credit code', { agencyCode: o.agencyCode });
   }
+  // The subject's names are what verifiers show for every licence the seal signs (kernel/names.ts).
+  const agencyName = requireName(o.agencyName, ORGANIZATION_NAME, 'agencyName');
+  const sealName = requireName(o.sealName, { min: 1, max: ORGANIZATION_NAME.max, label: ['印章名称', 'the seal name'] }, 'sealName');
   return buildCertificate({
-    subject: { commonName: o.sealName, organization: o.agencyName, organizationIdentifier: o.agencyCode },
+    subject: { commonName: sealName, organization: agencyName, organizationIdentifier: o.agencyCode },
     publicKey: o.publicKey,
     signingKey: issuer.privateKey,
     issuerCertPem: issuer.certPem,

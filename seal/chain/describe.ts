@@ -15,6 +15,8 @@ export interface CertificateDescription {
   issuer: string;
   /** Agency credit code of a seal certificate (2.5.4.97), or null. */
   organizationIdentifier: string | null;
+  /** The subject's organizationName (2.5.4.10): a seal certificate's agency name, or null. */
+  organization: string | null;
   notBefore: Date;
   notAfter: Date;
   /** "AB:CD:…" SHA-256 of the DER. */
@@ -34,6 +36,7 @@ export function describeCertificate(pem: string): CertificateDescription {
     subject: oneLineName(c.cert.subject),
     issuer: oneLineName(c.cert.issuer),
     organizationIdentifier: c.profile.organizationIdentifier,
+    organization: c.profile.organization,
     notBefore: c.cert.validFromDate,
     notAfter: c.cert.validToDate,
     fingerprint256: c.cert.fingerprint256,

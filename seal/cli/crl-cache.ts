@@ -4,7 +4,8 @@
  *
  * The chains are the licence's seal chain (x5c) and its timestamp's TSA chain (the `tst`
  * token's x5c). `--online` reads the distribution points only from a licence that verified, fetches
- * each with a size limit and a timeout (DER or PEM), and stores a CRL only when its signature
+ * each with a size limit and a timeout (DER or PEM, kept as fetched: seal/x509/crl.ts parseCrl
+ * reads both), and stores a CRL only when its signature
  * verifies with the key of the certificate's issuer, it is before its nextUpdate, and it is not
  * older than the cached one: a bad, stale or replayed answer never replaces the cached copy.
  */
@@ -40,10 +41,6 @@ export function licenceCertificates(jws: string, anchors: readonly ChainCertific
   return [...chainWithIssuers(x5cOf(jws), anchors), ...(typeof tst === 'string' ? chainWithIssuers(x5cOf(tst), anchors) : [])];
 }
 
-function parseAny(bytes: Buffer): ParsedCrl {
-  const text = bytes.toString('latin1');
-  return text.includes('-----BEGIN X509 CRL-----') ? parseCrl(text) : parseCrl(bytes);
-}
 
 /** The cached CRLs for the distribution points of a chain (as stored: PEM or DER), each once. */
 export function cachedCrls(dir: string, chain: ReturnType<typeof chainWithIssuers>): Buffer[] {
@@ -65,14 +62,14 @@ export async function refreshCrls(
       try {
         if (!issuer) throw new Error('issuer of the certificate not at hand');
         const bytes = await fetchLimited(o.fetch, url, { accept: 'application/pkix-crl' });
-        const crl = parseAny(bytes);
+        const crl = parseCrl(bytes);
         if (!signedBy(crl, issuer)) throw new Error('CRL not signed by the certificate\'s issuer');
         if (!crl.nextUpdate || crl.nextUpdate <= o.now) throw new Error('CRL past its nextUpdate');
         const file = fileFor(dir, url);
         if (existsSync(file)) {
           let cached: ParsedCrl | null = null;
           try {
-            cached = parseAny(readFileSync(file));
+            cached = parseCrl(readFileSync(file));
           } catch {
             cached = null;
           }

@@ -23,7 +23,11 @@ export function readRequestFile(cwd: string, file: string, agency?: { code: stri
   if (!existsSync(path)) throw new AppError('BAD_INPUT', `证书申请文件不存在 / request file not found: ${path}`, { option: 'csr' });
   let req: CertificateRequest;
   try {
-    req = readCsr(readFileSync(path, 'utf8'));
+    // PEM, or DER (openssl req -outform DER) wrapped as PEM.
+    const bytes = readFileSync(path);
+    const pem = /^\s*-----BEGIN /.test(bytes.subarray(0, 64).toString('latin1')) ? bytes.toString('utf8')
+      : `-----BEGIN CERTIFICATE REQUEST-----\n${bytes.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE REQUEST-----\n`;
+    req = readCsr(pem);
   } catch (e) {
     if (e instanceof CsrSyntaxError) throw new AppError('SEAL_CSR_INVALID', `证书申请无效 / invalid certificate request: ${e.message}`, { option: 'csr' });
     throw e;

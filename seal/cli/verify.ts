@@ -12,6 +12,7 @@
  * (a file path, or the PEM itself), else <DATA_DIR or ./data>/trust-bundle.pem, which the
  * licence service writes in the embedded set-up.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,9 +33,9 @@ electronic licence, offline.
 
   <licence-file>    紧凑 JWS（VC-JWT），或 JSON 文件 { "credential": "<jws>" }
                     a compact JWS (VC-JWT), or a JSON file { "credential": "<jws>" }
-  --trust <file>    信任根证书包（PEM）/ trust bundle (PEM). Default: $YIWANG_TRUST_BUNDLE,
+  --trust <file>    信任根证书包（PEM，或单个 DER 证书）/ trust bundle (PEM, or one DER certificate). Default: $YIWANG_TRUST_BUNDLE,
                     else <DATA_DIR 或/or ./data>/trust-bundle.pem
-  --crl <file>      证书吊销列表（可多次）/ a CA's CRL (repeatable; \`yiwang seal revoke\` writes them)
+  --crl <file>      证书吊销列表，PEM 或 DER（可多次）/ a CA's CRL, PEM or DER (repeatable; \`yiwang seal revoke\` writes them)
   --status-cache <dir>  状态列表缓存 / cached status lists. Default: $YIWANG_STATUS_CACHE,
                     else <DATA_DIR 或/or ./data>/status-cache; used offline until each list expires
   --online          先验证印章签名，再联网刷新证照所列的状态列表（验证后才写入缓存）
@@ -72,17 +73,28 @@ function licenceText(content: string): string {
 
 type Bundle = { pem: string; source: string } | { problem: string };
 
+/** A trust bundle file: PEM text, or one DER certificate (a .cer file) given as its PEM. */
+function bundleText(file: string): string {
+  const bytes = readFileSync(file);
+  if (bytes.includes('-----BEGIN')) return bytes.toString('utf8');
+  try {
+    return new X509Certificate(bytes).toString();
+  } catch {
+    return bytes.toString('utf8'); // neither: reported as a bundle without certificates
+  }
+}
+
 function findTrustBundle(io: CliIo, flag: string | undefined): Bundle {
   const read = (path: string, source: string): Bundle => {
     const file = resolve(io.cwd, path);
     if (!existsSync(file)) return { problem: `信任根证书包不存在 / trust bundle not found: ${file} (${source})` };
-    return { pem: readFileSync(file, 'utf8'), source: file };
+    return { pem: bundleText(file), source: file };
   };
   if (flag) return read(flag, '--trust');
   const env = io.env.YIWANG_TRUST_BUNDLE;
   if (env) return env.includes('-----BEGIN') ? { pem: env, source: 'YIWANG_TRUST_BUNDLE' } : read(env, 'YIWANG_TRUST_BUNDLE');
   const fallback = resolve(io.cwd, io.env.DATA_DIR || './data', 'trust-bundle.pem');
-  if (existsSync(fallback)) return { pem: readFileSync(fallback, 'utf8'), source: fallback };
+  if (existsSync(fallback)) return { pem: bundleText(fallback), source: fallback };
   return {
     problem: `未找到信任根证书包：请用 --trust 指定，或设置 YIWANG_TRUST_BUNDLE（默认 ${fallback}）/ `
       + `no trust bundle: pass --trust, or set YIWANG_TRUST_BUNDLE (default ${fallback})`,
@@ -147,11 +159,12 @@ export async function runVerify(argv: readonly string[], io: CliIo): Promise<num
   if (anchors.length === 0) return usageError(io, `信任根证书包中没有证书 / the trust bundle holds no certificate: ${bundle.source}`);
 
   if (values.online && values['skip-status']) return usageError(io, '--online 与 --skip-status 不能同时使用 / --online and --skip-status exclude each other');
-  const crls: string[] = [];
+  // Read as bytes: a CRL file is PEM or DER (the .crl a distribution point serves).
+  const crls: Buffer[] = [];
   for (const f of values.crl ?? []) {
     const file = resolve(io.cwd, f);
     if (!existsSync(file)) return usageError(io, `吊销列表不存在 / CRL not found: ${file}`);
-    crls.push(readFileSync(file, 'utf8'));
+    crls.push(readFileSync(file));
   }
   const cacheDir = resolve(io.cwd, values['status-cache'] ?? io.env.YIWANG_STATUS_CACHE ?? resolve(io.env.DATA_DIR || './data', 'status-cache'));
 

@@ -6,6 +6,7 @@
  */
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode, isValidIdNumber, parseLicenceId } from '../../kernel/ids.ts';
+import { identityTextProblem, nameError, normaliseName, ORGANIZATION_NAME, PERSON_NAME, isValidName, type NameRule } from '../../kernel/names.ts';
 
 export const VC_CONTEXT_V2 = 'https://www.w3.org/ns/credentials/v2';
 export const LICENCE_CREDENTIAL_TYPE = 'ElectronicLicence';
@@ -111,6 +112,25 @@ export function isoDateTime(field: string, value: string): string {
 }
 
 /**
+ * Every text a verifier shows is free of invisible, format and control characters
+ * (kernel/names.ts: Cf such as U+200B or the bidi overrides U+202A–U+202E, Cc, Zl, Zp, < >), so
+ * what is displayed is what was sealed: each member of the licence data, issuer.name and the legal
+ * representative's name. Returns the offending member and a bilingual message, or null.
+ */
+export function displayedTextProblem(l: Record<string, unknown>, issuerName: unknown): { field: string; message: string } | null {
+  const texts: Array<[string, unknown]> = [
+    ...LICENCE_DATA_KEYS.map((k) => [k, l[k]] as [string, unknown]), ['issuer.name', issuerName],
+    ['legalRepresentative.name', (l.legalRepresentative as { name?: unknown } | undefined)?.name],
+  ];
+  for (const [field, v] of texts) {
+    if (typeof v === 'string' && identityTextProblem(v)) {
+      return { field, message: `${field} 含有不可见字符或控制字符 / ${field} contains an invisible, format or control character` };
+    }
+  }
+  return null;
+}
+
+/**
  * The identifiers inside a licence must agree with each other:
  * - `identifier` is a GB/T 36904 identifier (prefix 1.2.156.3005.2, MOD 37,36 check character,
  *   kernel/ids.ts parseLicenceId);
@@ -165,6 +185,17 @@ export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[])
   }
   const problem = identifierProblem(f) ?? legalRepresentativeProblem(f.holderCode, f.legalRepresentative);
   if (problem) throw new AppError('BAD_INPUT', problem.message, { field: problem.field });
+  // Names as kept (NFC), checked like at registration; the other shown texts free of invisible characters.
+  const named = (field: 'holderName' | 'issuerName' | 'legalRepresentative.name', value: string, rule: NameRule): string => {
+    const n = normaliseName(value);
+    if (!isValidName(n, rule)) throw nameError(n, rule, field);
+    return n;
+  };
+  const holderName = named('holderName', f.holderName, isValidIdNumber(f.holderCode) ? PERSON_NAME : ORGANIZATION_NAME);
+  const issuerName = named('issuerName', f.issuerName, ORGANIZATION_NAME);
+  const repName = f.legalRepresentative ? named('legalRepresentative.name', f.legalRepresentative.name, PERSON_NAME) : undefined;
+  const shown = displayedTextProblem({ ...f, holderName, issuerName }, issuerName);
+  if (shown) throw new AppError('BAD_INPUT', shown.message, { field: shown.field });
   if (!DATE.test(f.issueDate) || Number.isNaN(Date.parse(f.issueDate))) {
     throw new AppError('BAD_INPUT', 'issueDate 须为 YYYY-MM-DD / issueDate must be YYYY-MM-DD', { field: 'issueDate' });
   }
@@ -173,13 +204,13 @@ export function buildLicenceCredential(f: LicenceFields, status?: StatusEntry[])
   if (validUntil && validUntil <= validFrom) {
     throw new AppError('BAD_INPUT', '有效期截止须晚于起始 / validUntil must be after validFrom', { field: 'validUntil' });
   }
-  const licence = Object.fromEntries(LICENCE_DATA_KEYS.map((k) => [k, f[k]])) as unknown as LicenceData;
-  if (f.legalRepresentative) licence.legalRepresentative = { name: f.legalRepresentative.name, idNumber: f.legalRepresentative.idNumber };
+  const licence = { ...Object.fromEntries(LICENCE_DATA_KEYS.map((k) => [k, f[k]])), holderName, issuerName } as unknown as LicenceData;
+  if (f.legalRepresentative) licence.legalRepresentative = { name: repName!, idNumber: f.legalRepresentative.idNumber };
   return {
     '@context': [VC_CONTEXT_V2],
     type: ['VerifiableCredential', LICENCE_CREDENTIAL_TYPE],
     id: credentialId(f.identifier),
-    issuer: { id: issuerId(f.issuerCode), name: f.issuerName },
+    issuer: { id: issuerId(f.issuerCode), name: issuerName },
     validFrom,
     ...(validUntil ? { validUntil } : {}),
     credentialSubject: { id: holderSubjectId(f.holderId), licence },

@@ -8,7 +8,9 @@
  *
  * Refused before signing (so a bad licence is never produced):
  * - a key that does not belong to the first certificate of the chain        (BAD_INPUT)
- * - a seal certificate of another agency than the credential's issuer       (LICENCE_ISSUER_MISMATCH)
+ * - a seal certificate of another agency than the credential's issuer: its
+ *   organizationIdentifier is not the issuer's code, or its organizationName not the issuer's
+ *   name (issuer.name and licence.issuerName)                                (LICENCE_ISSUER_MISMATCH)
  * - a seal certificate not valid at the signing time                        (LICENCE_CERT_NOT_VALID_AT_SIGNING)
  *
  * With a timestamper (the platform TSA, ../timestamp/token.ts) the protected header also carries
@@ -32,6 +34,10 @@ export async function signLicence(credential: LicenceCredential, seal: Signer, n
   const code = leaf.profile.organizationIdentifier;
   if (!code || credential.issuer.id !== issuerId(code) || credential.credentialSubject.licence.issuerCode !== code) {
     throw new AppError('LICENCE_ISSUER_MISMATCH', '印章证书不属于发证机关 / the seal certificate belongs to another agency than the issuer');
+  }
+  const name = leaf.profile.organization;
+  if (!name || credential.issuer.name !== name || credential.credentialSubject.licence.issuerName !== name) {
+    throw new AppError('LICENCE_ISSUER_MISMATCH', `发证机关名称须为印章证书所属机构名称（${name ?? '无'}）/ the issuer's name must be the seal certificate's organization name (${name ?? 'none'})`);
   }
   if (now < leaf.cert.validFromDate || now > leaf.cert.validToDate) {
     throw new AppError('LICENCE_CERT_NOT_VALID_AT_SIGNING', '印章证书不在有效期内 / the seal certificate is not valid now');

@@ -21,10 +21,13 @@
  *    (8 and 9 judge the chain at the platform timestamp's genTime when the licence carries one,
  *    LICENCE_TIMESTAMP_INVALID when that token fails; without a token iat is only the signer's
  *    word, so the seal chain must also be valid now: else LICENCE_TIMESTAMP_REQUIRED)
- * 10. iss = issuer.id = urn:uscc:<seal's organizationIdentifier>   LICENCE_ISSUER_MISMATCH
+ * 10. iss = issuer.id = urn:uscc:<seal's organizationIdentifier> = urn:uscc:<licence.issuerCode>,
+ *     and issuer.name = licence.issuerName = the seal's organizationName: every issuer identity
+ *     shown with the licence is the seal certificate's subject     LICENCE_ISSUER_MISMATCH
  * 11. status lists, when the caller gives a source      LICENCE_REVOKED / LICENCE_SUSPENDED /
  *                                                       LICENCE_STATUS_UNAVAILABLE / LICENCE_STATUS_LIST_INVALID
- * 12. signed no later than now; validFrom ≤ now < validUntil (and exp)  LICENCE_NOT_YET_VALID / LICENCE_EXPIRED
+ * 12. signed no later than now; nbf ≤ now (RFC 7519 §4.1.5); validFrom ≤ now < validUntil (and exp)
+ *                                                       LICENCE_NOT_YET_VALID / LICENCE_EXPIRED
  *
  * CRLs (options.crls) and the isCertificateRevoked callback both feed step 9.
  */
@@ -35,6 +38,7 @@ import { oneLineName, type ChainCertificate } from '../chain/certificate.ts';
 import { buildPath } from '../chain/path.ts';
 import { checkNotRevoked, type RevocationCheck } from '../chain/revocation.ts';
 import { checkValidAt } from '../chain/validity.ts';
+import { decodeBase64 } from '../lib/base64.ts';
 import { OID_KP_DOCUMENT_SIGNING, OID_KP_TIME_STAMPING } from '../lib/oids.ts';
 import { reject, Rejection } from '../lib/rejection.ts';
 import { checkStatus, type StatusListMemo, type StatusListSource } from '../status/check.ts';
@@ -105,10 +109,18 @@ export const CACHE_LIMIT = 1000;
 /** Tolerated clock difference between signer and verifier for "signed in the future". */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('base64url');
+
+/**
+ * A cache key naming exactly a list of parts: the SHA-256 of each part, joined (a digest holds
+ * no separator, so no two lists share a key the way joined texts can).
+ */
+const listKey = (parts: readonly (Buffer | string)[]): string => parts.map(sha256).join('.');
+
 /** The anchors, and a key naming exactly this set (cached paths are only reused with the same anchors). */
 function anchorsFor(o: VerifyOptions): { anchors: ChainCertificate[]; anchorsKey: string } {
   if (!o.cache) return { anchors: loadAnchors(o.trustAnchorsPem), anchorsKey: '' };
-  const anchorsKey = createHash('sha256').update(o.trustAnchorsPem.join('\n')).digest('base64url');
+  const anchorsKey = sha256(listKey(o.trustAnchorsPem));
   let a = o.cache.anchors.get(anchorsKey);
   if (!a) {
     a = loadAnchors(o.trustAnchorsPem);
@@ -118,9 +130,24 @@ function anchorsFor(o: VerifyOptions): { anchors: ChainCertificate[]; anchorsKey
   return { anchors: a, anchorsKey };
 }
 
+/**
+ * The chain cache's key for an x5c: the purpose, the anchors and the SHA-256 of each element's
+ * DER, so only the very same certificates in the same order share an entry. Null (not cached)
+ * when an element is not base64 text: buildPath then names the problem.
+ */
+function chainKey(x5c: readonly unknown[], purpose: string, anchorsKey: string): string | null {
+  const ders: Buffer[] = [];
+  for (const entry of x5c) {
+    const der = typeof entry === 'string' ? decodeBase64(entry) : null;
+    if (!der || der.length === 0) return null;
+    ders.push(der);
+  }
+  return `${purpose}.${anchorsKey}.${listKey(ders)}`;
+}
+
 function pathFor(x5c: unknown, anchors: ChainCertificate[], anchorsKey: string, o: VerifyOptions, purpose = OID_KP_DOCUMENT_SIGNING): ChainCertificate[] {
-  if (!o.cache || !Array.isArray(x5c)) return buildPath(x5c, anchors, purpose);
-  const key = `${purpose}|${anchorsKey}|${x5c.join('|')}`;
+  const key = o.cache && Array.isArray(x5c) ? chainKey(x5c, purpose, anchorsKey) : null;
+  if (!o.cache || key === null) return buildPath(x5c, anchors, purpose);
   let p = o.cache.paths.get(key);
   if (!p) {
     p = buildPath(x5c, anchors, purpose);
@@ -175,9 +202,18 @@ export async function verifyLicence(jws: string, o: VerifyOptions): Promise<Veri
     if (!sealCode || credential.issuer.id !== issuerId(sealCode) || credential.credentialSubject.licence.issuerCode !== sealCode) {
       reject('LICENCE_ISSUER_MISMATCH', `发证机关与印章证书所属机构（${sealCode ?? '无'}）不符 / the issuer is not the agency of the seal certificate (${sealCode ?? 'none'})`);
     }
+    // The agency's name too: a seal of agency A cannot vouch for a licence that names agency B.
+    const sealName = leaf.profile.organization;
+    if (!sealName || credential.issuer.name !== sealName || credential.credentialSubject.licence.issuerName !== sealName) {
+      reject('LICENCE_ISSUER_MISMATCH', `发证机关名称与印章证书所属机构名称（${sealName ?? '无'}）不符 / the issuer's name is not the name of the seal certificate's agency (${sealName ?? 'none'})`);
+    }
 
     if (signedAt.getTime() > now.getTime() + CLOCK_SKEW_MS) reject('LICENCE_NOT_YET_VALID', '签章时间晚于当前时间 / the licence was signed in the future');
     const unchecked = o.statusLists ? await checkStatus(credential, o.statusLists, anchors, now, isRevoked, crls, o.statusMissingAllowed === true, o.cache?.lists, anchorsKey) : 0;
+    if (claims.nbf !== undefined && claims.nbf * 1000 > now.getTime() + CLOCK_SKEW_MS) {
+      const nbf = new Date(claims.nbf * 1000).toISOString();
+      reject('LICENCE_NOT_YET_VALID', `签名自 ${nbf} 起方可使用（nbf）/ the signature is not valid before ${nbf} (nbf)`);
+    }
     if (new Date(credential.validFrom) > now) reject('LICENCE_NOT_YET_VALID', `证照自 ${credential.validFrom} 起有效 / the licence is valid from ${credential.validFrom}`);
     if (credential.validUntil && new Date(credential.validUntil) <= now) reject('LICENCE_EXPIRED', `证照已于 ${credential.validUntil} 到期 / the licence expired at ${credential.validUntil}`);
     if (claims.exp !== undefined && claims.exp * 1000 <= now.getTime()) reject('LICENCE_EXPIRED', '签名已过期（exp）/ the signature has expired (exp)');

@@ -11,6 +11,7 @@
  *  - list past its validUntil (an expired cache, or an old list replayed)   LICENCE_STATUS_UNAVAILABLE
  *  - bit set: revocation → LICENCE_REVOKED, suspension → LICENCE_SUSPENDED
  */
+import { createHash } from 'node:crypto';
 import { compactVerify } from 'jose';
 import type { ChainCertificate } from '../chain/certificate.ts';
 import { buildPath } from '../chain/path.ts';
@@ -75,8 +76,13 @@ export async function readStatusList(
   const until = typeof p.validUntil === 'string' ? new Date(p.validUntil) : null;
   if (!from || !until || Number.isNaN(from.getTime()) || Number.isNaN(until.getTime())) invalid('缺少有效期 / validFrom and validUntil are required');
   if (from.getTime() > now.getTime() + CLOCK_SKEW_MS) invalid('签发时间在未来 / issued in the future');
-  if (until <= now) {
-    reject('LICENCE_STATUS_UNAVAILABLE', `状态列表已于 ${until.toISOString()} 过期，请联网刷新 / the status list expired at ${until.toISOString()}; refresh it online`);
+  // The JWT's own time claims, when the list carries them (RFC 7519 §4.1.4, §4.1.5), bind as validFrom/validUntil do.
+  const numericDate = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if ((p.nbf !== undefined && !numericDate(p.nbf)) || (p.exp !== undefined && !numericDate(p.exp))) invalid('nbf/exp 不是 NumericDate / nbf or exp is not a NumericDate');
+  if (p.nbf !== undefined && (p.nbf as number) * 1000 > now.getTime() + CLOCK_SKEW_MS) invalid('尚未生效（nbf）/ not valid yet (nbf)');
+  const expires = p.exp !== undefined ? new Date(Math.min(until.getTime(), (p.exp as number) * 1000)) : until;
+  if (expires <= now) {
+    reject('LICENCE_STATUS_UNAVAILABLE', `状态列表已于 ${expires.toISOString()} 过期，请联网刷新 / the status list expired at ${expires.toISOString()}; refresh it online`);
   }
   try {
     checkValidAt(path, from);
@@ -115,13 +121,15 @@ export async function checkStatus(
     }
     // A memo hit is the same bytes already verified for the same list, purpose, issuer and trust
     // anchors (memoScope), and still before their validUntil; CRL-based revocation of the list's seal is not re-asked then.
-    const key = `${memoScope}|${entry.statusListCredential}|${entry.statusPurpose}|${issuerCode}|${jws}`;
+    // Keyed by a digest of the parts as a JSON array: no list URL or text can imitate another's key.
+    const key = createHash('sha256').update(JSON.stringify([memoScope, entry.statusListCredential, entry.statusPurpose, issuerCode, jws])).digest('base64url');
     const hit = memo?.get(key);
     let bits: Buffer;
     if (hit && hit.until > now.getTime()) bits = hit.bits;
     else {
       bits = await readStatusList(jws, entry, issuerCode, anchors, now, isRevoked, crls);
-      const until = Date.parse((JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { validUntil?: string }).validUntil ?? '');
+      const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString()) as { validUntil?: string; exp?: number };
+      const until = Math.min(Date.parse(claims.validUntil ?? ''), claims.exp !== undefined ? claims.exp * 1000 : Infinity);
       if (memo && memo.size >= 1000) memo.clear(); // bounded: one entry per list version
       memo?.set(key, { bits, until });
     }

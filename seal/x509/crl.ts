@@ -152,9 +152,16 @@ function readExtension(e: Node): { id: string; critical: boolean; value: string 
   return { id: asn1.derToOid(parts[0]!.value as string), critical, value: parts[parts.length - 1]!.value as string };
 }
 
-/** Parse a PEM or DER CRL; throws (any Error) when it is not one. */
+/** True when the bytes are PEM text (after any leading whitespace), not DER (which starts with 0x30). */
+const isPemBytes = (b: Buffer): boolean => /^\s*-----BEGIN /.test(b.subarray(0, 64).toString('latin1'));
+
+/**
+ * Parse a CRL: PEM text (a string, or the bytes of a PEM file) or DER bytes — a file or an HTTP
+ * answer is read the same whichever form it is in. Throws (any Error) when it is not a CRL.
+ */
 export function parseCrl(input: string | Buffer): ParsedCrl {
   let der: Buffer;
+  if (typeof input !== 'string' && isPemBytes(input)) input = input.toString('latin1');
   if (typeof input === 'string') {
     const m = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/.exec(input);
     if (!m) throw new Error('not a PEM CRL');

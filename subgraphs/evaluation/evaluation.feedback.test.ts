@@ -287,23 +287,26 @@ describe('evaluation.followUp', () => {
     clock.set('2026-03-02T10:00:00+08:00');
     const citizen = person(22);
     const rated = async () => (await call<{ rateCase: { id: string } }>(citizen, RATE, { c: await completed({ applicant: citizen, agency: HR, item: HR_ITEM.id }), l: 'VERY_DISSATISFIED', r: '态度差' })).data!.rateCase.id;
-    const a = await rated(), b = await rated(), c = await rated();
+    const a = await rated(), b = await rated(), c = await rated(), d = await rated();
+    const notUpheld = await call<{ verifyBadRating: { state: string; answer: string } }>(staff('decider', HR), VERIFY, { e: a, u: false, n: '经调取录像，窗口人员按规定办理' });
+    expect(notUpheld.data!.verifyBadRating).toMatchObject({ state: 'NOT_UPHELD', answer: '经调取录像，窗口人员按规定办理' });
+    // Two deciders verifying one rating at once: one step is taken, the other is refused.
     const both = await Promise.all([
-      call(staff('decider', HR), VERIFY, { e: a, u: false, n: '经调取录像，窗口人员按规定办理' }),
-      call(staff('decider', HR), VERIFY, { e: a, u: true, n: '属实' }),
+      call(staff('decider', HR), VERIFY, { e: d, u: true, n: '属实（甲）' }),
+      call(staff('decider', HR), VERIFY, { e: d, u: true, n: '属实（乙）' }),
     ]);
     expect(both.filter((x) => !x.errors)).toHaveLength(1);
     expect(codeOf(both.find((x) => x.errors)!)).toBe('FOLLOW_UP_STATE_INVALID');
 
     await call(staff('decider', HR), VERIFY, { e: b, u: true, n: '属实' });
     clock.set('2026-03-25T10:00:00+08:00'); // past the 15 working days (end of 23 March)
-    expect((await supervision.tick()).overdue.sort()).toEqual(expect.arrayContaining([b, c].sort()));
+    expect((await supervision.tick()).overdue.sort()).toEqual(expect.arrayContaining([b, c, d].sort()));
     const late = await call<{ rectifyBadRating: { overdue: boolean; state: string } }>(staff('decider', HR), RECTIFY, { e: b, m: '培训', a: '已整改' });
     expect(late.data!.rectifyBadRating).toEqual(expect.objectContaining({ state: 'RECTIFIED', overdue: true }));
     expect(await accountability(b)).toEqual(['RATING_FOLLOW_UP']); // once, although the scan and the late step both saw it
 
     const summary = await call<{ followUpSummary: Record<string, number> }>(ANONYMOUS, `{ followUpSummary(agencyCode: "${HR}") { badRatings verifying rectifying rectified notUpheld answeredOnTime overdue } }`);
-    expect(summary.data!.followUpSummary).toEqual({ badRatings: 3, verifying: 1, rectifying: 0, rectified: 1, notUpheld: 1, answeredOnTime: 1, overdue: 2 });
+    expect(summary.data!.followUpSummary).toEqual({ badRatings: 4, verifying: 1, rectifying: 1, rectified: 1, notUpheld: 1, answeredOnTime: 1, overdue: 3 });
   });
 });
 

@@ -17,9 +17,9 @@ let svc: ItemService;
 const [food, , flexible, foodProduction] = DEMO_ITEMS as [typeof DEMO_ITEMS[number], typeof DEMO_ITEMS[number], typeof DEMO_ITEMS[number], typeof DEMO_ITEMS[number]];
 const hangzhouMarket = DEMO_AGENCIES[1];
 /** An extra item whose name holds LIKE metacharacters, to prove they match literally. */
-const PERCENT_ITEM = { ...flexible, id: 'b0f7c1f2-0001-4000-8000-0000000000aa', name: '100%网办测试事项', implementationCode: '11330100MB000000303002018003999' };
+const PERCENT_ITEM = { ...flexible, id: 'b0f7c1f2-0001-4000-8000-0000000000aa', name: '100%网办测试事项', basicCode: '099999000001', implementationCode: '11330100MB000000303002018003999' };
 /** An extra item that contains a food item's full name without starting with it (ranks after prefix matches). */
-const CONTAINS_ITEM = { ...flexible, id: 'b0f7c1f2-0001-4000-8000-0000000000ab', name: '新办食品经营许可（新办）指引', implementationCode: '11330100MB000000303002018003998' };
+const CONTAINS_ITEM = { ...flexible, id: 'b0f7c1f2-0001-4000-8000-0000000000ab', name: '新办食品经营许可（新办）指引', basicCode: '099999000002', implementationCode: '11330100MB000000303002018003998' };
 
 const search = (keyword: string | null, first?: number) => callSubgraph<{ items: Array<{ id: string; name: string }> }>(
   svc.url, key, ANONYMOUS, 'query ($k: String, $f: Int) { items(keyword: $k, first: $f) { id name } }',

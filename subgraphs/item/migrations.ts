@@ -43,4 +43,108 @@ create index items_agency on items (agency_code);
 create index items_name on items (name);
 `,
   },
+  {
+    // R-IT-5 classification columns, and the search index of R-IT-7: one row per item in
+    // search_docs with its character n-grams (search/text.ts) under a GIN index, the filter
+    // columns beside them, and the popularity counted from case events.
+    id: '002_search',
+    sql: `
+alter table items add column objects text[] not null default '{}';
+alter table items add column themes text[] not null default '{}';
+alter table items add column online_handling boolean not null default false;
+create table search_docs (
+  item_id uuid primary key references items (id) on delete cascade,
+  name text not null,
+  name_norm text not null,
+  codes text not null,
+  body text not null,
+  grams text[] not null,
+  agency_code text not null,
+  type_code text not null,
+  level smallint not null,
+  online_depth smallint not null,
+  online_handling boolean not null,
+  objects text[] not null,
+  themes text[] not null,
+  popularity integer not null default 0
+);
+create index search_docs_grams on search_docs using gin (grams);
+create index search_docs_popular on search_docs (popularity desc, name collate "C", item_id);
+create index search_docs_name on search_docs (name_norm);
+create index search_docs_agency on search_docs (agency_code);
+create index search_docs_themes on search_docs using gin (themes);
+create table case_stats (
+  item_id uuid not null,
+  day date not null,
+  completed integer not null,
+  primary key (item_id, day)
+);
+create index case_stats_day on case_stats (day);
+create table applicant_items (
+  applicant text not null,
+  item_id uuid not null,
+  first_at timestamptz not null,
+  primary key (applicant, item_id)
+);
+create index applicant_items_item on applicant_items (item_id);
+`,
+  },
+  {
+    // R-IT-1/3: directory entries (事项目录) at national, provincial and municipal level, with
+    // main items, sub-items and handling items; R-IT-2/4: the rest of the GB/T 39046 element set
+    // of an implementation (elements) and of its materials (inside materials); R-IT-6: versions,
+    // each a change request approved by a second person.
+    id: '003_catalogue',
+    sql: `
+create table directory_entries (
+  basic_code text not null,
+  region_code text not null,
+  level smallint not null check (level between 1 and 3),
+  name text not null,
+  type_code text not null check (type_code in ('01','02','03','04','05','06','07','08','09','10','20')),
+  legal_basis text not null,
+  kind text not null check (kind in ('main', 'sub', 'handling')),
+  parent_code text,
+  updated_at timestamptz not null,
+  primary key (basic_code, region_code),
+  check ((kind = 'main') = (parent_code is null))
+);
+create index directory_entries_parent on directory_entries (parent_code);
+alter table items add column elements jsonb not null default '{}';
+alter table items add column version integer not null default 0;
+create table item_versions (
+  item_id uuid not null,
+  version integer not null,
+  base_version integer not null,
+  data jsonb not null,
+  status text not null check (status in ('pending', 'approved', 'rejected', 'superseded')),
+  source text not null check (source in ('request', 'import', 'seed')),
+  requested_by text not null,
+  requested_by_name text not null,
+  request_key text,
+  requested_at timestamptz not null,
+  decided_by text,
+  decided_by_name text,
+  decided_at timestamptz,
+  reason text,
+  primary key (item_id, version)
+);
+create unique index item_versions_request_key on item_versions (requested_by, request_key) where request_key is not null;
+create index item_versions_pending on item_versions (status) where status = 'pending';
+`,
+  },
+  {
+    // R-IT-7 subscriptions: a person follows items (kept by a digest of their subject id).
+    id: '004_subscriptions',
+    sql: `
+create table subscriptions (
+  subscriber text not null,
+  item_id uuid not null references items (id) on delete cascade,
+  created_at timestamptz not null,
+  seen_at timestamptz not null,
+  primary key (subscriber, item_id)
+);
+create index subscriptions_item on subscriptions (item_id);
+`,
+  },
 ];

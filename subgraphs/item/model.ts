@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
 import { isItemTypeCode } from './types.ts';
+import { isServiceObject, isTheme } from './codes.ts';
+import { elementsInput, materialExtras, type ItemElements } from './elements.ts';
 
 export interface Material {
   code: string;
@@ -15,6 +17,14 @@ export interface Material {
   required: boolean;
   paperCopies: number;
   replaceableByLicenceType: string | null;
+  /** R-IT-4 attributes (absent in rows written before they existed: read with defaults). */
+  type?: string;
+  sampleUrl?: string;
+  formUrl?: string;
+  sourceChannel?: string;
+  instructions?: string;
+  acceptanceStandard?: string;
+  electronicRequired?: boolean;
 }
 
 export interface LicenceType {
@@ -44,6 +54,16 @@ export interface Item {
   agencyCode: string;
   materials: Material[];
   licenceType: LicenceType | null;
+  /** Service objects (服务对象, codes.ts SERVICE_OBJECTS). */
+  objects: string[];
+  /** Life-cycle themes (codes.ts THEMES). */
+  themes: string[];
+  /** Whether the item can be applied for online (是否网办). */
+  onlineHandling: boolean;
+  /** The rest of the GB/T 39046 element set (R-IT-2). */
+  elements: ItemElements;
+  /** Approved version now in force (0: written outside the change flow, e.g. the demo seed). */
+  version: number;
   updatedAt: Date;
 }
 
@@ -74,6 +94,7 @@ const materialInput = z.object({
   required: z.boolean(),
   paperCopies: z.number().int().min(0).max(99),
   replaceableByLicenceType: code.nullish(),
+  ...materialExtras,
 });
 
 export const itemInput = z.object({
@@ -90,8 +111,16 @@ export const itemInput = z.object({
   visits: z.number().int().min(0).max(99),
   agencyCode: creditCode,
   licenceType: z.object({ code, name: text(200) }).nullable(),
-  materials: z.array(materialInput).max(200),
-}).refine((i) => i.promisedTimeLimit <= i.legalTimeLimit, { path: ['promisedTimeLimit'], message: 'must not exceed the legal time limit' });
+  materials: z.array(materialInput).max(200)
+    .refine((ms) => new Set(ms.map((m) => m.code)).size === ms.length, 'material codes must be distinct'),
+  objects: z.array(z.string().refine(isServiceObject, 'a service object code (1-6)')).max(6).optional(),
+  themes: z.array(z.string().refine(isTheme, 'a life-cycle theme code (P01…, C01…)')).max(10).optional(),
+  onlineHandling: z.boolean().optional(),
+  elements: elementsInput.optional(),
+}).refine((i) => i.promisedTimeLimit <= i.legalTimeLimit, { path: ['promisedTimeLimit'], message: 'must not exceed the legal time limit' })
+  // R-IT-9: five stars is fully online (no visit); four stars online with the originals checked once, at pickup (at most one visit).
+  .refine((i) => i.onlineDepth < 5 || i.visits === 0, { path: ['onlineDepth'], message: '5 stars (fully online) means no visit' })
+  .refine((i) => i.onlineDepth < 4 || i.visits <= 1, { path: ['onlineDepth'], message: '4 stars means at most one visit (originals checked at pickup)' });
 
 export type ItemInput = z.input<typeof itemInput>;
 
@@ -104,14 +133,28 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 }
 
 /** Validated, normalised item: materials always carry every key so stored JSON compares equal. */
-export function validItem(input: ItemInput): Omit<Item, 'updatedAt'> {
+/**
+ * Classification left out of an input (null here) keeps what is stored: writers that predate it
+ * (the demo seed of other services, older import files) do not erase it.
+ */
+export type ValidItem = Omit<Item, 'updatedAt' | 'objects' | 'themes' | 'onlineHandling' | 'elements' | 'version'>
+  & { objects: string[] | null; themes: string[] | null; onlineHandling: boolean | null; elements: ItemElements | null };
+
+export function validItem(input: ItemInput): ValidItem {
   const i = parse(itemInput, input, 'item');
   return {
     ...i,
+    // Sorted and distinct so unchanged data compares equal.
+    objects: i.objects ? [...new Set(i.objects)].sort() : null,
+    themes: i.themes ? [...new Set(i.themes)].sort() : null,
+    onlineHandling: i.onlineHandling ?? null,
+    elements: i.elements ?? null,
     licenceType: i.licenceType ? { code: i.licenceType.code, name: i.licenceType.name } : null,
     materials: i.materials.map((m) => ({
       code: m.code, name: m.name, required: m.required, paperCopies: m.paperCopies,
       replaceableByLicenceType: m.replaceableByLicenceType ?? null,
+      type: m.type, sampleUrl: m.sampleUrl, formUrl: m.formUrl, sourceChannel: m.sourceChannel,
+      instructions: m.instructions, acceptanceStandard: m.acceptanceStandard, electronicRequired: m.electronicRequired,
     })),
   };
 }

@@ -4,8 +4,9 @@
  */
 import type { Queryable } from '../../kernel/db.ts';
 import type { Agency, Item, Material } from './model.ts';
+import { DEFAULT_ELEMENTS, type ItemElements } from './elements.ts';
 
-interface ItemRow {
+export interface ItemRow {
   id: string;
   name: string;
   basic_code: string;
@@ -22,6 +23,11 @@ interface ItemRow {
   licence_type_code: string | null;
   licence_type_name: string | null;
   updated_at: Date | string;
+  objects: string[];
+  themes: string[];
+  online_handling: boolean;
+  elements: Partial<ItemElements> | string;
+  version: number;
 }
 
 interface AgencyRow {
@@ -31,12 +37,12 @@ interface AgencyRow {
   level: number;
 }
 
-const ITEM_COLUMNS = `id, name, basic_code, implementation_code, type_code, level, case_type, legal_time_limit,
-  promised_time_limit, online_depth, visits, agency_code, materials, licence_type_code, licence_type_name, updated_at`;
+export const ITEM_COLUMNS = `id, name, basic_code, implementation_code, type_code, level, case_type, legal_time_limit,
+  promised_time_limit, online_depth, visits, agency_code, materials, licence_type_code, licence_type_name, updated_at, objects, themes, online_handling, elements, version`;
 
 const AGENCY_COLUMNS = 'code, name, region_code, level';
 
-function toItem(r: ItemRow): Item {
+export function toItem(r: ItemRow): Item {
   return {
     id: r.id,
     name: r.name,
@@ -52,6 +58,11 @@ function toItem(r: ItemRow): Item {
     agencyCode: r.agency_code,
     materials: typeof r.materials === 'string' ? JSON.parse(r.materials) as Material[] : r.materials,
     licenceType: r.licence_type_code !== null && r.licence_type_name !== null ? { code: r.licence_type_code, name: r.licence_type_name } : null,
+    objects: r.objects,
+    themes: r.themes,
+    onlineHandling: r.online_handling,
+    elements: { ...DEFAULT_ELEMENTS, ...(typeof r.elements === 'string' ? JSON.parse(r.elements) as Partial<ItemElements> : r.elements) },
+    version: r.version,
     updatedAt: new Date(r.updated_at),
   };
 }
@@ -76,6 +87,7 @@ export interface ItemRepository {
   itemsByAgencies(codes: readonly string[]): Promise<Item[]>;
   agencies(): Promise<Agency[]>;
   agenciesByCodes(codes: readonly string[]): Promise<Agency[]>;
+  popularity(ids: readonly string[]): Promise<Array<{ id: string; popularity: number }>>;
 }
 
 export function itemRepository(db: Queryable): ItemRepository {
@@ -110,6 +122,12 @@ export function itemRepository(db: Queryable): ItemRepository {
     async agencies() {
       const { rows } = await db.query<AgencyRow>(`select ${AGENCY_COLUMNS} from item.agencies order by level, code`);
       return rows.map(toAgency);
+    },
+    async popularity(ids) {
+      if (ids.length === 0) return [];
+      const { rows } = await db.query<{ id: string; popularity: number }>(
+        'select item_id as id, popularity from item.search_docs where item_id = any($1::uuid[])', [ids]);
+      return rows;
     },
     async agenciesByCodes(codes) {
       if (codes.length === 0) return [];

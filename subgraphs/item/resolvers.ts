@@ -4,37 +4,22 @@
  * not to an error, so a stale link or a bad entity reference does not fail a whole query.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { SubgraphContext } from '../../kernel/subgraph.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { batchLoader, type Load } from '../../kernel/loader.ts';
 import { isUuid, type Agency, type Item } from './model.ts';
 import type { ItemRepository } from './repository.ts';
 import { itemTypeName } from './types.ts';
+import type { Db } from '../../kernel/db.ts';
+import { catalogueResolvers } from './catalogue-resolvers.ts';
+import type { Clock } from '../../kernel/clock.ts';
+import { searchResolvers } from './search/resolvers.ts';
+import type { SearchTuning } from './search/query.ts';
 
 export const FIRST_MAX = 100;
 const KEYWORD_MAX = 100;
 
-export interface ItemLoaders {
-  item: Load<string, Item | null>;
-  agency: Load<string, Agency | null>;
-  itemsOfAgency: Load<string, Item[]>;
-}
+export { createLoaders, type ItemContext, type ItemLoaders } from './context.ts';
+import type { ItemContext } from './context.ts';
 
-export interface ItemContext extends SubgraphContext {
-  loaders: ItemLoaders;
-}
-
-export function createLoaders(repo: ItemRepository): ItemLoaders {
-  return {
-    item: batchLoader(async (ids) => new Map((await repo.itemsByIds(ids)).map((i) => [i.id, i])), null),
-    agency: batchLoader(async (codes) => new Map((await repo.agenciesByCodes(codes)).map((a) => [a.code, a])), null),
-    itemsOfAgency: batchLoader(async (codes) => {
-      const by = new Map<string, Item[]>();
-      for (const i of await repo.itemsByAgencies(codes)) by.set(i.agencyCode, [...(by.get(i.agencyCode) ?? []), i]);
-      return by;
-    }, []),
-  };
-}
 
 /** Ids are UUIDs; anything else cannot name an item, and must not reach a uuid-typed query. */
 const loadItem = (ctx: ItemContext, id: unknown) => (typeof id === 'string' && isUuid(id) ? ctx.loaders.item(id.toLowerCase()) : null);
@@ -51,8 +36,19 @@ function searchArgs(keyword: string | null | undefined, first: number | null | u
   return { keyword: k, first: n };
 }
 
-export function itemResolvers(repo: ItemRepository): GraphQLResolverMap<ItemContext> {
+export function itemResolvers(repo: ItemRepository, db: Db, clock: Clock, tuning?: SearchTuning): GraphQLResolverMap<ItemContext> {
+  const s = searchResolvers(db, clock, tuning);
+  const c = catalogueResolvers(db, clock);
   return {
+    Mutation: { ...c.Mutation, ...s.Mutation },
+    ItemSubscription: s.ItemSubscription,
+    Material: c.Material,
+    DirectoryEntry: c.DirectoryEntry,
+    ItemSearchEdge: s.ItemSearchEdge,
+    HotItem: s.HotItem,
+    RelatedItem: s.RelatedItem,
+    ServiceObject: s.ServiceObject,
+    Theme: s.Theme,
     Query: {
       items: (_: unknown, args: { keyword?: string | null; first?: number | null }) => {
         const a = searchArgs(args.keyword, args.first);
@@ -61,10 +57,14 @@ export function itemResolvers(repo: ItemRepository): GraphQLResolverMap<ItemCont
       item: (_: unknown, args: { id: string }, ctx: ItemContext) => loadItem(ctx, args.id),
       agencies: () => repo.agencies(),
       agency: (_: unknown, args: { code: string }, ctx: ItemContext) => ctx.loaders.agency(args.code),
+      ...s.Query,
+      ...c.Query,
     },
     Item: {
       __resolveReference: (ref: { id: unknown }, ctx: ItemContext) => loadItem(ctx, ref.id),
       typeName: (i: Item) => itemTypeName(i.typeCode),
+      ...s.Item,
+      ...c.Item,
       agency: async (i: Item, _: unknown, ctx: ItemContext) => {
         const a = await ctx.loaders.agency(i.agencyCode);
         // agency_code is a foreign key: a missing agency is a bug, not a user error.

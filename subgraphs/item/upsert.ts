@@ -10,6 +10,9 @@ import type { Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { enqueueEvent } from '../../kernel/events.ts';
+import { searchDoc, writeSearchDocs } from './search/index.ts';
+import { DEFAULT_ELEMENTS } from './elements.ts';
+import { checkAgainstDirectory } from './directory-check.ts';
 import { validAgency, validItem, type AgencyInput, type ItemInput, type LicenceType, type Material } from './model.ts';
 
 export const ITEMS_STREAM = 'items';
@@ -108,39 +111,52 @@ export async function upsertAgency(q: Queryable, input: AgencyInput, now: Date):
 /** Insert or update an item (R-IT-6: the one way items change); emits `item.upserted` unless unchanged. */
 export async function upsertItem(q: Queryable, input: ItemInput, now: Date): Promise<UpsertOutcome> {
   const i = validItem(input);
+  // R-IT-6: an implementation carries its directory entry's name and type.
+  await checkAgainstDirectory(q, i);
   const agency = await q.query('select 1 from item.agencies where code = $1', [i.agencyCode]);
   if (agency.rows.length === 0) throw new AppError('BAD_INPUT', '实施机构不存在 / unknown agency', { agencyCode: 'no such agency' });
   let inserted: boolean | undefined;
+  let stored: { objects: string[]; themes: string[]; online_handling: boolean } | undefined;
   try {
-    const { rows } = await q.query<{ inserted: boolean }>(
+    const { rows } = await q.query<{ inserted: boolean; objects: string[]; themes: string[]; online_handling: boolean }>(
       `insert into item.items (id, name, basic_code, implementation_code, type_code, level, case_type, legal_time_limit,
-         promised_time_limit, online_depth, visits, agency_code, materials, licence_type_code, licence_type_name, updated_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)
+         promised_time_limit, online_depth, visits, agency_code, materials, licence_type_code, licence_type_name, updated_at,
+         objects, themes, online_handling, elements)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::smallint, $11, $12, $13::jsonb, $14, $15, $16,
+         coalesce($17::text[], '{}'), coalesce($18::text[], '{}'), coalesce($19::boolean, $10::smallint >= 3),
+         coalesce($20::jsonb, $21::jsonb))
        on conflict (id) do update set name = excluded.name, basic_code = excluded.basic_code,
          implementation_code = excluded.implementation_code, type_code = excluded.type_code, level = excluded.level,
          case_type = excluded.case_type, legal_time_limit = excluded.legal_time_limit,
          promised_time_limit = excluded.promised_time_limit, online_depth = excluded.online_depth, visits = excluded.visits,
          agency_code = excluded.agency_code, materials = excluded.materials, licence_type_code = excluded.licence_type_code,
-         licence_type_name = excluded.licence_type_name, updated_at = excluded.updated_at
+         licence_type_name = excluded.licence_type_name, updated_at = excluded.updated_at,
+         objects = coalesce($17::text[], items.objects), themes = coalesce($18::text[], items.themes),
+         online_handling = coalesce($19::boolean, items.online_handling), elements = coalesce($20::jsonb, items.elements)
        where (items.name, items.basic_code, items.implementation_code, items.type_code, items.level, items.case_type,
               items.legal_time_limit, items.promised_time_limit, items.online_depth, items.visits, items.agency_code,
-              items.materials, items.licence_type_code, items.licence_type_name)
+              items.materials, items.licence_type_code, items.licence_type_name, items.objects, items.themes, items.online_handling, items.elements)
          is distinct from
              (excluded.name, excluded.basic_code, excluded.implementation_code, excluded.type_code, excluded.level,
               excluded.case_type, excluded.legal_time_limit, excluded.promised_time_limit, excluded.online_depth,
-              excluded.visits, excluded.agency_code, excluded.materials, excluded.licence_type_code, excluded.licence_type_name)
-       returning (xmax = 0) as inserted`,
+              excluded.visits, excluded.agency_code, excluded.materials, excluded.licence_type_code, excluded.licence_type_name,
+              coalesce($17::text[], items.objects), coalesce($18::text[], items.themes), coalesce($19::boolean, items.online_handling),
+              coalesce($20::jsonb, items.elements))
+       returning (xmax = 0) as inserted, objects, themes, online_handling`,
       [i.id, i.name, i.basicCode, i.implementationCode, i.typeCode, i.level, i.caseType, i.legalTimeLimit,
         i.promisedTimeLimit, i.onlineDepth, i.visits, i.agencyCode, JSON.stringify(i.materials),
-        i.licenceType?.code ?? null, i.licenceType?.name ?? null, now]);
+        i.licenceType?.code ?? null, i.licenceType?.name ?? null, now, i.objects, i.themes, i.onlineHandling,
+        i.elements ? JSON.stringify(i.elements) : null, JSON.stringify(DEFAULT_ELEMENTS)]);
     inserted = rows[0]?.inserted;
+    stored = rows[0];
   } catch (e) {
     if (pgCode(e) === '23505') {
       throw new AppError('BAD_INPUT', '实施编码已被其他事项使用 / implementation code already used by another item', { implementationCode: 'already used' });
     }
     throw e;
   }
-  if (inserted === undefined) return 'unchanged';
+  if (inserted === undefined || !stored) return 'unchanged';
+  await writeSearchDocs(q, [searchDoc({ ...i, objects: stored.objects, themes: stored.themes, onlineHandling: stored.online_handling })]);
   await announce(q, 'i.id = $1', i.id, now);
   return inserted ? 'inserted' : 'updated';
 }

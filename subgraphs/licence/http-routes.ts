@@ -12,7 +12,9 @@
  * - `POST /verify` with JSON `{ credential }`: verify and answer `{ valid, reason, message,
  *   licence }`; a body without a credential is 400 problem+json. The same route takes the verify
  *   page's form (multipart: pasted text, a licence file, or a QR picture) and answers HTML.
- * - `GET /verify`: the verify page; `GET /verify?ref=…` verifies what a QR code points to.
+ * - `GET /verify`: the verify page; `GET /verify?ref=<licence id>.<digest>` verifies what a QR
+ *   code points to (anything else in `ref` is BAD_INPUT on the form: a reference is never mixed
+ *   with a credential).
  * - `POST /internal/licences/check`: the case service's licence check (./internal-check.ts).
  * - the holder's licence pages and share links (./presentation-routes.ts).
  * The holder's ID number is masked in every answer (R-ID-11).
@@ -24,7 +26,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import type { Db } from '../../kernel/db.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { StatusPurpose } from '../../seal/index.ts';
-import { decodeQrImage, isJpeg, isPng } from './qr.ts';
+import { bareReference, decodeQrImage, isJpeg, isPng } from './qr.ts';
 import { sealedStatusList } from './status.ts';
 import type { TrustStore } from './trust.ts';
 import type { CrlImports } from './crl-import.ts';
@@ -55,6 +57,36 @@ function formInput(ctx: { request: unknown }, body: Record<string, unknown>): st
   const bytes = readFileSync(file.filepath);
   if (isPng(bytes) || isJpeg(bytes)) return decodeQrImage(bytes);
   return bytes.toString('utf8').trim();
+}
+
+const parseVerifyBody = koaBody({
+  jsonLimit: '128kb', multipart: true, formLimit: '128kb',
+  formidable: { maxFileSize: MAX_UPLOAD, maxFiles: 1, maxFields: 5, allowEmptyFiles: true, minFileSize: 0 },
+});
+
+/**
+ * The body of POST /verify, parsed. A body the parser refuses is the sender's mistake: over a
+ * limit (a file over MAX_UPLOAD, too many fields) PAYLOAD_TOO_LARGE, anything else malformed
+ * BAD_INPUT — on the verify form for the page's own requests, problem+json for JSON. Only a
+ * fault the parser reports as its own (5xx: e.g. no temp folder) stays an internal error.
+ */
+async function verifyBody(ctx: Parameters<typeof parseVerifyBody>[0], next: () => Promise<unknown>): Promise<void> {
+  try {
+    await parseVerifyBody(ctx, async () => {});
+  } catch (e) {
+    const { httpCode, status } = (typeof e === 'object' && e !== null ? e : {}) as { httpCode?: unknown; status?: unknown };
+    const code = typeof httpCode === 'number' ? httpCode : typeof status === 'number' ? status : 400;
+    if (code >= 500) throw e;
+    const problem = code === 413
+      ? new AppError('PAYLOAD_TOO_LARGE', `上传内容过大（文件不超过 ${MAX_UPLOAD / 1024 / 1024} MB）/ the upload is too large (a file up to ${MAX_UPLOAD / 1024 / 1024} MB)`)
+      : new AppError('BAD_INPUT', '无法读取提交的内容 / the submitted form cannot be read', { credential: 'text or file' });
+    if (!ctx.is('multipart/form-data', 'application/x-www-form-urlencoded')) throw problem;
+    ctx.status = problem.status;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = verifyForm({ code: problem.code, message: problem.message });
+    return;
+  }
+  await next();
 }
 
 export function mountLicenceRoutes(router: Router, o: {
@@ -102,14 +134,20 @@ export function mountLicenceRoutes(router: Router, o: {
 
   router.get('/verify', async (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
-    const ref = typeof ctx.query.ref === 'string' ? ctx.query.ref : undefined;
-    ctx.body = ref ? verifyResult(await o.verify(`?ref=${ref}`)) : verifyForm();
+    const ref = ctx.query.ref;
+    if (ref === undefined) {
+      ctx.body = verifyForm();
+      return;
+    }
+    if (typeof ref !== 'string' || !bareReference(ref)) {
+      ctx.status = 400;
+      ctx.body = verifyForm({ code: 'BAD_INPUT', message: '二维码链接中的证照引用无效 / the licence reference in the link is not valid' });
+      return;
+    }
+    ctx.body = verifyResult(await o.verify(ref));
   });
 
-  router.post('/verify', koaBody({
-    jsonLimit: '128kb', multipart: true, formLimit: '128kb',
-    formidable: { maxFileSize: MAX_UPLOAD, maxFiles: 1, maxFields: 5, allowEmptyFiles: true, minFileSize: 0 },
-  }), async (ctx) => {
+  router.post('/verify', verifyBody, async (ctx) => {
     const body = ((ctx.request as unknown as { body?: unknown }).body ?? {}) as Record<string, unknown>;
     if (ctx.is('multipart/form-data', 'application/x-www-form-urlencoded')) {
       ctx.type = 'text/html; charset=utf-8';

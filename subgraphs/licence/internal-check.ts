@@ -56,8 +56,7 @@ export function mountInternalCheck(router: Router, o: { db: Queryable; key: KeyO
         { licenceId: 'uuid', identifier: 'GB/T 36904 identifier', holderId: 'account id', typeCode: 'optional licence type code' });
     }
     const { rows } = await o.db.query<{
-      id: string; identifier: string; type_code: string; type_name: string; number: string; holder_id: string; holder_name: string;
-      issuer_name: string; issuer_code: string; valid_from: Date | string; valid_until: Date | string | null; credential: string;
+      id: string; type_code: string; holder_id: string; credential: string;
     }>(`select * from ${S}.licences where ${licenceId ? 'id' : 'identifier'} = $1`, [licenceId ?? identifier]);
     const l = rows[0];
     let answer: CheckAnswer;
@@ -67,13 +66,14 @@ export function mountInternalCheck(router: Router, o: { db: Queryable; key: KeyO
       answer = { ok: false, reason: 'LICENCE_CHECK_FAILED', message: `证照类型不符（需要 ${typeCode}）/ another licence type (${typeCode} required)`, licence: null };
     } else {
       const v = await o.verify(l.credential);
-      answer = v.valid
+      // What is answered is what was verified: the sealed licence's own fields, not the row beside it.
+      const sealed = v.valid ? v.licence : null;
+      answer = sealed
         ? {
           ok: true, reason: null, message: null,
           licence: {
-            id: l.id, identifier: l.identifier, typeCode: l.type_code, typeName: l.type_name, number: l.number, holderName: l.holder_name,
-            issuerName: l.issuer_name, issuerCode: l.issuer_code, validFrom: new Date(l.valid_from).toISOString(),
-            validUntil: l.valid_until === null ? null : new Date(l.valid_until).toISOString(),
+            id: l.id, identifier: sealed.identifier, typeCode: sealed.typeCode, typeName: sealed.typeName, number: sealed.number, holderName: sealed.holderName,
+            issuerName: sealed.issuerName, issuerCode: sealed.issuerCode, validFrom: sealed.validFrom, validUntil: sealed.validUntil,
           },
         }
         : { ok: false, reason: v.reason, message: v.message, licence: null };

@@ -23,7 +23,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../../kernel/db.ts';
 import { enqueueEvent, type DomainEvent } from '../../kernel/events.ts';
-import { formatLicenceId, isValidCreditCode } from '../../kernel/ids.ts';
+import { formatLicenceId, isValidCreditCode, isValidIdNumber } from '../../kernel/ids.ts';
+import { identityTextProblem, isValidName, normaliseName, ORGANIZATION_NAME, PERSON_NAME } from '../../kernel/names.ts';
 import type { Logger } from '../../kernel/log.ts';
 import { buildLicenceCredential, signLicence } from '../../seal/index.ts';
 import type { AccountDirectory, HolderAccount } from './directory.ts';
@@ -55,7 +56,7 @@ export function parseCaseApproved(p: Record<string, unknown>): CaseApproved | nu
     licenceType: { code: lt ? s(lt.code) : null, name: lt ? s(lt.name) : null }, approvedAt: s(p.approvedAt),
   };
   if (!out.caseId || !out.agencyCode || !isValidCreditCode(out.agencyCode) || !out.agencyName || !out.applicantId || !out.approvedAt
-    || !out.licenceType.code || !/^[0-9A-Z]+$/.test(out.licenceType.code) || !out.licenceType.name) return null;
+    || !out.licenceType.code || !/^[0-9A-Z]+$/.test(out.licenceType.code) || !out.licenceType.name || identityTextProblem(out.licenceType.name)) return null;
   return out as CaseApproved;
 }
 
@@ -96,10 +97,17 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
     return null;
   }
   if (await existsForCase(q, c.caseId, c.licenceType.code)) return null;
+  // A name with invisible or control characters is never sealed (it would render as another name).
+  if (!isValidName(normaliseName(holder.name), isValidIdNumber(holder.idNumber) ? PERSON_NAME : ORGANIZATION_NAME)) {
+    d.log.error({ eventId: e.id, holderId: c.applicantId }, 'the holder\'s name in the IdP is not a valid name (kernel/names.ts); no licence issued');
+    return null;
+  }
 
   const id = randomUUID();
   const seal = await d.trust.sealFor(q, { code: c.agencyCode, name: c.agencyName });
-  const status = await reserveStatus(q, id, { code: c.agencyCode, name: c.agencyName }, d.statusBase);
+  // The issuer's name is the seal certificate's (its subject O): a verifier checks the two agree.
+  const issuerName = seal.agencyName;
+  const status = await reserveStatus(q, id, { code: c.agencyCode, name: issuerName }, d.statusBase);
   // Last before signing: the serial counter's row stays locked until this transaction ends, so
   // issuances of one agency and type overlap everywhere but from here to the commit.
   const serial = String(await nextSerial(q, c.agencyCode, c.licenceType.code)).padStart(SERIAL_DIGITS, '0');
@@ -114,14 +122,14 @@ export async function handleCaseEvent(e: DomainEvent, q: Queryable, now: Date, d
   const credential = buildLicenceCredential({
     identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number,
     holderId: c.applicantId, holderName: holder.name, holderCode: holder.idNumber,
-    issuerName: c.agencyName, issuerCode: c.agencyCode, issueDate: chinaDay(now),
+    issuerName, issuerCode: c.agencyCode, issueDate: chinaDay(now),
     validFrom: validFrom.toISOString(), validUntil: validUntil.toISOString(), jurisdiction,
   }, status.entries);
   const jws = await signLicence(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, now, { timestamper: await d.trust.timestamper(q) });
 
   const inserted = await insertLicence(q, {
     id, identifier, typeCode: c.licenceType.code, typeName: c.licenceType.name, number, holderId: c.applicantId,
-    holderName: holder.name, holderCode: holder.idNumber, issuerName: c.agencyName, issuerCode: c.agencyCode, jurisdiction,
+    holderName: credential.credentialSubject.licence.holderName, holderCode: holder.idNumber, issuerName, issuerCode: c.agencyCode, jurisdiction,
     caseId: c.caseId, sealCertificateId: seal.certificateId, issuedAt: now, validFrom, validUntil, credential: jws,
   });
   if (!inserted) { // a concurrent replay won: give the reserved index back

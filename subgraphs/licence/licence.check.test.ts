@@ -35,6 +35,13 @@ describe('licence.check', () => {
     expect((await check({ identifier: lic.identifier, holderId: HOLDER.id })).body.ok).toBe(true);
   });
 
+  test('the facts answered are the sealed licence\'s, not the stored row beside it', async () => {
+    const other = await issue(f);
+    await f.db.query('update licence.licences set holder_name = $2, issuer_name = $3, number = $4 where id = $1', [other.id, '王五', '某某局', 'X-1']);
+    const r = await check({ licenceId: other.id, holderId: HOLDER.id });
+    expect(r.body.licence).toMatchObject({ holderName: HOLDER.name, issuerName: HZ_SAMR.name, number: other.number });
+  });
+
   test('another holder, an unknown licence: NOT_FOUND alike; another type: LICENCE_CHECK_FAILED', async () => {
     expect((await check({ licenceId: lic.id, holderId: OTHER_HOLDER.id })).body).toMatchObject({ ok: false, reason: 'NOT_FOUND', licence: null });
     expect((await check({ licenceId: '00000000-0000-4000-8000-000000000000', holderId: HOLDER.id })).body).toMatchObject({ ok: false, reason: 'NOT_FOUND' });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCertificate, parseCrl, runVerify } from '../../seal/index.ts';
@@ -95,6 +95,25 @@ describe('licence.crl strict CLI', () => {
     return { code: await runVerify(['licence.jws', '--trust', 'root.pem', '--status-cache', 'cache', ...extra], io), out: out.join('\n'), err: err.join('\n') };
   };
 
+  test('a CA that serves its CRL as PEM (Accept ignored): the cached PEM is read offline like DER', async () => {
+    now = new Date();
+    rmSync(join(tmp, 'cache'), { recursive: true, force: true });
+    const out: string[] = [];
+    const pemOnly: CliIo = {
+      out: (l) => out.push(l), err: (l) => out.push(l), env: {}, cwd: tmp, now: () => now,
+      fetch: (url) => fetch(localUrl(String(url))), // no Accept: the service answers PEM
+    };
+    const offline = async () => {
+      out.length = 0;
+      return runVerify(['licence.jws', '--trust', 'root.pem', '--status-cache', 'cache'], pemOnly);
+    };
+    expect([await runVerify(['licence.jws', '--trust', 'root.pem', '--status-cache', 'cache', '--online'], pemOnly), out.join('\n')]).toEqual([0, expect.stringContaining('VALID')]);
+    const cached = readdirSync(join(tmp, 'cache')).filter((n) => n.endsWith('.crl'));
+    expect(cached.length).toBeGreaterThan(0);
+    for (const n of cached) expect(readFileSync(join(tmp, 'cache', n), 'latin1')).toContain('-----BEGIN X509 CRL-----');
+    expect([await offline(), out.join('\n')]).toEqual([0, expect.stringContaining('VALID')]);
+  });
+
   test('no CRL at hand → UNAVAILABLE; --online fetches it; past nextUpdate → UNAVAILABLE; a revoked seal → LICENCE_CERT_REVOKED', async () => {
     now = new Date();
     // Status lists cached, CRL not: revocation of the seal cannot be ruled out.
@@ -134,4 +153,5 @@ describe('licence.crl strict CLI', () => {
     expect(revoked).toMatchObject({ code: 1, out: expect.stringContaining('INVALID LICENCE_CERT_REVOKED') });
     expect((await run()).code).toBe(1); // the new CRL is cached
   });
+
 });

@@ -129,6 +129,14 @@ describe('licence.external request → offline CA → install → issue → veri
     expect(codeOf(await f.call(staffOf(HZ_SAMR.code), REQUEST_SEAL, { ...vars, agencyCode: '11330100MB0000002X' }))).toBe('ROLE_REQUIRED');
   });
 
+  test('a request naming the agency with invisible format characters is BAD_INPUT and stores nothing (the name would be on every licence)', async () => {
+    const before = (await f.db.query('select id from licence.seal_requests')).rows.length;
+    for (const agencyName of [`${HZ_SAMR.name}\u200B`, `\u202E${[...HZ_SAMR.name].reverse().join('')}`]) {
+      expect(codeOf(await f.call(staffOf(HZ_SAMR.code), REQUEST_SEAL, { agencyCode: HZ_SAMR.code, agencyName }))).toBe('BAD_INPUT');
+    }
+    expect((await f.db.query('select id from licence.seal_requests')).rows).toHaveLength(before);
+  });
+
   test('refused chains — foreign root, another key, not a seal certificate, another agency — store nothing', async () => {
     writeFileSync(join(dir, 'seal.csr'), sealReq.csr);
     const seals = ['--agency-name', HZ_SAMR.name, '--agency-code', HZ_SAMR.code, '--seal-name', '电子证照专用章', '--image', 'seal.png'];

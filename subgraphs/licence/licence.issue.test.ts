@@ -47,6 +47,27 @@ describe('licence.issue', () => {
     }]);
   });
 
+  test('the licence names its issuer as the seal certificate does, whatever name the case event carries', async () => {
+    await issue(f, caseApproved()); // the agency's seal exists, certified under its registered name
+    const stored = await issue(f, caseApproved({ agency: { code: HZ_SAMR.code, name: `${HZ_SAMR.name}（窗口）` } }));
+    const anchors = readTrustBundle(readFileSync(join(f.dataDir, 'trust-bundle.pem'), 'utf8'));
+    const r = await verifyLicence(stored.credential, { trustAnchorsPem: anchors });
+    expect(r.valid ? [r.issuer.name, r.credential.credentialSubject.licence.issuerName] : r.reason).toEqual([HZ_SAMR.name, HZ_SAMR.name]);
+    const row = await f.db.query<{ issuer_name: string }>('select issuer_name from licence.licences where id = $1', [stored.id]);
+    expect(row.rows[0]!.issuer_name).toBe(HZ_SAMR.name);
+  });
+
+  test('a holder whose name carries invisible format characters gets no licence sealed with it', async () => {
+    const spoofed = { id: 'c1712e40-0000-4000-8000-0000000000f1', name: '\u202E三张\u200B', idNumber: '11010519491231002X' };
+    f.directory.accounts.set(spoofed.id, spoofed);
+    const p = caseApproved({ holder: spoofed });
+    await f.publish('cases', 'case.approved', p);
+    const clean = await issue(f); // published after it: once it is issued, the spoofed one was handled
+    expect(clean.holder_id).toBe(HOLDER.id);
+    await settle();
+    expect(await licencesForCase(f, p.caseId)).toEqual([]);
+  });
+
   test('a redelivered or replayed case.approved issues nothing more', async () => {
     const p = caseApproved();
     const eventId = randomUUID();
@@ -111,10 +132,13 @@ describe('licence.issue', () => {
   test('malformed case.approved and other event types are acknowledged without a licence', async () => {
     const bad = { ...caseApproved(), agencyCode: 'not-a-credit-code' };
     await f.publish('cases', 'case.approved', bad);
+    const hidden = caseApproved({ licenceType: { ...DEMO_LICENCE_TYPES.foodBusiness, name: '食品\u200B经营许可证' } });
+    await f.publish('cases', 'case.approved', hidden);
     const completed = caseApproved();
     await f.publish('cases', 'case.completed', { caseId: completed.caseId, outcomeCode: '0' });
     await settle();
     expect(await licencesForCase(f, bad.caseId)).toEqual([]);
+    expect(await licencesForCase(f, hidden.caseId)).toEqual([]);
     expect(await licencesForCase(f, completed.caseId)).toEqual([]);
   });
 });

@@ -38,6 +38,18 @@ describe('licence.presentation links', () => {
     expect(html).toContain('<img class="seal"');
   });
 
+  test('the page shows the facts of the sealed licence it verified, not the stored row beside it', async () => {
+    const other = await issue(f);
+    await f.db.query('update licence.licences set holder_name = $2, issuer_name = $3 where id = $1', [other.id, '王五', '某某局']);
+    const link = await signLink(f.deps.internalKey, { licenceId: other.id, purpose: 'view', minutes: 5, now: new Date() });
+    const html = await (await fetch(`${f.svc.url}/licences/view/${link.token}`)).text();
+    expect(html).toContain('data-valid="true"');
+    expect(html).toContain(HOLDER.name);
+    expect(html).toContain(HZ_SAMR.name);
+    expect(html).not.toContain('王五');
+    expect(html).not.toContain('某某局');
+  });
+
   test('shareLicence: the holder only, 5 minutes to 7 days; anyone else NOT_FOUND or refused', async () => {
     const r = await f.call<{ shareLicence: { url: string; expiresAt: string } }>(person(HOLDER), SHARE, { id: lic.id, minutes: 30 });
     const minutes = (Date.parse(r.data!.shareLicence.expiresAt) - Date.now()) / 60_000;

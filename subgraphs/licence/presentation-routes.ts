@@ -21,10 +21,25 @@ import { licencePage, statusLine } from './pages/licence-page.ts';
 import { renderLicencePdf } from './pdf.ts';
 import { qrText } from './qr.ts';
 import { SEAL_PURPOSE, sealImageOf } from './seal-image.ts';
-import { findLicence } from './repository.ts';
-import type { Verify } from './verify-answer.ts';
+import { findLicence, type LicenceRecord } from './repository.ts';
+import type { Verify, VerifyAnswer } from './verify-answer.ts';
 
 export { SEAL_PURPOSE };
+
+/**
+ * The licence as shown: once it verified, its facts are the sealed licence's own (what the
+ * verification vouched for), never the stored row beside it; an invalid one keeps the row's facts
+ * under its "invalid" banner.
+ */
+function shown(licence: LicenceRecord, v: VerifyAnswer): LicenceRecord {
+  const s = v.valid ? v.licence : null;
+  if (!s) return licence;
+  return {
+    ...licence, identifier: s.identifier, typeCode: s.typeCode, typeName: s.typeName, number: s.number, holderName: s.holderName,
+    holderCodeMasked: s.holderCodeMasked, issuerName: s.issuerName, issuerCode: s.issuerCode, jurisdiction: s.jurisdiction,
+    validFrom: s.validFrom, validUntil: s.validUntil,
+  };
+}
 
 export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObject; clock: Clock; verify: Verify; publicBase: string }): void {
   async function load(token: string) {
@@ -40,8 +55,9 @@ export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObj
     try {
       const { link, licence, qr } = await load(ctx.params.token!);
       const base = `/licences/view/${ctx.params.token}`;
+      const verification = await o.verify(licence.credential);
       ctx.body = licencePage({
-        licence, verification: await o.verify(licence.credential), purpose: link.purpose, expiresAt: link.expiresAt,
+        licence: shown(licence, verification), verification, purpose: link.purpose, expiresAt: link.expiresAt,
         qrDataUrl: await QRCode.toDataURL(qr, { errorCorrectionLevel: 'M', margin: 2, scale: 4 }),
         pdfHref: `${base}/licence.pdf`, jwsHref: `${base}/licence.jws`, sealPurpose: SEAL_PURPOSE, sealImage: await sealImageOf(o.db, licence.credential),
       });
@@ -58,7 +74,7 @@ export function mountPresentationRoutes(router: Router, o: { db: Db; key: KeyObj
     ctx.set('cache-control', 'private, no-store');
     ctx.type = 'application/pdf';
     ctx.set('content-disposition', `inline; filename="licence-${licence.number}.pdf"`);
-    ctx.body = await renderLicencePdf({ licence, qrText: qr, verifyUrl: `${o.publicBase.replace(/\/$/, '')}/verify`, sealPurpose: SEAL_PURPOSE, sealImage: await sealImageOf(o.db, licence.credential), statusLine: statusLine(verification) });
+    ctx.body = await renderLicencePdf({ licence: shown(licence, verification), qrText: qr, verifyUrl: `${o.publicBase.replace(/\/$/, '')}/verify`, sealPurpose: SEAL_PURPOSE, sealImage: await sealImageOf(o.db, licence.credential), statusLine: statusLine(verification) });
   });
 
   router.get('/licences/view/:token/licence.jws', async (ctx) => {

@@ -3,6 +3,12 @@
  * page): PNG decoded by pngjs, JPEG by jpeg-js, the QR symbol by jsQR. And making the text a
  * QR code carries: the sealed licence itself when it fits, else a compact reference plus the
  * SHA-256 digest of the licence (R-LI-4), as a verify-page URL a phone opens directly.
+ *
+ * A reference stands in for a licence only when it is the whole input: the bare
+ * `<licence id>.<digest>`, or exactly the verify URL this service prints
+ * (`<LICENCE_PUBLIC_URL>/verify?ref=<reference>`, nothing else in it). Text that merely contains
+ * `ref=` (a tampered licence with a genuine reference appended, a URL of another site) is not a
+ * reference: it is verified as what it is, so what was submitted is what was verified.
  */
 import { createHash } from 'node:crypto';
 import jpeg from 'jpeg-js';
@@ -47,11 +53,32 @@ export function qrText(o: { credential: string; licenceId: string; publicBase: s
 
 const REF = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/i;
 
-/** A compact reference (`<licence id>.<digest>`, alone or inside a verify URL); null otherwise. */
-export function parseReference(text: string): { licenceId: string; digest: string } | null {
-  let t = text.trim();
-  const q = /[?&]ref=([^&#\s]+)/.exec(t);
-  if (q) t = decodeURIComponent(q[1]!);
-  const m = REF.exec(t);
+export interface Reference { licenceId: string; digest: string }
+
+/** The bare reference `<licence id>.<digest>`; null for anything else. */
+export function bareReference(text: string): Reference | null {
+  const m = REF.exec(text);
   return m ? { licenceId: m[1]!.toLowerCase(), digest: m[2]! } : null;
+}
+
+/**
+ * The reference when the whole (trimmed) text is one: bare, or the verify URL on `publicBase`
+ * (same origin and path, `ref` its only query parameter, no fragment or credentials). Null
+ * otherwise; never throws, whatever the percent-encoding.
+ */
+export function parseReference(text: string, publicBase: string): Reference | null {
+  const t = text.trim();
+  const bare = bareReference(t);
+  if (bare || !/^https?:\/\//i.test(t)) return bare;
+  let url: URL;
+  let base: URL;
+  try {
+    url = new URL(t);
+    base = new URL(`${publicBase.replace(/\/$/, '')}/verify`);
+  } catch {
+    return null;
+  }
+  const params = [...url.searchParams.keys()];
+  if (url.origin !== base.origin || url.pathname !== base.pathname || url.username || url.password || url.hash || params.length !== 1 || params[0] !== 'ref') return null;
+  return bareReference(url.searchParams.get('ref')!);
 }

@@ -32,6 +32,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { isValidCreditCode } from '../../kernel/ids.ts';
+import { ORGANIZATION_NAME, requireName } from '../../kernel/names.ts';
 import { requireStaffRole, type Caller } from '../../kernel/internal-auth.ts';
 import { acceptCertifiedChain, buildCsr, describeCertificate, loadCertificate, readCsr, readInvalidityDate, type CrlReason } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
@@ -92,8 +93,9 @@ export async function requestCertificate(
   const agencyCode = r.role === 'seal' ? text(r.agencyCode, 'agencyCode', 18) : null;
   const actor = sealActor(a, caller, r.role, agencyCode);
   if (agencyCode !== null && !isValidCreditCode(agencyCode)) throw new AppError('CREDIT_CODE_INVALID', '统一社会信用代码格式错误 / malformed unified social credit code', { field: 'agencyCode' });
-  const agencyName = r.role === 'seal' ? text(r.agencyName, 'agencyName', MAX_NAME) : null;
-  const name = r.name?.trim() ? text(r.name, 'name', MAX_NAME) : r.role === 'seal' ? `${agencyName}${SEAL_PURPOSE}` : TSA_NAME;
+  // The names go into the certificate's subject, and from there onto every licence it seals: no invisible characters.
+  const agencyName = r.role === 'seal' ? requireName(r.agencyName, { ...ORGANIZATION_NAME, max: MAX_NAME }, 'agencyName') : null;
+  const name = r.name?.trim() ? requireName(r.name, { min: 1, max: MAX_NAME, label: ['名称', 'the name'] }, 'name') : r.role === 'seal' ? `${agencyName}${SEAL_PURPOSE}` : TSA_NAME;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const csr = buildCsr({
     subject: r.role === 'seal' ? { commonName: name, organization: agencyName!, organizationIdentifier: agencyCode! } : { commonName: name },

@@ -61,7 +61,7 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
     const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
     const crls = createCrlImports({ db, publicBase: statusBase, externalAnchorsPem: externalAnchors });
-    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q) });
+    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q), publicBase: statusBase });
     const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, crls, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 

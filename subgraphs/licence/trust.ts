@@ -57,6 +57,8 @@ export interface CertRow {
 /** What signLicence needs: the seal's key and the chain, seal certificate first, root last. */
 export interface SealSigner {
   certificateId: string;
+  /** The agency's name as the seal certificate's subject gives it (O): the name a licence it seals must carry. */
+  agencyName: string;
   privateKey: KeyObject;
   chainPem: string[];
 }
@@ -282,7 +284,9 @@ export function createTrustStore(o: {
         await q.query(`update ${S}.certificates set seal_image = $2 where id = $1`, [seal.id, sealImage]);
         await recordSealAct(q, SYSTEM_ACTOR, { action: 'issue', role: 'seal', agencyCode: agency.code, certificateId: seal.id, details: { serialHex: seal.serial_hex } }, now);
       }
-      return { certificateId: seal.id, privateKey: await keyOf(seal), chainPem: await chainOf(q, seal) };
+      const agencyName = describeCertificate(seal.cert_pem).organization;
+      if (!agencyName) throw new AppError('SEAL_NOT_FOUND', '印章证书未载明机构名称 / the seal certificate names no organization');
+      return { certificateId: seal.id, agencyName, privateKey: await keyOf(seal), chainPem: await chainOf(q, seal) };
     },
 
     async isRevoked(serialHex, issuerDn) {

@@ -9,7 +9,9 @@
  *
  * What may come in: the compact JWS; a JSON file `{ "credential": "…" }`; or what a QR code
  * carries when the licence is too long for one — a reference `<licence id>.<sha256>` (or the
- * verify URL holding it), resolved here to the stored licence whose digest must match.
+ * verify URL on LICENCE_PUBLIC_URL holding it), resolved here to the stored licence whose digest
+ * must match. A reference counts only as the whole input (./qr.ts parseReference): mixed with
+ * anything else it is not one, and the text is verified as submitted.
  */
 import type { Clock } from '../../kernel/clock.ts';
 import type { Queryable } from '../../kernel/db.ts';
@@ -47,13 +49,15 @@ export function credentialText(input: string): string {
 
 export function createVerify(o: {
   db: Queryable; anchorsPem: string[]; trust: TrustStore; clock: Clock; statusLists: StatusListSource;
+  /** LICENCE_PUBLIC_URL: the verify URLs printed in QR codes are on it (and only those are references). */
+  publicBase: string;
   /** The imported CRLs (./crl-import.ts CrlImports.current). */
   crls?: ((q: Queryable) => Promise<ParsedCrl[]>) | undefined;
 }): Verify {
   const cache = createVerifyCache();
   return async (input) => {
     let jws = credentialText(input);
-    const ref = parseReference(jws);
+    const ref = parseReference(jws, o.publicBase);
     if (ref) {
       const { rows } = await o.db.query<{ credential: string }>(`select credential from ${S}.licences where id = $1`, [ref.licenceId]);
       const stored = rows[0]?.credential;

@@ -7,17 +7,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
-import { loadConfig } from '../../kernel/config.ts';
-import { IDENTITY_HEADER, internalKey, operationHash, signIdentity, type Caller } from '../../kernel/internal-auth.ts';
-import { DEMO_STAFF } from '../../kernel/demo.ts';
-import { silentLogger } from '../../kernel/log.ts';
-import { systemClock } from '../../kernel/clock.ts';
-import { idNumberCheckDigit, maskIdNumber } from '../../kernel/ids.ts';
-import type { RunningService } from '../../kernel/service.ts';
-import { startGatewayService } from '../../gateway/service.ts';
-import { TEST_SECRET } from '../../test/support/infra.ts';
-import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from '../../test/support/oidc.ts';
-import { creditCode, insertCompany } from '../../test/support/idp/companies.ts';
+import { loadConfig } from '../kernel/config.ts';
+import { IDENTITY_HEADER, internalKey, operationHash, signIdentity, type Caller } from '../kernel/internal-auth.ts';
+import { DEMO_STAFF } from '../kernel/demo.ts';
+import { silentLogger } from '../kernel/log.ts';
+import { systemClock } from '../kernel/clock.ts';
+import { idNumberCheckDigit, maskIdNumber } from '../kernel/ids.ts';
+import type { RunningService } from '../kernel/service.ts';
+import { startGatewayService } from '../gateway/service.ts';
+import { TEST_SECRET } from './support/infra.ts';
+import { loginWithPkce, registerPerson, startTestIdp, type LoginResult, type TestIdp } from './support/oidc.ts';
+import { creditCode, insertCompany } from './support/idp/companies.ts';
 
 const GATEWAY = 'http://127.0.0.1:4000/graphql';
 const REDIRECT = 'http://127.0.0.1:3000/callback';
