@@ -27,9 +27,6 @@ const LI = 'Electronic licences and seals';
 const EV = 'Evaluation';
 const PL = 'Platform';
 
-/** The item catalogue (directories, versioned management, classification, search, display) is one piece of work not done yet. */
-const catalogue = (today: string): Untraced => ({ notYetBuilt: `part of the item catalogue work; today ${today}` });
-
 export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-ID-1', area: ID, statement: 'Real-name registration of natural persons: name and resident ID number, at least two more verified factors, the service agreement; the verified factors are recorded.' },
   { id: 'R-ID-2', area: ID, statement: 'Counter registration: staff verify the ID card, the applicant confirms by SMS code, staff activate; login name = ID number; a random initial password changed at first login.' },
@@ -44,7 +41,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-ID-11', area: ID, statement: 'ID numbers are shown with the birth date masked.' },
   {
     id: 'R-ID-12', area: ID, statement: 'Mutual recognition across national, provincial and municipal platforms (separate, hybrid, unified build): register once, recognised everywhere.',
-    untraced: { notYetBuilt: 'federation across tiers (trust chain between platforms, the three build modes, recognition services) is not built; today an account records the platform and tier it was registered on (IDP_PLATFORM_ID, IDP_PLATFORM_TIER) and linked registration (R-ID-3) recognises accounts of trusted platforms configured one by one' },
+    untraced: { notYetBuilt: 'the trust between platforms is built as a library (federation/: OpenID Federation 1.0 trust chains from the national anchor through the provinces, federation/tiers.test.ts), but the IdP does not yet recognise people registered at another tier through it, and the three build modes are not built; today an account records the platform and tier it was registered on (IDP_PLATFORM_ID, IDP_PLATFORM_TIER) and linked registration (R-ID-3) recognises accounts of trusted platforms configured one by one' },
   },
   { id: 'R-ID-13', area: ID, statement: 'Anonymous visitors browse and search public information; registered users consult, apply, track cases and keep a personal space.' },
 
@@ -71,7 +68,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-CA-11', area: CA, statement: 'Append-only step log: action, step, handler, opinion, start and end time.' },
   {
     id: 'R-CA-12', area: CA, statement: 'Cross-region handling: near home, anywhere in the city, across regions.',
-    untraced: { notYetBuilt: 'cases are handled by the agency that implements the item; accepting a case at another region\'s window needs the items\' cross-region scope (R-IT-2) and agencies of other regions, neither of which exists yet' },
+    untraced: { notYetBuilt: 'items state their cross-region scope (R-IT-2), but a case is handled only by the agency that implements the item: accepting, handling or delivering it at another region\'s window is not built' },
   },
 
   { id: 'R-LI-1', area: LI, statement: 'E-licences, e-seals and e-signatures have the legal force of paper; licences follow GB/T 36901-36906.' },
