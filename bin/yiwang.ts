@@ -9,6 +9,7 @@ import { runSeal, runVerify } from '../seal/index.ts';
 import { runEvents } from '../kernel/events-cli.ts';
 import { runFederation } from '../federation/index.ts';
 import { runItems } from '../subgraphs/item/import.ts';
+import { runGateway } from '../gateway/cli.ts';
 
 interface Command {
   summary: string;
@@ -18,6 +19,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   verify: { summary: '离线验证电子证照 / verify an electronic licence offline', run: runVerify },
   seal: { summary: '运行电子印章信任体系（根CA、省级CA、印章证书、吊销）/ run the seal trust hierarchy', run: runSeal },
+  gateway: { summary: '以平台网关服务任一 Federation 2 超图 / serve any Federation 2 supergraph with the platform gateway', run: runGateway },
   events: { summary: '查看并重放被搁置的事件 / list and replay events set aside after repeated failures', run: runEvents },
   federation: { summary: '联邦实体：密钥轮换、登记下级、解析信任链 / federation entity: keys, subordinates, trust chains', run: (argv, io) => runFederation(argv, io) },
   items: { summary: '导入事项目录文件（JSON/CSV，全部或全不）/ import a catalogue file (JSON or CSV, all or nothing)', run: (argv, io) => runItems(argv, io) },

@@ -22,7 +22,7 @@ import type { Cache } from '../kernel/cache.ts';
 import type { Db } from '../kernel/db.ts';
 import { callSubgraph } from '../test/support/subgraph.ts';
 import { startGatewayService } from './service.ts';
-import { SERVICE_UNAVAILABLE_MESSAGE } from './datasource.ts';
+import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 
 const RESOURCE = 'http://127.0.0.1:4000/graphql';
 const KEY = internalKey(TEST_SECRET);
@@ -319,7 +319,7 @@ describe('gateway.misconfiguration', () => {
     try {
       const res = await fetch(`${other.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: WHOAMI }) });
       const text = await res.text();
-      expect(JSON.parse(text)).toEqual({ data: null, errors: [{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: 'INTERNAL' } }] });
+      expect(JSON.parse(text)).toEqual({ data: null, errors: [{ message: SERVICE_UNAVAILABLE_MESSAGE, path: ['whoami'], extensions: { code: 'INTERNAL' } }] });
       expect(text).not.toMatch(/GATEWAY_IDENTITY_REQUIRED|127\.0\.0\.1/);
       expect(item.received[0]?.status).toBe(401); // it did reach the subgraph, which refused it
     } finally {
@@ -336,7 +336,7 @@ describe('gateway.limits', () => {
     item.received.length = 0;
     const r = await gql(nested(14));
     expect(r.status).toBe(400);
-    expect(r.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(r.body.errors?.[0]?.extensions?.code).toBe('LIMIT_DEPTH');
     expect(item.received).toHaveLength(0);
   });
 

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import net from 'node:net';
-import { ApolloGateway } from '@apollo/gateway';
 import { generateKeyPair, SignJWT } from 'jose';
 import type { Cache } from '../kernel/cache.ts';
 import { loadConfig, type Config } from '../kernel/config.ts';
@@ -16,9 +15,8 @@ import { internalKey } from '../kernel/internal-auth.ts';
 import { silentLogger } from '../kernel/log.ts';
 import type { Deps, RunningService } from '../kernel/service.ts';
 import { freePort, TEST_SECRET } from '../test/support/infra.ts';
-import { apolloServerConfig, startGatewayService } from './service.ts';
-import { SERVICE_UNAVAILABLE_MESSAGE } from './datasource.ts';
-import { readSupergraph } from './supergraph.ts';
+import { startGatewayService } from './service.ts';
+import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 
 function unused<T>(what: string): T {
   return new Proxy({}, { get: (_t, prop) => { throw new Error(`the gateway must not use ${what} (touched .${String(prop)})`); } }) as T;
@@ -94,12 +92,18 @@ describe('gateway.supergraph', () => {
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text) as { data: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
     expect(body.data).toBeNull();
-    expect(body.errors).toEqual([{ message: SERVICE_UNAVAILABLE_MESSAGE, extensions: { code: 'SERVICE_UNAVAILABLE' } }]);
+    expect(body.errors).toEqual([{ message: SERVICE_UNAVAILABLE_MESSAGE, path: ['items'], extensions: { code: 'SERVICE_UNAVAILABLE' } }]);
     // No subgraph address, port or socket error leaks to the client.
     expect(r.text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|serviceName/);
     const again = await post('{ agencies { code } myLicences { id } }');
     expect(again.status).toBe(200);
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+  });
+
+  test('@authenticated and @policy in the committed schema are enforced before planning: no subgraph is asked', async () => {
+    const r = JSON.parse((await post('{ myCases { id } myLicences { id } }')).text) as { data: unknown; errors: Array<{ path: string[]; extensions: { code: string } }> };
+    expect(r.data).toEqual({ myCases: null, myLicences: null });
+    expect(r.errors.map((e) => [e.path, e.extensions.code])).toEqual(expect.arrayContaining([[['myCases'], 'UNAUTHENTICATED'], [['myLicences'], 'UNAUTHENTICATED']]));
   });
 
   test('/healthz/subgraphs reports every subgraph down', async () => {
@@ -123,14 +127,6 @@ describe('gateway.supergraph', () => {
 describe('gateway.no-outbound', () => {
   test('the gateway module disables Apollo telemetry, and does so before any ApolloGateway exists', () => {
     expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('1');
-  });
-
-  test('the Apollo Server config names no Apollo key or graph ref and disables reporting and the CDN landing page', () => {
-    const gw = new ApolloGateway({ supergraphSdl: readSupergraph() });
-    const cfg = apolloServerConfig(gw, silentLogger(), 15) as unknown as Record<string, unknown> & { plugins: Array<Record<string, unknown>> };
-    expect(cfg.apollo).toBeUndefined();
-    const disabled = cfg.plugins.filter((p) => p.__is_disabled_plugin__).map((p) => p.__internal_plugin_id__);
-    expect(disabled).toEqual(expect.arrayContaining(['UsageReporting', 'SchemaReporting', 'LandingPageDisabled']));
   });
 
   test('even with APOLLO_KEY / APOLLO_GRAPH_REF set, start + query + stop connects only to configured local addresses', async () => {

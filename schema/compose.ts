@@ -1,11 +1,11 @@
 /**
  * `npm run compose`: compose the subgraph SDLs into schema/supergraph.graphql with
- * @apollo/composition (Federation 2). `--check` exits 1 when the committed file differs.
+ * `@theguild/federation-composition` (MIT; Federation 2). `--check` exits 1 when the committed file differs.
  * The URLs baked in are the embedded defaults; the gateway overrides them from configuration.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { composeServices } from '@apollo/composition';
+import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { join } from 'node:path';
 
@@ -48,4 +48,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     writeFileSync(SUPERGRAPH_PATH, fresh);
     console.log(`wrote ${SUPERGRAPH_PATH}`);
   }
+}
+
+/**
+ * The supergraph for a gateway that does not enforce `@authenticated` / `@requiresScopes` /
+ * `@policy` (stock `@apollo/gateway` refuses any `for: SECURITY` feature it does not implement):
+ * the same schema with those links no longer marked SECURITY, so the directives stay as plain
+ * annotations. Such a gateway leaves authorization to the subgraphs' own checks (docs/graph.md).
+ */
+export function withoutSecurityPurpose(supergraphSdl: string): string {
+  return supergraphSdl.replace(/(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes|policy)\/v[\d.]+"), for: SECURITY\)/g, '$1)');
 }

@@ -21,6 +21,9 @@ import { TEST_SECRET, testCache, testDb, type TestDb } from './support/infra.ts'
 import { loginWithPkce, postRegistration, sentRegistrationCode, startTestIdp, type TestIdp } from './support/oidc.ts';
 import { errorCode, eventually, gql, newCitizen, runJourney, type Endpoints, type JourneyResult } from './journey.ts';
 import type { Cache } from '../kernel/cache.ts';
+import { readSupergraph } from '../gateway/supergraph.ts';
+import { startStockApolloGateway } from '../bench/support/apollo-gateway.ts';
+import { withoutSecurityPurpose } from '../schema/compose.ts';
 
 const run = promisify(execFile);
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
@@ -112,6 +115,30 @@ describe('journey.happy-path', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('journey.command', () => {
+  test('`npm run journey` (bin/journey/main.ts) walks a running platform to the end, reading the SMS code from its development sink', async () => {
+    const gatewayPort = new URL(platform.services.gateway.url).port;
+    const { stdout } = await run(NODE, ['bin/journey/main.ts'], {
+      env: {
+        ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, NOTIFY_SINK: 'dev',
+        GATEWAY_PORT: gatewayPort, IDP_ISSUER: e.issuer, LICENCE_URL: `${e.licence}/graphql`,
+        GATEWAY_RESOURCE: e.resource, IDP_PORTAL_REDIRECT_URIS: e.redirectUri,
+      },
+    });
+    expect(stdout).toContain('1. registered citizen');
+    expect(stdout).toMatch(/7\. licence \S+ \(食品经营许可证\) issued by 杭州市市场监督管理局/);
+    expect(stdout).toContain('Journey complete.');
+  }, 120_000);
+
+  test('`npm run journey` without a running platform fails with a hint, exit code 1', async () => {
+    const r = await run(NODE, ['bin/journey/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, IDP_ISSUER: 'http://127.0.0.1:9', GATEWAY_PORT: '9' },
+    }).then(() => { throw new Error('the journey succeeded without a platform'); }, (err: { code: number; stderr: string }) => err);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Is the platform running (npm start)?');
   });
 });
 
@@ -240,27 +267,53 @@ describe('journey.evaluation', () => {
   });
 });
 
-// Last: the command runs a second journey, which adds a completed case to the agency's figures.
-describe('journey.command', () => {
-  test('`npm run journey` (bin/journey/main.ts) walks a running platform to the end, reading the SMS code from its development sink', async () => {
-    const gatewayPort = new URL(platform.services.gateway.url).port;
-    const { stdout } = await run(NODE, ['bin/journey/main.ts'], {
-      env: {
-        ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, NOTIFY_SINK: 'dev',
-        GATEWAY_PORT: gatewayPort, IDP_ISSUER: e.issuer, LICENCE_URL: `${e.licence}/graphql`,
-        GATEWAY_RESOURCE: e.resource, IDP_PORTAL_REDIRECT_URIS: e.redirectUri,
-      },
-    });
-    expect(stdout).toContain('1. registered citizen');
-    expect(stdout).toMatch(/7\. licence \S+ \(食品经营许可证\) issued by 杭州市市场监督管理局/);
-    expect(stdout).toContain('Journey complete.');
-  }, 120_000);
+describe('journey.apollo-compat', () => {
+  test('stock @apollo/gateway accepts the committed supergraph (SECURITY features as annotations) and answers the journey\'s queries as the gateway does', async () => {
+    const s = platform.services;
+    // Stock @apollo/gateway refuses SECURITY features it does not enforce; it gets them as plain annotations.
+    const stock = await startStockApolloGateway(withoutSecurityPurpose(readSupergraph()), {
+      item: `${s.item.url}/graphql`, case: `${s.case.url}/graphql`, licence: `${s.licence.url}/graphql`,
+      evaluation: `${s.evaluation.url}/graphql`, identity: `${s.idp.url}/graphql`,
+    }, deps.internalKey);
+    try {
+      const queries: Array<[string | null, string, Record<string, unknown>]> = [
+        [null, 'query ($k: String) { items(keyword: $k) { id name agency { name } licenceType { name } satisfaction { count } } }', { k: '食品经营' }],
+        [journey.citizenToken, '{ myCases { id status caseNumber item { name } } }', {}],
+        [journey.citizenToken, `query ($id: ID!) { case(id: $id) {
+          caseNumber status applicantName
+          item { name implementationCode agency { name code } satisfaction { average count } }
+          licences { identifier typeName holderName issuerName validFrom }
+          evaluation { level label }
+        } }`, { id: journey.caseId }],
+      ];
+      for (const [token, query, variables] of queries) {
+        const ours = await gql(e.gateway, token, query, variables);
+        const theirs = await gql(stock.url, token, query, variables);
+        expect(ours.errors).toBeUndefined();
+        expect(theirs).toEqual(ours);
+      }
+    } finally {
+      await stock.close();
+    }
+  }, 60_000);
+});
 
-  test('`npm run journey` without a running platform fails with a hint, exit code 1', async () => {
-    const r = await run(NODE, ['bin/journey/main.ts'], {
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, IDP_ISSUER: 'http://127.0.0.1:9', GATEWAY_PORT: '9' },
-    }).then(() => { throw new Error('the journey succeeded without a platform'); }, (err: { code: number; stderr: string }) => err);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Is the platform running (npm start)?');
-  });
+describe('journey.trusted-documents', () => {
+  test('with GATEWAY_PERSISTED_ONLY the whole journey runs on the generated manifest; any other document is refused', async () => {
+    const strict = await startGatewayService({
+      ...deps, config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, GATEWAY_PERSISTED_ONLY: 'true',
+        ITEM_URL: `${platform.services.item.url}/graphql`, CASE_URL: `${platform.services.case.url}/graphql`, LICENCE_URL: `${platform.services.licence.url}/graphql`,
+        EVALUATION_URL: `${platform.services.evaluation.url}/graphql`, IDENTITY_URL: `${platform.services.idp.url}/graphql`,
+        IDP_ISSUER: platform.config.IDP_ISSUER, GATEWAY_RESOURCE: platform.config.GATEWAY_RESOURCE }),
+    }, { port: 0 });
+    try {
+      const again = await runJourney({ ...e, gateway: strict.url }, (mobile) => sentRegistrationCode(e.issuer, mobile));
+      expect(again.final.status).toBe('COMPLETED');
+      const r = await gql(strict.url, null, ['{ items', '{ id implementationCode } }'].join(' ')); // a document the sources never wrote
+      expect(r.status).toBe(400);
+      expect(errorCode(r)).toBe('PERSISTED_QUERY_ONLY');
+    } finally {
+      await strict.close();
+    }
+  }, 120_000);
 });

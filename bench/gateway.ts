@@ -1,0 +1,151 @@
+/**
+ * `npm run bench gateway`: one nested query touching four subgraphs (`@key`, `@requires`,
+ * `@provides`) served by
+ *   - Yiwang's gateway (Hive runtime + Rust planner, with token verification, the identity
+ *     assertion on every subgraph call, limits, schema authorization and metrics on),
+ *   - stock `@apollo/gateway` over the same supergraph (signing the same assertion; it does not
+ *     verify the token), and
+ *   - a non-federated graphql-js server of the same schema and data (the ceiling),
+ * each in its own process, against the same four subgraph processes (bench/support/gateway-targets.ts).
+ * The answers are checked equal first. Then, per target, a closed loop of BENCH_CONCURRENCY
+ * requests for BENCH_SECONDS after a warm-up: requests/s, p50/p99 latency, the target's peak RSS
+ * (VmHWM) and its CPU seconds per 1,000 requests (utime + stime from /proc).
+ *
+ * Variables: BENCH_SECONDS (default 10), BENCH_CONCURRENCY (16), BENCH_WARMUP_SECONDS (3).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { BenchResult } from './run.ts';
+import { QUERY } from './support/gateway-targets.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const SECRET = 'bench-internal-secret-0123456789abcdef-0123456789';
+const NODE = join(process.cwd(), 'node_modules/.bin/node');
+const SCRIPT = join(process.cwd(), 'bench/support/gateway-targets.ts');
+const CLK_TCK = 100;
+
+interface Proc { child: ChildProcess; info: Record<string, string> }
+
+function start(kind: string, env: Record<string, string>): Promise<Proc> {
+  const child = spawn(NODE, [SCRIPT, kind], { env: { ...process.env, ...env, NODE_ENV: 'production', APOLLO_TELEMETRY_DISABLED: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (.+)\n/.exec(out);
+      if (m?.[1]) resolve({ child, info: JSON.parse(m[1]) as Record<string, string> });
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} exited (${code})`)));
+  });
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15 of stat)
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+async function post(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: QUERY, variables: { first: 20 } }) });
+  return { status: res.status, body: await res.text() };
+}
+
+async function load(url: string, headers: Record<string, string>, seconds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      const r = await post(url, headers);
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  return latencies;
+}
+
+const pct = (sorted: number[], p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 10) / 10;
+
+export default async function bench(): Promise<BenchResult> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256', use: 'sig' }] });
+  const issuer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+  await new Promise<void>((r) => issuer.listen(0, '127.0.0.1', r));
+  const issuerUrl = `http://127.0.0.1:${(issuer.address() as { port: number }).port}`;
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ yw_kind: 'person', yw_name: '张三', acr: 'urn:yiwang:loa:3' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'bench' })
+    .setSubject('bench-person').setIssuer(issuerUrl).setAudience('http://127.0.0.1:4000/graphql').setIssuedAt(now).setExpirationTime(now + 3600).sign(privateKey);
+  const auth = { authorization: `Bearer ${token}` };
+
+  const procs: Proc[] = [];
+  try {
+    const subgraphs = await start('subgraphs', { BENCH_SECRET: SECRET });
+    procs.push(subgraphs);
+    const env = { BENCH_SECRET: SECRET, BENCH_URLS: JSON.stringify(subgraphs.info), BENCH_ISSUER: issuerUrl, BENCH_JWKS_URL: `${issuerUrl}/jwks` };
+    const targets: Array<{ name: string; label: string }> = [
+      { name: 'yiwang', label: "Yiwang's gateway (Hive runtime + Rust planner; tokens, signing, limits, auth, metrics on)" },
+      { name: 'apollo', label: 'stock @apollo/gateway 2.14 (same supergraph, same signing)' },
+      { name: 'monolith', label: 'non-federated graphql-js server (the ceiling)' },
+    ];
+    const urls: Record<string, string> = {};
+    const pids: Record<string, number> = {};
+    for (const t of targets) {
+      const p = await start(t.name, env);
+      procs.push(p);
+      urls[t.name] = p.info.url!;
+      pids[t.name] = p.child.pid!;
+    }
+
+    // Same answers first.
+    const answers = Object.fromEntries(await Promise.all(targets.map(async (t) => [t.name, await post(urls[t.name]!, auth)] as const)));
+    const reference = JSON.parse(answers.monolith!.body) as unknown;
+    for (const t of targets) {
+      const a = answers[t.name]!;
+      if (a.status !== 200 || !isDeepStrictEqual(JSON.parse(a.body), reference)) throw new Error(`${t.name} answers differently: ${a.body.slice(0, 300)}`);
+      if ((JSON.parse(a.body) as { errors?: unknown }).errors) throw new Error(`${t.name} answered with errors`);
+    }
+    const answerKb = Math.round(Buffer.byteLength(answers.monolith!.body) / 1024);
+
+    const figures: BenchResult['figures'] = { seconds: SECONDS, concurrency: CONCURRENCY, answerKb, answersEqual: true };
+    const summary: string[] = [`nested query over 4 subgraphs (@key, @requires, @provides), ${answerKb} KB answer, answers equal; ${CONCURRENCY} concurrent, ${SECONDS} s each`];
+    const rows: Record<string, { rps: number; p50: number; p99: number; rssMb: number; cpuMsPerRequest: number }> = {};
+    for (const t of targets) {
+      await load(urls[t.name]!, auth, WARMUP);
+      const cpu0 = cpuSeconds(pids[t.name]!);
+      const started = performance.now();
+      const lat = await load(urls[t.name]!, auth, SECONDS);
+      const elapsed = (performance.now() - started) / 1000;
+      const cpu = cpuSeconds(pids[t.name]!) - cpu0;
+      lat.sort((a, b) => a - b);
+      rows[t.name] = {
+        rps: Math.round(lat.length / elapsed * 10) / 10, p50: pct(lat, 0.5), p99: pct(lat, 0.99),
+        rssMb: peakRssMb(pids[t.name]!), cpuMsPerRequest: Math.round(cpu / lat.length * 1e4) / 10,
+      };
+      const r = rows[t.name]!;
+      summary.push(`${t.label}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, peak RSS ${r.rssMb} MB, CPU ${r.cpuMsPerRequest} ms/request`);
+      for (const [k, v] of Object.entries(r)) figures[`${t.name}.${k}`] = v;
+    }
+    const vsStock = Math.round(rows.yiwang!.rps / rows.apollo!.rps * 100) / 100;
+    const vsCeiling = Math.round(rows.yiwang!.rps / rows.monolith!.rps * 100) / 100;
+    // On a shared machine the load generator and every target compete for the same cores, so
+    // throughput ratios swing with the neighbours' load; CPU time per request is steadier.
+    const cpuVsStock = Math.round(rows.apollo!.cpuMsPerRequest / rows.yiwang!.cpuMsPerRequest * 100) / 100;
+    const cpuVsCeiling = Math.round(rows.monolith!.cpuMsPerRequest / rows.yiwang!.cpuMsPerRequest * 100) / 100;
+    Object.assign(figures, { yiwangVsStock: vsStock, yiwangVsNonFederated: vsCeiling, cpuEfficiencyVsStock: cpuVsStock, cpuEfficiencyVsNonFederated: cpuVsCeiling });
+    summary.push(`Yiwang / stock: ${vsStock}× req/s, ${cpuVsStock}× less CPU per request (goal ≥ 2.5×); Yiwang / non-federated: ${vsCeiling} req/s, ${cpuVsCeiling} by CPU (goal ≥ 0.6); RSS ${rows.yiwang!.rssMb} MB vs stock ${rows.apollo!.rssMb} MB (goal: below)`);
+    return { figures, summary, top: { yiwangVsStock: vsStock, yiwangVsNonFederated: vsCeiling, cpuEfficiencyVsStock: cpuVsStock, cpuEfficiencyVsNonFederated: cpuVsCeiling, yiwangRps: rows.yiwang!.rps, stockRps: rows.apollo!.rps, nonFederatedRps: rows.monolith!.rps } };
+  } finally {
+    for (const p of procs) p.child.kill('SIGKILL');
+    issuer.close();
+  }
+}

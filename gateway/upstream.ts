@@ -1,0 +1,142 @@
+/**
+ * How the engine talks to a subgraph (one `onFetch` hook of the Hive runtime):
+ *
+ * - Identity: each request carries a fresh `x-yiwang-identity` assertion (kernel/internal-auth.ts)
+ *   naming the verified caller and bound to the exact query + variables sent, so the subgraph
+ *   refuses anything that did not come through the gateway and a captured assertion cannot be
+ *   replayed for another operation. The user's credentials (Authorization, cookies) never leave
+ *   the gateway; the request id is forwarded.
+ * - Timeout: each fetch is aborted after the per-subgraph timeout (GATEWAY_SUBGRAPH_TIMEOUT_MS),
+ *   so a frozen subgraph costs its fields, not the whole answer.
+ * - Failures: a subgraph that is unreachable, times out, or answers non-2xx is logged here with
+ *   its name, status and code, and the engine receives a GraphQL-shaped answer with a stable code
+ *   instead (SERVICE_UNAVAILABLE; or the subgraph's own platform code such as RATE_LIMITED): the
+ *   planner then nulls only the fields that fetch owed, with the error at their paths. The
+ *   subgraph's URL, socket error and body never reach the client.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Kind, parse, type SelectionSetNode } from 'graphql';
+import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { ERROR_CODES } from '../kernel/errors.ts';
+import { IDENTITY_HEADER, operationHash, signIdentity, type Caller } from '../kernel/internal-auth.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/log.ts';
+
+export interface SubgraphTarget { name: string; url: string }
+
+export const SERVICE_UNAVAILABLE_MESSAGE = '服务暂不可用，请稍后再试 / a service is unavailable, try again later';
+
+/** Headers of the incoming request that must never be passed on, whatever a future change copies. */
+const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop']);
+
+export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'unreachable' | 'refused';
+
+export interface SubgraphCallsOptions {
+  subgraphs: SubgraphTarget[];
+  key: KeyObject;
+  clock: Clock;
+  log: Logger;
+  timeoutMs: number;
+  /** Called once per subgraph fetch (metrics). */
+  onFetchDone?: (subgraph: string, seconds: number, outcome: FetchOutcome) => void;
+}
+
+interface EngineContext { caller?: Caller; requestId?: string }
+
+/**
+ * The answer the engine gets for a failed fetch. For an entity fetch every representation gets a
+ * null entity and its own error, so the planner puts the error at each entity's path and nulls
+ * only the fields this subgraph owed there.
+ */
+function graphqlFailure(message: string, code: string, query: string | undefined, variables: unknown): Response {
+  const reps = (variables as { representations?: unknown } | undefined)?.representations;
+  let body: unknown = { data: null, errors: [{ message, extensions: { code } }] };
+  if (Array.isArray(reps)) {
+    const fields = entityFields(query);
+    const errors = reps.flatMap((_r, i) => (fields.length ? fields : [undefined]).map((f) => ({ message, path: f ? ['_entities', i, f] : ['_entities', i], extensions: { code } })));
+    body = { data: { _entities: reps.map(() => null) }, errors };
+  }
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
+/** The response keys an entity fetch asks of each entity (`_entities { ... on T { a b } }`). */
+function entityFields(query: string | undefined): string[] {
+  if (!query) return [];
+  try {
+    const keys = new Set<string>();
+    const walk = (set: SelectionSetNode | undefined, inEntities: boolean): void => {
+      for (const s of set?.selections ?? []) {
+        if (s.kind === Kind.FIELD) {
+          if (inEntities && s.name.value !== '__typename') keys.add(s.alias?.value ?? s.name.value);
+          else if (!inEntities && s.name.value === '_entities') walk(s.selectionSet, true);
+        } else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet, inEntities);
+      }
+    };
+    for (const d of parse(query).definitions) if (d.kind === Kind.OPERATION_DEFINITION) walk(d.selectionSet, false);
+    return [...keys];
+  } catch {
+    return [];
+  }
+}
+
+function bodyOf(body: unknown): { query?: string; variables?: unknown } {
+  if (typeof body !== 'string') throw new Error('subgraph request body is not a JSON string');
+  return JSON.parse(body) as { query?: string; variables?: unknown };
+}
+
+export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
+  const byUrl = new Map(o.subgraphs.map((s) => [s.url, s.name]));
+  return {
+    async onFetch({ url, options, setOptions, context, fetchFn, setFetchFn }) {
+      const subgraph = byUrl.get(url);
+      if (subgraph === undefined) {
+        // Nothing but the configured subgraphs is ever fetched (no CDN, no reporting).
+        throw new Error(`the gateway refuses an outbound request to an unconfigured address`);
+      }
+      const ctx = context as EngineContext;
+      const { query, variables } = bodyOf(options.body);
+      // Fail closed: a request that somehow has no caller goes out as anonymous, never as someone.
+      const caller: Caller = ctx.caller ?? { kind: 'anonymous' };
+      const assertion = await signIdentity(o.key, caller, operationHash(query, variables), o.clock.now());
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, string>)) {
+        if (!NEVER_FORWARD.has(k.toLowerCase())) headers[k] = v;
+      }
+      headers[IDENTITY_HEADER] = assertion;
+      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+      const timeout = AbortSignal.timeout(o.timeoutMs);
+      setOptions({ ...options, headers, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+      const log = o.log.child({ reqId: ctx.requestId, subgraph });
+      setFetchFn(async (u, init, c, info) => {
+        const started = performance.now();
+        const done = (outcome: FetchOutcome) => o.onFetchDone?.(subgraph, (performance.now() - started) / 1000, outcome);
+        let res: Response;
+        try {
+          res = await fetchFn(u, init, c, info);
+        } catch (e) {
+          const timedOut = timeout.aborted;
+          done(timedOut ? 'timeout' : 'unreachable');
+          log.error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, timeoutMs: timedOut ? o.timeoutMs : undefined },
+            timedOut ? 'subgraph timed out' : 'subgraph unreachable');
+          return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
+        }
+        if (res.ok) {
+          done('ok');
+          return res;
+        }
+        // A non-2xx answer: log what the subgraph said, tell the client only what it can act on.
+        let body: unknown;
+        try { body = JSON.parse(await res.text()); } catch { body = undefined; }
+        const code = typeof body === 'object' && body !== null && 'code' in body ? String((body as { code: unknown }).code) : undefined;
+        const title = typeof body === 'object' && body !== null && 'title' in body ? String((body as { title: unknown }).title) : undefined;
+        done('refused');
+        log.error({ status: res.status, code }, 'subgraph refused the request');
+        // GATEWAY_IDENTITY_REQUIRED means the gateway and the subgraph disagree on the internal
+        // secret (or the clocks are far apart): an operator problem, not the client's.
+        const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
+        if (passOn && title) return graphqlFailure(title, code, query, variables);
+        return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL', query, variables);
+      });
+    },
+  };
+}
