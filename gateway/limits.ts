@@ -18,7 +18,6 @@
  * - Elsewhere: 1 MB JSON bodies (body.ts), no batching (one HTTP request, one operation).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/documents.ts';
 import type { GraphQLError } from 'graphql';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
@@ -37,9 +36,9 @@ export interface LimitOptions {
 
 export const DEFAULT_MAX_DEPTH = 15;
 
-// The manifest's shape, its path and the document id live with the contracts (schema/documents.ts),
-// which the script writing the manifest (schema/persisted.ts) shares.
-export { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/documents.ts';
+/** Apollo's persisted-query manifest (also read by Apollo Router and Hive Router). */
+export { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/persisted-manifest.ts';
+import { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from '../schema/persisted-manifest.ts';
 
 export function loadPersistedManifest(path: string = PERSISTED_MANIFEST_PATH): PersistedManifest {
   if (!existsSync(path)) return { format: 'apollo-persisted-query-manifest', version: 1, operations: [] };

@@ -1,3 +1,4 @@
+import { rankingPage, type RankingBoard } from './pages.ts';
 import { describe, expect, test } from '@jest/globals';
 import { guidePage, href, marked, type GuideItem } from './pages.ts';
 
@@ -36,5 +37,26 @@ describe('guide page rendering', () => {
     expect(marked([{ text: '<b>', match: true }, { text: '食品', match: false }]).value).toBe('<mark>&#60;b&#62;</mark>食品');
     expect(href('en', '/search', { q: '食品', after: null })).toBe('/search?q=%E9%A3%9F%E5%93%81&lang=en');
     expect(href('zh-CN', '/')).toBe('/');
+  });
+});
+
+describe('ranking board rendering', () => {
+  test('R-EV-5: agencies in board order with their indicators, names escaped, missing indicators as a dash; the formula shown', () => {
+    const board: RankingBoard = {
+      periodStart: '2026-03-11T02:30:00.000Z', periodEnd: '2026-04-10T02:30:00.000Z', formula: '得分 = 100 × …',
+      entries: [
+        { rank: 1, score: 100, cases: 2, onlineRate: 1, onTimeRate: 1, satisfaction: 5, complaintOnTimeRate: null, visitsPerCase: 0, agency: { code: 'A', name: '杭州市<市场>监督管理局' } },
+        { rank: 2, score: 51.25, cases: 2, onlineRate: 0.5, onTimeRate: 0.5, satisfaction: 2, complaintOnTimeRate: 1, visitsPerCase: 1, agency: { code: 'B', name: '杭州市人力资源和社会保障局' } },
+      ],
+    };
+    const out = rankingPage('zh-CN', board).value;
+    expect(out).toContain('杭州市&lt;市场&gt;监督管理局');
+    expect(out.indexOf('监督管理局')).toBeLessThan(out.indexOf('人力资源'));
+    expect(out).toContain('<td>51.25</td>');
+    expect(out).toContain('<td>50%</td>');
+    expect(out).toContain('<td>—</td>');
+    expect(out).toContain('2026-03-11 10:30'); // China time
+    expect(out).toContain('得分 = 100 × …');
+    expect(rankingPage('en', { ...board, entries: [] }).value).toContain('No agency to rank in this period yet.');
   });
 });

@@ -67,6 +67,7 @@ ${searchForm(lang, '')}
 ${hot.length === 0 ? html`<p>${t(lang, 'hotEmpty')}</p>` : html`<ol class="hot">${hot.map((h) => html`<li><a href="${href(lang, `/items/${h.item.id}`)}">${h.item.name}</a>
   <span class="meta">${h.item.agency.name} · ${h.cases} ${t(lang, 'cases')}</span></li>`)}</ol>`}
 </section>
+<p><a href="${href(lang, '/rankings')}">${t(lang, 'rankings')}</a></p>
 <section aria-labelledby="nav-h"><h2 id="nav-h">${t(lang, 'scenarios')}</h2>
 ${nav.map((o) => html`<section class="object" aria-labelledby="o-${o.code}"><h3 id="o-${o.code}">${lang === 'en' ? o.nameEn : o.name}</h3>
 <ul class="themes">${o.themes.map((th) => html`<li><a href="${href(lang, `/themes/${th.code}`, { object: o.code })}">${lang === 'en' ? th.nameEn : th.name}</a></li>`)}</ul></section>`)}
@@ -194,6 +195,32 @@ ${e.consultationPhone || e.supervisionPhone ? html`<section aria-labelledby="pho
 ${i.related.length > 0 ? html`<section aria-labelledby="rel-h"><h2 id="rel-h">${t(lang, 'related')}</h2><ul>${i.related.map((r) => html`<li><a href="${href(lang, `/items/${r.item.id}`)}">${r.item.name}</a> <small>(${r.order === 'BEFORE' ? t(lang, 'before') : t(lang, 'after')})</small></li>`)}</ul></section>` : ''}
 </aside>
 </div>`;
+}
+
+export interface RankingEntry {
+  rank: number; score: number; cases: number; onlineRate: number | null; onTimeRate: number | null; satisfaction: number | null;
+  complaintOnTimeRate: number | null; visitsPerCase: number | null; agency: { code: string; name: string };
+}
+export interface RankingBoard { periodStart: string | null; periodEnd: string | null; formula: string; entries: RankingEntry[] }
+
+const percent = (v: number | null) => (v === null ? '—' : `${Math.round(v * 1000) / 10}%`);
+const number = (v: number | null, digits = 2) => (v === null ? '—' : String(Math.round(v * 10 ** digits) / 10 ** digits));
+/** A date in China Standard Time (YYYY-MM-DD HH:mm). */
+const cst = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+
+/** R-EV-5: the agency ranking board, best first; the formula as the graph states it. */
+export function rankingPage(lang: Lang, board: RankingBoard): Html {
+  const head: Array<[string, string]> = [['rank', t(lang, 'rank')], ['agency', t(lang, 'agency')], ['score', t(lang, 'score')], ['cases', t(lang, 'casesDone')],
+    ['online', t(lang, 'onlineRate')], ['ontime', t(lang, 'onTimeRate')], ['sat', t(lang, 'satisfaction')], ['complaints', t(lang, 'complaintOnTime')], ['visits', t(lang, 'visitsPerCase')]];
+  return html`<nav aria-label="breadcrumb" class="crumbs"><a href="${href(lang, '/')}">${t(lang, 'home')}</a> › ${t(lang, 'rankings')}</nav>
+<h1>${t(lang, 'rankings')}</h1>
+${board.periodStart && board.periodEnd ? html`<p>${t(lang, 'rankingsIntro', { from: cst(board.periodStart), to: cst(board.periodEnd) })}</p>` : ''}
+${board.entries.length === 0 ? html`<p role="status">${t(lang, 'rankingsEmpty')}</p>` : html`<table class="materials rankings">
+<caption>${t(lang, 'rankings')}</caption>
+<thead><tr>${head.map(([, label]) => html`<th scope="col">${label}</th>`)}</tr></thead>
+<tbody>${board.entries.map((e) => html`<tr><td>${e.rank}</td><th scope="row">${e.agency.name}</th><td>${number(e.score)}</td><td>${e.cases}</td>
+<td>${percent(e.onlineRate)}</td><td>${percent(e.onTimeRate)}</td><td>${number(e.satisfaction)}</td><td>${percent(e.complaintOnTimeRate)}</td><td>${number(e.visitsPerCase)}</td></tr>`)}</tbody></table>`}
+<section aria-labelledby="formula-h"><h2 id="formula-h">${t(lang, 'formula')}</h2><p class="hint">${board.formula}</p></section>`;
 }
 
 export function messagePage(lang: Lang, message: string): Html {

@@ -54,6 +54,22 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+describe('ranking board', () => {
+  test('R-EV-5: the board is reached from the home page, shows the period or says nobody is ranked yet, and the formula', async () => {
+    const page = await portalPage(browser, portal);
+    await page.goto(portal);
+    await page.getByRole('link', { name: '部门服务排行榜' }).click();
+    await page.waitForURL(/\/rankings/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('部门服务排行榜');
+    const table = await page.locator('table.rankings').count();
+    if (table === 0) await expect(page.getByRole('status').textContent()).resolves.toBe('本统计周期还没有可排名的部门。');
+    else await expect(page.locator('table.rankings tbody tr').count()).resolves.toBeGreaterThan(0);
+    await expect(page.getByRole('heading', { name: '计算方法' }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('p.hint').last().textContent()).resolves.toContain('全程网办率');
+    await page.screenshot({ path: artifactPath('portal-rankings-zh.png'), fullPage: true });
+  });
+});
+
 describe('guide pages', () => {
   test('home: hot list and situations; a search from the keyboard marks what matched; filters narrow', async () => {
     const page = await portalPage(browser, portal);

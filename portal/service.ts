@@ -7,7 +7,8 @@
  * Routes: `/` (search box, hot list, scenario navigation), `/search` (results with highlights,
  * filters, next-page cursor), `/items/:id` (the guide with materials, forms, handling hints,
  * cross-region scope, share QR code, items done before/after), `/themes/:code` (items of a
- * theme, optionally for one service object). `?lang=en` switches to English; zh-CN by default.
+ * theme, optionally for one service object), `/rankings` (the agency ranking board, R-EV-5).
+ * `?lang=en` switches to English; zh-CN by default.
  */
 import type { Context } from 'koa';
 import { createHttpApp, listen } from '../kernel/http.ts';
@@ -16,8 +17,8 @@ import { html } from '../kernel/html.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../kernel/service.ts';
 import { graphClient, type GraphClient } from './graph.ts';
 import {
-  PORTAL_CSS, guidePage, homePage, href, layout, messagePage, resultsList, searchPage,
-  type GuideItem, type Nav, type SearchParams, type SearchResult,
+  PORTAL_CSS, guidePage, homePage, href, layout, messagePage, rankingPage, resultsList, searchPage,
+  type GuideItem, type Nav, type RankingBoard, type SearchParams, type SearchResult,
 } from './pages.ts';
 import { t, type Lang } from './text.ts';
 
@@ -124,6 +125,14 @@ export async function startPortalService(deps: Deps, opts: StartOptions, extra: 
       related(first: 5) { order item { id name } } } }`, { id }) : { item: null };
     if (!d.item) return send(ctx, lang, t(lang, 'notFound'), messagePage(lang, t(lang, 'notFound')), 404);
     send(ctx, lang, d.item.name, await guidePage(lang, d.item, `${publicUrl}/items/${d.item.id}`));
+  });
+
+  // R-EV-5: the agency ranking board, from the evaluation service's last completed period.
+  router.get('/rankings', async (ctx) => {
+    const lang = langOf(ctx);
+    const d = await graph.query<{ rankingBoard: RankingBoard }>(`{ rankingBoard { periodStart periodEnd formula entries {
+      rank score cases onlineRate onTimeRate satisfaction complaintOnTimeRate visitsPerCase agency { code name } } } }`);
+    send(ctx, lang, t(lang, 'rankings'), rankingPage(lang, d.rankingBoard));
   });
 
   router.get('/themes/:code', async (ctx) => {

@@ -13,11 +13,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildASTSchema, parse, validate, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { transformSupergraphToPublicSchema } from '@theguild/federation-composition';
-import { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from './documents.ts';
+import { documentId, PERSISTED_MANIFEST_PATH, type PersistedManifest } from './persisted-manifest.ts';
 import { SUPERGRAPH_PATH } from './compose.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DIRS = ['bin', 'bench', 'gateway', 'idp', 'kernel', 'schema', 'seal', 'subgraphs', 'test'];
+const DIRS = ['bin', 'bench', 'federation', 'gateway', 'idp', 'kernel', 'portal', 'schema', 'seal', 'subgraphs', 'test'];
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -36,8 +36,10 @@ export function publicSchema(supergraphSdl: string): GraphQLSchema {
 /** String literals of a source file that may be GraphQL documents, with same-file constants substituted. */
 function candidates(source: string): string[] {
   const constants = new Map<string, string>();
-  for (const m of source.matchAll(/const\s+([A-Za-z_$][\w$]*)\s*=\s*(?:`([^`$]*)`|'((?:[^'\\\n]|\\.)*)')/g)) {
-    constants.set(m[1]!, m[2] ?? m[3]!.replace(/\\(.)/g, '$1'));
+  // Constants may themselves name earlier constants (`${HIT}` inside RESULT): resolved in order.
+  for (const m of source.matchAll(/const\s+([A-Za-z_$][\w$]*)\s*=\s*(?:`((?:[^`$]|\$\{[A-Za-z_$][\w$]*\})*)`|'((?:[^'\\\n]|\\.)*)')/g)) {
+    const value = m[2] !== undefined ? m[2].replace(/\$\{([A-Za-z_$][\w$]*)\}/g, (all, name: string) => constants.get(name) ?? all) : m[3]!.replace(/\\(.)/g, '$1');
+    if (!value.includes('${')) constants.set(m[1]!, value);
   }
   const out: string[] = [];
   for (const m of source.matchAll(/`([^`]*)`|'((?:[^'\\\n]|\\.)*)'/g)) {

@@ -61,6 +61,7 @@ describe('case.workflow.roles', () => {
     expect(completed.payload).toEqual({
       caseId: c.id, caseNumber: c.caseNumber, itemId: FOOD_ITEM.id, agencyCode: HZ, applicantId: (citizen(2) as { sub: string }).sub,
       outcomeCode: '6', completedAt: expect.any(String), reason: '不属于本机关职权范围',
+      mode: 'ONLINE', visits: 0, overdue: false, submittedAt: expect.any(String),
     });
   });
 

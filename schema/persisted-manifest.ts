@@ -1,12 +1,11 @@
 /**
- * The trusted documents (persisted queries) of the graph: the manifest's shape, where it is
- * committed (schema/persisted-documents.json, written by schema/persisted.ts) and how a document
- * is named in it. The gateway reads the manifest (gateway/limits.ts); both share this.
+ * The trusted-documents manifest (Apollo's persisted query manifest format): the contract between
+ * the operations this repository writes (`npm run persisted` collects them) and the gateway that
+ * may serve only those (GATEWAY_PERSISTED_ONLY). A document's id is the SHA-256 of its text.
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
-/** Apollo's persisted-query manifest (also read by Apollo Router and Hive Router). */
 export interface PersistedManifest {
   format: 'apollo-persisted-query-manifest';
   version: 1;
