@@ -17,6 +17,7 @@ import { createProvider } from './oidc/provider.ts';
 import { seedDemoAccounts } from './accounts/seed.ts';
 import { seedDemoAdmins } from './admin/seed.ts';
 import { startBackchannelDelivery } from './partners/backchannel.ts';
+import { createIdpFederation } from './oidc/federation.ts';
 
 export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
@@ -30,9 +31,11 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   // Partner clients, remembered consent, client policies, administration, audit log, delegations (wire.ts).
   const identityAdmin = createIdentityAdmin(deps, accounts, jwks);
 
+  // R-ID-12: in a federation, other platforms' IdPs register automatically; the Entity Configuration when the entity is this issuer.
+  const federation = await createIdpFederation(deps);
   const provider = createProvider({
     config, secrets, jwks, accounts, cache, log,
-    partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor,
+    partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor, federation,
   });
 
   // Failed back-channel logout deliveries: logged, stored, retried with backoff.
@@ -54,6 +57,7 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   // Admin API (/admin) and the identity subgraph (/graphql).
   await identityAdmin.mount(router, provider, backchannel);
   app.use(router.routes());
+  if (federation?.servesEntity) app.use(federation.router().routes());
 
   const oidc = provider.callback();
   app.use(async (ctx) => {

@@ -180,6 +180,7 @@ export const ERROR_CODES = {
   FEDERATION_ENTITY_ID_REFUSED: { status: 400, description: 'The entity identifier or endpoint is not an allowed URL (https, or http only on a configured development host; no query, fragment or credentials; host on the allow-list).' },
   FEDERATION_SUBORDINATE_UNKNOWN: { status: 404, description: 'This platform issues no statement about that entity (not registered, or removed).' },
   FEDERATION_METADATA_MISSING: { status: 403, description: 'The entity is trusted but its resolved metadata lacks the entity type or parameter needed here (e.g. no `openid_relying_party`, no `jwks`).' },
+  RECOGNITION_HOME_UNKNOWN: { status: 404, description: 'Mutual recognition (R-ID-12): no trusted platform of the federation has that identifier, or none holds accounts for that region.' },
   // (federation: add new federation codes above this line)
 
   // Item catalogue (R-IT-6)

@@ -43,6 +43,7 @@ import type { ActingFor } from '../delegation/delegations.ts';
 import { REALNAME_SCOPE, isRealnamePlatform, verifiedClaims } from '../partners/realname.ts';
 import { grantClaim, watchRevocations } from './revocation-markers.ts';
 import { introspectionPolicy } from './introspection.ts';
+import type { IdpFederation } from './federation.ts';
 
 export const PORTAL_CLIENT_ID = 'yiwang-portal';
 export const SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'yw_identity', 'yw_companies'] as const;
@@ -70,6 +71,8 @@ export interface ProviderDeps {
   memberships?: MembershipsOf;
   /** R-ID-8: the delegation a person acts under, if in force (idp/delegation); throws DELEGATION_INVALID. */
   actingFor?: (accountId: string, delegationId: string) => Promise<ActingFor>;
+  /** R-ID-12: other platforms' IdPs registered automatically through the federation (idp/oidc/federation.ts). */
+  federation?: IdpFederation | null;
 }
 
 /**
@@ -120,7 +123,9 @@ export function createProvider(d: ProviderDeps): Provider {
   const partners = d.partners;
   const memberships: MembershipsOf = d.memberships ?? (async () => []);
   const configuration: Configuration = {
-    adapter: (model: string) => (model === 'Client' && partners ? partners.clientAdapter : cacheAdapter(model)),
+    adapter: (model: string) => (model === 'Client' && partners
+      ? (d.federation ? d.federation.clientAdapter(partners.clientAdapter) : partners.clientAdapter)
+      : cacheAdapter(model)),
     jwks: { keys: d.jwks },
     cookies: {
       keys: secrets.cookieKeys,

@@ -107,7 +107,8 @@ export function createPartnerHooks(d: PartnerHooksDeps) {
 
     /** Which resources a client may get a token for: undefined = not this one. */
     resourceAllowed(clientId: string | undefined, resource: string, gateway: string): boolean {
-      if (resource === gateway) return !isPartnerClient(clientId);
+      // Partners and other platforms' IdPs (federation entities, R-ID-12) get no token for the graph.
+      if (resource === gateway) return !isPartnerClient(clientId) && !/^https?:\/\//i.test(clientId ?? '');
       if (resource === admin) return clientId === 'yiwang-portal';
       return false;
     },

@@ -1,0 +1,229 @@
+/**
+ * `npm run tiers`: a federation of Yiwang platforms on one machine, on the embedded default
+ * (nothing installed): the national platform (Trust Anchor), a province in each build mode
+ * (separate, hybrid, unified) and a city below the separate and the hybrid province (R-ID-12;
+ * the plan is in bin/tiers/plan.ts). Each platform is its own process (bin/tiers/platform.ts)
+ * with its own data directory under --dir and its own block of ports from --base-port.
+ *
+ * Superiors start first; each platform's federation keys are registered at its superior as it
+ * comes up (the registry of subordinates, audited), every platform is configured with the
+ * national platform's keys only, and every chain is resolved through the national `resolve`
+ * endpoint before the run is declared ready with one line `tiers ready: <path of tiers.json>`.
+ * Ctrl-C stops every platform.
+ *
+ *   npm run tiers [-- --dir ./data/tiers] [--base-port 4500] [--out <file>]
+ *   (--base-port 0: free ports, chosen again at every start)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
+import { DEMO_ADMINS, DEMO_ADMIN_PASSWORD } from '../idp/admin/seed.ts';
+import {
+  DEFAULT_BASE_PORT, PORT_BLOCK, PORT_OFFSETS, TIERS, type ServicePort, type PlatformReady, type PlatformSpec, type RegisterMessage, type TierPlatform, type TiersJson,
+} from './tiers/plan.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    dir: { type: 'string', default: './data/tiers' },
+    'base-port': { type: 'string', default: String(process.env.TIERS_BASE_PORT ?? DEFAULT_BASE_PORT) },
+    out: { type: 'string' },
+  },
+});
+const dir = resolve(args.dir!);
+const basePort = Number(args['base-port']);
+if (!Number.isInteger(basePort) || basePort < 0 || basePort + TIERS.length * PORT_BLOCK > 65535) {
+  console.error(`--base-port must be 0 (free ports) or a port with room for ${TIERS.length * PORT_BLOCK} ports above it`);
+  process.exit(2);
+}
+const out = resolve(args.out ?? join(dir, 'tiers.json'));
+
+interface Running { platform: TierPlatform; child: ChildProcess; ready?: PlatformReady }
+const running = new Map<string, Running>();
+let stopping = false;
+
+function prefixOutput(id: string, stream: NodeJS.ReadableStream | null, to: NodeJS.WriteStream): void {
+  if (!stream) return;
+  createInterface({ input: stream }).on('line', (line) => to.write(`[${id}] ${line}\n`));
+}
+
+/**
+ * Every platform's ports, chosen before anything starts: its block above --base-port, or with
+ * --base-port 0 free ports, all held open together while choosing so no two are alike.
+ */
+async function choosePorts(): Promise<Array<PlatformSpec['ports']>> {
+  const names = Object.keys(PORT_OFFSETS) as ServicePort[];
+  if (basePort !== 0) {
+    return TIERS.map((_, i) => Object.fromEntries(names.map((n) => [n, basePort + i * PORT_BLOCK + PORT_OFFSETS[n]])) as PlatformSpec['ports']);
+  }
+  const held: Server[] = [];
+  const take = () => new Promise<number>((ok, fail) => {
+    const s = createServer();
+    held.push(s);
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => ok((s.address() as AddressInfo).port));
+  });
+  try {
+    const out: Array<PlatformSpec['ports']> = [];
+    for (let i = 0; i < TIERS.length; i++) {
+      const ports = {} as PlatformSpec['ports'];
+      for (const n of names) ports[n] = await take();
+      out.push(ports);
+    }
+    return out;
+  } finally {
+    await Promise.all(held.map((s) => new Promise((ok) => s.close(ok))));
+  }
+}
+let portPlan: Array<PlatformSpec['ports']> = [];
+
+/** Start one platform process and wait until it reports every service answering. */
+function startPlatformProcess(p: TierPlatform, index: number, anchors: PlatformSpec['trustAnchors']): Promise<PlatformReady> {
+  const superior = p.superior ? running.get(p.superior)?.ready : undefined;
+  const spec: PlatformSpec = {
+    ...p,
+    dataDir: join(dir, p.id),
+    ports: portPlan[index]!,
+    authorityHints: superior ? [superior.entityId] : [],
+    trustAnchors: anchors,
+  };
+  mkdirSync(spec.dataDir, { recursive: true });
+  const child = fork(join(import.meta.dirname, 'tiers', 'platform.ts'), [], {
+    env: { ...process.env, TIERS_PLATFORM: JSON.stringify(spec) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  prefixOutput(p.id, child.stdout, process.stdout);
+  prefixOutput(p.id, child.stderr, process.stderr);
+  const r: Running = { platform: p, child };
+  running.set(p.id, r);
+  return new Promise((ok, fail) => {
+    child.on('message', (m: PlatformReady) => {
+      if (m?.type === 'ready') {
+        r.ready = m;
+        ok(m);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      const why = `${p.id} exited (${signal ?? `code ${code}`})`;
+      if (!r.ready) fail(new Error(`${why} before it was ready`));
+      else if (!stopping) {
+        console.error(`${why}: stopping the federation`);
+        void stopAll(1);
+      }
+    });
+  });
+}
+
+/** Ask a superior's process to register a subordinate in its registry. */
+function registerAt(superiorId: string, m: RegisterMessage): Promise<void> {
+  const { child } = running.get(superiorId)!;
+  return new Promise((ok, fail) => {
+    const on = (a: { type?: string; entityId?: string; error?: string }) => {
+      if (a?.entityId !== m.entityId || (a.type !== 'registered' && a.type !== 'failed')) return;
+      child.off('message', on);
+      if (a.type === 'registered') ok();
+      else fail(new Error(`${superiorId} could not register ${m.entityId}: ${a.error}`));
+    };
+    child.on('message', on);
+    child.send(m);
+  });
+}
+
+/** What a superior registers about the platform below it. */
+function subordinateOf(p: TierPlatform, ready: PlatformReady): RegisterMessage {
+  return p.tier === 'provincial'
+    // A province may vouch for one level below it (its cities), nothing deeper.
+    ? { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['federation_entity', 'openid_provider'], constraints: { max_path_length: 1 } }
+    : { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['openid_provider'], constraints: { allowed_entity_types: ['openid_provider', 'openid_relying_party'] } };
+}
+
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const exits = [...running.values()].map(({ child }) => new Promise<void>((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok();
+    const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      ok();
+    });
+    child.kill('SIGTERM');
+  }));
+  await Promise.all(exits);
+  console.log('tiers stopped. 已停止。');
+  process.exit(code);
+}
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+/** The anchor resolves every other platform's chain: the federation is whole. */
+async function checkChains(anchor: PlatformReady): Promise<void> {
+  for (const r of running.values()) {
+    if (!r.ready || r.ready.entityId === anchor.entityId) continue;
+    const u = new URL(`${anchor.entityId}/federation/resolve`);
+    u.searchParams.set('sub', r.ready.entityId);
+    u.searchParams.set('trust_anchor', anchor.entityId);
+    const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`the national platform cannot resolve ${r.platform.id}: ${res.status} ${body.slice(0, 300)}`);
+  }
+}
+
+function table(anchor: PlatformReady): string {
+  const rows = TIERS.map((p) => {
+    const r = running.get(p.id)!.ready!;
+    return [p.id, p.tier, p.mode, p.region, r.issuer, `${r.gateway}/graphql`];
+  });
+  const head = ['platform', 'tier', 'mode', 'region', 'IdP (issuer and Entity Identifier)', 'gateway'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  const lines = ['', `一网 Yiwang federation — ${TIERS.length} platforms, trust anchor ${anchor.entityId}`, '', line(head), ...rows.map(line), ''];
+  for (const p of TIERS) lines.push(`  ${p.id.padEnd(8)} ${p.name}`);
+  lines.push('', `Data under ${dir} (one embedded database per platform). Every service answers GET /healthz.`,
+    'Demo logins on every platform 每个平台的演示账号 (portal client id: yiwang-portal):',
+    `  citizen 市民  ${DEMO_CITIZEN.name}  login ${DEMO_CITIZEN.idNumber} or ${DEMO_CITIZEN.mobile}  password ${DEMO_CITIZEN.password}`);
+  for (const st of DEMO_STAFF) lines.push(`  staff 工作人员 ${st.name} (${st.roles.join(', ')})  login ${st.username}  password ${st.password}`);
+  for (const a of DEMO_ADMINS) lines.push(`  administrator 管理员 ${a.name} (${a.roles.join(', ')})  login ${a.username}  password ${DEMO_ADMIN_PASSWORD}`);
+  lines.push('', 'Press Ctrl-C to stop every platform. 按 Ctrl-C 全部停止。', '');
+  return lines.join('\n');
+}
+
+try {
+  mkdirSync(dir, { recursive: true });
+  const started = performance.now();
+  portPlan = await choosePorts();
+  const [national, ...rest] = TIERS;
+  const anchor = await startPlatformProcess(national!, 0, 'self');
+  const anchors = [{ entityId: anchor.entityId, jwks: anchor.jwks }];
+  // What every platform configures out of band (FEDERATION_TRUST_ANCHORS), kept for the operator.
+  writeFileSync(join(dir, 'trust-anchors.json'), `${JSON.stringify(anchors, null, 2)}\n`);
+  // Level by level: the platforms below a superior start once it runs, in parallel, and are
+  // registered at it as each one reports its keys.
+  let level = rest.filter((p) => p.superior === national!.id);
+  while (level.length > 0) {
+    await Promise.all(level.map(async (p) => {
+      const ready = await startPlatformProcess(p, TIERS.indexOf(p), anchors);
+      await registerAt(p.superior!, subordinateOf(p, ready));
+    }));
+    const ids = new Set(level.map((p) => p.id));
+    level = rest.filter((p) => p.superior && ids.has(p.superior));
+  }
+  await checkChains(anchor);
+  const tiers: TiersJson = {
+    trustAnchor: anchor.entityId,
+    platforms: TIERS.map((p) => {
+      const r = running.get(p.id)!.ready!;
+      return { id: p.id, name: p.name, tier: p.tier, mode: p.mode, entityId: r.entityId, issuer: r.issuer, gateway: r.gateway };
+    }),
+  };
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(tiers, null, 2)}\n`);
+  console.log(table(anchor));
+  console.log(`Started in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  console.log(`tiers ready: ${out}`);
+} catch (e) {
+  console.error(`tiers failed: ${(e as Error).message}`);
+  await stopAll(1);
+}
