@@ -3,7 +3,7 @@
  * and on demand with `npm run boundaries`. docs/architecture.md ("Layers") explains each rule.
  *
  *   bin/ (entry points: start, CLI, journey)          bench/ (benchmarks, outside the build)
- *     └─► services: gateway/, idp/, subgraphs/<name>/  (never each other)
+ *     └─► services: gateway/, idp/, portal/, subgraphs/<name>/  (never each other)
  *           └─► libraries: seal/ (through seal/index.ts), federation/ (through federation/index.ts)
  *                 └─► kernel/ (config, db, cache, errors, log, events: depends on nothing of ours)
  *   schema/ holds the graph's contracts (SDL) and the composition; services may use it.
@@ -89,21 +89,21 @@ export default {
     },
     {
       name: 'services-do-not-import-each-other',
-      comment: 'A service (gateway/, idp/, subgraphs/<name>/) never imports another service: cross-service facts '
+      comment: 'A service (gateway/, idp/, portal/, subgraphs/<name>/) never imports another service: cross-service facts '
         + 'travel as federation entity references or events, and shared code goes into kernel/, a library '
         + '(seal/, federation/) or schema/. A test that needs several services lives in test/.',
       severity: 'error',
       from: { path: '^subgraphs/([^/]+)/' },
-      to: { path: '^(subgraphs/|idp/|gateway/)', pathNot: '^subgraphs/$1/' },
+      to: { path: '^(subgraphs/|idp/|gateway/|portal/)', pathNot: '^subgraphs/$1/' },
     },
     {
       name: 'services-do-not-import-each-other',
-      comment: 'A service (gateway/, idp/, subgraphs/<name>/) never imports another service: cross-service facts '
+      comment: 'A service (gateway/, idp/, portal/, subgraphs/<name>/) never imports another service: cross-service facts '
         + 'travel as federation entity references or events, and shared code goes into kernel/, a library '
         + '(seal/, federation/) or schema/. A test that needs several services lives in test/.',
       severity: 'error',
-      from: { path: '^(idp|gateway)/' },
-      to: { path: '^(subgraphs|idp|gateway)/', pathNot: '^$1/' },
+      from: { path: '^(idp|gateway|portal)/' },
+      to: { path: '^(subgraphs|idp|gateway|portal)/', pathNot: '^$1/' },
     },
     {
       name: 'schema-depends-on-nothing-of-ours',

@@ -27,9 +27,6 @@ const LI = 'Electronic licences and seals';
 const EV = 'Evaluation';
 const PL = 'Platform';
 
-/** The item catalogue (directories, versioned management, classification, search, display) is one piece of work not done yet. */
-const catalogue = (today: string): Untraced => ({ notYetBuilt: `part of the item catalogue work; today ${today}` });
-
 export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-ID-1', area: ID, statement: 'Real-name registration of natural persons: name and resident ID number, at least two more verified factors, the service agreement; the verified factors are recorded.' },
   { id: 'R-ID-2', area: ID, statement: 'Counter registration: staff verify the ID card, the applicant confirms by SMS code, staff activate; login name = ID number; a random initial password changed at first login.' },
@@ -42,10 +39,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-ID-9', area: ID, statement: 'Administration: open accounts, disable (SMS notice), re-enable with a department head\'s approval (two people), tamper-evident audit log of every administrative act.' },
   { id: 'R-ID-10', area: ID, statement: 'Per-application access control: policies per application or class of user, changed without disturbing connected applications.' },
   { id: 'R-ID-11', area: ID, statement: 'ID numbers are shown with the birth date masked.' },
-  {
-    id: 'R-ID-12', area: ID, statement: 'Mutual recognition across national, provincial and municipal platforms (separate, hybrid, unified build): register once, recognised everywhere.',
-    untraced: { notYetBuilt: 'federation across tiers (trust chain between platforms, the three build modes, recognition services) is not built; today an account records the platform and tier it was registered on (IDP_PLATFORM_ID, IDP_PLATFORM_TIER) and linked registration (R-ID-3) recognises accounts of trusted platforms configured one by one' },
-  },
+  { id: 'R-ID-12', area: ID, statement: 'Mutual recognition across national, provincial and municipal platforms (separate, hybrid, unified build): register once, recognised everywhere.' },
   { id: 'R-ID-13', area: ID, statement: 'Anonymous visitors browse and search public information; registered users consult, apply, track cases and keep a personal space.' },
 
   { id: 'R-IT-1', area: IT, statement: 'Directory entries (name, basic code, legal basis, item type) in national, provincial and municipal directories.' },
@@ -71,12 +65,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-CA-11', area: CA, statement: 'Append-only step log: action, step, handler, opinion, start and end time.' },
   {
     id: 'R-CA-12', area: CA, statement: 'Cross-region handling: near home, anywhere in the city, across regions.',
-    untraced: { notYetBuilt: 'cases are handled by the agency that implements the item; accepting a case at another region\'s window needs the items\' cross-region scope (R-IT-2) and agencies of other regions, neither of which exists yet' },
+    untraced: { notYetBuilt: 'items state their cross-region scope (R-IT-2), but a case is handled only by the agency that implements the item: accepting, handling or delivering it at another region\'s window is not built' },
   },
 
   { id: 'R-LI-1', area: LI, statement: 'E-licences, e-seals and e-signatures have the legal force of paper; licences follow GB/T 36901-36906.' },
   { id: 'R-LI-2', area: LI, statement: 'Issued on approval of a case; licence data pre-fills later applications; licences pushed by the government cannot be edited by the user.' },
-  { id: 'R-LI-3', area: LI, statement: 'Recognised across levels, agencies and regions; one trusted seal service.', open: 'seal trust across provinces is built (one national root, provincial CAs); recognition of the platforms themselves across tiers is the federation work of R-ID-12' },
+  { id: 'R-LI-3', area: LI, statement: 'Recognised across levels, agencies and regions; one trusted seal service.' },
   { id: 'R-LI-4', area: LI, statement: 'Holders show or produce their licences at any time; third parties verify them, including offline; the seal service is supervised.' },
 
   { id: 'R-EV-1', area: EV, statement: 'Complaints: real-name, to an agency and item category, public or not, answered within a time limit that counts in supervision; published complaints hide personal data.' },
@@ -85,7 +79,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { id: 'R-EV-4', area: EV, statement: 'Ratings: five levels, one per service event, a bad rating needs a reason, is verified, rectified within a deadline and answered; results public.' },
   { id: 'R-EV-5', area: EV, statement: 'Agencies ranked automatically on key indicators, refreshed every 30 minutes.' },
 
-  { id: 'R-PL-1', area: PL, statement: 'Three tiers, each with a portal, a management platform, agency systems and data sharing; same-source publishing to every channel.', untraced: { notYetBuilt: 'one Yiwang runs one tier; the tiers working together is the federation work of R-ID-12, and the channels other than the graph (app, kiosk, hotline) are front ends not built here' } },
+  { id: 'R-PL-1', area: PL, statement: 'Three tiers, each with a portal, a management platform, agency systems and data sharing; same-source publishing to every channel.', untraced: { notYetBuilt: 'each tier runs its own Yiwang and the tiers trust each other through the federation (`npm run tiers` starts a national, provincial and municipal set), but the management platform, the data-sharing platform and the channels other than the graph and the guide pages (app, kiosk, hotline) are not built' } },
   { id: 'R-PL-2', area: PL, statement: 'Security (confidentiality, integrity, authenticity, availability, controllability); audit everything; back-ups; no data loss.' },
   { id: 'R-PL-3', area: PL, statement: 'Scale seen in practice: millions of cases a month, hundreds of millions of users in one province.', untraced: { notTestable: 'scale is a measurement, not a pass/fail test (the standards forbid timing assertions): `npm run bench cases|idp|seal` measures it with a same-run baseline into bench/results/, and docs/architecture.md ("Scale") reads the figures' } },
 ];

@@ -62,6 +62,7 @@ describe('boundaries', () => {
         'subgraphs/case/submit.ts': "import { f } from '../../test/support/infra.ts';\nexport const c = f;\n",
         'test/support/infra.ts': 'export const f = 1;\n',
         'gateway/service.ts': "import { a } from '../idp/accounts.ts';\nexport const g = a;\n",
+        'portal/pages.ts': "import { g } from '../gateway/service.ts';\nexport const q = g;\n",
         // bench-never-imports-test
         'bench/idp.ts': "import { f } from '../test/support/infra.ts';\nexport const b = f;\n",
         // schema-depends-on-nothing-of-ours
@@ -98,6 +99,7 @@ describe('boundaries', () => {
         'seal-depends-on-kernel-only: seal/certificates/ca.ts → subgraphs/licence/issue.ts',
         'seal-only-through-index: kernel/events-cli.ts → seal/cli/io.ts',
         'services-do-not-import-each-other: gateway/service.ts → idp/accounts.ts',
+        'services-do-not-import-each-other: portal/pages.ts → gateway/service.ts',
         'services-do-not-import-each-other: subgraphs/licence/issue.ts → subgraphs/case/submit.ts',
       ]);
       // Every rule of the configuration is among them: none is dead.

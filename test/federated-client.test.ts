@@ -123,7 +123,7 @@ describe('the IdP in the federation', () => {
     expect(claims.metadata?.federation_entity?.federation_fetch_endpoint).toBeUndefined();
   });
 
-  test('another platform\'s IdP registers automatically and gets the verified identity, with private_key_jwt only', async () => {
+  test('another platform\'s IdP registers automatically and gets the verified identity, with private_key_jwt only (R-ID-12)', async () => {
     const visiting = await visitingIdp('nj');
     await register(visiting, ['openid_relying_party']);
     const flow = await codeFlow(visiting.id, rpKeys.privateKey);
