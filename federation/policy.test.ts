@@ -97,7 +97,7 @@ describe('operators (6.1.3.1)', () => {
       { essential: 'yes' },
       { subset_of: 'a' },
     ]) {
-      expect([p, codeOf(() => validateParameterPolicy(p as Record<string, Json>, where))]).toEqual([p, 'FEDERATION_POLICY_INVALID']);
+      expect([p, codeOf(() => validateParameterPolicy(p as unknown as Record<string, Json>, where))]).toEqual([p, 'FEDERATION_POLICY_INVALID']);
     }
   });
   it('merges per operator: value and default must agree, one_of intersects (never to nothing), essential ORs', () => {

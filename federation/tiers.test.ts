@@ -156,13 +156,13 @@ describe('publishing', () => {
   });
 
   it('list names the subordinates, filtered by entity type', async () => {
-    const all = await (await fetch(`${nodes.national!.id}/federation/list`)).json();
+    const all = await (await fetch(`${nodes.national!.id}/federation/list`)).json() as string[];
     expect(new Set(all)).toEqual(new Set([nodes.province!.id, nodes.portal!.id]));
     expect(await (await fetch(`${nodes.national!.id}/federation/list?entity_type=openid_relying_party`)).json()).toEqual([nodes.portal!.id]);
     expect(await (await fetch(`${nodes.national!.id}/federation/list?entity_type=openid_provider`)).json()).toEqual([]);
     const unsupported = await fetch(`${nodes.national!.id}/federation/list?intermediate=true`);
     expect(unsupported.status).toBe(400);
-    expect((await unsupported.json()).error).toBe('unsupported_parameter');
+    expect((await unsupported.json() as { error?: string }).error).toBe('unsupported_parameter');
   });
 });
 
@@ -208,7 +208,7 @@ describe('resolving', () => {
     expect(Object.keys(payload.metadata as object)).toEqual(['openid_provider']);
     expect((await validateTrustChain(payload.trust_chain as string[], anchors, Math.floor(Date.now() / 1000))).entityId).toBe(nodes.city!.id);
     const bad = await fetch(`${nodes.national!.id}/federation/resolve?sub=${encodeURIComponent(nodes.city!.id)}&trust_anchor=${encodeURIComponent('http://127.0.0.1:9')}`);
-    expect((await bad.json()).code).toBe('FEDERATION_UNTRUSTED');
+    expect((await bad.json() as { code?: string }).code).toBe('FEDERATION_UNTRUSTED');
   });
 });
 

@@ -50,7 +50,7 @@ describe('ranking board rendering', () => {
       ],
     };
     const out = rankingPage('zh-CN', board).value;
-    expect(out).toContain('杭州市&lt;市场&gt;监督管理局');
+    expect(out).toContain('杭州市&#60;市场&#62;监督管理局');
     expect(out.indexOf('监督管理局')).toBeLessThan(out.indexOf('人力资源'));
     expect(out).toContain('<td>51.25</td>');
     expect(out).toContain('<td>50%</td>');

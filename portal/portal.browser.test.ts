@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jsQR from 'jsqr';
+import jsqrModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
 import { loadConfig } from '../kernel/config.ts';
@@ -22,6 +22,10 @@ import { TEST_SECRET, testCache, testDb, type TestDb } from '../test/support/inf
 import { artifactPath, launchBrowser, portalPage } from '../test/support/browser.ts';
 import { streamProbe } from '../test/support/streams.ts';
 import { eventually } from '../test/support/eventually.ts';
+
+// jsqr is CommonJS with a `default` property: Node hands the function itself, TypeScript the module.
+type JsQr = typeof jsqrModule.default;
+const jsQR: JsQr = (typeof jsqrModule === 'function' ? jsqrModule : jsqrModule.default) as JsQr;
 
 let db: TestDb;
 let cache: Cache;
