@@ -4,7 +4,7 @@
  * unbounded on purpose: code widths differ between sources; validation lives in model.ts.
  */
 import type { Migration } from '../../kernel/migrate.ts';
-import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
+import { EVENT_ACK_SQL, EVENT_TABLES_SQL } from '../../kernel/events.ts';
 
 export const ITEM_SCHEMA = 'item';
 
@@ -42,5 +42,11 @@ create table items (
 create index items_agency on items (agency_code);
 create index items_name on items (name);
 `,
+  },
+  {
+    // The relay records each event's stream entry id and when every consumer group acknowledged
+    // it, to publish again what Redis lost before it was acknowledged (kernel/events.ts).
+    id: '002_outbox_acks',
+    sql: EVENT_ACK_SQL,
   },
 ];
