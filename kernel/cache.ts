@@ -190,7 +190,8 @@ export class MemoryCache implements Cache {
     return e && typeof e.value === 'string' ? e.value : null;
   }
   async set(key: string, value: string, o: { ttlSeconds?: number; nx?: boolean } = {}) {
-    if (o.nx && this.#live(key)) return false;
+    if (o.nx && (this.#live(key) || this.#streams.has(this.#prefix + key))) return false;
+    this.#streams.delete(this.#prefix + key); // SET replaces a value of any type
     this.#data.set(this.#prefix + key, { value, expiresAt: o.ttlSeconds ? this.#now() + o.ttlSeconds * 1000 : null });
     return true;
   }
@@ -235,6 +236,7 @@ export class MemoryCache implements Cache {
   }
 
   #stream(name: string): Stream {
+    if (this.#live(name)) throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
     let s = this.#streams.get(this.#prefix + name);
     if (!s) {
       s = { entries: [], groups: new Map(), lastMs: 0, seq: 0 };
@@ -312,11 +314,13 @@ export class MemoryCache implements Cache {
     }
     return floor;
   }
-  /** Lose every key and stream under this prefix, as Redis restarted without persistence does. */
-  clear(): void {
-    for (const key of [...this.#data.keys()]) if (key.startsWith(this.#prefix)) this.#data.delete(key);
-    for (const key of [...this.#streams.keys()]) if (key.startsWith(this.#prefix)) this.#streams.delete(key);
+  /** Lose every key and stream under this prefix, as Redis restarted without persistence does; returns how many. */
+  clear(): number {
+    let n = 0;
+    for (const key of [...this.#data.keys()]) if (key.startsWith(this.#prefix) && this.#data.delete(key)) n++;
+    for (const key of [...this.#streams.keys()]) if (key.startsWith(this.#prefix) && this.#streams.delete(key)) n++;
     for (const w of [...this.#waiters]) w();
+    return n;
   }
   async xRange(stream: string, count: number) {
     return this.#stream(stream).entries.slice(0, count).map((e) => ({ id: e.id, fields: { ...e.fields } }));
