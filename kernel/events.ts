@@ -153,11 +153,17 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
     return rows.length;
   });
 
-  /** Mark acknowledged every published row below its stream's acknowledgement floor. */
+  /**
+   * Mark acknowledged every published row below its stream's acknowledgement floor. Entry ids
+   * grow with time, so a floor read from a stream Redis has recreated since would cover rows that
+   * were lost with the old one: the marker is read after the floor, and a stream without it is
+   * left alone (the next flush publishes its rows again). A marker present means that any loss
+   * before the floor was read has been recovered from, its rows already back in the queue.
+   */
   const settle = async (): Promise<void> => {
     for (const stream of known!) {
       const floor = await o.cache.xAckFloor(stream);
-      if (!floor) continue;
+      if (!floor || await o.cache.get(streamMarkerKey(stream)) === null) continue;
       const [ms, seq] = floor.split('-');
       await o.db.query(`update ${o.schema}.outbox set acked_at = $4 where stream = $1 and published_at is not null and acked_at is null
         and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint) < ($2::bigint, $3::bigint)`, [stream, ms, seq, o.clock.now()]);
