@@ -5,7 +5,8 @@
  * as root the cluster belongs to the `postgres` user. Files using it are named *.pgcluster.test.ts
  * (jest.config.js leaves them out, saying so, when the binaries are absent outside CI).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ export interface PgCluster {
   createDatabase(name: string): Promise<string>;
   /** `pg_ctl restart -m fast`: every connection is ended, the server is back when this resolves. */
   restart(): Promise<void>;
+  /** `pg_ctl stop -m fast` (ends every connection) and, later, `pg_ctl start`: an outage of chosen length. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   /** pg_ctl stop -m fast, then remove the directory. */
   destroy(): Promise<void>;
 }
@@ -43,7 +47,13 @@ export async function startPgCluster(): Promise<PgCluster> {
     asRoot ? ['-u', 'postgres', '--', join(PG_BIN, bin), ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   run('initdb', ['-D', dir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c fsync=off -c max_connections=100`;
-  const ctl = (...args: string[]) => run('pg_ctl', ['-D', dir, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', ...args]);
+  const ctlArgs = (args: string[]) => ['-D', dir, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', ...args];
+  const ctl = (...args: string[]) => run('pg_ctl', ctlArgs(args));
+  // Without blocking this process's event loop (tests keep sending requests meanwhile).
+  const ctlAsync = async (...args: string[]) => {
+    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl'), ...ctlArgs(args)]] : [join(PG_BIN, 'pg_ctl'), ctlArgs(args)];
+    await promisify(execFile)(cmd as string, argv as string[], { cwd: root });
+  };
   ctl('start');
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
@@ -56,7 +66,9 @@ export async function startPgCluster(): Promise<PgCluster> {
       await c.end();
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    async restart() { ctl('restart', '-m', 'fast'); },
+    async restart() { await ctlAsync('restart', '-m', 'fast'); },
+    async stop() { await ctlAsync('stop', '-m', 'fast'); },
+    async start() { await ctlAsync('start'); },
     async destroy() {
       try { ctl('stop', '-m', 'immediate'); } catch { /* not running */ }
       rmSync(root, { recursive: true, force: true });

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../kernel/config.ts';
 import { internalKey, type Caller } from '../../kernel/internal-auth.ts';
-import { createLogger, silentLogger } from '../../kernel/log.ts';
+import { pino } from 'pino';
+import { silentLogger } from '../../kernel/log.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import type { Cache } from '../../kernel/cache.ts';
 import type { Db } from '../../kernel/db.ts';
@@ -46,6 +47,8 @@ export interface PipelineOptions {
   claimIdleMs?: number;
   /** Log level (default silent). */
   logLevel?: string;
+  /** File descriptor the logs go to (default stdout). */
+  logTo?: number;
   casePort?: number;
   licencePort?: number;
 }
@@ -53,7 +56,8 @@ export interface PipelineOptions {
 export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   const dataDir = mkdtempSync(join(tmpdir(), 'yw-pipeline-'));
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: o.logLevel ?? 'silent', DATA_DIR: dataDir, CASE_DEADLINE_SCAN_MS: '3600000' });
-  const log = o.logLevel && o.logLevel !== 'silent' ? createLogger('pipeline', o.logLevel) : silentLogger();
+  const log = o.logLevel && o.logLevel !== 'silent'
+    ? pino({ name: 'pipeline', level: o.logLevel }, pino.destination(o.logTo ?? 1)) : silentLogger();
   const deps: Deps = {
     config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'test-passphrase-0123456789abcdef-0123', cookieKeys: ['k'] },
     internalKey: internalKey(TEST_SECRET), db: o.db, cache: o.cache, clock: systemClock, log,
@@ -109,12 +113,14 @@ type View = { id: string; version: number; status: string };
  * at a time, against the case service at `url`. `onProgress(n)` is called after each approval.
  */
 export async function driveCases(url: string, key: Deps['internalKey'], count: number, concurrency: number, runId: string,
-  onProgress?: (approved: number) => void): Promise<LoadResult> {
+  onProgress?: (approved: number) => void, stopIf?: () => string | null): Promise<LoadResult> {
   const result: LoadResult = { cases: [], failures: [], retried: 0, codes: {} };
   let approved = 0;
   /** One operation until it gives data; retries retryable answers, returns null on CONFLICT. */
   const call = async (caller: Caller, query: string, variables: Record<string, unknown>): Promise<View | null> => {
     for (let attempt = 0; ; attempt++) {
+      const stop = stopIf?.();
+      if (stop) throw new Error(stop);
       let code: string | undefined;
       let retryAfterMs = 200;
       try {
