@@ -60,7 +60,7 @@ afterAll(async () => {
 const CASES = 60;
 const afterStop: Array<() => Promise<void>> = [];
 afterAll(async () => { for (const f of afterStop) await f(); });
-const health = async (url: string): Promise<number> => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0);
+const health = async (url: string): Promise<number> => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
 
 describe('faults.postgres', () => {
   test('restart under load: the services stay up, /healthz goes degraded then ok, every case completes once', async () => {
@@ -107,19 +107,24 @@ describe('faults.postgres', () => {
     sampling = false;
     await sampler;
 
-    expect(exited).toBeNull();
-    expect(load.cases).toHaveLength(CASES);
-    // Refused only with the retryable code while the database was away (never INTERNAL).
-    expect(Object.keys(load.codes).filter((c) => c !== 'SERVICE_UNAVAILABLE' && c !== 'CONFLICT')).toEqual([]);
-    expect(load.codes.SERVICE_UNAVAILABLE ?? 0).toBeGreaterThan(0);
-    // /healthz: ok before, degraded (503) while stopped, ok again after.
-    expect(samples.filter((s) => s.at === 'before').every((s) => s.case === 200 && s.licence === 200)).toBe(true);
-    const stopped = samples.filter((s) => s.at === 'stopped');
-    expect(stopped.some((s) => s.case === 503)).toBe(true);
-    expect(stopped.some((s) => s.licence === 503)).toBe(true);
-    expect(samples.every((s) => s.case !== 0 && s.licence !== 0)).toBe(true); // always answered
-    expect(samples.at(-1)).toMatchObject({ case: 200, licence: 200 });
-    expect(state.licencesPerCase).toEqual(new Array(CASES).fill(1));
-    expect(state.completionsPerCase).toEqual(new Array(CASES).fill(1));
+    // On failure, say what the client and the probes saw.
+    try {
+      expect(exited).toBeNull();
+      expect(load.cases).toHaveLength(CASES);
+      // Refused only with the retryable code while the database was away (never INTERNAL).
+      expect(Object.keys(load.codes).filter((c) => c !== 'SERVICE_UNAVAILABLE' && c !== 'CONFLICT')).toEqual([]);
+      expect(load.codes.SERVICE_UNAVAILABLE ?? 0).toBeGreaterThan(0);
+      // /healthz: ok before, degraded (503) while stopped, ok again after.
+      expect(samples.some((s) => s.at === 'before' && s.case === 200 && s.licence === 200)).toBe(true);
+      const stopped = samples.filter((s) => s.at === 'stopped');
+      expect(stopped.some((s) => s.case === 503)).toBe(true);
+      expect(stopped.some((s) => s.licence === 503)).toBe(true);
+      expect(samples.every((s) => s.case !== 0 && s.licence !== 0)).toBe(true); // always answered
+      expect(samples.at(-1)).toMatchObject({ case: 200, licence: 200 });
+      expect(state.licencesPerCase).toEqual(new Array(CASES).fill(1));
+      expect(state.completionsPerCase).toEqual(new Array(CASES).fill(1));
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\ncodes ${JSON.stringify(load.codes)}; samples ${JSON.stringify(samples)}`);
+    }
   }, 240_000);
 });
