@@ -53,14 +53,21 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** End every connection of the test database but the admin's own (a restart, an administrator). */
+/** End every connection of the test database but the admin's own (a restart, an administrator), waiting until each backend is gone. */
 const terminateAll = async (): Promise<number> => {
   const dbName = new URL(url).pathname.slice(1);
   const { rows } = await admin.query<{ n: number }>(
-    'select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
+    'select count(pg_terminate_backend(pid, 5000))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName]);
   return rows[0]!.n;
 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Once a `pg_sleep` of the test database is running (however loaded the machine), end every connection. */
+const terminateWhileSleeping = async (): Promise<void> => {
+  const dbName = new URL(url).pathname.slice(1);
+  await eventually(async () => (await admin.query(
+    "select 1 from pg_stat_activity where datname = $1 and state = 'active' and query like '%pg_sleep%' and pid <> pg_backend_pid()", [dbName])).rowCount! > 0, 10_000);
+  await terminateAll();
+};
 
 describe('db.faults: a connection ended inside a transaction', () => {
   test('no unhandled error; the transaction rolls back with SERVICE_UNAVAILABLE; the pool serves the next query', async () => {
@@ -78,9 +85,8 @@ describe('db.faults: a connection ended inside a transaction', () => {
   });
 
   test('a query cut off mid-statement fails as SERVICE_UNAVAILABLE, not as an unknown error', async () => {
-    const slow = db.query('select pg_sleep(5)');
-    await pause(200);
-    await terminateAll();
+    const slow = db.query('select pg_sleep(30)');
+    await terminateWhileSleeping();
     await expect(slow).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     expect(uncaught).toEqual([]);
     expect((await db.query<{ ok: number }>('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
@@ -135,13 +141,13 @@ describe('db.faults: what callers see', () => {
     const log = silentLogger();
     const { app, router } = createHttpApp({ name: 'faults', log, health: { db: async () => (await db.query('select 1')).rowCount === 1 } });
     router.post('/slow', async (ctx) => {
-      await db.tx((q) => q.query('select pg_sleep(5)'));
+      await db.tx((q) => q.query('select pg_sleep(30)'));
       ctx.body = { ok: true };
     });
     await mountSubgraph(router, {
       name: 'faults', key, clock: systemClock, log,
       typeDefs: parse('type Query { slow: Boolean }'),
-      resolvers: { Query: { slow: async () => { await db.query('select pg_sleep(5)'); return true; } } },
+      resolvers: { Query: { slow: async () => { await db.query('select pg_sleep(30)'); return true; } } },
     });
     app.use(router.routes()).use(router.allowedMethods());
     server = await listen(app, 0);
@@ -150,8 +156,7 @@ describe('db.faults: what callers see', () => {
 
   test('an HTTP request cut off by the database gets 503 SERVICE_UNAVAILABLE with Retry-After, not INTERNAL', async () => {
     const res = fetch(`${server.url}/slow`, { method: 'POST' });
-    await pause(300);
-    await terminateAll();
+    await terminateWhileSleeping();
     const r = await res;
     expect(r.status).toBe(503);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -166,8 +171,7 @@ describe('db.faults: what callers see', () => {
       headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: await signIdentity(key, ANONYMOUS, operationHash(query, {})) },
       body: JSON.stringify({ query, variables: {} }),
     });
-    await pause(300);
-    await terminateAll();
+    await terminateWhileSleeping();
     const r = await res;
     const body = await r.json() as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
     expect(body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');

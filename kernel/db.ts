@@ -57,15 +57,23 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     engine: 'postgres',
     query: (sql, params) => run(pool, sql, params),
     async tx(fn) {
-      const client = await pool.connect().catch((e: unknown) => { throw asUnavailable(e); });
       // A checked-out client has no listener of the pool's: without this one, the server ending
       // the connection inside the transaction (a restart, pg_terminate_backend) while `fn` waits
       // on something else (the outbox relay waits on Redis) is an unhandled 'error' event, which
       // ends the process. Here it only marks the client broken; the next query on it fails, the
-      // transaction is rolled back by the server, and the client is discarded, not pooled.
+      // transaction is rolled back by the server, and the client is discarded, not pooled. The
+      // listener is attached in pool.connect's callback, synchronously: the server's message
+      // ending a fresh connection may arrive in the same packet as its readiness, before an
+      // awaited promise would resume.
       let broken: unknown;
       const onError = (e: unknown) => { broken ??= e; };
-      client.on('error', onError);
+      const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        pool.connect((err, c) => {
+          if (err || !c) { reject(asUnavailable(err ?? new Error('no client'))); return; }
+          c.on('error', onError);
+          resolve(c);
+        });
+      });
       try {
         await run(client, 'begin');
         const out = await fn({ query: (sql, params) => run(client, sql, params) });

@@ -117,6 +117,9 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
   /** Streams with rows published by this outbox that may need publishing again; loaded on the first flush. */
   let known: Set<string> | undefined;
 
+  /** flushOnce's answer when it met a stream whose marker has not been checked yet. */
+  const UNCHECKED_STREAMS = -1;
+
   /** Put back in the queue what was published on `streams` and not acknowledged, where Redis lost the stream. */
   const recover = async (q: Queryable, streams: Iterable<string>): Promise<void> => {
     const list = [...streams];
@@ -134,10 +137,12 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
     const { rows } = await q.query<{ id: string; stream: string; type: string; payload: unknown; created_at: Date }>(
       `select id, stream, type, payload, created_at from ${o.schema}.outbox where published_at is null
        order by created_at limit ${batch} for update skip locked`);
+    // A stream this relay has not checked yet: publish nothing now (the rows are unlocked at
+    // commit); the caller checks its marker first, outside any transaction, and comes back.
     const fresh = [...new Set(rows.map((r) => r.stream))].filter((s) => !known!.has(s));
     if (fresh.length) {
-      await recover(q, fresh);
       for (const s of fresh) known!.add(s);
+      return UNCHECKED_STREAMS;
     }
     const streamIds: string[] = [];
     for (const r of rows) {
@@ -183,7 +188,15 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
         do {
           again = false;
           let n: number;
-          do { n = await flushOnce(); total += n; } while (n === batch && !stopped);
+          do {
+            n = await flushOnce();
+            if (n === UNCHECKED_STREAMS) {
+              await recover(o.db, known);
+              n = batch; // and again
+              continue;
+            }
+            total += n;
+          } while (n === batch && !stopped);
         } while (again && !stopped);
         if (Date.now() - lastAckCheck >= ackCheckMs) {
           lastAckCheck = Date.now();
