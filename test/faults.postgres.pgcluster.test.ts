@@ -50,7 +50,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (child && exited === null) {
     child.kill('SIGTERM');
-    await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([once(child, 'exit'), new Promise((r) => { timer = setTimeout(r, 10_000); })]);
+    clearTimeout(timer);
     if (exited === null) child.kill('SIGKILL');
   }
   await db?.close().catch(() => undefined);

@@ -52,6 +52,10 @@ describe('faults.redis', () => {
     });
     expect(done.licencesPerCase).toEqual(new Array(CASES).fill(1));
     expect(done.completionsPerCase).toEqual(new Array(CASES).fill(1));
+    // Events published again were passed over where they had been handled: no notice twice.
+    await eventually(async () => pipeline.notices.filter((n) => n.startsWith('case.completed')).length >= CASES, 30_000);
+    const twice = pipeline.notices.filter((n, i) => pipeline.notices.indexOf(n) !== i);
+    expect(twice).toEqual([]);
   }, 150_000);
 
   test('/healthz says degraded (503) while a consumer cannot read its stream, ok again once it can', async () => {

@@ -34,6 +34,8 @@ const staffOf = (role: 'acceptor' | 'decider'): Caller => {
 };
 
 export interface Pipeline {
+  /** Notices sent to applicants, as `template caseNumber` (the notice consumer sends them before recording the event). */
+  notices: string[];
   caseService: RunningService;
   licenceService: RunningService;
   deps: Deps;
@@ -63,6 +65,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     internalKey: internalKey(TEST_SECRET), db: o.db, cache: o.cache, clock: systemClock, log,
   };
   const consumer = { blockMs: 100, claimIdleMs: o.claimIdleMs ?? 1000 };
+  const notices: string[] = [];
   const licenceService = await licenceServiceFactory({
     consumer, relayIntervalMs: 50,
     directory: { get: async (id) => ({ id, name: DEMO_CITIZEN.name, idNumber: DEMO_CITIZEN.idNumber }) },
@@ -71,7 +74,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
   try {
     const kase = caseServiceFactory({
       consumer, relayIntervalMs: 50,
-      notifier: { send: async () => undefined }, contacts: { mobileOf: async () => '13800138000' },
+      notifier: { send: async (n) => { notices.push(`${n.template} ${n.params?.caseNumber ?? ''}`); } }, contacts: { mobileOf: async () => '13800138000' },
       storage: localStorage(join(dataDir, 'materials')),
       licenceChecker: { check: async () => ({ ok: false, reason: 'NOT_FOUND', message: 'no such licence', licence: null }) },
     });
@@ -82,7 +85,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     throw e;
   }
   return {
-    caseService, licenceService, deps,
+    notices, caseService, licenceService, deps,
     async close() {
       await caseService.close();
       await licenceService.close();
