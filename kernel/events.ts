@@ -12,6 +12,10 @@
  *   crashed consumer are claimed after `claimIdleMs`. Events of different cases are handled
  *   side by side (`concurrency`), those of one case in order; one that keeps failing is set aside
  *   on a dead-letter stream after `maxAttempts`.
+ * - Redis losing its data (a restart without persistence) stops nothing: a consumer whose read
+ *   fails recreates its group and stream, and the relay, finding its marker of a stream gone,
+ *   publishes again every event it had published there that no consumer group acknowledged
+ *   (outbox.stream_id, outbox.acked_at). `healthy()` of each loop feeds /healthz.
  */
 import { randomUUID } from 'node:crypto';
 import type { Cache, StreamMessage } from './cache.ts';
