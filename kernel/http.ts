@@ -61,7 +61,10 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
       ctx.status = status;
       ctx.type = 'application/problem+json';
       ctx.body = body;
-      if (isAppError(e) && e.code === 'SERVICE_UNAVAILABLE') ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      if (isAppError(e) && e.code === 'SERVICE_UNAVAILABLE') {
+        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        opts.log.warn({ err: (e as { cause?: unknown }).cause ?? e, reqId: id }, 'a dependency is unavailable; answered 503');
+      }
     } finally {
       if (ctx.path !== '/healthz') {
         opts.log.debug({ reqId: id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'http');

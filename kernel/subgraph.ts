@@ -40,6 +40,7 @@ export function formatError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (isAppError(original)) {
+      if (original.code === 'SERVICE_UNAVAILABLE') log.warn({ err: (original as { cause?: unknown }).cause ?? original }, 'a dependency is unavailable');
       return { ...formatted, message: original.message, extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) } };
     }
     const code = formatted.extensions?.code;
