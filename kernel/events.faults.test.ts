@@ -84,7 +84,10 @@ describe.each(caches)('events.faults on %s', (_name, open) => {
 
       const second = [head!, ...rest];
       await eventually(async () => (await effects(second)) === 10, 15_000);
-      await eventually(async () => consumer.healthy!() && relay.healthy() && (await unacked()) === 0, 10_000);
+      await eventually(async () => consumer.healthy!() && relay.healthy() && (await unacked()) === 0, 15_000).catch(async () => {
+        throw new Error(`not settled: consumer healthy ${consumer.healthy!()}, relay healthy ${relay.healthy()}, unacknowledged ${await unacked()}, `
+          + `floor ${await cache.xAckFloor(schemaStream)}, rows ${JSON.stringify((await db.query('select stream_id, published_at is not null as published from evt.outbox where stream = $1 and acked_at is null', [schemaStream])).rows)}`);
+      });
       expect(await cache.get(streamMarkerKey(schemaStream))).not.toBeNull(); // the relay noticed, and marked the new stream
       // Exactly once: every event of both rounds handled once, never twice.
       expect([...first, ...second].map((id) => handled.get(id) ?? 0)).toEqual(new Array(15).fill(1));
