@@ -95,6 +95,13 @@ export interface RelayOptions {
   ackCheckMs?: number;
 }
 
+/** Order of two stream entry ids (`<ms>-<seq>`). */
+function cmpStreamId(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}
+
 /** Delay before the next attempt after `failures` failures in a row: doubling from `baseMs`, at most 5 s. */
 export const backoffMs = (failures: number, baseMs = 250): number => Math.min(5000, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 10)));
 
@@ -173,6 +180,21 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
     for (const stream of known!) {
       const floor = await o.cache.xAckFloor(stream);
       if (!floor || await o.cache.get(streamMarkerKey(stream)) === null) continue;
+      // A stream lost while its marker stayed (keys deleted one by one, an eviction): its oldest
+      // unacknowledged entry is older than the stream's first (streams are never trimmed here).
+      const oldest = (await o.db.query<{ stream_id: string }>(`select stream_id from ${o.schema}.outbox
+        where stream = $1 and published_at is not null and acked_at is null and stream_id is not null
+        order by split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint limit 1`, [stream])).rows[0];
+      if (oldest) {
+        const [first] = await o.cache.xRange(stream, 1);
+        if (!first || cmpStreamId(oldest.stream_id, first.id) < 0) {
+          const { rowCount } = await o.db.query(
+            `update ${o.schema}.outbox set published_at = null, stream_id = null where stream = $1 and published_at is not null and acked_at is null`, [stream]);
+          if (rowCount > 0) o.log.warn({ stream, events: rowCount }, 'stream entries lost from Redis; publishing its unacknowledged events again');
+          again = true;
+          continue;
+        }
+      }
       const [ms, seq] = floor.split('-');
       await o.db.query(`update ${o.schema}.outbox set acked_at = $4 where stream = $1 and published_at is not null and acked_at is null
         and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint) < ($2::bigint, $3::bigint)`, [stream, ms, seq, o.clock.now()]);
