@@ -34,6 +34,13 @@ export interface Cache {
   /** Take over messages pending longer than `minIdleMs` (a crashed consumer's), for `consumer`. */
   xAutoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamMessage[]>;
   xLen(stream: string): Promise<number>;
+  /**
+   * The acknowledgement floor of a stream: an id below which every entry has been acknowledged
+   * by every consumer group (the lowest of each group's first pending id, or of its last delivered
+   * id + 1 when nothing is pending). Null when the stream or its groups do not exist (nothing is
+   * known to be acknowledged).
+   */
+  xAckFloor(stream: string): Promise<string | null>;
   /** The first `count` entries of a stream, oldest first (for operators: dead letters). */
   xRange(stream: string, count: number): Promise<StreamMessage[]>;
   /** Remove entries; returns how many were there. */
@@ -117,6 +124,23 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
       return toMessages(r.messages as Array<{ id: string; message: Record<string, string> } | null>);
     },
     xLen: (stream) => client.xLen(k(stream)),
+    async xAckFloor(stream) {
+      let groups: Array<{ name: string; pending: number; lastDelivered: string }>;
+      try {
+        groups = (await client.xInfoGroups(k(stream)) as unknown as Array<Record<string, unknown>>)
+          .map((g) => ({ name: String(g.name), pending: Number(g.pending), lastDelivered: String(g['last-delivered-id']) }));
+      } catch (e) {
+        if (/no such key/i.test(String((e as Error).message))) return null;
+        throw e;
+      }
+      if (groups.length === 0) return null;
+      const floors = await Promise.all(groups.map(async (g) => {
+        if (g.pending === 0) return nextId(g.lastDelivered);
+        const p = await client.xPending(k(stream), g.name);
+        return p.firstId ? String(p.firstId) : nextId(g.lastDelivered);
+      }));
+      return floors.reduce((a, b) => (cmpId(a, b) <= 0 ? a : b));
+    },
     async xRange(stream, count) {
       return toMessages(await client.xRange(k(stream), '-', '+', { COUNT: count }) as Array<{ id: string; message: Record<string, string> }>);
     },
@@ -166,13 +190,18 @@ export class MemoryCache implements Cache {
     return e && typeof e.value === 'string' ? e.value : null;
   }
   async set(key: string, value: string, o: { ttlSeconds?: number; nx?: boolean } = {}) {
-    if (o.nx && this.#live(key)) return false;
+    if (o.nx && (this.#live(key) || this.#streams.has(this.#prefix + key))) return false;
+    this.#streams.delete(this.#prefix + key); // SET replaces a value of any type
     this.#data.set(this.#prefix + key, { value, expiresAt: o.ttlSeconds ? this.#now() + o.ttlSeconds * 1000 : null });
     return true;
   }
   async del(...keys: string[]) {
     let n = 0;
-    for (const key of keys) if (this.#live(key) && this.#data.delete(this.#prefix + key)) n++;
+    for (const key of keys) {
+      if (this.#live(key) && this.#data.delete(this.#prefix + key)) n++;
+      else if (this.#streams.delete(this.#prefix + key)) n++;
+    }
+    for (const w of [...this.#waiters]) w();
     return n;
   }
   async incr(key: string, ttl?: number) {
@@ -207,6 +236,7 @@ export class MemoryCache implements Cache {
   }
 
   #stream(name: string): Stream {
+    if (this.#live(name)) throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
     let s = this.#streams.get(this.#prefix + name);
     if (!s) {
       s = { entries: [], groups: new Map(), lastMs: 0, seq: 0 };
@@ -273,6 +303,25 @@ export class MemoryCache implements Cache {
     return out;
   }
   async xLen(stream: string) { return this.#stream(stream).entries.length; }
+  async xAckFloor(stream: string) {
+    const s = this.#streams.get(this.#prefix + stream);
+    if (!s || s.groups.size === 0) return null;
+    let floor: string | null = null;
+    for (const g of s.groups.values()) {
+      const firstPending = [...g.pending.keys()].sort(cmpId)[0];
+      const f = firstPending ?? nextId(g.lastId);
+      if (floor === null || cmpId(f, floor) < 0) floor = f;
+    }
+    return floor;
+  }
+  /** Lose every key and stream under this prefix, as Redis restarted without persistence does; returns how many. */
+  clear(): number {
+    let n = 0;
+    for (const key of [...this.#data.keys()]) if (key.startsWith(this.#prefix) && this.#data.delete(key)) n++;
+    for (const key of [...this.#streams.keys()]) if (key.startsWith(this.#prefix) && this.#streams.delete(key)) n++;
+    for (const w of [...this.#waiters]) w();
+    return n;
+  }
   async xRange(stream: string, count: number) {
     return this.#stream(stream).entries.slice(0, count).map((e) => ({ id: e.id, fields: { ...e.fields } }));
   }
@@ -287,6 +336,12 @@ export class MemoryCache implements Cache {
     this.#closed = true;
     for (const w of [...this.#waiters]) w();
   }
+}
+
+/** The stream id right after `id` (same millisecond, next sequence). */
+function nextId(id: string): string {
+  const [ms, seq] = id.split('-') as [string, string];
+  return `${ms}-${Number(seq) + 1}`;
 }
 
 function cmpId(a: string, b: string): number {

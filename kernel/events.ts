@@ -12,6 +12,10 @@
  *   crashed consumer are claimed after `claimIdleMs`. Events of different cases are handled
  *   side by side (`concurrency`), those of one case in order; one that keeps failing is set aside
  *   on a dead-letter stream after `maxAttempts`.
+ * - Redis losing its data (a restart without persistence) stops nothing: a consumer whose read
+ *   fails recreates its group and stream, and the relay, finding its marker of a stream gone,
+ *   publishes again every event it had published there that no consumer group acknowledged
+ *   (outbox.stream_id, outbox.acked_at). `healthy()` of each loop feeds /healthz.
  */
 import { randomUUID } from 'node:crypto';
 import type { Cache, StreamMessage } from './cache.ts';
@@ -27,7 +31,25 @@ export interface DomainEvent<P = Record<string, unknown>> {
   payload: P;
 }
 
-/** SQL for a service's migrations: its outbox and its consumer's processed-event ledger. */
+/**
+ * The relay's own key for each stream it publishes to. Redis loses it together with the streams
+ * (a restart without persistence, an operator deleting keys); finding it gone, the relay puts
+ * every event of that stream that was published but not yet acknowledged back in the queue.
+ */
+export const streamMarkerKey = (stream: string): string => `events:relay:${stream}`;
+
+/**
+ * Migration for a service whose outbox relay tracks acknowledgement: the stream entry id each
+ * event got, and when every consumer group had acknowledged it. Rows published before this
+ * migration count as acknowledged.
+ */
+export const EVENT_ACK_SQL = `
+alter table outbox add column if not exists stream_id text, add column if not exists acked_at timestamptz;
+update outbox set acked_at = published_at where published_at is not null and acked_at is null;
+create index if not exists outbox_unacked on outbox (stream) where published_at is not null and acked_at is null;
+`;
+
+/** SQL for a service's migrations: its outbox (with acknowledgement tracking) and its consumer's processed-event ledger. */
 export const EVENT_TABLES_SQL = `
 create table outbox (
   id uuid primary key,
@@ -44,7 +66,7 @@ create table processed_events (
   processed_at timestamptz not null default now(),
   primary key (consumer, event_id)
 );
-`;
+${EVENT_ACK_SQL}`;
 
 export async function enqueueEvent(q: Queryable, schema: string, stream: string, type: string, payload: Record<string, unknown>, now: Date): Promise<string> {
   const id = randomUUID();
@@ -57,6 +79,8 @@ export interface Runner {
   /** Wake the loop now instead of at its next tick. */
   poke(): void;
   stop(): Promise<void>;
+  /** False while the loop cannot do its work (a consumer that cannot read, a relay that cannot publish). */
+  healthy?(): boolean;
 }
 
 export interface RelayOptions {
@@ -67,44 +91,147 @@ export interface RelayOptions {
   clock: Clock;
   intervalMs?: number;
   batch?: number;
+  /** How often the relay records which published events every consumer group has acknowledged (default 1 s). */
+  ackCheckMs?: number;
 }
 
-export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<number> } {
+/** Order of two stream entry ids (`<ms>-<seq>`). */
+function cmpStreamId(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || as - bs;
+}
+
+/** Delay before the next attempt after `failures` failures in a row: doubling from `baseMs`, at most 5 s. */
+export const backoffMs = (failures: number, baseMs = 250): number => Math.min(5000, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 10)));
+
+/**
+ * Publishes the outbox. Besides sending unpublished rows, it keeps the outbox honest about Redis:
+ * - each published row keeps its stream entry id, and every `ackCheckMs` the rows below the
+ *   stream's acknowledgement floor (see Cache.xAckFloor) are marked acknowledged;
+ * - before publishing, it checks its marker for each stream (streamMarkerKey): when Redis has
+ *   lost the stream, every row published there but not acknowledged is published again. Consumers
+ *   are idempotent (processed_events), so an event that had been handled is only acknowledged.
+ * Failures (Redis or the database unreachable) are retried with backoff; `healthy()` is false
+ * until a flush succeeds again.
+ */
+export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<number>; healthy(): boolean } {
   const interval = o.intervalMs ?? 250;
   const batch = o.batch ?? 100;
+  const ackCheckMs = o.ackCheckMs ?? 1000;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let again = false;
+  let failures = 0;
+  let lastAckCheck = 0;
+  /** Streams with rows published by this outbox that may need publishing again; loaded on the first flush. */
+  let known: Set<string> | undefined;
+
+  /** flushOnce's answer when it met a stream whose marker has not been checked yet. */
+  const UNCHECKED_STREAMS = -1;
+
+  /** Put back in the queue what was published on `streams` and not acknowledged, where Redis lost the stream. */
+  const recover = async (q: Queryable, streams: Iterable<string>): Promise<void> => {
+    const list = [...streams];
+    const markers = await Promise.all(list.map((stream) => o.cache.get(streamMarkerKey(stream))));
+    for (const [i, stream] of list.entries()) {
+      if (markers[i] !== null) continue;
+      const { rowCount } = await q.query(
+        `update ${o.schema}.outbox set published_at = null, stream_id = null where stream = $1 and published_at is not null and acked_at is null`, [stream]);
+      await o.cache.set(streamMarkerKey(stream), o.clock.now().toISOString());
+      if (rowCount > 0) o.log.warn({ stream, events: rowCount }, 'stream lost from Redis; publishing its unacknowledged events again');
+    }
+  };
 
   const flushOnce = () => o.db.tx(async (q) => {
     const { rows } = await q.query<{ id: string; stream: string; type: string; payload: unknown; created_at: Date }>(
       `select id, stream, type, payload, created_at from ${o.schema}.outbox where published_at is null
        order by created_at limit ${batch} for update skip locked`);
+    // A stream this relay has not checked yet: publish nothing now (the rows are unlocked at
+    // commit); the caller checks its marker first, outside any transaction, and comes back.
+    const fresh = [...new Set(rows.map((r) => r.stream))].filter((s) => !known!.has(s));
+    if (fresh.length) {
+      for (const s of fresh) known!.add(s);
+      return UNCHECKED_STREAMS;
+    }
+    const streamIds: string[] = [];
     for (const r of rows) {
-      await o.cache.xAdd(r.stream, {
+      streamIds.push(await o.cache.xAdd(r.stream, {
         id: r.id, type: r.type, occurredAt: new Date(r.created_at).toISOString(),
         payload: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
-      });
+      }));
     }
     if (rows.length) {
-      await q.query(`update ${o.schema}.outbox set published_at = $2 where id = any($1::uuid[])`, [rows.map((r) => r.id), o.clock.now()]);
+      await q.query(`update ${o.schema}.outbox o set published_at = $3, stream_id = v.stream_id
+        from unnest($1::uuid[], $2::text[]) as v(id, stream_id) where o.id = v.id`, [rows.map((r) => r.id), streamIds, o.clock.now()]);
     }
     return rows.length;
   });
+
+  /**
+   * Mark acknowledged every published row below its stream's acknowledgement floor. Entry ids
+   * grow with time, so a floor read from a stream Redis has recreated since would cover rows that
+   * were lost with the old one: the marker is read after the floor, and a stream without it is
+   * left alone (the next flush publishes its rows again). A marker present means that any loss
+   * before the floor was read has been recovered from, its rows already back in the queue.
+   */
+  const settle = async (): Promise<void> => {
+    for (const stream of known!) {
+      const floor = await o.cache.xAckFloor(stream);
+      if (!floor || await o.cache.get(streamMarkerKey(stream)) === null) continue;
+      // A stream lost while its marker stayed (keys deleted one by one, an eviction): its oldest
+      // unacknowledged entry is older than the stream's first (streams are never trimmed here).
+      const oldest = (await o.db.query<{ stream_id: string }>(`select stream_id from ${o.schema}.outbox
+        where stream = $1 and published_at is not null and acked_at is null and stream_id is not null
+        order by split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint limit 1`, [stream])).rows[0];
+      if (oldest) {
+        const [first] = await o.cache.xRange(stream, 1);
+        if (!first || cmpStreamId(oldest.stream_id, first.id) < 0) {
+          const { rowCount } = await o.db.query(
+            `update ${o.schema}.outbox set published_at = null, stream_id = null where stream = $1 and published_at is not null and acked_at is null`, [stream]);
+          if (rowCount > 0) o.log.warn({ stream, events: rowCount }, 'stream entries lost from Redis; publishing its unacknowledged events again');
+          again = true;
+          continue;
+        }
+      }
+      const [ms, seq] = floor.split('-');
+      await o.db.query(`update ${o.schema}.outbox set acked_at = $4 where stream = $1 and published_at is not null and acked_at is null
+        and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint) < ($2::bigint, $3::bigint)`, [stream, ms, seq, o.clock.now()]);
+    }
+  };
 
   const flush = async (): Promise<number> => {
     if (running) { again = true; return running; }
     running = (async () => {
       let total = 0;
       try {
+        if (!known) {
+          const { rows } = await o.db.query<{ stream: string }>(`select distinct stream from ${o.schema}.outbox where published_at is not null and acked_at is null`);
+          known = new Set(rows.map((r) => r.stream));
+        }
+        if (known.size) await recover(o.db, known);
         do {
           again = false;
           let n: number;
-          do { n = await flushOnce(); total += n; } while (n === batch && !stopped);
+          do {
+            n = await flushOnce();
+            if (n === UNCHECKED_STREAMS) {
+              await recover(o.db, known);
+              n = batch; // and again
+              continue;
+            }
+            total += n;
+          } while (n === batch && !stopped);
         } while (again && !stopped);
+        if (Date.now() - lastAckCheck >= ackCheckMs) {
+          lastAckCheck = Date.now();
+          await settle();
+        }
+        failures = 0;
       } catch (e) {
-        if (!stopped) o.log.error({ err: e }, 'outbox relay failed; will retry');
+        failures++;
+        if (!stopped) o.log.error({ err: e, failures }, 'outbox relay failed; will retry');
       } finally {
         running = undefined;
       }
@@ -114,12 +241,13 @@ export function startOutboxRelay(o: RelayOptions): Runner & { flush(): Promise<n
   };
   const tick = () => {
     if (stopped) return;
-    void flush().finally(() => { if (!stopped) timer = setTimeout(tick, interval); });
+    void flush().finally(() => { if (!stopped) timer = setTimeout(tick, failures ? backoffMs(failures, interval) : interval); });
   };
   timer = setTimeout(tick, 0);
   return {
     flush,
     poke: () => { void flush(); },
+    healthy: () => failures === 0,
     async stop() {
       stopped = true;
       clearTimeout(timer);
@@ -223,6 +351,10 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
   await o.cache.xGroupCreate(o.stream, o.group);
   let stopped = false;
   let lastClaim = 0;
+  /** Health: false from a failed read until a read succeeds again. */
+  let readable = true;
+  let regroup = false;
+  let failures = 0;
 
   /** True when the message may be acknowledged: handled now, handled before, not wanted, or set aside. */
   const process1 = async (m: StreamMessage, event: DomainEvent): Promise<boolean> => {
@@ -306,21 +438,34 @@ export async function startConsumer<P = undefined>(o: ConsumerOptions<P>): Promi
   const loop = (async () => {
     while (!stopped) {
       try {
+        if (regroup) {
+          await o.cache.xGroupCreate(o.stream, o.group);
+          regroup = false;
+        }
         if (Date.now() - lastClaim >= Math.min(claimIdleMs, 5000)) {
           lastClaim = Date.now();
           await processBatch(await o.cache.xAutoClaim(o.stream, o.group, consumer, claimIdleMs, 50));
         }
         const msgs = await o.cache.xReadGroup(o.stream, o.group, consumer, { count: Math.max(50, concurrency * 4), blockMs });
         if (!stopped && msgs.length) await processBatch(msgs);
+        readable = true;
+        failures = 0;
       } catch (e) {
         if (stopped) break;
-        o.log.error({ err: e }, 'stream read failed; retrying');
-        await new Promise((r) => setTimeout(r, 500));
+        // The group or the whole stream may be gone (NOGROUP: Redis lost its data). Create them
+        // again before the next read: from the start of the stream, so what the outbox relays
+        // publish again is read; events already handled are only acknowledged (processed_events).
+        readable = false;
+        regroup = true;
+        failures++;
+        o.log.error({ err: e, stream: o.stream, group: o.group, failures }, 'stream read failed; recreating the group and retrying');
+        await new Promise((r) => setTimeout(r, backoffMs(failures)));
       }
     }
   })();
   return {
     poke: () => undefined,
+    healthy: () => readable,
     async stop() {
       stopped = true;
       await Promise.race([loop, new Promise((r) => setTimeout(r, blockMs + 200))]);

@@ -14,6 +14,11 @@ import type { Logger } from './log.ts';
 
 export type HealthCheck = () => Promise<boolean>;
 
+/** Seconds a client is told to wait (Retry-After) when a dependency is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+/** A /healthz check that has not answered after this long counts as failed. */
+export const HEALTH_CHECK_TIMEOUT_MS = 2000;
+
 export interface HttpAppOptions {
   name: string;
   log: Logger;
@@ -56,19 +61,31 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
       ctx.status = status;
       ctx.type = 'application/problem+json';
       ctx.body = body;
+      if (isAppError(e) && e.code === 'SERVICE_UNAVAILABLE') {
+        ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+        opts.log.warn({ err: (e as { cause?: unknown }).cause ?? e, reqId: id }, 'a dependency is unavailable; answered 503');
+      }
     } finally {
       if (ctx.path !== '/healthz') {
         opts.log.debug({ reqId: id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'http');
       }
     }
   });
+  // Readiness for a load balancer: 200 {status: 'ok'} when every dependency answers, else 503
+  // {status: 'degraded'} naming the failing checks. A check that does not answer within
+  // HEALTH_CHECK_TIMEOUT_MS fails, so the probe itself never hangs while a server is down.
   router.get('/healthz', async (ctx) => {
-    const checks: Record<string, 'ok' | 'fail'> = {};
-    for (const [name, check] of Object.entries(opts.health ?? {})) {
-      checks[name] = await check().then((ok) => (ok ? 'ok' : 'fail'), () => 'fail');
-    }
+    const entries = await Promise.all(Object.entries(opts.health ?? {}).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), HEALTH_CHECK_TIMEOUT_MS); });
+      const ok = await Promise.race([check().catch(() => false), late]);
+      clearTimeout(timer);
+      return [name, ok ? 'ok' : 'fail'] as const;
+    }));
+    const checks: Record<string, 'ok' | 'fail'> = Object.fromEntries(entries);
     const ok = Object.values(checks).every((v) => v === 'ok');
     ctx.status = ok ? 200 : 503;
+    if (!ok) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
     ctx.body = { service: opts.name, status: ok ? 'ok' : 'degraded', checks };
   });
   return { app, router };

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { koaMiddleware } from '@as-integrations/koa';
@@ -19,7 +19,7 @@ import { IDENTITY_HEADER, operationHash, verifyIdentity, type Caller } from './i
 import type { Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import type { Deps, RunningService, StartOptions } from './service.ts';
-import { createHttpApp, listen } from './http.ts';
+import { createHttpApp, listen, RETRY_AFTER_SECONDS } from './http.ts';
 
 export interface SubgraphContext {
   caller: Caller;
@@ -40,6 +40,7 @@ export function formatError(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (isAppError(original)) {
+      if (original.code === 'SERVICE_UNAVAILABLE') log.warn({ err: (original as { cause?: unknown }).cause ?? original }, 'a dependency is unavailable');
       return { ...formatted, message: original.message, extensions: { code: original.code, ...(original.details ? { details: original.details } : {}) } };
     }
     const code = formatted.extensions?.code;
@@ -48,6 +49,22 @@ export function formatError(log: Logger) {
     return { message: 'Internal error', path: formatted.path, extensions: { code: 'INTERNAL' } } as GraphQLFormattedError;
   };
 }
+
+/**
+ * A response carrying SERVICE_UNAVAILABLE (the database or another service was unreachable)
+ * gets `Retry-After`, as the HTTP shell's problem+json answers do, so clients and the gateway
+ * can tell "retry shortly" from a failure.
+ */
+const retryAfterPlugin: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+        if (errors?.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+      },
+    };
+  },
+};
 
 /** Mount `/graphql` on `router`; returns the server so the caller can stop it. */
 export async function mountSubgraph<C extends SubgraphContext>(router: Router, opts: SubgraphOptions<C>): Promise<ApolloServer<C>> {
@@ -59,7 +76,7 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
     // The process owns shutdown (kernel/service.ts); Apollo's own handler would re-raise the signal mid-way.
     stopOnTerminationSignals: false,
     // No federated tracing: nothing reports to Apollo, and traces would only cost time.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), retryAfterPlugin],
   });
   await server.start();
   const apollo = koaMiddleware(server, {
@@ -88,6 +105,8 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
 /** A background loop the service runs (event consumer, outbox relay). */
 export interface Background {
   stop(): Promise<void>;
+  /** False while the loop cannot do its work (a consumer that cannot read its stream); /healthz then says degraded. */
+  healthy?(): boolean;
 }
 
 export interface ServeSubgraphOptions<C extends SubgraphContext> extends Omit<SubgraphOptions<C>, 'key' | 'clock' | 'log'> {
@@ -100,7 +119,8 @@ export interface ServeSubgraphOptions<C extends SubgraphContext> extends Omit<Su
 }
 
 /**
- * The common shape of a subgraph service: the HTTP shell with /healthz (database and cache),
+ * The common shape of a subgraph service: the HTTP shell with /healthz (database, cache and the
+ * background loops: a consumer that cannot read makes it degraded),
  * `/graphql` with the identity guard, optional extra routes, and one close() that stops the
  * background loops, then GraphQL, then the server. If anything fails while starting, the loops
  * already running are stopped before the error propagates.
@@ -114,6 +134,7 @@ export async function serveSubgraph<C extends SubgraphContext>(o: ServeSubgraphO
       health: {
         db: async () => (await db.query('select 1 as ok')).rows.length === 1,
         cache: () => cache.ping(),
+        events: async () => o.background.every((b) => b.healthy?.() ?? true),
       },
     });
     o.routes?.(router);

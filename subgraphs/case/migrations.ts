@@ -11,7 +11,7 @@
  * - case_licences: licences issued for a case (from `licence.issued`).
  */
 import type { Migration } from '../../kernel/migrate.ts';
-import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
+import { EVENT_ACK_SQL, EVENT_TABLES_SQL } from '../../kernel/events.ts';
 
 export const CASE_SCHEMA = 'cases';
 
@@ -208,5 +208,11 @@ create table case_upload_tokens (
   at timestamptz not null
 );
 `,
+  },
+  {
+    // The relay records each event's stream entry id and when every consumer group acknowledged
+    // it, to publish again what Redis lost before it was acknowledged (kernel/events.ts).
+    id: '111_outbox_acks',
+    sql: EVENT_ACK_SQL,
   },
 ];

@@ -176,9 +176,9 @@ describe('item.gateway', () => {
     expect(r.problem?.code).toBe('GATEWAY_IDENTITY_REQUIRED');
   });
 
-  test('/healthz reports the database and the cache', async () => {
+  test('/healthz reports the database, the cache and the event loops', async () => {
     const res = await fetch(`${svc.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ service: 'item', status: 'ok', checks: { db: 'ok', cache: 'ok' } });
+    expect(await res.json()).toEqual({ service: 'item', status: 'ok', checks: { db: 'ok', cache: 'ok', events: 'ok' } });
   });
 });

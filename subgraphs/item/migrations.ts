@@ -4,7 +4,7 @@
  * unbounded on purpose: code widths differ between sources; validation lives in model.ts.
  */
 import type { Migration } from '../../kernel/migrate.ts';
-import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
+import { EVENT_ACK_SQL, EVENT_TABLES_SQL } from '../../kernel/events.ts';
 
 export const ITEM_SCHEMA = 'item';
 
@@ -146,5 +146,11 @@ create table subscriptions (
 );
 create index subscriptions_item on subscriptions (item_id);
 `,
+  },
+  {
+    // The relay records each event's stream entry id and when every consumer group acknowledged
+    // it, to publish again what Redis lost before it was acknowledged (kernel/events.ts).
+    id: '005_outbox_acks',
+    sql: EVENT_ACK_SQL,
   },
 ];

@@ -115,8 +115,8 @@ describe('licence.http', () => {
     expect(await res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
-  test('/healthz reports the database and the cache', async () => {
+  test('/healthz reports the database, the cache and the event loops', async () => {
     const res = await fetch(`${f.svc.url}/healthz`);
-    expect(await res.json()).toEqual({ service: 'licence', status: 'ok', checks: { db: 'ok', cache: 'ok' } });
+    expect(await res.json()).toEqual({ service: 'licence', status: 'ok', checks: { db: 'ok', cache: 'ok', events: 'ok' } });
   });
 });

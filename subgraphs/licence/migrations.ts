@@ -18,7 +18,7 @@
  * 005–007: seals from an outside CA, the seal audit, imported CRLs (see each migration).
  */
 import { appendOnlySql, type Migration } from '../../kernel/migrate.ts';
-import { EVENT_TABLES_SQL } from '../../kernel/events.ts';
+import { EVENT_ACK_SQL, EVENT_TABLES_SQL } from '../../kernel/events.ts';
 
 export const LICENCE_SCHEMA = 'licence';
 
@@ -238,5 +238,11 @@ alter table certificates add column revoked_by_crl uuid references crls (id);
     sql: `
 alter table certificates add column crl_number bigint not null default 0;
 `,
+  },
+  {
+    // The relay records each event's stream entry id and when every consumer group acknowledged
+    // it, to publish again what Redis lost before it was acknowledged (kernel/events.ts).
+    id: '009_outbox_acks',
+    sql: EVENT_ACK_SQL,
   },
 ];

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDb, type Db } from '../../kernel/db.ts';
-import { openCache, type Cache } from '../../kernel/cache.ts';
+import { createClient } from 'redis';
+import { MemoryCache, openCache, type Cache } from '../../kernel/cache.ts';
 
 export const usingRealServices = Boolean(process.env.DATABASE_URL);
 
@@ -47,6 +48,27 @@ export async function testCache(): Promise<Cache & { prefix: string }> {
   const prefix = `yw-test:${randomBytes(6).toString('hex')}:`;
   const cache = await openCache({ url: process.env.REDIS_URL, prefix });
   return Object.assign(cache, { prefix });
+}
+
+/**
+ * Delete every key under the cache's own prefix, as Redis restarted without persistence loses
+ * them: SCAN + DEL on the prefix, never FLUSHALL or FLUSHDB (other tests share the server).
+ * Returns how many keys went.
+ */
+export async function loseEverything(cache: Cache & { prefix?: string }): Promise<number> {
+  if (cache instanceof MemoryCache) return cache.clear();
+  if (!cache.prefix || !process.env.REDIS_URL) throw new Error('loseEverything needs the test cache (its own prefix) on REDIS_URL');
+  const raw = createClient({ url: process.env.REDIS_URL });
+  await raw.connect();
+  let n = 0;
+  try {
+    for await (const keys of raw.scanIterator({ MATCH: `${cache.prefix}*`, COUNT: 500 })) {
+      if (keys.length) n += await raw.del(keys);
+    }
+  } finally {
+    await raw.close();
+  }
+  return n;
 }
 
 export const TEST_SECRET = 'test-internal-secret-0123456789abcdef-0123456789';
