@@ -110,6 +110,8 @@ describe('faults.postgres', () => {
     await eventually(async () => (await health(urls.caseUrl)) === 200 && (await health(urls.licenceUrl)) === 200, 30_000);
     sampling = false;
     await sampler;
+    // The sampler's last probe may have started before the services were back: one more, now.
+    samples.push({ at: 'after', case: await health(urls.caseUrl), licence: await health(urls.licenceUrl) });
 
     // On failure, say what the client and the probes saw.
     try {
