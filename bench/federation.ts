@@ -6,7 +6,7 @@
  * baseline measured in the same run: one HTTP GET of the city's Entity Configuration and one
  * ES256 verification of it (the least any trust decision over HTTP costs).
  */
-import { createServer } from 'node:net';
+import { freePort, rate } from './support/timing.ts';
 import { OffsetClock } from '../kernel/clock.ts';
 import { openCache } from '../kernel/cache.ts';
 import { openDb } from '../kernel/db.ts';
@@ -19,29 +19,14 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const HOST = '127.0.0.1';
 const urlPolicy = { allowedHosts: [], httpHosts: [HOST] };
 
-function port(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
-async function rate(fn: () => Promise<unknown>, ms: number): Promise<{ perSecond: number; msEach: number }> {
-  for (let i = 0; i < 3; i++) await fn();
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) { await fn(); n++; }
-  const t = performance.now() - start;
-  return { perSecond: n / (t / 1000), msEach: t / n };
-}
 
 export default async function bench(): Promise<BenchResult> {
   const anchors: TrustAnchor[] = [];
   const servers: Listening[] = [];
   const cache = await openCache({});
   async function start(name: string, hints: string[], metadata?: () => Record<string, Record<string, never>>): Promise<{ id: string; entity: FederationEntity }> {
-    const p = await port();
+    const p = await freePort(HOST);
     const id = `http://${HOST}:${p}`;
     const entity = await createFederationEntity({
       entityId: id, organizationName: name, authorityHints: hints, trustAnchors: anchors, db: await openDb({}), cache, clock: new OffsetClock(),

@@ -11,8 +11,8 @@
  * Not measured here: the visiting platform's own side (its login page, home discovery, the
  * recognised local identity), which is not built yet.
  */
+import { freePort, rate } from './support/timing.ts';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
@@ -34,22 +34,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const HOST = '127.0.0.1';
 const urlPolicy = { allowedHosts: [], httpHosts: [HOST] };
 
-function port(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
-async function rate(fn: () => Promise<unknown>, ms: number): Promise<{ perSecond: number; msEach: number; n: number }> {
-  for (let i = 0; i < 3; i++) await fn();
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms) { await fn(); n++; }
-  const t = performance.now() - start;
-  return { perSecond: n / (t / 1000), msEach: t / n, n };
-}
 
 export default async function bench(): Promise<BenchResult> {
   const servers: Listening[] = [];
@@ -57,7 +42,7 @@ export default async function bench(): Promise<BenchResult> {
   const fedCache = await openCache({ prefix: 'bench-tiers-fed:' });
   let federationRequests = 0;
   async function entity(name: string, hints: string[], metadata?: () => Record<string, Record<string, Json>>) {
-    const p = await port();
+    const p = await freePort(HOST);
     const id = `http://${HOST}:${p}`;
     const e = await createFederationEntity({
       entityId: id, organizationName: name, authorityHints: hints, trustAnchors: anchors, db: await openDb({}), cache: fedCache, clock: new OffsetClock(),
@@ -86,7 +71,7 @@ export default async function bench(): Promise<BenchResult> {
   await national.entity.registry.put({ entityId: visiting.id, jwks: await visiting.entity.keys.publicJwks(), entityTypes: ['openid_relying_party'] }, 'bench');
 
   // The home IdP, in a federation under the national anchor.
-  const idpPort = await port();
+  const idpPort = await freePort(HOST);
   const issuer = `http://${HOST}:${idpPort}`;
   const config = loadConfig({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', IDP_ISSUER: issuer, IDP_PORT: String(idpPort), DATA_DIR: `/tmp/yiwang-bench-tiers-${process.pid}`,
