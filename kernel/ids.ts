@@ -102,3 +102,8 @@ export function isValidMobile(m: string): boolean {
 export function maskMobile(m: string): string {
   return m.length === 11 ? `${m.slice(0, 3)}****${m.slice(7)}` : '***';
 }
+
+/** A UUID in its canonical text form (any version, either case). */
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}

@@ -10,6 +10,7 @@
  * theme, optionally for one service object), `/rankings` (the agency ranking board, R-EV-5).
  * `?lang=en` switches to English; zh-CN by default.
  */
+import { isUuid } from '../kernel/ids.ts';
 import type { Context } from 'koa';
 import { createHttpApp, listen } from '../kernel/http.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
@@ -25,7 +26,6 @@ import { t, type Lang } from './text.ts';
 const NAV = '{ serviceObjects { code name nameEn themes { code name nameEn } } }';
 const HIT = 'cursor highlight { text match } node { id typeName onlineDepth onlineHandling agency { name } }';
 const RESULT = `totalCount totalCountExact pageInfo { hasNextPage endCursor } edges { ${HIT} }`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const langOf = (ctx: Context): Lang => (ctx.query.lang === 'en' ? 'en' : 'zh-CN');
@@ -114,7 +114,7 @@ export async function startPortalService(deps: Deps, opts: StartOptions, extra: 
   router.get('/items/:id', async (ctx) => {
     const lang = langOf(ctx);
     const id = ctx.params.id ?? '';
-    const d = UUID.test(id) ? await graph.query<{ item: GuideItem | null }>(`query ($id: ID!) { item(id: $id) {
+    const d = isUuid(id) ? await graph.query<{ item: GuideItem | null }>(`query ($id: ID!) { item(id: $id) {
       id name basicCode implementationCode typeName level caseType legalTimeLimit promisedTimeLimit onlineDepth visits onlineHandling
       agency { name }
       materials { code name required paperCopies replaceableByLicenceType type sampleUrl formUrl sourceChannel instructions }

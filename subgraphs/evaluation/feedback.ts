@@ -12,6 +12,8 @@
  *   answer and one CONFLICT, never two answers.
  * - A retried submission with the same idempotency key returns the first one.
  */
+import { requiredText } from './text.ts';
+import { isUuid } from '../../kernel/ids.ts';
 import { randomUUID } from 'node:crypto';
 import type { WorkingCalendar } from '../../kernel/calendar.ts';
 import type { Clock } from '../../kernel/clock.ts';
@@ -74,14 +76,6 @@ const toRecord = (r: Row): FeedbackRecord => ({
   answeredAt: r.answered_at === null ? null : new Date(r.answered_at), version: r.version,
 });
 
-const chars = (s: string) => [...s].length;
-
-/** Trimmed text of 1 … max characters, else BAD_INPUT naming the field. */
-function text(field: string, v: unknown, max = TEXT_MAX): string {
-  const s = typeof v === 'string' ? v.trim().normalize('NFC') : '';
-  if (!s || chars(s) > max) throw new AppError('BAD_INPUT', `${field} 须为 1 到 ${max} 字 / ${field} must be 1..${max} characters`, { [field]: `1..${max} characters` });
-  return s;
-}
 
 function optionalKey(v: unknown): string | null {
   if (v === undefined || v === null || v === '') return null;
@@ -127,7 +121,7 @@ export async function submitFeedback(
 ): Promise<FeedbackRecord> {
   const person = requirePerson(caller);
   if (person.actingFor) throw new AppError('FORBIDDEN', '投诉、咨询和建议以本人名义提交 / feedback is given in one\'s own name');
-  const content = text('content', input.content);
+  const content = requiredText('content', input.content, TEXT_MAX);
   const topic = kind === 'COMPLAINT' ? (TOPICS as readonly string[]).includes(String(input.topic)) ? String(input.topic) : null : null;
   if (kind === 'COMPLAINT' && !topic) throw new AppError('BAD_INPUT', '请选择投诉类别 / choose a topic', { topic: TOPICS.join('|') });
   const isPublic = typeof input.public === 'boolean' ? input.public : kind === 'SUGGESTION';
@@ -185,7 +179,7 @@ function requireHandler(caller: Caller, f: FeedbackRecord): Extract<Caller, { ki
 }
 
 async function lockFeedback(q: Queryable, id: string): Promise<FeedbackRecord> {
-  if (!UUID.test(id)) throw new AppError('FEEDBACK_NOT_FOUND', '没有这条记录 / no such feedback');
+  if (!isUuid(id)) throw new AppError('FEEDBACK_NOT_FOUND', '没有这条记录 / no such feedback');
   const { rows } = await q.query<Row>(`select ${COLUMNS} from evaluation.feedback where id = $1 for update`, [id]);
   if (!rows[0]) throw new AppError('FEEDBACK_NOT_FOUND', '没有这条记录 / no such feedback');
   return toRecord(rows[0]);
@@ -197,7 +191,7 @@ function expectOpen(f: FeedbackRecord, version: number | null | undefined): void
 }
 
 export async function answerFeedback(db: Db, clock: Clock, caller: Caller, id: string, answer: unknown, version?: number | null): Promise<FeedbackRecord> {
-  const a = text('answer', answer);
+  const a = requiredText('answer', answer, TEXT_MAX);
   const now = clock.now();
   return db.tx(async (q) => {
     const f = await lockFeedback(q, id);
@@ -220,7 +214,7 @@ async function recordLate(q: Queryable, f: FeedbackRecord, now: Date): Promise<v
 }
 
 export async function dispatchComplaint(db: Db, clock: Clock, caller: Caller, id: string, agencyCode: unknown, note: unknown, version?: number | null): Promise<FeedbackRecord> {
-  const n = text('note', note, 500);
+  const n = requiredText('note', note, 500);
   const now = clock.now();
   return db.tx(async (q) => {
     const f = await lockFeedback(q, id);
@@ -236,10 +230,9 @@ export async function dispatchComplaint(db: Db, clock: Clock, caller: Caller, id
   });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function feedbackById(q: Queryable, id: string): Promise<FeedbackRecord | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const { rows } = await q.query<Row>(`select ${COLUMNS} from evaluation.feedback where id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
@@ -286,7 +279,7 @@ const encodeCursor = (t: Date, id: string) => Buffer.from(`${t.toISOString()}|${
 function decodeCursor(c: string | null | undefined): { t: Date; id: string } | null {
   if (!c) return null;
   const [t, id] = Buffer.from(c, 'base64url').toString('utf8').split('|');
-  if (!t || !id || Number.isNaN(Date.parse(t)) || !UUID.test(id)) throw new AppError('BAD_INPUT', 'bad cursor', { after: 'a cursor from endCursor' });
+  if (!t || !id || Number.isNaN(Date.parse(t)) || !isUuid(id)) throw new AppError('BAD_INPUT', 'bad cursor', { after: 'a cursor from endCursor' });
   return { t: new Date(t), id };
 }
 

@@ -11,6 +11,8 @@
  * the public summary. Each step is compare-and-set on (state, version): concurrent deciders get
  * one step and one CONFLICT.
  */
+import { requiredText } from './text.ts';
+import { isUuid } from '../../kernel/ids.ts';
 import type { WorkingCalendar } from '../../kernel/calendar.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { Db, Queryable } from '../../kernel/db.ts';
@@ -78,19 +80,13 @@ export async function followUpQueue(q: Queryable, agencyCode: string, state: Fol
   return rows.map((r) => toRecord(r, now));
 }
 
-function note(field: string, v: unknown): string {
-  const s = typeof v === 'string' ? v.trim().normalize('NFC') : '';
-  if (!s || [...s].length > NOTE_MAX) throw new AppError('BAD_INPUT', `${field} 须为 1 到 ${NOTE_MAX} 字 / ${field} must be 1..${NOTE_MAX} characters`, { [field]: `1..${NOTE_MAX} characters` });
-  return s;
-}
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Lock the follow-up for the decider of its agency; anyone else is told it does not exist. */
 async function lockFor(q: Queryable, caller: Caller, evaluationId: string, now: Date): Promise<{ f: FollowUpRecord; staff: Extract<Caller, { kind: 'staff' }> }> {
   if (caller.kind === 'anonymous') throw new AppError('UNAUTHENTICATED', '请先登录 / please log in');
   const notFound = () => new AppError('FOLLOW_UP_NOT_FOUND', '没有该差评整改记录 / no follow-up for this rating');
-  if (!UUID.test(evaluationId)) throw notFound();
+  if (!isUuid(evaluationId)) throw notFound();
   const { rows } = await q.query<Row>(`select ${COLUMNS} from evaluation.follow_ups f where f.evaluation_id = $1 for update of f`, [evaluationId]);
   const f = rows[0] ? toRecord(rows[0], now) : null;
   if (!f || caller.kind !== 'staff' || caller.agency !== f.agencyCode) throw notFound();
@@ -111,7 +107,7 @@ async function lateIfPast(q: Queryable, f: FollowUpRecord, now: Date): Promise<v
 }
 
 export async function verifyBadRating(db: Db, clock: Clock, caller: Caller, evaluationId: string, upheld: boolean, noteText: unknown, version?: number | null): Promise<FollowUpRecord> {
-  const n = note('note', noteText);
+  const n = requiredText('note', noteText, NOTE_MAX);
   const now = clock.now();
   return db.tx(async (q) => {
     const { f, staff } = await lockFor(q, caller, evaluationId, now);
@@ -133,8 +129,8 @@ export async function verifyBadRating(db: Db, clock: Clock, caller: Caller, eval
 }
 
 export async function rectifyBadRating(db: Db, clock: Clock, caller: Caller, evaluationId: string, measures: unknown, answer: unknown, version?: number | null): Promise<FollowUpRecord> {
-  const m = note('measures', measures);
-  const a = note('answer', answer);
+  const m = requiredText('measures', measures, NOTE_MAX);
+  const a = requiredText('answer', answer, NOTE_MAX);
   const now = clock.now();
   return db.tx(async (q) => {
     const { f, staff } = await lockFor(q, caller, evaluationId, now);

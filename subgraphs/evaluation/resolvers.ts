@@ -5,6 +5,7 @@
  * consultations and suggestions (feedback.ts), the follow-up of bad ratings (follow-up.ts) and
  * the agency rankings (rankings.ts).
  */
+import { isUuid } from '../../kernel/ids.ts';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { WorkingCalendar } from '../../kernel/calendar.ts';
 import type { Clock } from '../../kernel/clock.ts';
@@ -45,7 +46,6 @@ export interface EvaluationContext extends SubgraphContext {
   loaders: EvaluationLoaders;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createLoaders(db: Db, clock: Clock): EvaluationLoaders {
   return {
@@ -193,7 +193,7 @@ export function evaluationResolvers(db: Db, clock: Clock, rules: EvaluationRules
     },
     Evaluation: {
       __resolveReference: async (ref: { id: unknown }, ctx: EvaluationContext) =>
-        (typeof ref.id === 'string' && UUID.test(ref.id) ? visible(ctx, await ctx.loaders.byId(ref.id.toLowerCase())) : null),
+        (typeof ref.id === 'string' && isUuid(ref.id) ? visible(ctx, await ctx.loaders.byId(ref.id.toLowerCase())) : null),
       // Visible exactly where the rating is (the applicant, the agency's staff).
       followUp: async (e: { id: string }, _: unknown, ctx: EvaluationContext) => {
         const f = await ctx.loaders.followUp(e.id);
