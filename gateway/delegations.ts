@@ -47,17 +47,12 @@ export function createDelegationGuard(o: { cache: Cache; checkSeconds: number; l
   const ttlMs = o.checkSeconds * 1000;
 
   async function markerOf(id: string, now: number): Promise<DelegationMarker | undefined> {
-    const hit = seen.get(id, now);
-    if (hit) return hit.marker;
-    let marker: DelegationMarker | undefined;
     try {
-      marker = await readDelegationMarker(o.cache, id);
+      return (await seen.getOrLoad(id, now, ttlMs, async () => ({ marker: await readDelegationMarker(o.cache, id) }))).marker;
     } catch (e) {
       o.log?.error({ err: e instanceof Error ? e.message : String(e) }, 'delegation markers unreadable: acting-for requests refused');
       throw new AppError('SERVICE_UNAVAILABLE', '授权状态暂时无法核实，请稍后再试 / the delegation cannot be checked right now, try again later');
     }
-    if (ttlMs > 0) seen.set(id, { marker }, now + ttlMs);
-    return marker;
   }
 
   return {

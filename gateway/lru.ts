@@ -31,6 +31,19 @@ export class ExpiringLru<V> {
     }
   }
 
+  /**
+   * Read-through for a value the gateway may reuse for `ttlMs` (the marker checks of revocation and
+   * delegations): the cached value, else `load()`'s, kept for `ttlMs` (0: never kept). A failing
+   * load caches nothing and throws.
+   */
+  async getOrLoad(key: string, now: number, ttlMs: number, load: () => Promise<V>): Promise<V> {
+    const hit = this.get(key, now);
+    if (hit !== undefined) return hit;
+    const value = await load();
+    if (ttlMs > 0) this.set(key, value, now + ttlMs);
+    return value;
+  }
+
   get size(): number {
     return this.#map.size;
   }

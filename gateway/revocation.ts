@@ -40,14 +40,6 @@ export function createRevocationGuard(o: { cache: Cache; checkSeconds: number; l
   const accounts = new ExpiringLru<{ at: number | undefined }>(o.maxEntries ?? 10_000);
   const ttlMs = o.checkSeconds * 1000;
 
-  async function read<T>(lru: ExpiringLru<T>, key: string, now: number, load: () => Promise<T>): Promise<T> {
-    const hit = lru.get(key, now);
-    if (hit !== undefined) return hit;
-    const v = await load();
-    if (ttlMs > 0) lru.set(key, v, now + ttlMs);
-    return v;
-  }
-
   return {
     async check(terms, now) {
       const t = now.getTime();
@@ -55,8 +47,8 @@ export function createRevocationGuard(o: { cache: Cache; checkSeconds: number; l
       let account: { at: number | undefined };
       try {
         [grantRevoked, account] = await Promise.all([
-          terms.grant ? read(grants, terms.grant, t, () => readGrantRevoked(o.cache, terms.grant!)) : Promise.resolve(false),
-          read(accounts, terms.sub, t, async () => ({ at: await readAccountRevokedAt(o.cache, terms.sub) })),
+          terms.grant ? grants.getOrLoad(terms.grant, t, ttlMs, () => readGrantRevoked(o.cache, terms.grant!)) : Promise.resolve(false),
+          accounts.getOrLoad(terms.sub, t, ttlMs, async () => ({ at: await readAccountRevokedAt(o.cache, terms.sub) })),
         ]);
       } catch (e) {
         o.log?.error({ err: e instanceof Error ? e.message : String(e) }, 'revocation markers unreadable: requests with a token refused');
