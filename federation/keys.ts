@@ -71,6 +71,13 @@ export interface FederationKeysOptions {
   clock: Clock;
   /** Longest lifetime of anything signed with a key: how long a retired key stays published. */
   statementTtlSeconds: number;
+  /**
+   * Which key set: `federation` (default) signs the platform's statements; `relying_party` signs
+   * what its IdP sends as a relying party of other platforms (private_key_jwt client assertions,
+   * request objects; published in its `openid_relying_party` metadata). Same life cycle, kept
+   * apart (table `federation.rp_keys`), so either can rotate alone.
+   */
+  purpose?: 'federation' | 'relying_party';
 }
 
 interface Row { kid: string; alg: string; state: KeyInfo['state']; created_at: Date | string; publish_until: Date | string | null; public_jwk: JWK | string; private_jwk_enc: string }
@@ -82,6 +89,9 @@ const info = (r: Row): KeyInfo => ({ kid: r.kid, alg: r.alg, state: r.state, cre
 export function createFederationKeys(opts: FederationKeysOptions): FederationKeys {
   const { db, passphrase, clock } = opts;
   const opened = new Map<string, SigningKey>();
+  const rp = opts.purpose === 'relying_party';
+  const table = rp ? 'federation.rp_keys' : 'federation.keys';
+  const action = rp ? 'federation.rp_key' : 'federation.key';
 
   async function newKey(q: Queryable, state: 'next' | 'active'): Promise<void> {
     const { privateKey, publicKey } = await generateKeyPair(FEDERATION_KEY_ALG, { extractable: true });
@@ -90,27 +100,27 @@ export function createFederationKeys(opts: FederationKeysOptions): FederationKey
     const meta = { kid, alg: FEDERATION_KEY_ALG, use: 'sig' };
     const now = clock.now().toISOString();
     await q.query(
-      `insert into federation.keys (kid, alg, public_jwk, private_jwk_enc, state, created_at, activated_at)
+      `insert into ${table} (kid, alg, public_jwk, private_jwk_enc, state, created_at, activated_at)
        values ($1, $2, $3, $4, $5, $6, $7)`,
       [kid, FEDERATION_KEY_ALG, JSON.stringify({ ...pub, ...meta }), await encryptJwk({ ...(await exportJWK(privateKey)), ...meta }, passphrase, kid), state, now, state === 'active' ? now : null],
     );
   }
-  const lock = (q: Queryable) => q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.federation.keys']);
+  const lock = (q: Queryable) => q.query('select pg_advisory_xact_lock(hashtext($1))', [`yiwang.${table}`]);
   const audit = (q: Queryable, actor: string, action: string, details: Record<string, unknown>) =>
     q.query('insert into federation.audit (at, actor, action, details) values ($1, $2, $3, $4)', [clock.now().toISOString(), actor, action, JSON.stringify(details)]);
 
   async function activeRow(): Promise<Row> {
-    let { rows } = await db.query<Row>("select * from federation.keys where state = 'active'");
+    let { rows } = await db.query<Row>(`select * from ${table} where state = 'active'`);
     if (rows.length === 0) {
       await db.tx(async (q) => {
         await lock(q);
-        const again = await q.query("select 1 from federation.keys where state = 'active'");
+        const again = await q.query(`select 1 from ${table} where state = 'active'`);
         if (again.rows.length === 0) {
           await newKey(q, 'active');
-          await audit(q, 'system', 'federation.key.create', {});
+          await audit(q, 'system', `${action}.create`, {});
         }
       });
-      ({ rows } = await db.query<Row>("select * from federation.keys where state = 'active'"));
+      ({ rows } = await db.query<Row>(`select * from ${table} where state = 'active'`));
     }
     return rows[0]!;
   }
@@ -129,7 +139,7 @@ export function createFederationKeys(opts: FederationKeysOptions): FederationKey
     async publicJwks() {
       await activeRow();
       const { rows } = await db.query<Row>(
-        "select * from federation.keys where state in ('active', 'next') or (state = 'retired' and publish_until > $1) order by created_at desc",
+        `select * from ${table} where state in ('active', 'next') or (state = 'retired' and publish_until > $1) order by created_at desc`,
         [clock.now().toISOString()],
       );
       return { keys: rows.map((r) => parseJwk(r.public_jwk)) };
@@ -138,14 +148,14 @@ export function createFederationKeys(opts: FederationKeysOptions): FederationKey
       await activeRow();
       await db.tx(async (q) => {
         await lock(q);
-        const { rows } = await q.query("select kid from federation.keys where state = 'next'");
+        const { rows } = await q.query(`select kid from ${table} where state = 'next'`);
         if (rows.length === 0) {
           await newKey(q, 'next');
-          const { rows: made } = await q.query<{ kid: string }>("select kid from federation.keys where state = 'next'");
-          await audit(q, actor, 'federation.key.prepare', { kid: made[0]!.kid });
+          const { rows: made } = await q.query<{ kid: string }>(`select kid from ${table} where state = 'next'`);
+          await audit(q, actor, `${action}.prepare`, { kid: made[0]!.kid });
         }
       });
-      const { rows } = await db.query<Row>("select * from federation.keys where state = 'next'");
+      const { rows } = await db.query<Row>(`select * from ${table} where state = 'next'`);
       return info(rows[0]!);
     },
     async activateNext(actor) {
@@ -154,20 +164,20 @@ export function createFederationKeys(opts: FederationKeysOptions): FederationKey
       const until = new Date(now.getTime() + opts.statementTtlSeconds * 1000).toISOString();
       const kids = await db.tx(async (q) => {
         await lock(q);
-        const next = (await q.query<{ kid: string }>("select kid from federation.keys where state = 'next'")).rows[0];
+        const next = (await q.query<{ kid: string }>(`select kid from ${table} where state = 'next'`)).rows[0];
         if (!next) throw new AppError('CONFLICT', '没有待启用的联邦密钥，请先准备 / no next federation key: prepare one first');
-        const old = (await q.query<{ kid: string }>("select kid from federation.keys where state = 'active'")).rows[0];
-        if (old) await q.query("update federation.keys set state = 'retired', retired_at = $2, publish_until = $3 where kid = $1", [old.kid, now.toISOString(), until]);
-        await q.query("update federation.keys set state = 'active', activated_at = $2 where kid = $1", [next.kid, now.toISOString()]);
-        await audit(q, actor, 'federation.key.activate', { kid: next.kid, retired: old?.kid ?? null, publishUntil: until });
+        const old = (await q.query<{ kid: string }>(`select kid from ${table} where state = 'active'`)).rows[0];
+        if (old) await q.query(`update ${table} set state = 'retired', retired_at = $2, publish_until = $3 where kid = $1`, [old.kid, now.toISOString(), until]);
+        await q.query(`update ${table} set state = 'active', activated_at = $2 where kid = $1`, [next.kid, now.toISOString()]);
+        await audit(q, actor, `${action}.activate`, { kid: next.kid, retired: old?.kid ?? null, publishUntil: until });
         return { active: next.kid, retired: old?.kid };
       });
-      const { rows } = await db.query<Row>('select * from federation.keys where kid = any($1)', [[kids.active, kids.retired].filter(Boolean)]);
+      const { rows } = await db.query<Row>(`select * from ${table} where kid = any($1)`, [[kids.active, kids.retired].filter(Boolean)]);
       const by = (kid: string | undefined) => rows.find((r) => r.kid === kid);
       return { active: info(by(kids.active)!), retired: kids.retired ? info(by(kids.retired)!) : null };
     },
     async list() {
-      const { rows } = await db.query<Row>('select * from federation.keys order by created_at desc');
+      const { rows } = await db.query<Row>(`select * from ${table} order by created_at desc`);
       return rows.map(info);
     },
   };

@@ -52,4 +52,11 @@ create table audit (
 ${appendOnlySql('federation', 'audit')}
 `,
   },
+  {
+    // The IdP's relying-party keys (keys.ts, purpose relying_party): the same life cycle as keys.
+    id: '002_rp_keys',
+    sql: `
+create table rp_keys (like keys including all);
+`,
+  },
 ];

@@ -275,4 +275,15 @@ create index backchannel_deliveries_due on backchannel_deliveries (next_at) wher
 create index backchannel_deliveries_client on backchannel_deliveries (client_id, state);
 `,
   },
+  {
+    // R-ID-12 cross-tier login: an account recognised from its home platform of the federation
+    // (idp/link/homes.ts); the home's Entity Identifier and trust anchor are kept with the link.
+    id: '104_recognition_links',
+    sql: `
+alter table account_links drop constraint account_links_via_check;
+alter table account_links add constraint account_links_via_check check (via in ('registration', 'link', 'recognition'));
+alter table account_links add column entity_id text;
+alter table account_links add column trust_anchor text;
+`,
+  },
 ];

@@ -23,19 +23,21 @@ export const startIdpService: ServiceFactory = async (deps, opts) => {
   const { config, secrets, db, cache, clock, log } = deps;
   await migrate(db, IDP_SCHEMA, IDP_MIGRATIONS);
   const jwks = await loadSigningKeys(db, secrets.keyPassphrase, clock);
-  // Accounts: verification, registration, SMS codes, login methods, recovery, account pages (wire.ts).
-  const identity = createIdentityAccounts(deps, jwks);
+  // R-ID-12: in a federation, other platforms' IdPs register automatically; the Entity Configuration when the entity is this issuer.
+  const federation = await createIdpFederation(deps);
+  // Accounts: verification, registration, SMS codes, login methods, recovery, account pages (wire.ts);
+  // with a federation also the cross-tier login through people's home platforms (idp/link/homes.ts).
+  const identity = createIdentityAccounts(deps, jwks, { federation });
   const accounts = identity.accounts;
   if (opts.seed) await seedDemoAccounts(accounts, clock);
   if (opts.seed) await seedDemoAdmins(accounts);
   // Partner clients, remembered consent, client policies, administration, audit log, delegations (wire.ts).
   const identityAdmin = createIdentityAdmin(deps, accounts, jwks);
 
-  // R-ID-12: in a federation, other platforms' IdPs register automatically; the Entity Configuration when the entity is this issuer.
-  const federation = await createIdpFederation(deps);
   const provider = createProvider({
     config, secrets, jwks, accounts, cache, log,
     partners: identityAdmin.hooks, memberships: identityAdmin.memberships, actingFor: identityAdmin.actingFor, federation,
+    recognised: identity.recognition,
   });
 
   // Failed back-channel logout deliveries: logged, stored, retried with backoff.

@@ -53,6 +53,9 @@ import { createHandoff } from './link/handoff.ts';
 import { createLinkStore } from './link/links.ts';
 import { mountLinkRoutes } from './link/routes.ts';
 import { createUpstreams, loadUpstreams } from './link/upstreams.ts';
+import { createHomes } from './link/homes.ts';
+import { createRecognition, type Recognition } from './link/recognition.ts';
+import type { IdpFederation } from './oidc/federation.ts';
 import { clientSecretKey, createPartnerClientStore } from './partners/clients.ts';
 import type { BackchannelDelivery } from './partners/backchannel.ts';
 import { networkPolicy, parseNetworks } from '../kernel/outbound.ts';
@@ -72,6 +75,8 @@ export interface IdentityAccounts {
   otp: OtpService;
   notifier: Notifier;
   platform: Platform;
+  /** R-ID-12: accounts recognised from their home platform (refresh checks, logout); undefined outside a federation. */
+  recognition: Recognition | undefined;
   mount(router: Router, provider: Provider): void;
 }
 
@@ -79,7 +84,7 @@ function derivedKey(secret: string, purpose: string): KeyObject {
   return createSecretKey(createHash('sha256').update(`${purpose}\n`).update(secret).digest());
 }
 
-export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: Notifier } = {}): IdentityAccounts {
+export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: Notifier; federation?: IdpFederation | null } = {}): IdentityAccounts {
   const { config, secrets, db, cache, clock, log } = deps;
   const platform: Platform = { id: config.IDP_PLATFORM_ID, tier: config.IDP_PLATFORM_TIER };
   const verifier = createVerifier(config, clock, log);
@@ -98,11 +103,11 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
   const qr = createQrLogins({ cache, clock, ttlSeconds: config.IDP_QR_TTL_SECONDS });
   const now = () => clock.now();
   // R-ID-3: trusted real-name platforms (IDP_UPSTREAMS, checked here, at start-up).
-  const linking = createLinking(deps, accounts);
+  const linking = createLinking(deps, accounts, o.federation ?? null);
   const upstreamList = () => linking.upstreams.list();
 
   return {
-    accounts, companies, verifier, otp, notifier, platform,
+    accounts, companies, verifier, otp, notifier, platform, recognition: linking.recognition,
     mount(router, provider) {
       const sessions = createSessions({ provider, cache, clock });
       const caller = bearerVerifier({ jwks, issuer: config.IDP_ISSUER, audience: config.GATEWAY_RESOURCE, clock });
@@ -116,10 +121,13 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
       const counter = createCounterPersons({ accounts, companies, otp, verifier, guard, now, db, audit });
       mountInteractions(router, {
         provider, accounts, key: deps.internalKey, log, cache, otp, guard, qr, issuer: config.IDP_ISSUER, trustedClients: [ACCOUNT_CLIENT_ID],
-        linked: { upstreams: upstreamList, flows: linking.flows, handoff: linking.handoff },
+        linked: { upstreams: upstreamList, flows: linking.flows, handoff: linking.handoff, homes: linking.homes },
       });
+      // R-ID-12: a hybrid city's registration is its province's.
+      if (linking.homes?.hybrid) linking.mountHybridRegistration(router);
       mountRegister(router, { accounts, otp, key: deps.internalKey, log, limiter, perHour: config.IDP_REGISTER_PER_HOUR, upstreams: upstreamList });
       linking.mount(router, { sessions, limiter, caller, audit });
+      linking.recognition?.chainLogout(provider);
       // R-ID-4's electronic business licence and enterprise certificate routes (/account/companies, /account/api/companies/*).
       mountCompanyRoutes(router, {
         accounts, companies, sessions, limiter, perHour: config.IDP_REGISTER_PER_HOUR, caller, key: deps.internalKey, log,
@@ -140,19 +148,42 @@ export function createIdentityAccounts(deps: Deps, jwks: JWK[], o: { notifier?: 
  * the relying-party round trip, the hand-off in the cache, the link store and the routes. With no
  * platform configured the routes still answer (UPSTREAM_UNKNOWN) and the pages offer none.
  */
-function createLinking(deps: Deps, accounts: AccountStore) {
+function createLinking(deps: Deps, accounts: AccountStore, federation: IdpFederation | null) {
   const { config, db, cache, clock, log } = deps;
-  const upstreams = createUpstreams(loadUpstreams(config), { production: config.NODE_ENV === 'production' });
-  const flows = createLinkFlows({ upstreams, cache, clock, issuer: config.IDP_ISSUER });
+  const production = config.NODE_ENV === 'production';
+  const upstreams = createUpstreams(loadUpstreams(config), { production });
+  // R-ID-12: home platforms of the federation, when this IdP publishes its relying-party metadata (it serves the entity).
+  const homes = federation?.servesEntity ? createHomes({
+    self: federation.entity.entityId, directory: federation.directory, resolver: federation.entity.resolver, rpKeys: federation.rpKeys,
+    authorityHints: federation.authorityHints, hybrid: config.IDP_PLATFORM_TIER === 'municipal' && config.IDP_BUILD_MODE === 'hybrid', production,
+  }) : undefined;
+  const flows = createLinkFlows({ upstreams, cache, clock, issuer: config.IDP_ISSUER, homes });
   const handoff = createHandoff(cache);
   const links = createLinkStore({ db, clock, accounts });
+  const audit = createAuditLog(db, {
+    key: auditKey(deps.secrets.internalSecret), cache,
+    onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
+  });
+  const recognition = homes ? createRecognition({ homes, links, cache, db, audit, clock, log, issuer: config.IDP_ISSUER }) : undefined;
   return {
-    upstreams, flows, handoff, links,
+    upstreams, flows, handoff, links, homes, recognition,
+    /** GET /register at a hybrid city: to the province's registration page (accounts live there). */
+    mountHybridRegistration(router: Router): void {
+      router.get('/register', async (ctx, next) => {
+        try {
+          const superior = await homes!.superior();
+          ctx.redirect(new URL('/register', superior.issuer).href);
+        } catch {
+          await next();
+        }
+      });
+    },
     mount(router: Router, o: { sessions: Sessions; limiter: RateLimiter; audit: AuditLog; caller(ctx: ParameterizedContext): Promise<BearerCaller> }): void {
       mountLinkRoutes(router, {
         upstreams, flows, handoff, links, accounts, sessions: o.sessions, limiter: o.limiter, registerPerHour: config.IDP_REGISTER_PER_HOUR,
-        caller: o.caller, key: deps.internalKey, log, audit: o.audit, now: () => clock.now(),
+        caller: o.caller, key: deps.internalKey, log, audit: o.audit, now: () => clock.now(), recognition,
       });
+      recognition?.mount(router, o.sessions);
     },
   };
 }

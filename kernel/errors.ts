@@ -181,6 +181,9 @@ export const ERROR_CODES = {
   FEDERATION_SUBORDINATE_UNKNOWN: { status: 404, description: 'This platform issues no statement about that entity (not registered, or removed).' },
   FEDERATION_METADATA_MISSING: { status: 403, description: 'The entity is trusted but its resolved metadata lacks the entity type or parameter needed here (e.g. no `openid_relying_party`, no `jwks`).' },
   RECOGNITION_HOME_UNKNOWN: { status: 404, description: 'Mutual recognition (R-ID-12): no trusted platform of the federation has that identifier, or none holds accounts for that region.' },
+  RECOGNITION_HOME_UNTRUSTED: { status: 403, description: 'Cross-tier login (R-ID-12): the home platform\'s trust chain does not validate now (expired, revoked, tampered, policy or constraint broken); `details.reason` is the federation code.' },
+  RECOGNITION_HOME_UNAVAILABLE: { status: 503, description: 'Cross-tier login (R-ID-12): the home platform (or its superiors) cannot be reached right now; local accounts are unaffected; retry later.' },
+  RECOGNITION_LEVEL_INVALID: { status: 403, description: 'Cross-tier login (R-ID-12): the home platform\'s ID token states an assurance level (`acr`) off the urn:yiwang:loa scale or above what its resolved metadata allows it (`acr_values_supported`); nothing is created.' },
   // (federation: add new federation codes above this line)
 
   // Item catalogue (R-IT-6)

@@ -217,8 +217,10 @@ export interface AccountStore {
    * R-ID-3: a person registered through a trusted real-name platform, with the factors it
    * vouched for (already checked by idp/link): no password (they log in through the platform,
    * or set one by SMS recovery), the agreement accepted now. ACCOUNT_EXISTS for a known ID number.
+   * R-ID-12: a person recognised from their home platform (idp/link/homes.ts) accepted the
+   * agreement there: `agreementVersion` null, nothing accepted here.
    */
-  createLinked(a: { name: string; idNumber: string; mobile: string | null; level: Level; factors: DeclaredFactor[]; agreementVersion: string }, q?: Queryable): Promise<{ id: string }>;
+  createLinked(a: { name: string; idNumber: string; mobile: string | null; level: Level; factors: DeclaredFactor[]; agreementVersion: string | null }, q?: Queryable): Promise<{ id: string }>;
   /** R-ID-2: staff activate a pending account with its random initial password, to be changed at first login (NOT_FOUND unless pending). */
   activate(id: string, by: string, initialPassword: string, factors: DeclaredFactor[], q?: Queryable): Promise<void>;
   /** Set a new password (policy checked); clears must-change, or sets it for a password handed over at a counter. */
@@ -360,8 +362,8 @@ export function createAccountStore(deps: AccountStoreDeps): AccountStore {
       await q.query(
         `insert into idp.accounts (id, kind, name, id_number, mobile, factors, agreement_version, agreement_accepted_at, password_hash, created_at,
            assurance_level, proofing, registered_platform, registered_tier)
-         values ($1, 'person', $2, $3, $4, $5, $6, $7, null, $7, $8, 'linked', $9, $10)`,
-        [id, a.name, a.idNumber, a.mobile, JSON.stringify(a.factors), a.agreementVersion, now, a.level, platform.id, platform.tier],
+         values ($1, 'person', $2, $3, $4, $5, $6, $11, null, $7, $8, 'linked', $9, $10)`,
+        [id, a.name, a.idNumber, a.mobile, JSON.stringify(a.factors), a.agreementVersion, now, a.level, platform.id, platform.tier, a.agreementVersion === null ? null : now],
       ).catch(exists);
       return { id };
     },

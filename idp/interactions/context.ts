@@ -37,6 +37,7 @@ import { ACR_DEMAND } from './acr-policy.ts';
 import type { LinkFlows } from '../link/flow.ts';
 import type { Handoff } from '../link/handoff.ts';
 import type { UpstreamSummary } from '../link/upstreams.ts';
+import type { Homes } from '../link/homes.ts';
 import { MESSAGES, changePasswordPage, errorPage, loginPage, stepUpPage, type LoginPageState } from '../web/pages.ts';
 
 export interface InteractionDeps {
@@ -52,7 +53,7 @@ export interface InteractionDeps {
   /** First-party clients whose consent is implied (the IdP's own account pages). */
   trustedClients?: readonly string[];
   /** Trusted real-name platforms to log in through (R-ID-3). */
-  linked?: { upstreams: () => UpstreamSummary[]; flows: LinkFlows; handoff: Handoff };
+  linked?: { upstreams: () => UpstreamSummary[]; flows: LinkFlows; handoff: Handoff; homes?: Homes | undefined };
 }
 
 export type Ctx = ParameterizedContext & { params: Record<string, string> };
@@ -130,7 +131,7 @@ export function interactionContext(d: InteractionDeps) {
     const image = await QRCode.toDataURL(url, { margin: 1, width: 180 });
     sendPage(ctx, status, loginPage({
       lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it),
-      ...state, qr: { url, image, expiresIn }, upstreams: d.linked?.upstreams() ?? [],
+      ...state, qr: { url, image, expiresIn }, upstreams: d.linked?.upstreams() ?? [], homes: d.linked?.homes ? await d.linked.homes.list() : [],
     }));
   }
 

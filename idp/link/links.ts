@@ -18,6 +18,14 @@
  *   while checking, so two removals at once cannot both pass. The factors the platform verified
  *   stay recorded (they were verified at the time); `within` runs in the same transaction (the
  *   audit entry).
+ * - recognise (R-ID-12): a person logging in through their home platform of the federation
+ *   (homes.ts) gets a local identity linked to the home account, with no form, no agreement
+ *   (accepted at home) and no password: the first time an account is created from the verified
+ *   name and ID number (via `recognition`, with the home's Entity Identifier, trust anchor, tier
+ *   and region); every later time the link is found and the level the home now states is taken
+ *   for account and link alike (up or down: it is the home's). An ID number with an account here
+ *   already is ACCOUNT_EXISTS (log in with it). Two first logins at once: one creates, the other
+ *   finds it. `within` runs in the same transaction (the audit entry).
  */
 import type { Db, Queryable } from '../../kernel/db.ts';
 import { pgCode } from '../../kernel/db.ts';
@@ -36,17 +44,19 @@ export interface AccountLink {
   tier: string;
   region: string;
   level: Level;
-  via: 'registration' | 'link';
+  via: 'registration' | 'link' | 'recognition';
   linkedAt: string;
+  /** The home platform's Entity Identifier (recognition only). */
+  entityId: string | null;
 }
 
 interface Row {
   account_id: string; upstream: string; issuer: string; subject: string; tier: string; region: string; level: number;
-  via: 'registration' | 'link'; linked_at: Date | string;
+  via: 'registration' | 'link' | 'recognition'; linked_at: Date | string; entity_id: string | null;
 }
 const toLink = (r: Row): AccountLink => ({
   accountId: r.account_id, upstream: r.upstream, issuer: r.issuer, subject: r.subject, tier: r.tier, region: r.region,
-  level: r.level as Level, via: r.via, linkedAt: new Date(r.linked_at).toISOString(),
+  level: r.level as Level, via: r.via, linkedAt: new Date(r.linked_at).toISOString(), entityId: r.entity_id ?? null,
 });
 
 export interface LinkStore {
@@ -55,6 +65,7 @@ export interface LinkStore {
   register(u: Upstream, identity: UpstreamIdentity, agreementVersion: string): Promise<{ accountId: string }>;
   link(u: Upstream, account: AccountRecord, identity: UpstreamIdentity): Promise<AccountLink>;
   unlink(accountId: string, upstream: string, within?: (q: Queryable, removed: AccountLink) => Promise<unknown>): Promise<AccountLink>;
+  recognise(u: Upstream, identity: UpstreamIdentity, within?: (q: Queryable, r: { accountId: string; created: boolean }) => Promise<unknown>): Promise<{ accountId: string; created: boolean }>;
 }
 
 const linkExists = () => new AppError('LINK_EXISTS', '该平台账户已关联本平台的账户，或您的账户已关联该平台 / this platform account is already linked here, or your account already has a link to that platform');
@@ -65,9 +76,10 @@ export function createLinkStore(d: { db: Db; clock: Clock; accounts: AccountStor
   async function insert(q: Queryable, u: Upstream, accountId: string, identity: UpstreamIdentity, via: AccountLink['via']): Promise<AccountLink> {
     try {
       const { rows } = await q.query<Row>(
-        `insert into idp.account_links (account_id, upstream, issuer, subject, tier, region, level, via, linked_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
-        [accountId, u.id, identity.issuer, identity.subject, u.tier, u.region, identity.level, via, clock.now().toISOString()],
+        `insert into idp.account_links (account_id, upstream, issuer, subject, tier, region, level, via, linked_at, entity_id, trust_anchor)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning *`,
+        [accountId, u.id, identity.issuer, identity.subject, u.tier, u.region, identity.level, via, clock.now().toISOString(),
+          u.federation?.entityId ?? null, u.federation?.trustAnchor ?? null],
       );
       return toLink(rows[0]!);
     } catch (e) {
@@ -103,6 +115,44 @@ export function createLinkStore(d: { db: Db; clock: Clock; accounts: AccountStor
         await insert(q, u, id, identity, 'registration');
         return { accountId: id };
       });
+    },
+
+    async recognise(u, identity, within) {
+      const again = async () => {
+        const { rows } = await db.query<{ account_id: string }>('select account_id from idp.account_links where issuer = $1 and subject = $2', [identity.issuer, identity.subject]);
+        return rows[0]?.account_id;
+      };
+      const known = await again();
+      if (known) {
+        await db.tx(async (q) => {
+          await q.query('update idp.account_links set level = $3, tier = $4, region = $5 where issuer = $1 and subject = $2', [identity.issuer, identity.subject, identity.level, u.tier, u.region]);
+          await q.query("update idp.accounts set assurance_level = $2 where id = $1 and proofing = 'linked'", [known, identity.level]);
+          await within?.(q, { accountId: known, created: false });
+        });
+        return { accountId: known, created: false };
+      }
+      if (await accounts.findByLogin(identity.idNumber)) {
+        throw new AppError('ACCOUNT_EXISTS', '该身份证号码已在本平台注册：请用本平台的密码或短信验证码登录 / this ID number already has an account here: log in with its password or an SMS code');
+      }
+      const mobile = identity.mobile && !(await accounts.findByLogin(identity.mobile)) ? identity.mobile : null;
+      const source = `home:${u.id}`;
+      const factors: DeclaredFactor[] = [
+        { type: 'idNumber', last4: identity.idNumber.slice(-4), verified: true, at: identity.verifiedAt, source },
+        ...(mobile ? [{ type: 'mobile' as const, last4: mobile.slice(-4), verified: true, at: identity.verifiedAt, source }] : []),
+      ];
+      try {
+        return await db.tx(async (q) => {
+          const { id } = await accounts.createLinked({ name: identity.name, idNumber: identity.idNumber, mobile, level: identity.level, factors, agreementVersion: null }, q);
+          await insert(q, u, id, identity, 'recognition');
+          await within?.(q, { accountId: id, created: true });
+          return { accountId: id, created: true };
+        });
+      } catch (e) {
+        // Another first login of the same person won the race: theirs is the account.
+        const winner = await again();
+        if (winner) return { accountId: winner, created: false };
+        throw e;
+      }
     },
 
     async link(u, account, identity) {

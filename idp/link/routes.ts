@@ -37,6 +37,7 @@ import type { Handoff } from './handoff.ts';
 import type { LinkStore } from './links.ts';
 import { agreementPage, linksPage, refusedPage, registeredPage, type PageNotice } from './pages.ts';
 import type { Upstreams } from './upstreams.ts';
+import type { Recognition } from './recognition.ts';
 
 export interface LinkRouteDeps {
   upstreams: Upstreams;
@@ -52,6 +53,8 @@ export interface LinkRouteDeps {
   log: Logger;
   /** Removing a link is recorded here (idp/audit/log.ts), at `now()`. */
   audit: AuditLog;
+  /** R-ID-12: people from their home platform of the federation (recognition.ts). */
+  recognition?: Recognition | undefined;
   now(): Date;
 }
 
@@ -105,7 +108,20 @@ export function mountLinkRoutes(router: Router, d: LinkRouteDeps): void {
   router.get('/link/callback', async (ctx) => {
     let retry: string | undefined;
     try {
-      const { intent, upstream, identity } = await flows.finish(ctx);
+      const { intent, upstream, identity, home } = await flows.finish(ctx);
+      if (home && d.recognition) {
+        // R-ID-12: a person from their home platform: a recognised local identity, no form (links.ts recognise).
+        if (intent.purpose !== 'login') throw new AppError('LINK_STATE_INVALID', '跨地区登录只能从登录页开始 / a cross-tier login starts on the login page');
+        retry = `/interaction/${encodeURIComponent(intent.uid)}`;
+        const r = await links.recognise(upstream, identity, (q, x) => (x.created
+          ? d.audit.append(q, { actorId: x.accountId, action: 'account.recognition.create', target: x.accountId, details: { home: home.entityId, platform: upstream.id, tier: upstream.tier, level: identity.level } }, d.now())
+          : Promise.resolve()));
+        await d.recognition.remember(r.accountId, home);
+        log.info({ accountId: r.accountId, home: home.entityId, created: r.created, level: identity.loginLevel }, 'person recognised from their home platform');
+        await handoff.putLogin(intent.uid, { accountId: r.accountId, level: identity.loginLevel, upstream: upstream.id });
+        ctx.redirect(`${retry}/linked`);
+        return;
+      }
       if (intent.purpose === 'link') {
         const w = await who(ctx);
         if (!w) return;

@@ -45,7 +45,15 @@ const Upstream = z.object({
   trustFramework: z.string().min(1).max(100).default(TRUST_FRAMEWORK),
   idNumberClaim: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).default(ID_NUMBER_CLAIM),
 }).strict();
-export type Upstream = z.output<typeof Upstream>;
+/** A platform configured in IDP_UPSTREAMS (with its client secret there). */
+export type ConfiguredUpstream = z.output<typeof Upstream>;
+/**
+ * A platform as the link flows see it: a configured one, or a home platform found in the
+ * federation (idp/link/homes.ts: `federation` set, no secret, private_key_jwt with our RP key).
+ */
+export type Upstream = Omit<ConfiguredUpstream, 'clientId' | 'clientSecret' | 'tokenEndpointAuthMethod'> & {
+  federation?: { entityId: string; trustAnchor: string };
+};
 
 const UpstreamList = z.array(Upstream).max(50).refine((l) => new Set(l.map((u) => u.id)).size === l.length, 'ids must be unique');
 
@@ -54,15 +62,15 @@ export interface UpstreamSummary { id: string; name: { zh: string; en: string };
 export interface Upstreams {
   list(): UpstreamSummary[];
   /** UPSTREAM_UNKNOWN for an id not configured. */
-  get(id: string): Upstream;
+  get(id: string): ConfiguredUpstream;
   /** What pages show of it (UPSTREAM_UNKNOWN likewise). */
   summary(id: string): UpstreamSummary;
   /** openid-client's configuration from the platform's discovery document (cached; UPSTREAM_UNAVAILABLE). */
-  client(u: Upstream): Promise<client.Configuration>;
+  client(u: ConfiguredUpstream): Promise<client.Configuration>;
 }
 
 /** Read and check IDP_UPSTREAMS (the list itself, or the file); [] when unset. */
-export function loadUpstreams(config: Pick<Config, 'IDP_UPSTREAMS' | 'NODE_ENV' | 'IDP_ISSUER'>): Upstream[] {
+export function loadUpstreams(config: Pick<Config, 'IDP_UPSTREAMS' | 'NODE_ENV' | 'IDP_ISSUER'>): ConfiguredUpstream[] {
   if (!config.IDP_UPSTREAMS) return [];
   const inline = config.IDP_UPSTREAMS.trim().startsWith('[');
   const bad = (why: string) => new AppError('CONFIG_INVALID', `invalid configuration:\n  IDP_UPSTREAMS: ${why}`);
@@ -83,11 +91,11 @@ export function loadUpstreams(config: Pick<Config, 'IDP_UPSTREAMS' | 'NODE_ENV' 
 
 const DISCOVERY_TIMEOUT_SECONDS = 10;
 
-export function createUpstreams(list: readonly Upstream[], o: { production: boolean }): Upstreams {
+export function createUpstreams(list: readonly ConfiguredUpstream[], o: { production: boolean }): Upstreams {
   const byId = new Map(list.map((u) => [u.id, u]));
   const discovered = new Map<string, Promise<client.Configuration>>();
-  const toSummary = (u: Upstream): UpstreamSummary => ({ id: u.id, name: u.name, tier: u.tier, region: u.region, level: u.level as Level });
-  const get = (id: string): Upstream => {
+  const toSummary = (u: ConfiguredUpstream): UpstreamSummary => ({ id: u.id, name: u.name, tier: u.tier, region: u.region, level: u.level as Level });
+  const get = (id: string): ConfiguredUpstream => {
     const u = byId.get(id);
     if (!u) throw new AppError('UPSTREAM_UNKNOWN', '未配置该实名认证平台，不能关联 / no trusted real-name platform with that id is configured here', { upstream: id.slice(0, 40) });
     return u;

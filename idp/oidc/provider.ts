@@ -73,6 +73,8 @@ export interface ProviderDeps {
   actingFor?: (accountId: string, delegationId: string) => Promise<ActingFor>;
   /** R-ID-12: other platforms' IdPs registered automatically through the federation (idp/oidc/federation.ts). */
   federation?: IdpFederation | null;
+  /** R-ID-12: an account recognised from its home platform is checked there at every refresh (idp/link/recognition.ts). */
+  recognised?: { stillValid(accountId: string): Promise<boolean> } | undefined;
 }
 
 /**
@@ -225,6 +227,9 @@ export function createProvider(d: ProviderDeps): Provider {
       if (!a || a.disabled) return undefined;
       // R-ID-10: the client's policy applies at refresh and UserInfo too (it may have changed).
       if (partners && !(await partners.accountAllowed(ctx, a, token?.acr ?? acrFor(a)))) return undefined;
+      // R-ID-12: a recognised account lives as long as its home vouches for it (checked at every refresh).
+      if (d.recognised && ctx?.oidc?.route === 'token' && (ctx.oidc.params as { grant_type?: string } | undefined)?.grant_type === 'refresh_token'
+        && !(await d.recognised.stillValid(a.id))) return undefined;
       return accountFor(a, memberships, ctx?.oidc?.client);
     },
     async extraTokenClaims(ctx: KoaContextWithOIDC, token: TokenLike) {

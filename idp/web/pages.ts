@@ -35,14 +35,40 @@ const maybeError = (lang: Lang, e?: PageError) => (e ? errorBox(e.code, localise
 export interface LoginPageState {
   login?: string;
   error?: PageError;
-  /** Which method the last post used (its form shows the error); `fed`: a trusted real-name platform. */
-  method?: 'pwd' | 'sms' | 'qr' | 'fed';
+  /** Which method the last post used (its form shows the error); `fed`: a trusted real-name platform; `home`: the home platform (R-ID-12). */
+  method?: 'pwd' | 'sms' | 'qr' | 'fed' | 'home';
   mobile?: string;
   smsSent?: boolean;
   qr?: { url: string; image: string; expiresIn: number };
 }
 
-export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; upstreams?: readonly UpstreamSummary[] } & LoginPageState): string {
+/** A home platform of the federation the login page offers (idp/link/homes.ts). */
+export interface HomeChoice { entityId: string; name: string; tier: string; region: string | null }
+
+const TIER_NAME: Record<string, Text> = { national: { zh: '国家级', en: 'national' }, provincial: { zh: '省级', en: 'provincial' }, municipal: { zh: '市级', en: 'municipal' } };
+
+/**
+ * R-ID-12: 用其他地区平台账号登录: pick the home platform, or give the ID number to find it (only
+ * its first six digits, the region, are used; it is posted, never put in a URL).
+ */
+function homeSection(lang: Lang, action: string, hidden: Html, homes: readonly HomeChoice[], error: Html | string): Html {
+  return html`<section aria-labelledby="m-home"><h2 id="m-home">${t(lang, { zh: '用其他地区平台账号登录', en: 'Log in with your home platform' })}</h2>
+${error}
+<p class="hint">${t(lang, { zh: '已在其他地区（国家、省、市）政务服务平台注册的，可直接用该账户登录，无需在本平台重新注册。', en: 'Registered on another region\'s (national, provincial, municipal) government service platform? Log in with that account; no need to register here again.' })}</p>
+<form method="post" action="${action}/home" id="home-form">
+  ${hidden}
+  <label for="home-platform">${t(lang, { zh: '您注册的平台', en: 'Your home platform' })}</label>
+  <select id="home-platform" name="platform">
+    <option value="">${t(lang, { zh: '按身份证号码查找', en: 'Find it from my ID number' })}</option>
+    ${homes.map((h) => html`<option value="${h.entityId}">${h.name} (${TIER_NAME[h.tier] ? t(lang, TIER_NAME[h.tier]!) : h.tier}${h.region ? ` · ${h.region}` : ''})</option>`)}
+  </select>
+  <label for="home-hint">${t(lang, { zh: '或填写身份证号码（仅用于查找注册地平台）', en: 'or your ID number (used only to find your home platform)' })}</label>
+  <input type="text" id="home-hint" name="hint" maxlength="18" autocomplete="off" inputmode="text">
+  <button type="submit" class="secondary">${t(lang, { zh: '前往注册平台登录', en: 'Log in at my home platform' })}</button>
+</form></section>`;
+}
+
+export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; upstreams?: readonly UpstreamSummary[]; homes?: readonly HomeChoice[] } & LoginPageState): string {
   const { lang } = o;
   const action = `/interaction/${encodeURIComponent(o.uid)}`;
   const method = o.method ?? 'pwd';
@@ -92,6 +118,7 @@ ${o.upstreams?.length || method === 'fed' ? html`<section aria-labelledby="m-fed
 ${errorFor('fed')}
 <p class="hint">${t(lang, { zh: '用已实名认证的平台账户登录；本平台尚无账户的，确认后即可注册。', en: 'Log in with your verified account there; without an account here you can register with it in one step.' })}</p>
 ${platformLinks(lang, o.upstreams ?? [], (id) => `${action}/upstream/${encodeURIComponent(id)}`)}</section>` : ''}
+${o.homes?.length || method === 'home' ? homeSection(lang, action, hidden, o.homes ?? [], errorFor('home')) : ''}
 <form method="post" action="${action}/abort">
   ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>
