@@ -16,6 +16,7 @@ import { isAppError } from '../kernel/errors.ts';
 import { federationFromConfig, urlPolicyFromConfig } from './config.ts';
 import type { FederationEntity } from './entity.ts';
 import { createFetcher } from './fetcher.ts';
+import { createFederationKeys } from './keys.ts';
 import { decodeStatement, verifyStatement } from './statement.ts';
 import type { Jwks } from './types.ts';
 
@@ -35,6 +36,8 @@ const HELP = `用法 / Usage:
   yiwang federation jwks                           打印联邦公钥（上级登记时使用）/ print the federation public keys (for the superior's registration)
   yiwang federation keys prepare --by <管理员>     生成下一把密钥（先公布，不签名）/ make the next key (published, not signing)
   yiwang federation keys activate --by <管理员>    启用下一把密钥，旧钥保留至其声明过期 / sign with the next key; the old one stays published until its statements expire
+  yiwang federation rp-keys prepare --by <管理员>  IdP 作为依赖方的下一把密钥（先公布）/ the IdP's next relying-party key (published first)
+  yiwang federation rp-keys activate --by <管理员> 启用之（在 FEDERATION_CHAIN_CACHE_SECONDS 之后）/ sign with it (after FEDERATION_CHAIN_CACHE_SECONDS)
   yiwang federation add <实体ID entity-id> (--jwks <文件 file> | --fetch-jwks) [--types t1,t2]
                         [--policy <文件>] [--constraints <文件>] [--metadata <文件>] --by <管理员>
                                                    登记或更新下级 / register or update a subordinate
@@ -93,12 +96,12 @@ export async function runFederation(argv: readonly string[], io: FederationCliIo
   }
   const { values: v, positionals: [cmd, arg, ...extra] } = parsed;
   if (v.help || cmd === 'help') { io.out(HELP); return EXIT.OK; }
-  const known = ['status', 'anchor', 'jwks', 'keys', 'add', 'remove', 'list', 'audit', 'resolve'];
+  const known = ['status', 'anchor', 'jwks', 'keys', 'rp-keys', 'add', 'remove', 'list', 'audit', 'resolve'];
   if (!cmd || !known.includes(cmd) || extra.length > 0) { io.err(HELP); return EXIT.USAGE; }
-  const needsBy = cmd === 'keys' || cmd === 'add' || cmd === 'remove';
+  const needsBy = cmd === 'keys' || cmd === 'rp-keys' || cmd === 'add' || cmd === 'remove';
   if (needsBy && !v.by?.trim()) { io.err('请用 --by 写明管理员（记入审计）/ name the administrator with --by (it is audited)'); return EXIT.USAGE; }
   if ((cmd === 'add' || cmd === 'remove' || cmd === 'resolve') && !arg) { io.err(HELP); return EXIT.USAGE; }
-  if (cmd === 'keys' && arg !== 'prepare' && arg !== 'activate') { io.err(HELP); return EXIT.USAGE; }
+  if ((cmd === 'keys' || cmd === 'rp-keys') && arg !== 'prepare' && arg !== 'activate') { io.err(HELP); return EXIT.USAGE; }
   if (cmd === 'add' && Boolean(v.jwks) === Boolean(v['fetch-jwks'])) { io.err('请给出 --jwks 或 --fetch-jwks 之一 / give one of --jwks or --fetch-jwks'); return EXIT.USAGE; }
 
   let config: Config;
@@ -143,6 +146,21 @@ export async function runFederation(argv: readonly string[], io: FederationCliIo
         } else {
           const { active, retired } = await entity.keys.activateNext(by);
           io.out(`签名密钥 / signing key: ${active.kid}`);
+          if (retired) io.out(`旧密钥公布至 / old key ${retired.kid} published until ${retired.publishUntil}`);
+        }
+        return EXIT.OK;
+      }
+      case 'rp-keys': {
+        // The IdP's relying-party keys (cross-tier login): its Entity Configuration publishes the
+        // next one at once; homes see it when their cached chain of this platform ends.
+        const rp = createFederationKeys({ db, passphrase: resolveSecrets(config).keyPassphrase, clock: systemClock, statementTtlSeconds: config.FEDERATION_STATEMENT_TTL_SECONDS, purpose: 'relying_party' });
+        if (arg === 'prepare') {
+          const k = await rp.prepareNext(by);
+          io.out(`下一把依赖方密钥已公布 / next relying-party key published: ${k.kid}`);
+          io.out(`请在 ${config.FEDERATION_CHAIN_CACHE_SECONDS} 秒后运行 rp-keys activate / run rp-keys activate after ${config.FEDERATION_CHAIN_CACHE_SECONDS} s (FEDERATION_CHAIN_CACHE_SECONDS: the homes' cached chains)`);
+        } else {
+          const { active, retired } = await rp.activateNext(by);
+          io.out(`依赖方签名密钥 / relying-party signing key: ${active.kid}`);
           if (retired) io.out(`旧密钥公布至 / old key ${retired.kid} published until ${retired.publishUntil}`);
         }
         return EXIT.OK;

@@ -51,6 +51,26 @@ describe('federation keys', () => {
     }
   });
 
+  it('the relying-party keys (R-ID-12, the IdP signing client assertions) are a set of their own, encrypted and rotated alike, audited apart', async () => {
+    const fed = createFederationKeys({ db, passphrase: PASS, clock, statementTtlSeconds: 3600 });
+    const rp = createFederationKeys({ db, passphrase: PASS, clock, statementTtlSeconds: 3600, purpose: 'relying_party' });
+    const fk = await fed.signingKey();
+    const rk = await rp.signingKey();
+    expect(rk.kid).not.toBe(fk.kid);
+    expect((await rp.publicJwks()).keys.map((k) => k.kid)).toEqual([rk.kid]);
+    expect((await fed.publicJwks()).keys.map((k) => k.kid)).not.toContain(rk.kid);
+    const { rows } = await db.query<{ private_jwk_enc: string }>('select private_jwk_enc from federation.rp_keys where kid = $1', [rk.kid]);
+    expect(rows[0]!.private_jwk_enc).not.toContain('"d"');
+    expect((await decryptJwk(rows[0]!.private_jwk_enc, PASS, rk.kid)).d).toBeTruthy();
+    const next = await rp.prepareNext('admin');
+    expect((await rp.publicJwks()).keys.map((k) => k.kid)).toEqual(expect.arrayContaining([rk.kid, next.kid]));
+    await rp.activateNext('admin');
+    expect((await rp.signingKey()).kid).toBe(next.kid);
+    expect((await fed.signingKey()).kid).toBe(fk.kid); // the federation key did not move
+    const audit = await db.query<{ action: string }>("select action from federation.audit where action like 'federation.rp_key.%' order by id");
+    expect(audit.rows.map((r) => r.action)).toEqual(['federation.rp_key.create', 'federation.rp_key.prepare', 'federation.rp_key.activate']);
+  });
+
   it('rotate in two steps; the retired key stays published until its statements expire', async () => {
     const keys = createFederationKeys({ db, passphrase: PASS, clock, statementTtlSeconds: 3600 });
     const old = await keys.signingKey();
