@@ -136,8 +136,9 @@ function registerAt(superiorId: string, m: RegisterMessage): Promise<void> {
 function subordinateOf(p: TierPlatform, ready: PlatformReady): RegisterMessage {
   return p.tier === 'provincial'
     // A province may vouch for one level below it (its cities), nothing deeper.
-    ? { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['federation_entity', 'openid_provider'], constraints: { max_path_length: 1 } }
-    : { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['openid_provider'], constraints: { allowed_entity_types: ['openid_provider', 'openid_relying_party'] } };
+    ? { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['federation_entity', 'openid_provider', 'openid_relying_party'], constraints: { max_path_length: 1 } }
+    // Every IdP is also a relying party of the others (cross-tier login, idp/link/homes.ts).
+    : { type: 'register', entityId: ready.entityId, jwks: ready.jwks, entityTypes: ['openid_provider', 'openid_relying_party'], constraints: { allowed_entity_types: ['openid_provider', 'openid_relying_party'] } };
 }
 
 async function stopAll(code: number): Promise<never> {

@@ -49,6 +49,8 @@ function platformEnvironment(spec: PlatformSpec, ports: PlatformSpec['ports']): 
     // Every platform of this run is on the loopback address, over plain http (development only).
     FEDERATION_HTTP_HOSTS: HOST,
     ...(spec.trustAnchors === 'self' ? {} : { FEDERATION_TRUST_ANCHORS: JSON.stringify(spec.trustAnchors) }),
+    // Cross-tier login (R-ID-12): a home's back-channel logout reaches the visiting IdP on the loopback address.
+    IDP_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
   };
 }
 

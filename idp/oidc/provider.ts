@@ -24,6 +24,7 @@
  *   the interaction policy does the step-up (idp/interactions/acr-policy.ts).
  * - Keys come from idp/oidc/keys.ts; cookies are signed with IDP_COOKIE_KEYS; storage is the cache.
  */
+import { createHash } from 'node:crypto';
 import type { Account, Configuration, KoaContextWithOIDC, TokenLike } from 'oidc-provider';
 import { Provider, errors } from 'oidc-provider';
 import type { JWK } from 'jose';
@@ -98,6 +99,12 @@ function accountFor(a: AccountRecord, memberships: MembershipsOf, client: unknow
   };
 }
 
+/** oidc-provider's cookie names, suffixed with a short digest of the issuer. */
+export function cookieNames(issuer: string): { session: string; interaction: string; resume: string } {
+  const h = createHash('sha256').update(issuer).digest('hex').slice(0, 8);
+  return { session: `_session_${h}`, interaction: `_interaction_${h}`, resume: `_interaction_resume_${h}` };
+}
+
 /** The yw_* claims the gateway maps to its Caller (kernel/internal-auth.ts). */
 export function gatewayClaims(a: AccountRecord, acr: string): Record<string, unknown> {
   return {
@@ -130,6 +137,10 @@ export function createProvider(d: ProviderDeps): Provider {
       : cacheAdapter(model)),
     jwks: { keys: d.jwks },
     cookies: {
+      // Named after the issuer: platforms on one host name (`npm run tiers` on 127.0.0.1, ports
+      // apart) share a browser's cookies, and a cross-tier login (R-ID-12) holds a session at two
+      // IdPs at once; with oidc-provider's fixed names one would overwrite the other's.
+      names: cookieNames(config.IDP_ISSUER),
       keys: secrets.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
