@@ -14,7 +14,7 @@ import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { failedForNow, startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
-import { createTrustStore, readConfiguredAnchors } from './trust.ts';
+import { createTrustStore, installConfiguredCa, readConfiguredAnchors, sealCaSubject } from './trust.ts';
 import type { SealAdmin } from './seal-admin.ts';
 import { createCrlImports } from './crl-import.ts';
 import type { KeyStore } from '../../seal/index.ts';
@@ -48,9 +48,10 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const externalAnchors = readConfiguredAnchors(config.LICENCE_TRUST_ANCHORS);
     const trust = createTrustStore({
       db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL,
-      mode: config.LICENCE_SEAL_MODE, externalAnchors,
+      mode: config.LICENCE_SEAL_MODE, externalAnchors, caSubject: sealCaSubject(config),
     });
     const anchorsPem = await trust.ensureHierarchy();
+    await installConfiguredCa(trust, config);
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
     if (!config.DATABASE_URL) {
       const dir = resolve(config.DATA_DIR);
