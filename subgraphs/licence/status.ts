@@ -21,6 +21,7 @@ import {
 import { fetchLimited, loadAnchors, readStatusList, type ChainCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import type { TrustStore } from './trust.ts';
+import type { FederationMembers } from './federation-members.ts';
 
 export const STATUS_PURPOSES: readonly StatusPurpose[] = ['revocation', 'suspension'];
 export type LicenceState = 'active' | 'suspended' | 'revoked';
@@ -181,9 +182,23 @@ function claimedList(jws: string): { purpose: StatusPurpose; issuerCode: string 
  * root (its validUntil is read from the verified payload), and a bad answer never replaces a
  * good copy (a list URL comes from the licence, so an answer proves nothing until it verifies). checkStatus verifies again against the licence's own entry.
  */
+/** What one verification learns from the lists it asks for (./verify-answer.ts). */
+export interface StatusListUse {
+  /** The licence names a list outside every trusted member's status-list base (federated service). */
+  outside(url: string): void;
+  /** Another platform's list, as verified and used. */
+  remote(url: string, jws: string): void;
+}
+
+export interface ServiceStatusLists extends StatusListSource {
+  get(url: string, use?: StatusListUse): Promise<string | null>;
+}
+
 export function serviceStatusLists(o: {
   db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch; maxBytes?: number; remoteLimit?: number;
-}): StatusListSource {
+  /** The federation's members (./federation-members.ts): other platforms' lists are fetched only from their published bases. */
+  members?: FederationMembers | null | undefined;
+}): ServiceStatusLists {
   const remote = new Map<string, { jws: string; until: number }>();
   const doFetch = o.fetch ?? fetch;
   const own = o.base.replace(/\/$/, '');
@@ -195,7 +210,7 @@ export function serviceStatusLists(o: {
     while (remote.size > (o.remoteLimit ?? REMOTE_LIST_LIMIT)) remote.delete(remote.keys().next().value!);
   };
   return {
-    async get(url) {
+    async get(url, use) {
       const m = LIST_PATH.exec(url);
       if (url.startsWith(`${own}/status/`) && m) {
         try {
@@ -211,9 +226,18 @@ export function serviceStatusLists(o: {
       const hit = remote.get(url);
       if (hit && hit.until > o.now().getTime()) {
         remember(url, hit);
+        use?.remote(url, hit.jws);
         return hit.jws;
       }
       if (!/^https?:\/\//.test(url)) return null;
+      // A federated service fetches only from a member's published base; a copy fetched earlier
+      // serves (above) until it expires, so verification goes on offline.
+      const member = o.members ? await o.members.memberFor(url) : null;
+      if (member === 'outside') {
+        use?.outside(url);
+        return null;
+      }
+      if (member === 'unreachable') return hit?.jws ?? null;
       try {
         const jws = (await fetchLimited(doFetch, url, { accept: 'application/vc+jwt', timeoutMs: 5000, ...(o.maxBytes ? { maxBytes: o.maxBytes } : {}) })).toString('utf8').trim();
         const claimed = claimedList(jws);
@@ -222,6 +246,7 @@ export function serviceStatusLists(o: {
         await readStatusList(jws, entry, claimed.issuerCode, await anchorsNow(), o.now(), (s, i) => o.trust.isRevoked(s, i));
         const { validUntil } = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { validUntil: string };
         remember(url, { jws, until: Date.parse(validUntil) });
+        use?.remote(url, jws);
         return jws;
       } catch {
         return hit?.jws ?? null;
