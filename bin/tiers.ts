@@ -141,7 +141,7 @@ function sealAsk(at: string, m: SealMessage): Promise<SealAnswer> {
   const { child } = running.get(at)!;
   return new Promise((ok, fail) => {
     const on = (a: SealAnswer) => {
-      if (a?.platform !== m.platform || !a.type?.startsWith('seal-') || a.type === m.type) return;
+      if (a?.platform !== m.platform || !a.type?.startsWith('seal-')) return;
       child.off('message', on);
       if (a.type === 'seal-failed') fail(new Error(`${at} could not ${m.type === 'seal-certify' ? 'certify' : 'install'} the seal CA of ${m.platform}: ${a.error}`));
       else ok(a);
