@@ -37,10 +37,15 @@ export function sealCaName(spec: Pick<PlatformSpec, 'name'>): string {
   return `${spec.name.split(/[（(/]/)[0]!.trim()}政务服务电子印章CA（演示）`;
 }
 
-/** Seal configuration of a platform below the national one (none at the national platform). */
+/**
+ * Licence configuration of a platform: below the national one, its seal CA under the national
+ * root; everywhere, other platforms' status lists fetched at every verification (a revocation
+ * shows across the federation at once; the cached copy serves while the issuer is down).
+ */
 export function sealEnvironment(spec: PlatformSpec): Record<string, string> {
-  if (!spec.sealAnchors) return {};
-  return { LICENCE_SEAL_MODE: 'subordinate', LICENCE_TRUST_ANCHORS: spec.sealAnchors, LICENCE_SEAL_CA_NAME: sealCaName(spec) };
+  const fresh = { LICENCE_STATUS_REFRESH_SECONDS: '0' };
+  if (!spec.sealAnchors) return fresh;
+  return { ...fresh, LICENCE_SEAL_MODE: 'subordinate', LICENCE_TRUST_ANCHORS: spec.sealAnchors, LICENCE_SEAL_CA_NAME: sealCaName(spec) };
 }
 
 /** The platform's licence trust store, over the database its licence service uses. */

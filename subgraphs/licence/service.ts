@@ -64,7 +64,9 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
     // A platform of a federation recognises the licences of its members only (R-LI-3).
     const members = federationMembers({ config, clock, cache });
-    const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now(), members });
+    const statusLists = serviceStatusLists({
+      db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now(), members, refreshMs: config.LICENCE_STATUS_REFRESH_SECONDS * 1000,
+    });
     const crls = createCrlImports({ db, publicBase: statusBase, externalAnchorsPem: externalAnchors });
     const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q), publicBase: statusBase, federated: members !== null });
     const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, crls, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
