@@ -126,10 +126,11 @@ export async function sealedStatusList(
     `select signed, (signed_version = version and signed_valid_until > $3) as fresh from ${S}.status_lists where agency_code = $1 and purpose = $2`,
     [o.agencyCode, o.purpose, new Date(o.now.getTime() + o.ttlMs / 2)]);
   if (!peek[0]) return null;
-  if (peek[0].fresh && peek[0].signed) {
-    const until = (JSON.parse(Buffer.from(peek[0].signed.split('.')[1] ?? '', 'base64url').toString()) as { validUntil: string }).validUntil;
-    return { jws: peek[0].signed, validUntil: new Date(until) };
-  }
+  const url = statusListUrl(o.base, o.agencyCode, o.purpose);
+  // A list sealed under another public URL (LICENCE_PUBLIC_URL changed since) names another list: sealed again.
+  const current = (signed: string | null) => (signed ? JSON.parse(Buffer.from(signed.split('.')[1] ?? '', 'base64url').toString()) as { validUntil: string; id: string } : null);
+  const peeked = current(peek[0].signed);
+  if (peek[0].fresh && peeked?.id === url) return { jws: peek[0].signed!, validUntil: new Date(peeked.validUntil) };
   return db.tx(async (q) => {
     const { rows: named } = await q.query<{ agency_name: string }>(`select agency_name from ${S}.status_lists where agency_code = $1 and purpose = $2`, [o.agencyCode, o.purpose]);
     if (!named[0]) return null;
@@ -140,11 +141,11 @@ export async function sealedStatusList(
       `select * from ${S}.status_lists where agency_code = $1 and purpose = $2 for update`, [o.agencyCode, o.purpose]);
     const row = rows[0]!;
     const until = row.signed_valid_until ? new Date(row.signed_valid_until) : null;
-    if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2) {
+    if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2 && current(row.signed)?.id === url) {
       return { jws: row.signed, validUntil: until };
     }
     const credential = buildStatusListCredential({
-      url: statusListUrl(o.base, o.agencyCode, o.purpose), issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
+      url, issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
       purpose: o.purpose, bits: Buffer.from(row.bits), now: o.now, ttlMs: o.ttlMs,
     });
     const jws = await signStatusList(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, o.now);
