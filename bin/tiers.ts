@@ -8,7 +8,9 @@
  * Superiors start first; each platform's federation keys are registered at its superior as it
  * comes up (the registry of subordinates, audited), every platform is configured with the
  * national platform's keys only, and every chain is resolved through the national `resolve`
- * endpoint before the run is declared ready with one line `tiers ready: <path of tiers.json>`.
+ * endpoint before the run is declared ready. Seals likewise (R-LI-3, ./tiers/seal.ts): the national
+ * platform's seal root certifies each other platform's seal CA as it comes up, and every platform
+ * trusts that root only, so a licence issued in one city verifies in any other with one line `tiers ready: <path of tiers.json>`.
  * Ctrl-C stops every platform.
  *
  *   npm run tiers [-- --dir ./data/tiers] [--base-port 4500] [--out <file>]
@@ -22,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
 import { DEMO_ADMINS, DEMO_ADMIN_PASSWORD } from '../idp/admin/seed.ts';
+import { SEAL_ANCHORS_FILE, sealCaName, type SealAnswer, type SealMessage } from './tiers/seal.ts';
 import {
   DEFAULT_BASE_PORT, PORT_BLOCK, PORT_OFFSETS, TIERS, type ServicePort, type PlatformReady, type PlatformSpec, type RegisterMessage, type TierPlatform, type TiersJson,
 } from './tiers/plan.ts';
@@ -81,7 +84,7 @@ async function choosePorts(): Promise<Array<PlatformSpec['ports']>> {
 let portPlan: Array<PlatformSpec['ports']> = [];
 
 /** Start one platform process and wait until it reports every service answering. */
-function startPlatformProcess(p: TierPlatform, index: number, anchors: PlatformSpec['trustAnchors']): Promise<PlatformReady> {
+function startPlatformProcess(p: TierPlatform, index: number, anchors: PlatformSpec['trustAnchors'], sealAnchors?: string): Promise<PlatformReady> {
   const superior = p.superior ? running.get(p.superior)?.ready : undefined;
   const spec: PlatformSpec = {
     ...p,
@@ -89,6 +92,7 @@ function startPlatformProcess(p: TierPlatform, index: number, anchors: PlatformS
     ports: portPlan[index]!,
     authorityHints: superior ? [superior.entityId] : [],
     trustAnchors: anchors,
+    ...(sealAnchors ? { sealAnchors } : {}),
   };
   mkdirSync(spec.dataDir, { recursive: true });
   const child = fork(join(import.meta.dirname, 'tiers', 'platform.ts'), [], {
@@ -130,6 +134,29 @@ function registerAt(superiorId: string, m: RegisterMessage): Promise<void> {
     child.on('message', on);
     child.send(m);
   });
+}
+
+/** Send a seal message to a platform's process and wait for its answer about that platform. */
+function sealAsk(at: string, m: SealMessage): Promise<SealAnswer> {
+  const { child } = running.get(at)!;
+  return new Promise((ok, fail) => {
+    const on = (a: SealAnswer) => {
+      if (a?.platform !== m.platform || !a.type?.startsWith('seal-')) return;
+      child.off('message', on);
+      if (a.type === 'seal-failed') fail(new Error(`${at} could not ${m.type === 'seal-certify' ? 'certify' : 'install'} the seal CA of ${m.platform}: ${a.error}`));
+      else ok(a);
+    };
+    child.on('message', on);
+    child.send(m);
+  });
+}
+
+/** The national root certifies a platform's seal CA request; the platform installs the chain. */
+async function certifySealCa(nationalId: string, p: TierPlatform, ready: PlatformReady): Promise<void> {
+  if (!ready.sealCaRequest) return; // certified at an earlier start
+  const certified = await sealAsk(nationalId, { type: 'seal-certify', platform: p.id, csr: ready.sealCaRequest, commonName: sealCaName(p), region: p.region });
+  if (certified.type !== 'seal-certified') return;
+  await sealAsk(p.id, { type: 'seal-install', platform: p.id, chain: certified.chain });
 }
 
 /** What a superior registers about the platform below it. */
@@ -183,6 +210,8 @@ function table(anchor: PlatformReady): string {
   const lines = ['', `一网 Yiwang federation — ${TIERS.length} platforms, trust anchor ${anchor.entityId}`, '', line(head), ...rows.map(line), ''];
   for (const p of TIERS) lines.push(`  ${p.id.padEnd(8)} ${p.name}`);
   lines.push('', `Data under ${dir} (one embedded database per platform). Every service answers GET /healthz.`,
+    `Licences 电子证照: every platform's seal CA is certified by the national seal root (${join(dir, SEAL_ANCHORS_FILE)});`,
+    '  a licence verifies on any platform: POST <licence>/verify, the page GET <licence>/verify (licence URLs in tiers.json).',
     'Demo logins on every platform 每个平台的演示账号 (portal client id: yiwang-portal):',
     `  citizen 市民  ${DEMO_CITIZEN.name}  login ${DEMO_CITIZEN.idNumber} or ${DEMO_CITIZEN.mobile}  password ${DEMO_CITIZEN.password}`);
   for (const st of DEMO_STAFF) lines.push(`  staff 工作人员 ${st.name} (${st.roles.join(', ')})  login ${st.username}  password ${st.password}`);
@@ -200,13 +229,19 @@ try {
   const anchors = [{ entityId: anchor.entityId, jwks: anchor.jwks }];
   // What every platform configures out of band (FEDERATION_TRUST_ANCHORS), kept for the operator.
   writeFileSync(join(dir, 'trust-anchors.json'), `${JSON.stringify(anchors, null, 2)}\n`);
+  // Likewise the national seal root (LICENCE_TRUST_ANCHORS of every other platform).
+  const sealAnchors = join(dir, SEAL_ANCHORS_FILE);
+  const bundle = await fetch(`${anchor.services.licence}/trust-bundle.pem`, { signal: AbortSignal.timeout(10_000) });
+  if (bundle.status !== 200) throw new Error(`the national licence service's trust bundle answered ${bundle.status}`);
+  writeFileSync(sealAnchors, await bundle.text());
   // Level by level: the platforms below a superior start once it runs, in parallel, and are
   // registered at it as each one reports its keys.
   let level = rest.filter((p) => p.superior === national!.id);
   while (level.length > 0) {
     await Promise.all(level.map(async (p) => {
-      const ready = await startPlatformProcess(p, TIERS.indexOf(p), anchors);
+      const ready = await startPlatformProcess(p, TIERS.indexOf(p), anchors, sealAnchors);
       await registerAt(p.superior!, subordinateOf(p, ready));
+      await certifySealCa(national!.id, p, ready);
     }));
     const ids = new Set(level.map((p) => p.id));
     level = rest.filter((p) => p.superior && ids.has(p.superior));
@@ -214,9 +249,10 @@ try {
   await checkChains(anchor);
   const tiers: TiersJson = {
     trustAnchor: anchor.entityId,
+    sealTrustAnchors: sealAnchors,
     platforms: TIERS.map((p) => {
       const r = running.get(p.id)!.ready!;
-      return { id: p.id, name: p.name, tier: p.tier, mode: p.mode, entityId: r.entityId, issuer: r.issuer, gateway: r.gateway };
+      return { id: p.id, name: p.name, tier: p.tier, mode: p.mode, entityId: r.entityId, issuer: r.issuer, gateway: r.gateway, licence: r.services.licence! };
     }),
   };
   mkdirSync(resolve(out, '..'), { recursive: true });

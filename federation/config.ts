@@ -12,7 +12,7 @@ import { parseNetworks } from '../kernel/outbound.ts';
 import { createFederationEntity, type FederationEntity } from './entity.ts';
 import { checkUrl, type UrlPolicy } from './fetcher.ts';
 import { checkJwks } from './statement.ts';
-import type { Metadata, TrustAnchor } from './types.ts';
+import type { Json, Metadata, TrustAnchor } from './types.ts';
 
 const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -55,6 +55,25 @@ export interface FederationDeps {
   isAuthority?: boolean;
 }
 
+/**
+ * What the platform publishes about its licence service in `federation_entity.yiwang_licence`
+ * (R-LI-3): where it is, where its status lists are (every licence it issues names a list under
+ * `status_lists`) and its trust bundle. Other platforms take these only from a validated trust
+ * chain (federation/directory.ts), and fetch a licence's status list only from a member's base.
+ */
+export function licenceServiceMetadata(config: Config): Record<string, Json> {
+  const base = config.LICENCE_PUBLIC_URL.replace(/\/+$/, '');
+  return { service: base, status_lists: `${base}/status/`, trust_bundle: `${base}/trust-bundle.pem` };
+}
+
+/** The protocol metadata with the licence service's in `federation_entity`. */
+function withLicenceService(config: Config, metadata: () => Promise<Metadata> | Metadata): () => Promise<Metadata> {
+  return async () => {
+    const m = await metadata();
+    return { ...m, federation_entity: { ...(m.federation_entity ?? {}), yiwang_licence: licenceServiceMetadata(config) } };
+  };
+}
+
 /** The configured entity, or null when FEDERATION_ENTITY_ID is unset. */
 export async function federationFromConfig(d: FederationDeps): Promise<FederationEntity | null> {
   const c = d.config;
@@ -74,7 +93,7 @@ export async function federationFromConfig(d: FederationDeps): Promise<Federatio
     urlPolicy,
     fetchTimeoutMs: c.FEDERATION_FETCH_TIMEOUT_MS,
     fetchMaxBytes: c.FEDERATION_FETCH_MAX_BYTES,
-    ...(d.metadata ? { metadata: d.metadata } : {}),
+    ...(d.metadata ? { metadata: withLicenceService(c, d.metadata) } : {}),
     ...(d.isAuthority !== undefined ? { isAuthority: d.isAuthority } : {}),
   });
 }

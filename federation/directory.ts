@@ -9,6 +9,8 @@
  * never listed on its own word. What a platform is comes from its resolved `federation_entity`
  * metadata, `yiwang_platform: { id, tier, mode, region }` (GB/T 2260 region code); a superior
  * can set or override it in the statement it issues, so a city cannot claim another's region.
+ * Its licence service (`yiwang_licence`: service, status-list base) is read the same way: the
+ * licence service fetches another platform's status lists only from a base listed here.
  *
  * Homes by build mode: a platform in `separate` mode stores its own users (a home); a city in
  * `hybrid` mode keeps no accounts (its province does), so it is never a home; in `unified` mode
@@ -21,7 +23,7 @@
  */
 import type { Clock } from '../kernel/clock.ts';
 import { AppError, isAppError } from '../kernel/errors.ts';
-import { checkUrl, type Fetcher } from './fetcher.ts';
+import { checkUrl, type Fetcher, type UrlPolicy } from './fetcher.ts';
 import type { Resolver } from './resolver.ts';
 import type { Json } from './types.ts';
 import { sameEntity } from './validate.ts';
@@ -45,6 +47,11 @@ export interface PlatformEntry {
   trustAnchor: string;
   /** Expiry of its chain (seconds since epoch). */
   exp: number;
+  /**
+   * Its licence service (`federation_entity.yiwang_licence`, R-LI-3): the base of the status
+   * lists its licences name; null when it publishes none (or URLs the fetch policy refuses).
+   */
+  licence: { service: string; statusLists: string } | null;
 }
 
 export interface Directory {
@@ -90,7 +97,18 @@ export function regionCovers(platformRegion: string, code: string): boolean {
   return REGION.test(platformRegion) && REGION.test(code) && code.startsWith(regionPrefix(platformRegion));
 }
 
-function entryOf(entityId: string, trustAnchor: string, exp: number, metadata: Record<string, Record<string, Json>>): PlatformEntry | undefined {
+function licenceOf(fe: Record<string, Json>, policy: UrlPolicy): PlatformEntry['licence'] {
+  const l = isObject(fe.yiwang_licence) ? fe.yiwang_licence : {};
+  try {
+    const service = checkUrl(l.service, policy, 'endpoint').toString().replace(/\/+$/, '');
+    const statusLists = checkUrl(l.status_lists, policy, 'endpoint').toString();
+    return { service, statusLists: statusLists.endsWith('/') ? statusLists : `${statusLists}/` };
+  } catch {
+    return null;
+  }
+}
+
+function entryOf(entityId: string, trustAnchor: string, exp: number, metadata: Record<string, Record<string, Json>>, policy: UrlPolicy): PlatformEntry | undefined {
   const op = metadata.openid_provider;
   if (!op || typeof op.issuer !== 'string') return undefined;
   const fe = metadata.federation_entity ?? {};
@@ -104,6 +122,7 @@ function entryOf(entityId: string, trustAnchor: string, exp: number, metadata: R
     platformId: typeof p.id === 'string' && /^[a-z0-9][a-z0-9.-]{0,62}$/.test(p.id) ? p.id : null,
     tier, mode, region,
     home: !(tier === 'municipal' && mode === 'hybrid'),
+    licence: licenceOf(fe, policy),
   };
 }
 
@@ -146,7 +165,7 @@ export function createDirectory(o: DirectoryOptions): Directory {
         return; // not trusted (or not reachable now): not listed
       }
       until = Math.min(until, resolved.exp);
-      const entry = entryOf(resolved.entityId, resolved.trustAnchor, resolved.exp, resolved.metadata);
+      const entry = entryOf(resolved.entityId, resolved.trustAnchor, resolved.exp, resolved.metadata, o.fetcher.policy);
       if (entry) entries.push(entry);
       const list = resolved.metadata.federation_entity?.federation_list_endpoint;
       if (typeof list === 'string' && depth < maxDepth) {

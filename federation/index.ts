@@ -33,7 +33,7 @@ export type { Registry, Subordinate, SubordinateRecord } from './registry.ts';
 export { createFederationEntity, FEDERATION_PATHS } from './entity.ts';
 export type { FederationEntity, FederationEntityOptions } from './entity.ts';
 export { federationRouter } from './http.ts';
-export { federationFromConfig, parseTrustAnchors, urlPolicyFromConfig } from './config.ts';
+export { federationFromConfig, licenceServiceMetadata, parseTrustAnchors, urlPolicyFromConfig } from './config.ts';
 export type { FederationDeps } from './config.ts';
 export { FEDERATION_SCHEMA, FEDERATION_MIGRATIONS } from './migrations.ts';
 export { runFederation } from './cli.ts';

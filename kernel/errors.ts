@@ -139,6 +139,7 @@ export const ERROR_CODES = {
   LICENCE_UNSIGNED: { status: 400, description: 'The licence carries no signature (alg none or empty signature).' },
   LICENCE_BAD_SIGNATURE: { status: 400, description: 'The signature does not verify with the seal certificate\'s key.' },
   LICENCE_UNKNOWN_ISSUER: { status: 400, description: 'The certificate chain does not end at a trusted root.' },
+  LICENCE_OUTSIDE_FEDERATION: { status: 400, description: 'A federated licence service refuses the licence: its seal does not chain to the national root, or the platform that issued it is not a trusted member of the federation (its status list is not at the licence service a member publishes in its federation metadata, or is sealed under another platform\'s CA) (R-LI-3).' },
   LICENCE_BROKEN_CHAIN: { status: 400, description: 'The x5c chain is missing, unparsable, or a certificate is not signed by the next.' },
   LICENCE_CERT_NOT_VALID_AT_SIGNING: { status: 400, description: 'A certificate in the chain was not valid at the signing time.' },
   LICENCE_CERT_REVOKED: { status: 400, description: 'A certificate in the chain has been revoked.' },

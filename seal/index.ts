@@ -5,7 +5,8 @@
  */
 export type { CertifiedKey } from './certificates/types.ts';
 export { createRootCa } from './certificates/root.ts';
-export { issueCa } from './certificates/ca.ts';
+export { issueCa, certifyCaKey } from './certificates/ca.ts';
+export type { CaCertificateOptions } from './certificates/ca.ts';
 export { issueSealCertificate, certifySealKey } from './certificates/seal.ts';
 export type { SealCertificateOptions } from './certificates/seal.ts';
 export { issueTsaCertificate, certifyTsaKey } from './certificates/tsa.ts';
@@ -47,7 +48,7 @@ export { describeCertificate } from './chain/describe.ts';
 export type { CertificateDescription } from './chain/describe.ts';
 export type { RevocationCheck, RevocationRecord } from './chain/revocation.ts';
 export { NON_COMPROMISE_REASONS, readInvalidityDate, reasonName, revocationCutOff } from './chain/revocation.ts';
-export { acceptCertifiedChain, samePublicKey } from './chain/accept.ts';
+export { acceptCertifiedChain, acceptCertifiedCa, samePublicKey } from './chain/accept.ts';
 export type { AcceptedChain, CertifiedRole } from './chain/accept.ts';
 export { buildCsr, readCsr, CsrSyntaxError } from './x509/index.ts';
 export type { CertificateRequest } from './x509/index.ts';

@@ -69,8 +69,8 @@ describe('npm run tiers', () => {
     expect(tiers.platforms.map((p) => [p.id, p.tier, p.mode])).toEqual(TIERS.map((p) => [p.id, p.tier, p.mode]));
     expect(new Set(tiers.platforms.map((p) => p.mode))).toEqual(new Set(['separate', 'hybrid', 'unified']));
     for (const p of tiers.platforms) {
-      expect(Object.keys(p).sort()).toEqual(['entityId', 'gateway', 'id', 'issuer', 'mode', 'name', 'tier']);
-      for (const u of [p.entityId, p.issuer, p.gateway]) expect(u).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(Object.keys(p).sort()).toEqual(['entityId', 'gateway', 'id', 'issuer', 'licence', 'mode', 'name', 'tier']);
+      for (const u of [p.entityId, p.issuer, p.gateway, p.licence]) expect(u).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       // Each its own data directory (embedded database).
       expect(existsSync(join(dir, p.id, 'pglite'))).toBe(true);
     }
@@ -129,6 +129,17 @@ describe('npm run tiers', () => {
       const expected = [p.entityId];
       for (let up = plan.superior; up; up = TIERS.find((t) => t.id === up)!.superior) expected.push(byId.get(up)!.entityId);
       expect((await resolver.resolve(p.entityId)).path).toEqual(expected);
+    }
+  });
+
+  test('every platform trusts the national seal root only and publishes its licence service in its federation metadata (R-LI-3)', async () => {
+    const root = readFileSync(tiers.sealTrustAnchors, 'utf8');
+    const national = tiers.platforms.find((p) => p.id === 'national')!;
+    expect(await (await fetch(`${national.licence}/trust-bundle.pem`)).text()).toBe(root);
+    for (const p of tiers.platforms) {
+      expect(await (await fetch(`${p.licence}/trust-bundle.pem`)).text()).toBe(root);
+      const { claims } = decodeStatement(await (await fetch(`${p.entityId}/.well-known/openid-federation`)).text());
+      expect(claims.metadata?.federation_entity?.yiwang_licence).toEqual({ service: p.licence, status_lists: `${p.licence}/status/`, trust_bundle: `${p.licence}/trust-bundle.pem` });
     }
   });
 

@@ -52,6 +52,8 @@ export interface PlatformSpec extends TierPlatform {
   authorityHints: string[];
   /** The trust anchors it accepts (JSON), or `self` at the anchor. */
   trustAnchors: 'self' | Array<{ entityId: string; jwks: { keys: unknown[] } }>;
+  /** The national seal root (PEM file) its seal CA chains to (./seal.ts); none at the national platform. */
+  sealAnchors?: string;
 }
 
 /** What a platform process reports once every one of its services answers. */
@@ -64,6 +66,8 @@ export interface PlatformReady {
   services: Record<string, string>;
   /** Its federation public keys, for its superior's registry. */
   jwks: { keys: unknown[] };
+  /** Its seal CA's PKCS #10 request while the national root has not certified it (./seal.ts). */
+  sealCaRequest?: string | null;
 }
 
 /** A subordinate the superior registers (parent → superior's process). */
@@ -84,9 +88,13 @@ export interface TiersJsonPlatform {
   entityId: string;
   issuer: string;
   gateway: string;
+  /** Its licence service: `POST <licence>/verify`, the verify page `GET <licence>/verify`. */
+  licence: string;
 }
 
 export interface TiersJson {
   trustAnchor: string;
+  /** The national seal root every platform verifies licences with (PEM file; also `yiwang verify --trust`). */
+  sealTrustAnchors: string;
   platforms: TiersJsonPlatform[];
 }

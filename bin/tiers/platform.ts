@@ -17,6 +17,7 @@ import { isAppError } from '../../kernel/errors.ts';
 import { federationFromConfig, type FederationEntity, type Jwks } from '../../federation/index.ts';
 import { startPlatform, type Platform } from '../platform.ts';
 import { type PlatformReady, type PlatformSpec, type RegisterMessage } from './plan.ts';
+import { answerSealMessages, pendingSealCa, sealEnvironment } from './seal.ts';
 
 const HOST = '127.0.0.1';
 const send = (m: unknown) => new Promise<void>((ok) => (process.send ? process.send(m, () => ok()) : ok()));
@@ -51,6 +52,8 @@ function platformEnvironment(spec: PlatformSpec, ports: PlatformSpec['ports']): 
     ...(spec.trustAnchors === 'self' ? {} : { FEDERATION_TRUST_ANCHORS: JSON.stringify(spec.trustAnchors) }),
     // Cross-tier login (R-ID-12): a home's back-channel logout reaches the visiting IdP on the loopback address.
     IDP_OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
+    // Its seal CA under the national root (./seal.ts).
+    ...sealEnvironment(spec),
   };
 }
 
@@ -132,9 +135,11 @@ async function main(): Promise<void> {
         (e: unknown) => send({ type: 'failed', entityId: m.entityId, error: isAppError(e) ? `${e.code}: ${e.message}` : String(e) }),
       );
     });
+    answerSealMessages(deps, platform.config, send);
     const ready: PlatformReady = {
       type: 'ready', id: spec.id, entityId: entity.entityId, issuer, gateway: platform.services.gateway.url, services,
       jwks: await entity.keys.publicJwks() as PlatformReady['jwks'],
+      sealCaRequest: await pendingSealCa(deps, platform.config),
     };
     await send(ready);
   } catch (e) {

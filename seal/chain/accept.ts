@@ -15,6 +15,10 @@
  *     that issued it (`crls`, the CA's CRLs at hand)              SEAL_CHAIN_INVALID (LICENCE_CERT_REVOKED)
  *  7. a seal names the agency: organizationIdentifier = its
  *     credit code and O = its name                                SEAL_AGENCY_MISMATCH
+ *
+ * acceptCertifiedCa does the same for a platform's own seal CA certified by the national root
+ * (LICENCE_SEAL_MODE=subordinate, R-LI-3): step 3 is "a CA" (cA, keyCertSign, a pathLen that
+ * leaves room for the seals below it), step 7 does not apply.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AppError } from '../../kernel/errors.ts';
@@ -23,7 +27,9 @@ import { Rejection } from '../lib/rejection.ts';
 import { listedIn } from '../trust/crl.ts';
 import type { ParsedCrl } from '../x509/index.ts';
 import { loadCertificate, oneLineName, type ChainCertificate } from './certificate.ts';
+import { anchorPath } from './anchor.ts';
 import { checkRole } from './constraints.ts';
+import { checkLinks } from './links.ts';
 import { buildPath } from './path.ts';
 import { checkValidAt } from './validity.ts';
 
@@ -50,13 +56,9 @@ function asAppError(e: unknown, code: 'SEAL_CHAIN_INVALID' | 'SEAL_USAGE_INVALID
   throw e;
 }
 
-export function acceptCertifiedChain(o: {
-  pem: string; anchorsPem: readonly string[]; role: CertifiedRole; publicKey: KeyObject; now: Date;
-  agency?: { code: string; name: string } | undefined;
-  /** CRLs of the CAs (the licence service's imported ones): a certificate they list is refused. */
-  crls?: readonly ParsedCrl[] | undefined;
-}): AcceptedChain {
-  const blocks = (o.pem.match(BLOCK) ?? []).map((b) => `${b.replace(/\r\n/g, '\n')}\n`);
+/** Steps 1 and 2: the PEM blocks and their certificates, the first certifying `publicKey`. */
+function readOffered(pem: string, publicKey: KeyObject): { blocks: string[]; chain: ChainCertificate[] } {
+  const blocks = (pem.match(BLOCK) ?? []).map((b) => `${b.replace(/\r\n/g, '\n')}\n`);
   if (blocks.length === 0) throw new AppError('SEAL_CHAIN_INVALID', '没有证书（需要 PEM 格式的证书链）/ no certificate: a PEM certificate chain is required', { reason: 'LICENCE_BROKEN_CHAIN' });
   const chain = blocks.map((b, i) => {
     try {
@@ -65,10 +67,31 @@ export function acceptCertifiedChain(o: {
       throw new AppError('SEAL_CHAIN_INVALID', `第 ${i + 1} 个证书无法解析 / certificate ${i + 1} cannot be parsed`, { reason: 'LICENCE_BROKEN_CHAIN' });
     }
   });
-  const leaf = chain[0]!;
-  if (!samePublicKey(leaf.cert.publicKey, o.publicKey)) {
+  if (!samePublicKey(chain[0]!.cert.publicKey, publicKey)) {
     throw new AppError('SEAL_KEY_MISMATCH', '证书所含公钥不是本次申请的密钥 / the certificate does not certify the key of this request');
   }
+  return { blocks, chain };
+}
+
+/** Step 6: no certificate of the path listed in the CRL of its issuer. */
+function checkNotListed(path: readonly ChainCertificate[], crls: readonly ParsedCrl[]): void {
+  for (let i = 0; i + 1 < path.length; i++) {
+    const entry = listedIn(crls, path[i]!.cert, path[i + 1]!.cert);
+    if (entry) {
+      const who = oneLineName(path[i]!.cert.subject);
+      throw new AppError('SEAL_CHAIN_INVALID', `证书已被其CA吊销：${who}（${entry.revokedAt.toISOString()}）/ certificate revoked by its CA: ${who}`, { reason: 'LICENCE_CERT_REVOKED' });
+    }
+  }
+}
+
+export function acceptCertifiedChain(o: {
+  pem: string; anchorsPem: readonly string[]; role: CertifiedRole; publicKey: KeyObject; now: Date;
+  agency?: { code: string; name: string } | undefined;
+  /** CRLs of the CAs (the licence service's imported ones): a certificate they list is refused. */
+  crls?: readonly ParsedCrl[] | undefined;
+}): AcceptedChain {
+  const { blocks, chain } = readOffered(o.pem, o.publicKey);
+  const leaf = chain[0]!;
   const purpose = o.role === 'seal' ? OID_KP_DOCUMENT_SIGNING : OID_KP_TIME_STAMPING;
   try {
     checkRole(leaf, 0, purpose);
@@ -82,13 +105,7 @@ export function acceptCertifiedChain(o: {
   } catch (e) {
     return asAppError(e, 'SEAL_CHAIN_INVALID');
   }
-  for (let i = 0; i + 1 < path.length; i++) {
-    const entry = listedIn(o.crls ?? [], path[i]!.cert, path[i + 1]!.cert);
-    if (entry) {
-      const who = oneLineName(path[i]!.cert.subject);
-      throw new AppError('SEAL_CHAIN_INVALID', `证书已被其CA吊销：${who}（${entry.revokedAt.toISOString()}）/ certificate revoked by its CA: ${who}`, { reason: 'LICENCE_CERT_REVOKED' });
-    }
-  }
+  checkNotListed(path, o.crls ?? []);
   if (o.agency) {
     const { organizationIdentifier: code, organization: name } = leaf.profile;
     if (code !== o.agency.code || name !== o.agency.name) {
@@ -97,5 +114,30 @@ export function acceptCertifiedChain(o: {
         { expected: o.agency.code, found: code });
     }
   }
+  return { chainPem: blocks, path };
+}
+
+/** A platform's seal CA (its own key, certified by a superior CA): the chain, CA first, and its path to an anchor. */
+export function acceptCertifiedCa(o: {
+  pem: string; anchorsPem: readonly string[]; publicKey: KeyObject; now: Date; crls?: readonly ParsedCrl[] | undefined;
+}): AcceptedChain {
+  const { blocks, chain } = readOffered(o.pem, o.publicKey);
+  try {
+    // The offered CA must still be able to certify one level of seals below it.
+    chain.forEach((c, i) => checkRole(c, i + 1));
+  } catch (e) {
+    asAppError(e, 'SEAL_USAGE_INVALID');
+  }
+  let path: ChainCertificate[];
+  try {
+    checkLinks(chain);
+    path = anchorPath(chain, o.anchorsPem.map((p) => loadCertificate(p)));
+    if (path.length === 1) throw new AppError('SEAL_CHAIN_INVALID', '提交的是信任根本身，不是其签发的CA / that is the trust anchor itself, not a CA it certified', { reason: 'LICENCE_UNKNOWN_ISSUER' });
+    for (let i = chain.length; i < path.length; i++) checkRole(path[i]!, i + 1);
+    checkValidAt(path, o.now);
+  } catch (e) {
+    return asAppError(e, 'SEAL_CHAIN_INVALID');
+  }
+  checkNotListed(path, o.crls ?? []);
   return { chainPem: blocks, path };
 }

@@ -5,7 +5,7 @@
  * and the trust bundle verifiers install. Each action is a small function below, listed in
  * ACTIONS; keys go through the KeyStore interface (files encrypted under KEY_PASSPHRASE).
  *
- * With `--csr` a seal or TSA certificate certifies the key of the licence service's request
+ * With `--csr` a seal, TSA or CA certificate certifies the key of the licence service's request
  * (./request.ts): the private key stays in the service's key store, the record says so
  * (`keyHeldElsewhere`) and the chain is written for the service to install.
  *
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import type { CertifiedKey } from '../certificates/types.ts';
 import { createRootCa } from '../certificates/root.ts';
-import { issueCa } from '../certificates/ca.ts';
+import { certifyCaKey, issueCa } from '../certificates/ca.ts';
 import { certifySealKey, issueSealCertificate } from '../certificates/seal.ts';
 import { certifyTsaKey, issueTsaCertificate } from '../certificates/tsa.ts';
 import { describeCertificate } from '../chain/describe.ts';
@@ -42,7 +42,8 @@ the platform timestamp authority). Private keys are encrypted with $KEY_PASSPHRA
 操作 / Actions:
   init-root      --name <CN> [--org <O>] [--years 20]                 创建国家根CA / create the national root
   issue-ca       --parent <id> --name <CN> --region <GB/T 2260> [--org <O>] [--years 10] [--path-len 0]
-                                                                      签发省级CA / issue a provincial CA
+                 [--csr <req.pem> [--out <chain.pem>]]                签发省级CA / issue a provincial CA
+                                                                      (--csr: 平台印章CA申请 a platform's seal CA request)
   issue-seal     --ca <id> --agency-name <名称> --agency-code <统一社会信用代码> --seal-name <印章名称>
                  --image <png|jpg> [--years 5] [--csr <req.pem> [--out <chain.pem>]]
                                                                       签发机构印章证书 / issue an agency seal certificate
@@ -191,11 +192,15 @@ const ACTIONS: Record<string, (c: Ctx) => Promise<number>> = {
     const parent = find(index, need(c.v, 'parent'), ['root', 'ca']);
     const region = need(c.v, 'region');
     if (!/^\d{6}$/.test(region)) throw new AppError('BAD_INPUT', '--region 须为6位行政区划代码 / --region must be a 6-digit GB/T 2260 code', { option: 'region' });
-    const ca = issueCa(await certified(c, parent), {
+    // With --csr: another platform's seal CA (LICENCE_SEAL_MODE=subordinate), whose key stays there.
+    const request = c.v.csr ? readRequestFile(c.io.cwd, c.v.csr as string) : null;
+    const o = {
       commonName: need(c.v, 'name'), organization: c.v.org as string | undefined, regionCode: region, now: c.now,
       years: int(c.v, 'years', 10), pathLen: int(c.v, 'path-len', 0), crlUrl: crlUrlFor(c, parent.id),
-    });
-    return announce(c, await save(c, index, 'ca', parent.id, ca, { regionCode: region }));
+    };
+    const issuer = await certified(c, parent);
+    const ca = request ? { certPem: certifyCaKey(issuer, { ...o, publicKey: request.publicKey }), privateKey: null } : issueCa(issuer, o);
+    return announce(c, await save(c, index, 'ca', parent.id, ca, { regionCode: region, ...(request ? { keyHeldElsewhere: true } : {}) }));
   },
 
   async 'issue-seal'(c) {

@@ -69,6 +69,21 @@ describe('licence.status issuance', () => {
   });
 });
 
+describe('licence.status after LICENCE_PUBLIC_URL changed', () => {
+  test('a list sealed under the old URL is sealed again under the new one, not served with another list\'s id (R-LI-3)', async () => {
+    const { sealedStatusList } = await import('./status.ts');
+    const { createTrustStore } = await import('./trust.ts');
+    const trust = createTrustStore({ db: f.db, passphrase: f.deps.secrets.keyPassphrase, clock: f.deps.clock });
+    const at = (base: string) => sealedStatusList(f.db, trust, { agencyCode: HZ_SAMR.code, purpose: 'revocation', base, ttlMs: TTL_SECONDS * 1000, now: new Date() });
+    const old = (await at(f.deps.config.LICENCE_PUBLIC_URL))!;
+    const moved = (await at('http://127.0.0.1:1/moved'))!;
+    expect(claims(old.jws).id).toBe(`${f.deps.config.LICENCE_PUBLIC_URL}/status/${HZ_SAMR.code}/revocation`);
+    expect(claims(moved.jws).id).toBe(`http://127.0.0.1:1/moved/status/${HZ_SAMR.code}/revocation`);
+    expect(claims((await at('http://127.0.0.1:1/moved'))!.jws).validFrom).toBe(claims(moved.jws).validFrom);
+    expect(claims((await at(f.deps.config.LICENCE_PUBLIC_URL))!.jws).id).toBe(claims(old.jws).id);
+  });
+});
+
 describe('licence.status changes', () => {
   test('suspend → LICENCE_SUSPENDED, reinstate → valid, revoke → LICENCE_REVOKED; each audited with its reason', async () => {
     expect((await verify(lic.credential)).valid).toBe(true);

@@ -245,4 +245,17 @@ alter table certificates add column crl_number bigint not null default 0;
     id: '009_outbox_acks',
     sql: EVENT_ACK_SQL,
   },
+  {
+    // A platform's seal CA certified by the national root (LICENCE_SEAL_MODE=subordinate, R-LI-3):
+    // its key and PKCS #10 request wait in seal_requests (role 'ca') until the certified chain is
+    // installed; the request, the installation and each CA the national root certifies for another
+    // platform are in the seal audit.
+    id: '010_subordinate_ca',
+    sql: `
+alter table seal_requests drop constraint seal_requests_role_check;
+alter table seal_requests add constraint seal_requests_role_check check (role in ('seal', 'tsa', 'ca'));
+alter table seal_audit drop constraint seal_audit_role_check;
+alter table seal_audit add constraint seal_audit_role_check check (role in ('seal', 'tsa', 'ca'));
+`,
+  },
 ];

@@ -20,7 +20,8 @@ export const SYSTEM_ACTOR: SealActor = { id: 'system', name: '系统 / system', 
 
 export interface SealAuditEntry {
   action: SealAuditAction;
-  role: SealRole;
+  /** `ca`: the platform's seal CA (LICENCE_SEAL_MODE=subordinate), or one the national root certified for another platform. */
+  role: SealRole | 'ca';
   agencyCode: string | null;
   certificateId?: string | null | undefined;
   requestId?: string | null | undefined;

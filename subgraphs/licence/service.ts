@@ -3,7 +3,8 @@
  * issues sealed licences, the outbox relay for `licence.issued`, `/graphql`, the public
  * `GET /trust-bundle.pem`, status lists, `POST /verify` and the verify page, the internal
  * licence check for the case service, and seal administration (requests for an outside CA,
- * installation, revocation: ./seal-admin.ts; the outside CA's CRLs: ./crl-import.ts).
+ * installation, revocation: ./seal-admin.ts; the outside CA's CRLs: ./crl-import.ts), and, in a
+ * federation, the members whose licences it recognises (./federation-members.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,7 +15,7 @@ import { serveSubgraph } from '../../kernel/subgraph.ts';
 import { failedForNow, startConsumer, startOutboxRelay, type Runner } from '../../kernel/events.ts';
 import type { Deps, RunningService, ServiceFactory, StartOptions } from '../../kernel/service.ts';
 import { LICENCE_SCHEMA, migrations } from './migrations.ts';
-import { createTrustStore, readConfiguredAnchors } from './trust.ts';
+import { createTrustStore, installConfiguredCa, readConfiguredAnchors, sealCaSubject } from './trust.ts';
 import type { SealAdmin } from './seal-admin.ts';
 import { createCrlImports } from './crl-import.ts';
 import type { KeyStore } from '../../seal/index.ts';
@@ -23,6 +24,7 @@ import { handleCaseEvent, prepareCaseEvent } from './issue.ts';
 import { mountLicenceRoutes } from './http-routes.ts';
 import { resolvers, type LicenceContext } from './resolvers.ts';
 import { serviceStatusLists } from './status.ts';
+import { federationMembers } from './federation-members.ts';
 import { createVerify } from './verify-answer.ts';
 import { mountInternalCheck } from './internal-check.ts';
 import { mountPresentationRoutes } from './presentation-routes.ts';
@@ -48,9 +50,10 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     const externalAnchors = readConfiguredAnchors(config.LICENCE_TRUST_ANCHORS);
     const trust = createTrustStore({
       db, passphrase: deps.secrets.keyPassphrase, clock, keyStore: options.keyStore, crlBase: config.LICENCE_PUBLIC_URL,
-      mode: config.LICENCE_SEAL_MODE, externalAnchors,
+      mode: config.LICENCE_SEAL_MODE, externalAnchors, caSubject: sealCaSubject(config),
     });
     const anchorsPem = await trust.ensureHierarchy();
+    await installConfiguredCa(trust, config);
     // Embedded set-up: the CLI verifies against this file (nothing secret in it).
     if (!config.DATABASE_URL) {
       const dir = resolve(config.DATA_DIR);
@@ -59,9 +62,13 @@ export function licenceServiceFactory(options: LicenceServiceOptions = {}): Serv
     }
     const statusBase = config.LICENCE_PUBLIC_URL;
     const statusTtlMs = config.STATUS_LIST_TTL_SECONDS * 1000;
-    const statusLists = serviceStatusLists({ db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now() });
+    // A platform of a federation recognises the licences of its members only (R-LI-3).
+    const members = federationMembers({ config, clock, cache });
+    const statusLists = serviceStatusLists({
+      db, trust, base: statusBase, ttlMs: statusTtlMs, now: () => clock.now(), members, refreshMs: config.LICENCE_STATUS_REFRESH_SECONDS * 1000,
+    });
     const crls = createCrlImports({ db, publicBase: statusBase, externalAnchorsPem: externalAnchors });
-    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q), publicBase: statusBase });
+    const verify = createVerify({ db, anchorsPem, trust, clock, statusLists, crls: (q) => crls.current(q), publicBase: statusBase, federated: members !== null });
     const sealAdmin: SealAdmin = { db, trust, clock, anchorsPem, crls, operatorAgency: config.LICENCE_OPERATOR_AGENCY, publicBase: statusBase };
     const directory = options.directory ?? idpAccountDirectory({ baseUrl: config.IDP_INTERNAL_URL, key: deps.internalKey, clock });
 

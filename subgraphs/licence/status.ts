@@ -21,6 +21,7 @@ import {
 import { fetchLimited, loadAnchors, readStatusList, type ChainCertificate } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import type { TrustStore } from './trust.ts';
+import type { FederationMembers } from './federation-members.ts';
 
 export const STATUS_PURPOSES: readonly StatusPurpose[] = ['revocation', 'suspension'];
 export type LicenceState = 'active' | 'suspended' | 'revoked';
@@ -125,10 +126,11 @@ export async function sealedStatusList(
     `select signed, (signed_version = version and signed_valid_until > $3) as fresh from ${S}.status_lists where agency_code = $1 and purpose = $2`,
     [o.agencyCode, o.purpose, new Date(o.now.getTime() + o.ttlMs / 2)]);
   if (!peek[0]) return null;
-  if (peek[0].fresh && peek[0].signed) {
-    const until = (JSON.parse(Buffer.from(peek[0].signed.split('.')[1] ?? '', 'base64url').toString()) as { validUntil: string }).validUntil;
-    return { jws: peek[0].signed, validUntil: new Date(until) };
-  }
+  const url = statusListUrl(o.base, o.agencyCode, o.purpose);
+  // A list sealed under another public URL (LICENCE_PUBLIC_URL changed since) names another list: sealed again.
+  const current = (signed: string | null) => (signed ? JSON.parse(Buffer.from(signed.split('.')[1] ?? '', 'base64url').toString()) as { validUntil: string; id: string } : null);
+  const peeked = current(peek[0].signed);
+  if (peek[0].fresh && peeked?.id === url) return { jws: peek[0].signed!, validUntil: new Date(peeked.validUntil) };
   return db.tx(async (q) => {
     const { rows: named } = await q.query<{ agency_name: string }>(`select agency_name from ${S}.status_lists where agency_code = $1 and purpose = $2`, [o.agencyCode, o.purpose]);
     if (!named[0]) return null;
@@ -139,11 +141,11 @@ export async function sealedStatusList(
       `select * from ${S}.status_lists where agency_code = $1 and purpose = $2 for update`, [o.agencyCode, o.purpose]);
     const row = rows[0]!;
     const until = row.signed_valid_until ? new Date(row.signed_valid_until) : null;
-    if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2) {
+    if (row.signed && row.signed_version === row.version && until && until.getTime() - o.now.getTime() > o.ttlMs / 2 && current(row.signed)?.id === url) {
       return { jws: row.signed, validUntil: until };
     }
     const credential = buildStatusListCredential({
-      url: statusListUrl(o.base, o.agencyCode, o.purpose), issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
+      url, issuer: { id: issuerId(o.agencyCode), name: row.agency_name },
       purpose: o.purpose, bits: Buffer.from(row.bits), now: o.now, ttlMs: o.ttlMs,
     });
     const jws = await signStatusList(credential, { privateKey: seal.privateKey, chainPem: seal.chainPem }, o.now);
@@ -172,30 +174,52 @@ function claimedList(jws: string): { purpose: StatusPurpose; issuerCode: string 
   }
 }
 
+/** What one verification learns from the lists it asks for (./verify-answer.ts). */
+export interface StatusListUse {
+  /** The licence names a list outside every trusted member's status-list base (federated service). */
+  outside(url: string): void;
+  /** Another platform's list, as verified and used. */
+  remote(url: string, jws: string): void;
+}
+
+export interface ServiceStatusLists extends StatusListSource {
+  get(url: string, use?: StatusListUse): Promise<string | null>;
+}
+
 /**
  * Status lists for the service's own /verify: this service's lists straight from the database;
- * other services' lists (a licence of another province) fetched over HTTP (size limit, timeout,
- * no redirects) and kept in a bounded memory until they expire. Only reached after the
- * licence's seal chain verified, so the URLs come from trusted issuers; even so an answer is
- * kept only once it verified as a sealed list of the agency it names under this platform's
- * root (its validUntil is read from the verified payload), and a bad answer never replaces a
- * good copy (a list URL comes from the licence, so an answer proves nothing until it verifies). checkStatus verifies again against the licence's own entry.
+ * other platforms' lists (a licence of another city or province) fetched over HTTP (size limit,
+ * timeout, no redirects) and kept in a bounded memory. Only reached after the licence's seal
+ * chain verified, so the URLs come from trusted issuers; a federated service (`members`)
+ * fetches only from a member's published status-list base (R-LI-3). An answer is kept only once
+ * it verified as a sealed list of the agency it names under this platform's anchors (its
+ * validUntil read from the verified payload), and neither a bad answer nor an older list
+ * replaces a good copy. checkStatus verifies again against the licence's own entry.
+ *
+ * Freshness: a copy is used as is for `refreshMs` after it was fetched (LICENCE_STATUS_REFRESH_SECONDS),
+ * then fetched again; when that fails — the issuing platform or the federation cannot be
+ * reached — the copy keeps serving until its own validUntil (offline verification).
  */
 export function serviceStatusLists(o: {
   db: Db; trust: TrustStore; base: string; ttlMs: number; now: () => Date; fetch?: typeof fetch; maxBytes?: number; remoteLimit?: number;
-}): StatusListSource {
-  const remote = new Map<string, { jws: string; until: number }>();
+  /** The federation's members (./federation-members.ts): other platforms' lists are fetched only from their published bases. */
+  members?: FederationMembers | null | undefined;
+  /** How long a fetched copy is used before it is fetched again (milliseconds; default 60 s; 0: every time). */
+  refreshMs?: number | undefined;
+}): ServiceStatusLists {
+  const remote = new Map<string, { jws: string; until: number; from: number; fetchedAt: number }>();
   const doFetch = o.fetch ?? fetch;
   const own = o.base.replace(/\/$/, '');
+  const refreshMs = o.refreshMs ?? 60_000;
   let anchors: Promise<ChainCertificate[]> | undefined;
   const anchorsNow = () => (anchors ??= o.trust.ensureHierarchy().then((pems) => loadAnchors(pems)));
-  const remember = (url: string, v: { jws: string; until: number }) => {
+  const remember = (url: string, v: { jws: string; until: number; from: number; fetchedAt: number }) => {
     remote.delete(url);
     remote.set(url, v);
     while (remote.size > (o.remoteLimit ?? REMOTE_LIST_LIMIT)) remote.delete(remote.keys().next().value!);
   };
   return {
-    async get(url) {
+    async get(url, use) {
       const m = LIST_PATH.exec(url);
       if (url.startsWith(`${own}/status/`) && m) {
         try {
@@ -208,23 +232,40 @@ export function serviceStatusLists(o: {
           throw e;
         }
       }
+      const now = o.now().getTime();
       const hit = remote.get(url);
-      if (hit && hit.until > o.now().getTime()) {
+      // Every remote list handed out is reported, so the caller can tie it to the licence's CA.
+      const give = (jws: string | undefined): string | null => {
+        if (jws) use?.remote(url, jws);
+        return jws ?? null;
+      };
+      const cached = () => give(hit?.jws);
+      if (hit && hit.until > now && now - hit.fetchedAt < refreshMs) {
         remember(url, hit);
-        return hit.jws;
+        return cached();
       }
       if (!/^https?:\/\//.test(url)) return null;
+      // A federated service fetches only from a member's published base.
+      const member = o.members ? await o.members.memberFor(url) : null;
+      if (member === 'outside') {
+        use?.outside(url);
+        return null;
+      }
+      if (member === 'unreachable') return cached();
       try {
         const jws = (await fetchLimited(doFetch, url, { accept: 'application/vc+jwt', timeoutMs: 5000, ...(o.maxBytes ? { maxBytes: o.maxBytes } : {}) })).toString('utf8').trim();
         const claimed = claimedList(jws);
-        if (!claimed) return hit?.jws ?? null;
+        if (!claimed) return cached();
         const entry: StatusEntry = { id: `${url}#0`, type: 'BitstringStatusListEntry', statusPurpose: claimed.purpose, statusListIndex: '0', statusListCredential: url };
         await readStatusList(jws, entry, claimed.issuerCode, await anchorsNow(), o.now(), (s, i) => o.trust.isRevoked(s, i));
-        const { validUntil } = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { validUntil: string };
-        remember(url, { jws, until: Date.parse(validUntil) });
-        return jws;
+        const { validUntil, validFrom } = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString()) as { validUntil: string; validFrom: string };
+        const from = Date.parse(validFrom);
+        // An older list than the copy at hand (replayed) does not replace it.
+        if (hit && hit.from > from) return cached();
+        remember(url, { jws, until: Date.parse(validUntil), from, fetchedAt: now });
+        return give(jws);
       } catch {
-        return hit?.jws ?? null;
+        return cached();
       }
     },
   };

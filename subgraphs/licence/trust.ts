@@ -11,25 +11,37 @@
  *   expired or was revoked (under a per-agency advisory lock); a new TSA likewise. Each
  *   certificate names the CRL distribution point `<LICENCE_PUBLIC_URL>/crl/<issuing CA id>.crl`.
  *
+ * subordinate (a platform of the federation, R-LI-3):
+ *   national root (LICENCE_TRUST_ANCHORS) ──► this platform's seal CA ──► one seal per agency
+ *                                                                └──► platform TSA
+ *   The service makes its CA's key pair and a PKCS #10 request on the first start (caRequest);
+ *   the national root certifies it (`yiwang seal issue-ca --csr`, or the national platform's
+ *   licence service in `npm run tiers`: certifySubordinateCa) and the chain is installed
+ *   (installCa, from LICENCE_SEAL_CA_CHAIN). Until then nothing can be sealed (SEAL_NOT_FOUND);
+ *   afterwards agency seals and the TSA are issued under that CA as in platform mode, and every
+ *   licence's x5c ends at the national root, so any platform verifies it with only that root.
+ *
  * external (production):
  *   nothing is self-issued. Seal and TSA certificates come from an outside CA (the province's
  *   offline `yiwang seal`): the service makes the key pair and a PKCS #10 request, the CA
  *   certifies it, staff install the chain (./seal-admin.ts). An agency without an installed,
  *   valid, unrevoked seal gets SEAL_NOT_FOUND; so does issuance without a TSA.
  *
- * In both modes the trust anchors are the service's own root (platform) plus the configured
+ * In every mode the trust anchors are the service's own root (platform) plus the configured
  * LICENCE_TRUST_ANCHORS, and installed certificates are used like self-issued ones (the newest
  * valid one of an agency signs). Private keys are kept encrypted (KEY_PASSPHRASE) — or, with a
  * KeyStore (HSM, KMS), kept there — and decrypted on first use into this instance's memory only.
  */
-import { randomUUID, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from '../../kernel/config.ts';
 import type { Db, Queryable } from '../../kernel/db.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { AppError, isAppError } from '../../kernel/errors.ts';
 import {
-  buildCrl, createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa, issueSealCertificate, issueTsaCertificate,
-  readTrustBundle, type CertifiedKey, type CrlReason, type KeyStore, type RevocationRecord, type Timestamper,
+  acceptCertifiedCa, buildCrl, buildCsr, certifyCaKey, createRootCa, createTimestamper, decryptPrivateKey, describeCertificate, encryptPrivateKey, issueCa,
+  issueSealCertificate, issueTsaCertificate, readCsr, readTrustBundle, type CertifiedKey, type CrlReason, type KeyStore, type RevocationRecord, type Timestamper,
 } from '../../seal/index.ts';
 import { LICENCE_SCHEMA as S } from './migrations.ts';
 import { recordSealAct, SYSTEM_ACTOR } from './seal-audit.ts';
@@ -44,7 +56,7 @@ export const TSA_NAME = '国家政务服务平台时间戳服务（演示）';
 /** Years: the root outlives every CA it certifies, each CA every seal (validity is cut at the issuer's end anyway). */
 const ROOT_YEARS = 20, CA_YEARS = 10, SEAL_YEARS = 5;
 
-export type SealMode = 'platform' | 'external';
+export type SealMode = 'platform' | 'subordinate' | 'external';
 type Role = 'root' | 'ca' | 'seal' | 'tsa';
 
 export interface CertRow {
@@ -83,6 +95,23 @@ export interface TrustStore {
   crl(caId: string): Promise<string | null>;
   /** Keep a new private key (encrypted in the row, or in the KeyStore); returns the key_pem column's value. */
   storeKey(id: string, key: KeyObject): Promise<string>;
+  /**
+   * Subordinate mode: the PKCS #10 request (PEM) of this platform's seal CA while none is
+   * installed (made on the first call, kept until its chain is installed); null once one is.
+   */
+  caRequest(): Promise<string | null>;
+  /**
+   * Subordinate mode: install the certified chain (CA certificate for the pending request first,
+   * then its issuers) — checked like any installed chain (seal/chain/accept.ts acceptCertifiedCa:
+   * SEAL_KEY_MISMATCH, SEAL_USAGE_INVALID, SEAL_CHAIN_INVALID); CONFLICT without a pending request.
+   */
+  installCa(chainPem: string): Promise<void>;
+  /**
+   * Platform mode (the national platform): certify another platform's seal CA request with this
+   * service's root (pathLenConstraint 0: it certifies seals and its TSA, no CA below it);
+   * returns its chain (PEM, CA certificate then root). Audited as `issue` of role `ca`.
+   */
+  certifySubordinateCa(csrPem: string, o: { commonName?: string | undefined; regionCode?: string | undefined }): Promise<string>;
 }
 
 /** How long a published CRL is current (nextUpdate): verifiers refetch it at least this often. */
@@ -117,6 +146,38 @@ export function readConfiguredAnchors(file: string | undefined): string[] {
   return pems;
 }
 
+/** Subordinate mode: what the platform's seal CA request asks for (LICENCE_SEAL_CA_NAME, IDP_PLATFORM_REGION). */
+export function sealCaSubject(config: Config): { commonName: string; regionCode?: string | undefined } {
+  return { commonName: config.LICENCE_SEAL_CA_NAME ?? `政务服务电子印章CA（${config.IDP_PLATFORM_ID}）`, regionCode: config.IDP_PLATFORM_REGION };
+}
+
+/** The file the pending seal CA request is written to, for the operator to take to the national CA. */
+export const CA_REQUEST_FILE = 'seal-ca-request.pem';
+
+/**
+ * Subordinate mode at start: while no seal CA is installed, write its request to
+ * `<DATA_DIR>/seal-ca-request.pem` and install LICENCE_SEAL_CA_CHAIN when it is configured (a
+ * chain that is refused stops the service with its code: the operator gave the wrong file).
+ */
+export async function installConfiguredCa(trust: TrustStore, config: Config): Promise<void> {
+  if (trust.mode !== 'subordinate') return;
+  const csr = await trust.caRequest();
+  if (!csr) return;
+  if (config.LICENCE_SEAL_CA_CHAIN) {
+    let chain: string;
+    try {
+      chain = readFileSync(config.LICENCE_SEAL_CA_CHAIN, 'utf8');
+    } catch {
+      throw new AppError('CONFIG_INVALID', `LICENCE_SEAL_CA_CHAIN: cannot read ${config.LICENCE_SEAL_CA_CHAIN}`);
+    }
+    await trust.installCa(chain);
+    return;
+  }
+  const dir = resolve(config.DATA_DIR);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, CA_REQUEST_FILE), csr);
+}
+
 /**
  * Private keys: by default encrypted PKCS#8 in the certificates row (KEY_PASSPHRASE); with a
  * `keyStore` (seal/keys/store.ts KeyStore — an HSM or cloud KMS adapter) the key goes there
@@ -129,6 +190,8 @@ export function createTrustStore(o: {
   mode?: SealMode | undefined;
   /** LICENCE_TRUST_ANCHORS, read (readConfiguredAnchors). */
   externalAnchors?: readonly string[] | undefined;
+  /** Subordinate mode: the subject the seal CA request asks for. */
+  caSubject?: { commonName: string; organization?: string | undefined; regionCode?: string | undefined } | undefined;
 }): TrustStore {
   const mode = o.mode ?? 'platform';
   const keys = new Map<string, KeyObject>(); // certificate id → decrypted key, this instance only
@@ -196,14 +259,26 @@ export function createTrustStore(o: {
   }
 
   async function walkChain(q: Queryable, leaf: CertRow): Promise<string[]> {
-    if (leaf.chain_pem !== null) return [leaf.cert_pem, ...readTrustBundle(leaf.chain_pem)];
     const out = [leaf.cert_pem];
     let c = leaf;
     while (c.issuer_id && out.length < 5) {
       c = await byId(q, c.issuer_id);
       out.push(c.cert_pem);
     }
+    // An installed certificate (an outside CA's seal, or this platform's CA certified by the
+    // national root) carries its issuers as installed: the chain goes on with them.
+    if (c.chain_pem !== null) out.push(...readTrustBundle(c.chain_pem));
     return out;
+  }
+
+  const caNotCertified = () => new AppError('SEAL_NOT_FOUND',
+    '本平台的印章CA尚未经国家根证书签发（请提交证书申请并安装证书链）/ this platform\'s seal CA is not certified by the national root yet '
+    + '(LICENCE_SEAL_MODE=subordinate: have the request certified, install the chain with LICENCE_SEAL_CA_CHAIN)');
+
+  async function pendingCaRequest(q: Queryable): Promise<{ id: string; csr_pem: string; key_pem: string } | null> {
+    const { rows } = await q.query<{ id: string; csr_pem: string; key_pem: string }>(
+      `select id, csr_pem, key_pem from ${S}.seal_requests where role = 'ca' and state = 'pending' order by requested_at desc limit 1`);
+    return rows[0] ?? null;
   }
 
   const notInstalled = (what: string) => new AppError('SEAL_NOT_FOUND',
@@ -216,6 +291,10 @@ export function createTrustStore(o: {
     async ensureHierarchy() {
       const external = [...(o.externalAnchors ?? [])];
       if (mode === 'external') return external;
+      if (mode === 'subordinate') {
+        await store.caRequest();
+        return external;
+      }
       const rootPem = await o.db.tx(async (q) => {
         await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.trust']);
         const now = o.clock.now();
@@ -243,10 +322,14 @@ export function createTrustStore(o: {
         await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.tsa']);
         tsa = await usable(q, 'tsa', now);
         if (!tsa) {
-          const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where role = 'root' and status = 'active' order by not_after desc limit 1`);
-          if (!rows[0]) throw new AppError('SEAL_NOT_FOUND', '未初始化根证书 / the root is not set up');
+          // Platform mode: the root certifies the TSA; subordinate mode: this platform's CA.
+          const { rows } = mode === 'subordinate'
+            ? { rows: [await usable(q, 'ca', now)].filter((r): r is CertRow => r !== null) }
+            : await q.query<CertRow>(`select * from ${S}.certificates where role = 'root' and status = 'active' order by not_after desc limit 1`);
+          if (!rows[0]) throw mode === 'subordinate' ? caNotCertified() : new AppError('SEAL_NOT_FOUND', '未初始化根证书 / the root is not set up');
           tsa = await insert(q, 'tsa', rows[0].id, null, issueTsaCertificate(await certified(rows[0]), {
-            commonName: TSA_NAME, organization: ROOT_ORGANIZATION, now, years: CA_YEARS, crlUrl: cdp(rows[0].id),
+            commonName: TSA_NAME, organization: mode === 'subordinate' ? describeCertificate(rows[0].cert_pem).organization ?? undefined : ROOT_ORGANIZATION,
+            now, years: CA_YEARS, crlUrl: cdp(rows[0].id),
           }));
           await recordSealAct(q, SYSTEM_ACTOR, { action: 'issue', role: 'tsa', agencyCode: null, certificateId: tsa.id, details: { serialHex: tsa.serial_hex } }, now);
         }
@@ -273,7 +356,7 @@ export function createTrustStore(o: {
       }
       if (!seal) {
         const ca = await usable(q, 'ca', now);
-        if (!ca) throw new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
+        if (!ca) throw mode === 'subordinate' ? caNotCertified() : new AppError('SEAL_NOT_FOUND', '未初始化印章CA / the seal CA is not set up');
         // The agency's seal image (a generated round seal for the demo), stored with the
         // certificate that carries its SHA-256 (so only the certified impression is ever shown).
         const sealImage = renderSealPng(agency.name, SEAL_PURPOSE);
@@ -327,6 +410,78 @@ export function createTrustStore(o: {
     },
 
     storeKey,
+
+    async caRequest() {
+      if (mode !== 'subordinate') return null;
+      return o.db.tx(async (q) => {
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.trust']);
+        if (await usable(q, 'ca', o.clock.now())) return null;
+        const pending = await pendingCaRequest(q);
+        if (pending) return pending.csr_pem;
+        const subject = o.caSubject ?? { commonName: '政务服务电子印章CA' };
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+        const csr = buildCsr({ subject, privateKey });
+        const id = randomUUID();
+        const now = o.clock.now();
+        await q.query(
+          `insert into ${S}.seal_requests (id, role, subject_name, csr_pem, key_pem, requested_at, requested_by) values ($1, 'ca', $2, $3, $4, $5, $6)`,
+          [id, subject.commonName, csr, await storeKey(id, privateKey), now, SYSTEM_ACTOR.name]);
+        await recordSealAct(q, SYSTEM_ACTOR, { action: 'request', role: 'ca', agencyCode: null, requestId: id, details: { subject: subject.commonName } }, now);
+        return csr;
+      });
+    },
+
+    async installCa(chainPem) {
+      if (mode !== 'subordinate') throw new AppError('CONFLICT', '仅 LICENCE_SEAL_MODE=subordinate 安装本平台印章CA / only a subordinate platform installs its seal CA');
+      await o.db.tx(async (q) => {
+        await q.query('select pg_advisory_xact_lock(hashtext($1))', ['yiwang.licence.trust']);
+        const req = await pendingCaRequest(q);
+        if (!req) throw new AppError('CONFLICT', '没有待安装的印章CA申请 / no seal CA request is waiting for its certificate');
+        const now = o.clock.now();
+        const accepted = acceptCertifiedCa({ pem: chainPem, anchorsPem: o.externalAnchors ?? [], publicKey: readCsr(req.csr_pem).publicKey, now });
+        const [leafPem, ...issuers] = accepted.chainPem as [string, ...string[]];
+        // x5c carries the issuers up to the anchor: the anchor itself is added when it was not given.
+        const anchorPem = accepted.path.at(-1)!.cert.toString();
+        const above = issuers.length > 0 ? issuers : [anchorPem];
+        const d = describeCertificate(leafPem);
+        const id = randomUUID();
+        await q.query(
+          `insert into ${S}.certificates (id, role, agency_code, issuer_id, serial_hex, subject, issuer_dn, cert_pem, key_pem, not_before, not_after, created_at, source, chain_pem)
+           values ($1, 'ca', null, null, $2, $3, $4, $5, $6, $7, $8, $9, 'external', $10)`,
+          [id, d.serialHex, d.subject, d.issuer, leafPem, req.key_pem, new Date(d.notBefore.getTime()), new Date(d.notAfter.getTime()), now, above.join('')]);
+        await q.query(`update ${S}.seal_requests set state = 'installed', certificate_id = $2 where id = $1`, [req.id, id]);
+        await recordSealAct(q, SYSTEM_ACTOR, {
+          action: 'install', role: 'ca', agencyCode: null, certificateId: id, requestId: req.id,
+          details: { serialHex: d.serialHex, issuer: d.issuer, notAfter: d.notAfter.toISOString() },
+        }, now);
+      });
+    },
+
+    async certifySubordinateCa(csrPem, c) {
+      if (mode !== 'platform') throw new AppError('CONFLICT', '仅持有根证书的平台（platform 模式）可签发下级印章CA / only a platform holding the root (platform mode) certifies seal CAs');
+      let request;
+      try {
+        request = readCsr(csrPem);
+      } catch (e) {
+        throw new AppError('SEAL_CSR_INVALID', `证书申请无效 / the certificate request is not valid: ${(e as Error).message}`);
+      }
+      if (request.modulusLength < 3072) throw new AppError('SEAL_CSR_INVALID', 'CA 密钥须为 RSA 3072 位以上 / a CA key must be RSA of at least 3072 bits');
+      const commonName = c.commonName ?? request.subject.commonName;
+      if (!commonName) throw new AppError('SEAL_CSR_INVALID', '证书申请未载明CA名称 / the request names no CA');
+      return o.db.tx(async (q) => {
+        const now = o.clock.now();
+        const { rows } = await q.query<CertRow>(`select * from ${S}.certificates where role = 'root' and status = 'active' order by not_after desc limit 1`);
+        const root = rows[0];
+        if (!root) throw new AppError('SEAL_NOT_FOUND', '未初始化根证书 / the root is not set up');
+        const certPem = certifyCaKey(await certified(root), {
+          publicKey: request.publicKey, commonName, organization: request.subject.organization ?? undefined, regionCode: c.regionCode,
+          now, years: CA_YEARS, pathLen: 0, crlUrl: cdp(root.id),
+        });
+        const d = describeCertificate(certPem);
+        await recordSealAct(q, SYSTEM_ACTOR, { action: 'issue', role: 'ca', agencyCode: null, details: { serialHex: d.serialHex, subject: d.subject, notAfter: d.notAfter.toISOString() } }, now);
+        return `${certPem}${root.cert_pem}`;
+      });
+    },
   };
   return store;
 }

@@ -70,7 +70,11 @@ export interface LicenceFixture extends StreamProbe {
   close(): Promise<void>;
 }
 
-export async function startLicenceFixture(o: { instances?: number; clock?: Clock; env?: Record<string, string>; keyStore?: KeyStore } = {}): Promise<LicenceFixture> {
+export async function startLicenceFixture(o: {
+  instances?: number; clock?: Clock; env?: Record<string, string>; keyStore?: KeyStore;
+  /** Listen here (one instance) rather than on a free port: for a LICENCE_PUBLIC_URL other services fetch from. */
+  port?: number;
+} = {}): Promise<LicenceFixture> {
   const db = await testDb();
   const cache = await testCache();
   const dataDir = mkdtempSync(join(tmpdir(), 'yw-licence-'));
@@ -83,7 +87,7 @@ export async function startLicenceFixture(o: { instances?: number; clock?: Clock
   directory.probe = () => db.query('select 1');
   const factory = licenceServiceFactory({ directory, consumer: { blockMs: 100, claimIdleMs: 200 }, relayIntervalMs: 50, ...(o.keyStore ? { keyStore: o.keyStore } : {}) });
   // Started together, as replicas of one deployment would be.
-  const instances = await Promise.all(Array.from({ length: o.instances ?? 1 }, () => factory(deps, { port: 0 })));
+  const instances = await Promise.all(Array.from({ length: o.instances ?? 1 }, () => factory(deps, { port: o.port ?? 0 })));
   const svc = instances[0]!;
   return {
     deps, db, svc, instances, directory, dataDir,
