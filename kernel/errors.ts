@@ -184,6 +184,7 @@ export const ERROR_CODES = {
   RECOGNITION_HOME_UNKNOWN: { status: 404, description: 'Mutual recognition (R-ID-12): no trusted platform of the federation has that identifier, or none holds accounts for that region.' },
   RECOGNITION_HOME_UNTRUSTED: { status: 403, description: 'Cross-tier login (R-ID-12): the home platform\'s trust chain does not validate now (expired, revoked, tampered, policy or constraint broken); `details.reason` is the federation code.' },
   RECOGNITION_HOME_UNAVAILABLE: { status: 503, description: 'Cross-tier login (R-ID-12): the home platform (or its superiors) cannot be reached right now; local accounts are unaffected; retry later.' },
+  LOGIN_AT_PROVINCE: { status: 400, description: 'Hybrid mode (R-ID-12): a city\'s citizens and companies log in at its province; only the city\'s agency staff log in at the city\'s own login form.' },
   RECOGNITION_LEVEL_INVALID: { status: 403, description: 'Cross-tier login (R-ID-12): the home platform\'s ID token states an assurance level (`acr`) off the urn:yiwang:loa scale or above what its resolved metadata allows it (`acr_values_supported`); nothing is created.' },
   // (federation: add new federation codes above this line)
 

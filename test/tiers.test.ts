@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { systemClock } from '../kernel/clock.ts';
 import { createFetcher, createResolver, decodeStatement, verifyStatement, type TrustAnchor } from '../federation/index.ts';
 import { TIERS, type TiersJson } from '../bin/tiers/plan.ts';
+import { readTiers, runTiersJourney } from '../bin/journey/tiers.ts';
 
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-tiers-'));
@@ -142,6 +143,17 @@ describe('npm run tiers', () => {
       expect(claims.metadata?.federation_entity?.yiwang_licence).toEqual({ service: p.licence, status_lists: `${p.licence}/status/`, trust_bundle: `${p.licence}/trust-bundle.pem` });
     }
   });
+
+  test('the cross-tier journey (npm run journey -- --tiers): registered once in Hangzhou, served in Nanjing at the same level, its licence verified back home, logout and disabling followed everywhere (R-ID-12, R-LI-3)', async () => {
+    const lines: string[] = [];
+    const r = await runTiersJourney(readTiers(tiersPath), (l) => lines.push(l));
+    expect(r.visitingAcr).toBe(r.homeAcr);
+    expect(r.homeAcr).toMatch(/^urn:yiwang:loa:[3-5]$/);
+    // Logout at the visiting city passed through the province's and the home's end-session endpoints.
+    const byId = new Map(tiers.platforms.map((p) => [p.id, p]));
+    for (const id of ['js-nj', 'js', 'zj-hz']) expect(r.logoutPath).toContain(`${byId.get(id)!.issuer}/session/end`);
+    expect(lines.map((l) => l.match(/^(\d+)\./)?.[1]).filter(Boolean)).toEqual(['1', '2', '3', '4', '5', '6']);
+  }, 600_000);
 
   test('a second run on the same data directories is refused and leaves the first one running', async () => {
     const second = run(['--dir', dir, '--base-port', '0', '--out', join(dir, 'second.json')]);

@@ -8,7 +8,8 @@
  * browser to the home IdP, where the person logs in (skipped when already logged in there) and
  * approves the release of the verified identity once (skipped afterwards); the home sends it back
  * to `<visiting>/link/callback`, and the visiting IdP finishes its own login with a recognised
- * local identity. A hybrid city skips its login page: it sends every login to its province.
+ * local identity. A hybrid city's login page sends people to its province first
+ * (`<city>/interaction/<uid>/superior`), whose login page has the home form.
  */
 import * as client from 'openid-client';
 import { CookieJar, LoginPageError, browserFetch, discoverClient, parseForms, type LoginResult } from './browser.ts';
@@ -28,6 +29,8 @@ export interface CrossTierOptions {
   password?: string;
   jar?: CookieJar;
   scope?: string;
+  /** RFC 8707 resource (a platform's gateway) the access token is for; omitted = the IdP's default. */
+  resource?: string;
   /** Extra authorization parameters for the visiting IdP (acr_values, claims …). */
   params?: Record<string, string>;
   /** A step-up at home: the SMS code sent to the person's mobile (asked for once the code was sent). */
@@ -53,10 +56,9 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
   const state = client.randomState();
   const start = client.buildAuthorizationUrl(config, {
     redirect_uri: o.redirectUri, scope: o.scope ?? 'openid profile phone', state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...o.params,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...(o.resource ? { resource: o.resource } : {}), ...o.params,
   });
   const pages: CrossTierPages = { visitingLogin: 0, homeLogin: 0, consent: 0, requests: 0 };
-  const visiting = new URL(o.visiting).origin;
   const target = new URL(o.redirectUri);
   const get = (at: URL, init?: { form: Record<string, string> }) => {
     pages.requests++;
@@ -64,6 +66,7 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
     return browserFetch(jar, url, init);
   };
   let url = start;
+  let homeChosen = false;
   let res = await get(start);
   for (let step = 0; step < 40; step++) {
     if (res.status >= 300 && res.status < 400) {
@@ -71,7 +74,7 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
       await res.body?.cancel();
       if (next.origin === target.origin && next.pathname === target.pathname) {
         if (next.searchParams.get('error')) throw Object.assign(new Error(`the application got error=${next.searchParams.get('error')}`), { callback: next });
-        const tokens = await client.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state });
+        const tokens = await client.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state }, o.resource ? { resource: o.resource } : undefined);
         return Object.assign(tokens, { tokens, config, pages, callback: next });
       }
       res = await get(next);
@@ -80,12 +83,20 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
     const html = await res.text();
     if (res.status !== 200) throw new LoginPageError(res.status, html);
     const forms = parseForms(html);
-    const home = url.origin === visiting ? homeForm(html) : undefined;
-    const login = url.origin !== visiting ? forms.find((f) => f.action.endsWith('/login')) : undefined;
+    // The first login page with the home-platform form is the visiting side's (a hybrid city's is
+    // its province's); every login form after it is the home platform's.
+    const home = homeChosen ? undefined : homeForm(html);
+    const login = homeChosen ? forms.find((f) => f.action.endsWith('/login')) : undefined;
     const confirm = forms.find((f) => f.action.endsWith('/confirm'));
     const stepUp = forms.find((f) => f.action.endsWith('/stepup'));
     const sendCode = forms.find((f) => f.action.endsWith('/stepup/send'));
-    if (home) {
+    // A hybrid city's login page: people log in at its province (whose page has the home form).
+    const superior = homeChosen ? undefined : forms.find((f) => /\/interaction\/[^/]+\/superior$/.test(f.action));
+    if (superior) {
+      pages.visitingLogin++;
+      res = await get(new URL(superior.action, url), { form: superior.fields });
+    } else if (home) {
+      homeChosen = true;
       pages.visitingLogin++;
       res = await get(new URL(home.action, url), { form: { ...home.fields, platform: o.home ?? '', hint: o.hint ?? '' } });
     } else if (login && o.login) {

@@ -88,6 +88,52 @@ export interface JourneyResult {
 
 const CASE_FIELDS = 'id caseNumber status version outcomeCode item { id name } steps { action status handlerName }';
 
+export interface HandledCase { caseId: string; caseNumber: string; acceptorToken: string; deciderToken: string; credential: string; licenceIdentifier: string }
+
+/**
+ * A citizen's case from search to licence on one platform: find the food-business item, submit a
+ * case, the agency's acceptor and decider (demo staff) accept and approve it, the licence is
+ * issued into myLicences and the case completes. Steps are numbered from `first`.
+ */
+export async function caseToLicence(e: Endpoints, citizenToken: string, key: string, say: (line: string) => void, first = 3): Promise<HandledCase> {
+  const n = (i: number) => first + i - 1;
+  const items = await gqlOk(e.gateway, null, 'query ($k: String) { items(keyword: $k) { id name agency { name } licenceType { name } } }', { k: '食品经营' });
+  const item = items.items.find((i: { id: string }) => i.id === FOOD_LICENCE_ITEM.id);
+  if (!item) throw new Error('demo item not found through the gateway');
+  say(`${n(1)}. found item 「${item.name}」 of ${item.agency.name} (anonymous search through the gateway)`);
+
+  // The case service learns items from the item service's events: on a fresh start, wait for them.
+  const submitted = await eventually('the case service to know the item', async () => {
+    const r = await gql(e.gateway, citizenToken, `mutation ($input: SubmitCaseInput!) { submitCase(input: $input) { ${CASE_FIELDS} } }`,
+      { input: { itemId: item.id, form: JSON.stringify({ shopName: '李四小吃店', address: '杭州市西湖区文三路1号' }), idempotencyKey: `journey-${key}` } });
+    if (errorCode(r) === 'ITEM_NOT_FOUND') return null;
+    if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
+    return r.data!.submitCase;
+  });
+  say(`${n(2)}. submitted case ${submitted.caseNumber} (${submitted.status})`);
+
+  const acceptorToken = await login(e, staff('acceptor').username, staff('acceptor').password);
+  const accepted = (await gqlOk(e.gateway, acceptorToken, `mutation ($id: ID!) { acceptCase(id: $id, opinion: "材料齐全，予以受理") { ${CASE_FIELDS} } }`, { id: submitted.id })).acceptCase;
+  say(`${n(3)}. ${staff('acceptor').name} (acceptor) accepted it: ${accepted.status}`);
+  const deciderToken = await login(e, staff('decider').username, staff('decider').password);
+  const approved = (await gqlOk(e.gateway, deciderToken, `mutation ($id: ID!) { approveCase(id: $id, opinion: "准予许可") { ${CASE_FIELDS} } }`, { id: submitted.id })).approveCase;
+  say(`${n(4)}. ${staff('decider').name} (decider) approved it: ${approved.status}`);
+
+  const licence = await eventually('the licence to be issued', async () => {
+    const d = await gqlOk(e.gateway, citizenToken, '{ myLicences { id identifier typeName holderName holderCodeMasked issuerName caseId credential } }');
+    return d.myLicences.find((l: { caseId: string }) => l.caseId === submitted.id);
+  });
+  say(`${n(5)}. licence ${licence.identifier} (${licence.typeName}) issued by ${licence.issuerName}, in myLicences`);
+
+  const completed = await eventually('the case to complete', async () => {
+    const d = await gqlOk(e.gateway, citizenToken, `query ($id: ID!) { case(id: $id) { ${CASE_FIELDS} } }`, { id: submitted.id });
+    return d.case?.status === 'COMPLETED' ? d.case : null;
+  });
+  say(`${n(6)}. case ${completed.caseNumber} is ${completed.status} (outcome ${completed.outcomeCode})`);
+
+  return { caseId: submitted.id, caseNumber: submitted.caseNumber, acceptorToken, deciderToken, credential: licence.credential, licenceIdentifier: licence.identifier };
+}
+
 /** Run the journey; `codes` reads the registration SMS code the platform sent (./register.ts). */
 export async function runJourney(e: Endpoints, codes: CodeReader, say: (line: string) => void = () => undefined): Promise<JourneyResult> {
   const c = newCitizen();
@@ -96,40 +142,8 @@ export async function runJourney(e: Endpoints, codes: CodeReader, say: (line: st
   const citizenToken = await login(e, c.idNumber, c.password);
   say('2. logged in with authorization code + PKCE; got a JWT access token for the gateway');
 
-  const items = await gqlOk(e.gateway, null, 'query ($k: String) { items(keyword: $k) { id name agency { name } licenceType { name } } }', { k: '食品经营' });
-  const item = items.items.find((i: { id: string }) => i.id === FOOD_LICENCE_ITEM.id);
-  if (!item) throw new Error('demo item not found through the gateway');
-  say(`3. found item 「${item.name}」 of ${item.agency.name} (anonymous search through the gateway)`);
-
-  // The case service learns items from the item service's events: on a fresh start, wait for them.
-  const submitted = await eventually('the case service to know the item', async () => {
-    const r = await gql(e.gateway, citizenToken, `mutation ($input: SubmitCaseInput!) { submitCase(input: $input) { ${CASE_FIELDS} } }`,
-      { input: { itemId: item.id, form: JSON.stringify({ shopName: '李四小吃店', address: '杭州市西湖区文三路1号' }), idempotencyKey: `journey-${c.idNumber}` } });
-    if (errorCode(r) === 'ITEM_NOT_FOUND') return null;
-    if (r.errors?.length) throw new Error(JSON.stringify(r.errors));
-    return r.data!.submitCase;
-  });
-  say(`4. submitted case ${submitted.caseNumber} (${submitted.status})`);
-
-  const acceptorToken = await login(e, staff('acceptor').username, staff('acceptor').password);
-  const accepted = (await gqlOk(e.gateway, acceptorToken, `mutation ($id: ID!) { acceptCase(id: $id, opinion: "材料齐全，予以受理") { ${CASE_FIELDS} } }`, { id: submitted.id })).acceptCase;
-  say(`5. ${staff('acceptor').name} (acceptor) accepted it: ${accepted.status}`);
-  const deciderToken = await login(e, staff('decider').username, staff('decider').password);
-  const approved = (await gqlOk(e.gateway, deciderToken, `mutation ($id: ID!) { approveCase(id: $id, opinion: "准予许可") { ${CASE_FIELDS} } }`, { id: submitted.id })).approveCase;
-  say(`6. ${staff('decider').name} (decider) approved it: ${approved.status}`);
-
-  const licence = await eventually('the licence to be issued', async () => {
-    const d = await gqlOk(e.gateway, citizenToken, '{ myLicences { id identifier typeName holderName holderCodeMasked issuerName caseId credential } }');
-    return d.myLicences.find((l: { caseId: string }) => l.caseId === submitted.id);
-  });
-  say(`7. licence ${licence.identifier} (${licence.typeName}) issued by ${licence.issuerName}, in myLicences`);
-
-  const completed = await eventually('the case to complete', async () => {
-    const d = await gqlOk(e.gateway, citizenToken, `query ($id: ID!) { case(id: $id) { ${CASE_FIELDS} } }`, { id: submitted.id });
-    return d.case?.status === 'COMPLETED' ? d.case : null;
-  });
-  say(`8. case ${completed.caseNumber} is ${completed.status} (outcome ${completed.outcomeCode})`);
-
+  const h = await caseToLicence(e, citizenToken, c.idNumber, say);
+  const submitted = { id: h.caseId, caseNumber: h.caseNumber };
   const rated = (await gqlOk(e.gateway, citizenToken, 'mutation ($id: ID!) { rateCase(caseId: $id, level: VERY_SATISFIED) { id level label score gbCode } }', { id: submitted.id })).rateCase;
   say(`9. rated the case ${rated.label} (score ${rated.score}, GB/T 39046 code ${rated.gbCode})`);
 
@@ -142,7 +156,7 @@ export async function runJourney(e: Endpoints, codes: CodeReader, say: (line: st
   say(`10. one gateway query returns the case with its item, licence and evaluation:\n${JSON.stringify(final, null, 2)}`);
 
   return {
-    citizen: { ...c, id }, citizenToken, acceptorToken, deciderToken, caseId: submitted.id, caseNumber: submitted.caseNumber,
-    credential: licence.credential, licenceIdentifier: licence.identifier, final,
+    citizen: { ...c, id }, citizenToken, acceptorToken: h.acceptorToken, deciderToken: h.deciderToken, caseId: h.caseId, caseNumber: h.caseNumber,
+    credential: h.credential, licenceIdentifier: h.licenceIdentifier, final,
   };
 }

@@ -126,6 +126,13 @@ export function interactionContext(d: InteractionDeps) {
   }
 
   async function renderLogin(ctx: Ctx, it: Interaction, status = 200, state: Omit<LoginPageState, 'qr'> = {}) {
+    const homes = d.linked?.homes;
+    if (homes?.hybrid) {
+      // A hybrid city: the province's login for people, a staff form here; no QR or SMS login.
+      const superior = await homes.superior().then((e) => ({ name: e.name }), () => ({ name: null }));
+      sendPage(ctx, status, loginPage({ lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it), ...state, superior }));
+      return;
+    }
     const { code, expiresIn } = await qr.forInteraction(it.uid);
     const url = `${d.issuer}/qr/${code}`;
     const image = await QRCode.toDataURL(url, { margin: 1, width: 180 });
@@ -158,6 +165,11 @@ export function interactionContext(d: InteractionDeps) {
 
   /** The first factor passed: change the password, step up, refuse, or log in. */
   async function proceed(ctx: Ctx, it: Interaction, account: AccountRecord, p: Pending): Promise<void> {
+    // A hybrid city (R-ID-12): people's accounts are the province's; a local first factor (password,
+    // SMS, QR) logs in only the city's agency staff. A recognised login (`fed`) comes from the province.
+    if (d.linked?.homes?.hybrid && account.kind !== 'staff' && !p.amr.includes('fed')) {
+      throw new AppError('LOGIN_AT_PROVINCE', '本市个人和法人用户请在省级平台登录 / citizens and companies of this city log in at the provincial platform');
+    }
     if (account.mustChangePassword) {
       // The initial password must be proven before a new one is chosen: an SMS or QR login cannot do it.
       if (!p.amr.includes('pwd')) {

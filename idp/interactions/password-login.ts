@@ -1,6 +1,7 @@
 /**
  * POST /interaction/:uid/login: ID number, mobile or staff username + password, throttled per
  * account and per address; a failure says LOGIN_FAILED without saying which part was wrong.
+ * At a hybrid city only agency staff log in with a local account (context.ts `proceed`).
  */
 import type { Router } from '@koa/router';
 import { isAppError } from '../../kernel/errors.ts';

@@ -6,8 +6,10 @@
  * POST /interaction/:uid/home (R-ID-12, 用其他地区平台账号登录): log in at one's home platform of
  * the federation (idp/link/homes.ts), chosen from the directory (`platform`) or found from the ID
  * number (`hint`, only its region is used); the level the application asks for goes with it, so
- * a step-up happens at home. Back at /linked like any platform login. A hybrid city sends every
- * login there at once (`loginAtSuperior`, used by start.ts).
+ * a step-up happens at home. Back at /linked like any platform login.
+ *
+ * POST /interaction/:uid/superior: a hybrid city's people log in at its province (the login page
+ * offers it first; only the city's agency staff log in here, idp/interactions/password-login.ts).
  */
 import type { Router } from '@koa/router';
 import type { Interaction } from 'oidc-provider';
@@ -25,18 +27,6 @@ async function toHome(x: InteractionContext, ctx: Ctx, it: Interaction, entityId
   ctx.redirect(url);
 }
 
-/** A hybrid city keeps no accounts: the login is its superior province's (R-ID-12). False when not hybrid. */
-export async function loginAtSuperior(x: InteractionContext, ctx: Ctx, it: Interaction): Promise<boolean> {
-  const homes = x.linked?.homes;
-  if (!homes?.hybrid) return false;
-  try {
-    await toHome(x, ctx, it, (await homes.superior()).entityId);
-  } catch (e) {
-    x.fail(ctx, isAppError(e) ? e.status : 500, isAppError(e) ? e.code : 'INTERNAL', isAppError(e) ? e.message : MESSAGES.interactionGone);
-  }
-  return true;
-}
-
 export function mountPlatformLogin(router: Router, x: InteractionContext): void {
   const { accounts, fail, load, renderLogin, showError, proceed, linked, csrfOk } = x;
   router.post('/interaction/:uid/home', form, async (ctx: Ctx) => {
@@ -50,6 +40,18 @@ export function mountPlatformLogin(router: Router, x: InteractionContext): void 
       await toHome(x, ctx, it, entry.entityId);
     } catch (e) {
       await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'home', error: showError(e) });
+    }
+  });
+
+  router.post('/interaction/:uid/superior', form, async (ctx: Ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    if (!csrfOk(ctx, it)) return;
+    if (it.prompt.name !== 'login' || !linked?.homes?.hybrid) return fail(ctx, 400, 'BAD_INPUT', MESSAGES.interactionGone);
+    try {
+      await toHome(x, ctx, it, (await linked.homes.superior()).entityId);
+    } catch (e) {
+      await renderLogin(ctx, it, isAppError(e) ? e.status : 400, { method: 'superior', error: showError(e) });
     }
   });
 

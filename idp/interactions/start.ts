@@ -12,7 +12,6 @@ import { pageLang } from '../web/html.ts';
 import { ACR_INSUFFICIENT } from './acr-policy.ts';
 import { MESSAGES, consentPage } from '../web/pages.ts';
 import type { Ctx, InteractionContext } from './context.ts';
-import { loginAtSuperior } from './platform-login.ts';
 
 export function mountStart(router: Router, x: InteractionContext): void {
   const { accounts, key, sendPage, fail, load, clientName, renderLogin, demandOf, unmet, askStepUp, approve, trustedClients } = x;
@@ -36,8 +35,6 @@ export function mountStart(router: Router, x: InteractionContext): void {
           return askStepUp(ctx, it, { accountId: current.id, amr: [...amr], target: now.level, optional: have >= (demand.essential ?? 0), sso: true });
         }
       }
-      // R-ID-12: a hybrid city's login is its province's.
-      if (await loginAtSuperior(x, ctx, it)) return;
       return renderLogin(ctx, it);
     }
     if (it.prompt.name === 'consent' && trustedClients?.includes(it.params.client_id)) return approve(ctx, it);

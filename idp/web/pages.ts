@@ -36,7 +36,7 @@ export interface LoginPageState {
   login?: string;
   error?: PageError;
   /** Which method the last post used (its form shows the error); `fed`: a trusted real-name platform; `home`: the home platform (R-ID-12). */
-  method?: 'pwd' | 'sms' | 'qr' | 'fed' | 'home';
+  method?: 'pwd' | 'sms' | 'qr' | 'fed' | 'home' | 'superior';
   mobile?: string;
   smsSent?: boolean;
   qr?: { url: string; image: string; expiresIn: number };
@@ -68,7 +68,60 @@ ${error}
 </form></section>`;
 }
 
-export function loginPage(o: { lang: Lang; uid: string; csrf: string; clientName: string; upstreams?: readonly UpstreamSummary[]; homes?: readonly HomeChoice[] } & LoginPageState): string {
+export interface LoginPageOptions extends LoginPageState {
+  lang: Lang;
+  uid: string;
+  csrf: string;
+  clientName: string;
+  upstreams?: readonly UpstreamSummary[];
+  homes?: readonly HomeChoice[];
+  /** A hybrid city (R-ID-12): people log in at this province; only agency staff log in here. */
+  superior?: { name: string | null };
+}
+
+/**
+ * A hybrid city's login page (统分, R-ID-12): citizens and companies have their accounts at the
+ * province, so the first way is the province's login; the city's agency staff keep their own
+ * accounts here (username and password).
+ */
+function hybridLoginPage(o: LoginPageOptions & { superior: { name: string | null } }): string {
+  const { lang } = o;
+  const action = `/interaction/${encodeURIComponent(o.uid)}`;
+  // An error without a method comes from the staff form (password, SMS or QR first factors).
+  const method = o.method ?? (o.error ? 'pwd' : 'superior');
+  const errorFor = (m: string) => (method === m ? maybeError(lang, o.error) : '');
+  const hidden = html`<input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">`;
+  const province = o.superior.name ?? t(lang, { zh: '省级平台', en: 'the provincial platform' });
+  return page({
+    lang, path: action, title: t(lang, { zh: '登录', en: 'Log in' }),
+    body: html`
+<p>${t(lang, { zh: `登录以继续访问「${o.clientName}」`, en: `Log in to continue to “${o.clientName}”` })}</p>
+<section aria-labelledby="m-superior"><h2 id="m-superior">${t(lang, { zh: '个人和法人用户', en: 'Citizens and companies' })}</h2>
+${errorFor('superior')}
+<p class="hint">${t(lang, { zh: `本市使用「${province}」的统一账户：请在省级平台登录或注册，其他地区平台的账户也可在那里使用。`, en: `This city uses the accounts of “${province}”: log in or register there; accounts of other regions' platforms work there too.` })}</p>
+<form method="post" action="${action}/superior" id="superior-form">
+  ${hidden}
+  <button type="submit"${method === 'superior' ? html` autofocus` : ''}>${t(lang, { zh: '前往省级平台登录', en: 'Log in at the provincial platform' })}</button>
+</form></section>
+<section aria-labelledby="m-pwd"><h2 id="m-pwd">${t(lang, { zh: '本市工作人员登录', en: 'Agency staff of this city' })}</h2>
+${errorFor('pwd')}
+<form method="post" action="${action}/login" autocomplete="on">
+  ${hidden}
+  <label for="login">${t(lang, { zh: '用户名', en: 'Username' })}</label>
+  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required${method === 'pwd' ? html` autofocus` : ''}>
+  <label for="password">${t(lang, { zh: '密码', en: 'Password' })}</label>
+  <input type="password" id="password" name="password" autocomplete="current-password" required>
+  <button type="submit" class="secondary">${t(lang, { zh: '登录', en: 'Log in' })}</button>
+</form></section>
+<form method="post" action="${action}/abort">
+  ${hidden}
+  <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>
+</form>`,
+  });
+}
+
+export function loginPage(o: LoginPageOptions): string {
+  if (o.superior) return hybridLoginPage({ ...o, superior: o.superior });
   const { lang } = o;
   const action = `/interaction/${encodeURIComponent(o.uid)}`;
   const method = o.method ?? 'pwd';
