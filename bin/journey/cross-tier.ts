@@ -85,8 +85,11 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
     const forms = parseForms(html);
     // The first login page with the home-platform form is the visiting side's (a hybrid city's is
     // its province's); every login form after it is the home platform's.
-    const home = homeChosen ? undefined : homeForm(html);
-    const login = homeChosen ? forms.find((f) => f.action.endsWith('/login')) : undefined;
+    // Without a home or hint, the person's home is the platform whose login page comes first (a
+    // hybrid city's province).
+    const pickHome = !homeChosen && Boolean(o.home || o.hint);
+    const home = pickHome ? homeForm(html) : undefined;
+    const login = pickHome ? undefined : forms.find((f) => f.action.endsWith('/login'));
     const confirm = forms.find((f) => f.action.endsWith('/confirm'));
     const stepUp = forms.find((f) => f.action.endsWith('/stepup'));
     const sendCode = forms.find((f) => f.action.endsWith('/stepup/send'));
