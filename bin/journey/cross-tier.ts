@@ -85,9 +85,9 @@ export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult &
     const forms = parseForms(html);
     // The first login page with the home-platform form is the visiting side's (a hybrid city's is
     // its province's); every login form after it is the home platform's.
-    // Without a home or hint, the person's home is the platform whose login page comes first (a
-    // hybrid city's province).
-    const pickHome = !homeChosen && Boolean(o.home || o.hint);
+    // Without a home or hint (not even empty ones), the person's home is the platform whose login
+    // page comes first (a hybrid city's province).
+    const pickHome = !homeChosen && (o.home !== undefined || o.hint !== undefined);
     const home = pickHome ? homeForm(html) : undefined;
     const login = pickHome ? undefined : forms.find((f) => f.action.endsWith('/login'));
     const confirm = forms.find((f) => f.action.endsWith('/confirm'));

@@ -99,10 +99,10 @@ describe('recognition.login', () => {
     expect(link!.level).toBe(4);
   });
 
-  test('R-ID-12 hybrid mode: the city keeps no login of its own (straight to its province) and its registration is the province\'s', async () => {
+  test('R-ID-12 hybrid mode: people log in at the city through its province (one click at the city) and its registration is the province\'s', async () => {
     const c = await homePerson();
     const r = await crossTierLogin({ visiting: f.city!.issuer, redirectUri: APP, login: c.idNumber, password: c.password });
-    expect(r.pages.visitingLogin).toBe(0);
+    expect(r.pages.visitingLogin).toBe(1);
     expect(r.pages.homeLogin).toBe(1);
     expect(r.claims()).toMatchObject({ amr: ['fed'], acr: 'urn:yiwang:loa:3' });
     const [link] = await rows(f.city!, 'select * from idp.account_links where account_id = $1', [r.claims()!.sub]);
