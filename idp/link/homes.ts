@@ -39,7 +39,7 @@ export interface Home {
 export interface Homes {
   /** This platform's Entity Identifier: our client_id at every home. */
   readonly self: string;
-  /** Whether this platform keeps no accounts (a municipal platform in hybrid mode): every login goes to its superior. */
+  /** Whether this platform keeps no people's accounts (a municipal platform in hybrid mode): people log in at its superior, staff here. */
   readonly hybrid: boolean;
   /** Homes a person may choose (trusted, holding accounts, not this platform). */
   list(): Promise<HomeSummary[]>;
