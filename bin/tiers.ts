@@ -14,12 +14,12 @@
  * Ctrl-C stops every platform.
  *
  *   npm run tiers [-- --dir ./data/tiers] [--base-port 4500] [--out <file>]
- *   (--base-port 0: free ports, chosen again at every start)
+ *   (--base-port 0: a free block of ports, chosen again at every start)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { DEMO_CITIZEN, DEMO_STAFF } from '../kernel/demo.ts';
@@ -55,31 +55,47 @@ function prefixOutput(id: string, stream: NodeJS.ReadableStream | null, to: Node
 
 /**
  * Every platform's ports, chosen before anything starts: its block above --base-port, or with
- * --base-port 0 free ports, all held open together while choosing so no two are alike.
+ * --base-port 0 a free block chosen at random below the kernel's range of ephemeral ports
+ * (32768 and up on Linux): ports the kernel hands out for port 0 are also the ones it gives
+ * outgoing connections, and the platforms make hundreds of those while the later ones start,
+ * so one of them could take a port chosen that way before its platform listens on it.
  */
+const FREE_LOW = 20_000;
+const FREE_HIGH = 32_000;
+
+/** Whether every port of the block is free now (each bound and released). */
+async function blockFree(base: number, size: number): Promise<boolean> {
+  const held: Server[] = [];
+  try {
+    for (let p = base; p < base + size; p++) {
+      const s = createServer();
+      held.push(s);
+      await new Promise<void>((ok, fail) => {
+        s.once('error', fail);
+        s.listen(p, '127.0.0.1', () => ok());
+      });
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await Promise.all(held.map((s) => new Promise((ok) => (s.listening ? s.close(ok) : ok(undefined)))));
+  }
+}
+
 async function choosePorts(): Promise<Array<PlatformSpec['ports']>> {
   const names = Object.keys(PORT_OFFSETS) as ServicePort[];
-  if (basePort !== 0) {
-    return TIERS.map((_, i) => Object.fromEntries(names.map((n) => [n, basePort + i * PORT_BLOCK + PORT_OFFSETS[n]])) as PlatformSpec['ports']);
-  }
-  const held: Server[] = [];
-  const take = () => new Promise<number>((ok, fail) => {
-    const s = createServer();
-    held.push(s);
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => ok((s.address() as AddressInfo).port));
-  });
-  try {
-    const out: Array<PlatformSpec['ports']> = [];
-    for (let i = 0; i < TIERS.length; i++) {
-      const ports = {} as PlatformSpec['ports'];
-      for (const n of names) ports[n] = await take();
-      out.push(ports);
+  const size = TIERS.length * PORT_BLOCK;
+  let base = basePort;
+  if (base === 0) {
+    const blocks = Math.floor((FREE_HIGH - FREE_LOW) / size);
+    for (let attempt = 0; attempt < 50 && base === 0; attempt++) {
+      const candidate = FREE_LOW + Math.floor(Math.random() * blocks) * size;
+      if (await blockFree(candidate, size)) base = candidate;
     }
-    return out;
-  } finally {
-    await Promise.all(held.map((s) => new Promise((ok) => s.close(ok))));
+    if (base === 0) throw new Error(`no free block of ${size} ports between ${FREE_LOW} and ${FREE_HIGH}: give --base-port`);
   }
+  return TIERS.map((_, i) => Object.fromEntries(names.map((n) => [n, base + i * PORT_BLOCK + PORT_OFFSETS[n]])) as PlatformSpec['ports']);
 }
 let portPlan: Array<PlatformSpec['ports']> = [];
 
