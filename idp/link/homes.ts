@@ -92,6 +92,7 @@ export function allowedLevel(metadata: Record<string, unknown>): Level {
 
 export function createHomes(d: HomesDeps): Homes {
   const isSelf = (e: PlatformEntry) => sameEntity(e.entityId, d.self);
+  const configs = new Map<string, { fingerprint: string; home: Home }>();
 
   async function entryOf(idOrIssuer: string): Promise<PlatformEntry> {
     let e: PlatformEntry;
@@ -152,6 +153,11 @@ export function createHomes(d: HomesDeps): Homes {
         throw new AppError('RECOGNITION_HOME_UNTRUSTED', '该平台的联邦元数据不完整 / the home platform\'s federation metadata is incomplete', { home: entry.entityId, reason: 'FEDERATION_METADATA_MISSING' });
       }
       const key = await d.rpKeys.signingKey();
+      // The same resolved metadata and RP key as last time: the same configuration (openid-client
+      // keeps the home's JWKS in it). The chain itself was validated again just above.
+      const fingerprint = `${key.kid}\n${op.trustAnchor}\n${JSON.stringify(m)}`;
+      const known = configs.get(entry.entityId);
+      if (known && known.fingerprint === fingerprint) return { ...known.home, entry };
       const config = new client.Configuration(
         { ...m, issuer: op.issuer } as client.ServerMetadata, d.self,
         { token_endpoint_auth_method: 'private_key_jwt', id_token_signed_response_alg: 'RS256' },
@@ -167,7 +173,9 @@ export function createHomes(d: HomesDeps): Homes {
         trustFramework: TRUST_FRAMEWORK, idNumberClaim: ID_NUMBER_CLAIM,
         federation: { entityId: entry.entityId, trustAnchor: op.trustAnchor },
       };
-      return { entry, upstream, config };
+      const home = { entry, upstream, config };
+      configs.set(entry.entityId, { fingerprint, home });
+      return home;
     },
     async probe(home) {
       try {
