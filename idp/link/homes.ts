@@ -99,8 +99,17 @@ export function createHomes(d: HomesDeps): Homes {
     try {
       e = await d.directory.get(idOrIssuer);
     } catch (err) {
-      if (isAppError(err) && err.code === 'RECOGNITION_HOME_UNKNOWN') throw unknown(idOrIssuer);
-      throw homeError(err, idOrIssuer);
+      if (!(isAppError(err) && err.code === 'RECOGNITION_HOME_UNKNOWN')) throw homeError(err, idOrIssuer);
+      // Not listed: for an Entity Identifier, say why its chain fails (expired, removed …) when it does.
+      if (/^https?:\/\//i.test(idOrIssuer)) {
+        try {
+          await d.resolver.resolveOpenIdProvider(idOrIssuer);
+        } catch (why) {
+          // One that does not answer, or is no allowed URL, is simply not known here.
+          if (isAppError(why) && why.code !== 'FEDERATION_ENTITY_ID_REFUSED' && why.code !== 'FEDERATION_UNREACHABLE') throw homeError(why, idOrIssuer);
+        }
+      }
+      throw unknown(idOrIssuer);
     }
     if (!e.home || isSelf(e)) throw unknown(idOrIssuer);
     return e;
