@@ -12,6 +12,9 @@ import { systemClock } from '../kernel/clock.ts';
 import { createFetcher, createResolver, decodeStatement, verifyStatement, type TrustAnchor } from '../federation/index.ts';
 import { TIERS, type TiersJson } from '../bin/tiers/plan.ts';
 import { readTiers, runTiersJourney } from '../bin/journey/tiers.ts';
+import { crossTierLogin } from '../bin/journey/cross-tier.ts';
+import { newCitizen } from '../bin/journey/steps.ts';
+import { AGREEMENT } from '../idp/accounts/store.ts';
 
 const NODE = join(process.cwd(), 'node_modules/.bin/node');
 const dir = mkdtempSync(join(tmpdir(), 'yiwang-tiers-'));
@@ -154,6 +157,31 @@ describe('npm run tiers', () => {
     for (const id of ['js-nj', 'js', 'zj-hz']) expect(r.logoutPath).toContain(`${byId.get(id)!.issuer}/session/end`);
     expect(lines.map((l) => l.match(/^(\d+)\./)?.[1]).filter(Boolean)).toEqual(['1', '2', '3', '4', '5', '6']);
   }, 600_000);
+  test('R-ID-12 across the six platforms: registered at one, recognised at another (separate, unified, national) and at a hybrid city through its province', async () => {
+    const byId = new Map(tiers.platforms.map((p) => [p.id, p]));
+    /** A person registered at platform `id` (its development SMS sink writes <dir>/<id>/notifications.jsonl). */
+    const registerAt = async (id: string) => {
+      const c = newCitizen();
+      const issuer = byId.get(id)!.issuer;
+      await (await fetch(`${issuer}/register/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mobile: c.mobile }) })).body?.cancel();
+      const sent = readFileSync(join(dir, id, 'notifications.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { to: string; params?: { code?: string } });
+      const res = await fetch(`${issuer}/register`, {
+        method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ ...c, mobileCode: sent.filter((n) => n.to === c.mobile).at(-1)?.params?.code, factorType: 'socialSecurityCard', factorValue: 'A12345678', agreementVersion: AGREEMENT.version }),
+      });
+      expect(res.status).toBe(201);
+      return c;
+    };
+    for (const [visiting, home] of [['zj-hz', 'zj'], ['gd', 'zj-hz'], ['national', 'js'], ['js-nj', 'js']] as const) {
+      const c = await registerAt(home);
+      const r = await crossTierLogin({
+        visiting: byId.get(visiting)!.issuer, redirectUri: 'http://127.0.0.1:3000/callback', login: c.idNumber, password: c.password,
+        // The hybrid city's login page sends people to its province with one click.
+        ...(visiting === 'js-nj' ? {} : { home: byId.get(home)!.entityId }),
+      });
+      expect([visiting, r.claims()!.amr, r.claims()!.acr, r.pages.visitingLogin]).toEqual([visiting, ['fed'], 'urn:yiwang:loa:3', 1]);
+    }
+  }, 300_000);
 
   test('a second run on the same data directories is refused and leaves the first one running', async () => {
     const second = run(['--dir', dir, '--base-port', '0', '--out', join(dir, 'second.json')]);

@@ -22,3 +22,16 @@ export async function rate(fn: () => Promise<unknown>, ms: number): Promise<{ pe
   const t = performance.now() - start;
   return { perSecond: n / (t / 1000), msEach: t / n, n };
 }
+
+/**
+ * Named runs compared: each run's cost in requests (`count`, once each, in order), then each
+ * run's rate over `ms`, in order (the benchmarks' baseline-and-variants pattern).
+ */
+export async function compareRuns<K extends string, C>(runs: Record<K, () => Promise<unknown>>, count: (fn: () => Promise<unknown>) => Promise<C>, ms: number): Promise<Record<K, { count: C; rate: Awaited<ReturnType<typeof rate>> }>> {
+  const names = Object.keys(runs) as K[];
+  const counts = new Map<K, C>();
+  for (const k of names) counts.set(k, await count(runs[k]));
+  const out = {} as Record<K, { count: C; rate: Awaited<ReturnType<typeof rate>> }>;
+  for (const k of names) out[k] = { count: counts.get(k)!, rate: await rate(runs[k], ms) };
+  return out;
+}

@@ -20,6 +20,8 @@ export interface CrossTierOptions {
   /** The application's redirect URI at the visiting IdP (the portal client's by default). */
   redirectUri: string;
   clientId?: string;
+  /** The application's openid-client configuration at the visiting IdP (discovered when absent). */
+  config?: client.Configuration;
   /** The home platform: its Entity Identifier (the select's value) … */
   home?: string;
   /** … or the person's ID number as the hint. */
@@ -51,7 +53,7 @@ export const homeForm = (html: string) => parseForms(html).find((f) => /\/intera
  */
 export async function crossTierLogin(o: CrossTierOptions): Promise<LoginResult & { pages: CrossTierPages; callback: URL }> {
   const jar = o.jar ?? new CookieJar();
-  const config = await discoverClient(o.visiting, o.clientId);
+  const config = o.config ?? await discoverClient(o.visiting, o.clientId);
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const start = client.buildAuthorizationUrl(config, {

@@ -138,7 +138,7 @@ export function interactionContext(d: InteractionDeps) {
     const image = await QRCode.toDataURL(url, { margin: 1, width: 180 });
     sendPage(ctx, status, loginPage({
       lang: pageLang(ctx), uid: it.uid, csrf: interactionCsrfToken(key, it.uid), clientName: await clientName(ctx, it),
-      ...state, qr: { url, image, expiresIn }, upstreams: d.linked?.upstreams() ?? [], homes: d.linked?.homes ? await d.linked.homes.list() : [],
+      ...state, qr: { url, image, expiresIn }, upstreams: d.linked?.upstreams() ?? [], ...(d.linked?.homes ? { homes: await d.linked.homes.list() } : {}),
     }));
   }
 

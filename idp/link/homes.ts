@@ -92,14 +92,24 @@ export function allowedLevel(metadata: Record<string, unknown>): Level {
 
 export function createHomes(d: HomesDeps): Homes {
   const isSelf = (e: PlatformEntry) => sameEntity(e.entityId, d.self);
+  const configs = new Map<string, { fingerprint: string; home: Home }>();
 
   async function entryOf(idOrIssuer: string): Promise<PlatformEntry> {
     let e: PlatformEntry;
     try {
       e = await d.directory.get(idOrIssuer);
     } catch (err) {
-      if (isAppError(err) && err.code === 'RECOGNITION_HOME_UNKNOWN') throw unknown(idOrIssuer);
-      throw homeError(err, idOrIssuer);
+      if (!(isAppError(err) && err.code === 'RECOGNITION_HOME_UNKNOWN')) throw homeError(err, idOrIssuer);
+      // Not listed: for an Entity Identifier, say why its chain fails (expired, removed …) when it does.
+      if (/^https?:\/\//i.test(idOrIssuer)) {
+        try {
+          await d.resolver.resolveOpenIdProvider(idOrIssuer);
+        } catch (why) {
+          // One that does not answer, or is no allowed URL, is simply not known here.
+          if (isAppError(why) && why.code !== 'FEDERATION_ENTITY_ID_REFUSED' && why.code !== 'FEDERATION_UNREACHABLE') throw homeError(why, idOrIssuer);
+        }
+      }
+      throw unknown(idOrIssuer);
     }
     if (!e.home || isSelf(e)) throw unknown(idOrIssuer);
     return e;
@@ -152,6 +162,11 @@ export function createHomes(d: HomesDeps): Homes {
         throw new AppError('RECOGNITION_HOME_UNTRUSTED', '该平台的联邦元数据不完整 / the home platform\'s federation metadata is incomplete', { home: entry.entityId, reason: 'FEDERATION_METADATA_MISSING' });
       }
       const key = await d.rpKeys.signingKey();
+      // The same resolved metadata and RP key as last time: the same configuration (openid-client
+      // keeps the home's JWKS in it). The chain itself was validated again just above.
+      const fingerprint = `${key.kid}\n${op.trustAnchor}\n${JSON.stringify(m)}`;
+      const known = configs.get(entry.entityId);
+      if (known && known.fingerprint === fingerprint) return { ...known.home, entry };
       const config = new client.Configuration(
         { ...m, issuer: op.issuer } as client.ServerMetadata, d.self,
         { token_endpoint_auth_method: 'private_key_jwt', id_token_signed_response_alg: 'RS256' },
@@ -167,7 +182,9 @@ export function createHomes(d: HomesDeps): Homes {
         trustFramework: TRUST_FRAMEWORK, idNumberClaim: ID_NUMBER_CLAIM,
         federation: { entityId: entry.entityId, trustAnchor: op.trustAnchor },
       };
-      return { entry, upstream, config };
+      const home = { entry, upstream, config };
+      configs.set(entry.entityId, { fingerprint, home });
+      return home;
     },
     async probe(home) {
       try {

@@ -11,7 +11,7 @@ import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { maskIdNumber } from '../../kernel/ids.ts';
 import { newCitizen } from '../../test/journey.ts';
-import { PORTAL_CALLBACK, artifactPath, launchBrowser } from '../../test/support/browser.ts';
+import { PORTAL_CALLBACK, artifactPath, launchBrowser, portalPage } from '../../test/support/browser.ts';
 import { discoverClient, registerPerson } from '../../test/support/oidc.ts';
 import { NATIONAL, startPlatforms, type Platforms } from '../../test/support/idp/platforms.ts';
 
@@ -27,16 +27,7 @@ afterAll(async () => {
 });
 
 /** A zh-CN page that may visit both platforms (and the portal's callback, answered in the browser), nothing else. */
-async function newPage(): Promise<Page> {
-  const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
-  const portal = new URL(PORTAL_CALLBACK).origin;
-  await page.route(`${portal}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
-  const allowed = [p.national.issuer, p.city.issuer, portal];
-  page.on('request', (r) => {
-    if (!allowed.some((o) => r.url().startsWith(o)) && !r.url().startsWith('data:')) throw new Error(`external request ${r.url()}`);
-  });
-  return page;
-}
+const newPage = (): Promise<Page> => portalPage(browser, [p.national.issuer, p.city.issuer]);
 
 async function nationalLogin(page: Page, c: { idNumber: string; password: string }) {
   await page.getByLabel('身份证号码、手机号码或用户名').fill(c.idNumber);

@@ -23,6 +23,13 @@ const tier = (lang: Lang, v: string) => (TIER[v] ? t(lang, TIER[v]!) : v);
 
 export type PageNotice = Notice;
 
+/** How an account came to be linked to a platform (R-ID-3; R-ID-12 recognition from the home platform). */
+const VIA: Record<AccountLink['via'], Text> = {
+  registration: { zh: '通过其注册', en: 'registered through it' },
+  link: { zh: '登录后关联', en: 'linked after login' },
+  recognition: { zh: '注册地平台互认', en: 'recognised from your home platform' },
+};
+
 /** The platform buttons of the login and registration pages: links to `hrefOf(id)`. */
 export function platformLinks(lang: Lang, upstreams: readonly UpstreamSummary[], hrefOf: (id: string) => string): Html | string {
   if (!upstreams.length) return '';
@@ -83,7 +90,7 @@ export function linksPage(o: { lang: Lang; csrf: string; links: AccountLink[]; u
   const nameOf = (id: string) => { const u = o.upstreams.find((x) => x.id === id); return u ? t(lang, u.name) : id; };
   const linked = new Set(o.links.map((l) => l.upstream));
   const rows = o.links.map((l) => html`<li>${nameOf(l.upstream)} <span class="hint">(${tier(lang, l.tier)} · ${l.region} · L${l.level} ·
-    ${l.via === 'registration' ? t(lang, { zh: '通过其注册', en: 'registered through it' }) : t(lang, { zh: '登录后关联', en: 'linked after login' })} · ${l.linkedAt.slice(0, 10)})</span>
+    ${t(lang, VIA[l.via])} · ${l.linkedAt.slice(0, 10)})</span>
     <form method="post" action="/account/links/${l.upstream}/remove" class="inline"><input type="hidden" name="${CSRF_FIELD}" value="${o.csrf}">
     <button type="submit" class="secondary">${t(lang, { zh: `解除与「${nameOf(l.upstream)}」的关联`, en: `Remove the link to “${nameOf(l.upstream)}”` })}</button></form></li>`);
   const available = o.upstreams.filter((u) => !linked.has(u.id));

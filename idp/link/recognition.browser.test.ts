@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { newCitizen } from '../../test/journey.ts';
-import { PORTAL_CALLBACK, artifactPath, launchBrowser } from '../../test/support/browser.ts';
+import { PORTAL_CALLBACK, artifactPath, launchBrowser, portalPage } from '../../test/support/browser.ts';
 import { discoverClient, registerPerson } from '../../test/support/oidc.ts';
 import { startFederation, type Federation } from '../../test/support/idp/federation.ts';
 
@@ -25,16 +25,7 @@ afterAll(async () => {
   await f?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
-  const portal = new URL(PORTAL_CALLBACK).origin;
-  await page.route(`${portal}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
-  const allowed = [f.visiting.issuer, f.home.issuer, portal];
-  page.on('request', (r) => {
-    if (!allowed.some((o) => r.url().startsWith(o)) && !r.url().startsWith('data:')) throw new Error(`external request ${r.url()}`);
-  });
-  return page;
-}
+const newPage = (): Promise<Page> => portalPage(browser, [f.visiting.issuer, f.home.issuer]);
 
 /** An application of the visiting platform sends the browser to its IdP. */
 async function openApp(page: Page, params: Record<string, string> = {}) {

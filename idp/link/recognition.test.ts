@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as client from 'openid-client';
 import { decodeStatement, type Json } from '../../federation/index.ts';
+import { OffsetClock } from '../../kernel/clock.ts';
 import { newCitizen } from '../../test/journey.ts';
 import { CookieJar, LoginPageError, browserFetch, loginWithPkce, parseForms, registerPerson } from '../../test/support/oidc.ts';
 import { startFederation, type Federation } from '../../test/support/idp/federation.ts';
@@ -17,7 +18,8 @@ import { crossTierLogin, homeForm, type CrossTierOptions } from '../../bin/journ
 
 const APP = 'http://127.0.0.1:3000/callback';
 let f: Federation;
-beforeAll(async () => { f = await startFederation({ city: true }); }, 120_000);
+const visitingClock = new OffsetClock();
+beforeAll(async () => { f = await startFederation({ city: true, visitingClock }); }, 120_000);
 afterAll(async () => { await f?.close(); });
 
 async function homePerson() {
@@ -241,6 +243,22 @@ describe('recognition.failures', () => {
     } finally {
       await f.registerAtNational(f.home);
       await f.forgetChains(f.visiting);
+    }
+    expect(await rows(f.visiting, 'select 1 from idp.accounts where id_number = $1', [c.idNumber])).toHaveLength(0);
+  });
+});
+
+// Last: the visiting platform's clock moves past every statement's expiry (its directory stays empty afterwards).
+describe('recognition.expiry', () => {
+  test('an expired chain (the visiting platform\'s clock past its statements\' exp) is RECOGNITION_HOME_UNTRUSTED', async () => {
+    const c = await homePerson();
+    visitingClock.offsetMs = 2 * 3600 * 1000;
+    try {
+      const e = await login({ c }).catch((x: LoginPageError) => x);
+      expect((e as LoginPageError).code).toBe('RECOGNITION_HOME_UNTRUSTED');
+      expect((e as LoginPageError).status).toBe(403);
+    } finally {
+      visitingClock.offsetMs = 0;
     }
     expect(await rows(f.visiting, 'select 1 from idp.accounts where id_number = $1', [c.idNumber])).toHaveLength(0);
   });

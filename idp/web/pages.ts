@@ -42,7 +42,10 @@ export interface LoginPageState {
   qr?: { url: string; image: string; expiresIn: number };
 }
 
-/** A home platform of the federation the login page offers (idp/link/homes.ts). */
+/**
+ * A home platform of the federation the login page offers (idp/link/homes.ts). In a federation
+ * the section is shown even when the directory lists none right now (the ID number still finds one).
+ */
 export interface HomeChoice { entityId: string; name: string; tier: string; region: string | null }
 
 const TIER_NAME: Record<string, Text> = { national: { zh: '国家级', en: 'national' }, provincial: { zh: '省级', en: 'provincial' }, municipal: { zh: '市级', en: 'municipal' } };
@@ -171,7 +174,7 @@ ${o.upstreams?.length || method === 'fed' ? html`<section aria-labelledby="m-fed
 ${errorFor('fed')}
 <p class="hint">${t(lang, { zh: '用已实名认证的平台账户登录；本平台尚无账户的，确认后即可注册。', en: 'Log in with your verified account there; without an account here you can register with it in one step.' })}</p>
 ${platformLinks(lang, o.upstreams ?? [], (id) => `${action}/upstream/${encodeURIComponent(id)}`)}</section>` : ''}
-${o.homes?.length || method === 'home' ? homeSection(lang, action, hidden, o.homes ?? [], errorFor('home')) : ''}
+${o.homes || method === 'home' ? homeSection(lang, action, hidden, o.homes ?? [], errorFor('home')) : ''}
 <form method="post" action="${action}/abort">
   ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>

@@ -33,16 +33,17 @@ export const PORTAL_CALLBACK = 'http://127.0.0.1:3000/callback';
 /**
  * A zh-CN page as a citizen opens it from the portal: the portal's callback is answered in the
  * browser, and any request outside `platform` (or the portal) fails the test — pages must load
- * nothing from elsewhere.
+ * nothing from elsewhere. Several platforms for a page that goes from one to another.
  */
-export async function portalPage(browser: Browser, platform: string): Promise<Page> {
+export async function portalPage(browser: Browser, platform: string | readonly string[]): Promise<Page> {
+  const platforms = typeof platform === 'string' ? [platform] : platform;
   const context = await browser.newContext({ locale: 'zh-CN' });
   const page = await context.newPage();
   const portal = new URL(PORTAL_CALLBACK).origin;
   await page.route(`${portal}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p>callback</p>' }));
   page.on('request', (r) => {
     const url = r.url();
-    if (!url.startsWith(platform) && !url.startsWith(portal) && !url.startsWith('data:')) throw new Error(`external request ${url}`);
+    if (!platforms.some((p) => url.startsWith(p)) && !url.startsWith(portal) && !url.startsWith('data:')) throw new Error(`external request ${url}`);
   });
   return page;
 }
