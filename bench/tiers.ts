@@ -8,8 +8,9 @@
  * Baseline in the same run: the same silent login by the first-party portal client (registered
  * in the IdP's configuration) at the same IdP. Embedded stores, everything on this machine.
  *
- * Not measured here: the visiting platform's own side (its login page, home discovery, the
- * recognised local identity): `npm run bench cross-tier` (bench/cross-tier.ts).
+ * Then the whole round trip (./support/cross-tier-round-trip.ts): the visiting platform's login
+ * page, home discovery, the home's silent login, the recognised local identity and the
+ * application's tokens, cached and cold, beside local logins at the visiting IdP.
  */
 import { compareRuns, freePort } from './support/timing.ts';
 import { rmSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { createFederationEntity, federationRouter, type Json, type TrustAnchor }
 import { startIdpService } from '../idp/service.ts';
 import { CookieJar, authorizeInBrowser } from '../bin/journey/browser.ts';
 import type { BenchResult } from './run.ts';
+import { crossTierRoundTrip } from './support/cross-tier-round-trip.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const HOST = '127.0.0.1';
@@ -143,14 +145,23 @@ export default async function bench(): Promise<BenchResult> {
     coldOverLocal: round(rCold.msEach / rLocal.msEach * 100) / 100,
     samples: `${rLocal.n}/${rCached.n}/${rCold.n}`,
   };
+  const whole = await crossTierRoundTrip();
+  const w = whole.figures;
   return {
-    figures,
-    top: { crossTierCachedMs: figures.crossTierCachedMs, localLoginMs: figures.localLoginMs, cachedOverLocal: figures.cachedOverLocal, scope: 'home half only (automatic registration at the home IdP)' },
+    figures: { ...figures, ...Object.fromEntries(Object.entries(w).map(([k, v]) => [`roundTrip.${k}`, v])) },
+    top: {
+      crossTierCachedMs: w.crossTierCachedMs!, crossTierColdMs: w.crossTierColdMs!, localLoginMs: w.localLoginMs!, localPasswordLoginMs: w.localPasswordLoginMs!,
+      cachedOverLocal: w.cachedOverLocal!, cachedOverPasswordLogin: w.cachedOverPasswordLogin!, crossTierCachedHttpRequests: w.crossTierCachedHttpRequests!,
+      scope: 'visiting → home → back, logged in at home; home half measured apart',
+    },
     summary: [
+      'whole round trip (visiting portal → visiting IdP → home IdP → back):',
+      ...whole.summary.map((l) => `  ${l}`),
+      'home half only (automatic registration at the home IdP):',
       `local silent login (portal client):        ${figures.localLoginMs} ms, ${figures.localHttpRequests} HTTP requests`,
       `federated client, chain cached at home:     ${figures.crossTierCachedMs} ms, ${figures.crossTierCachedHttpRequests} HTTP requests (${figures.crossTierCachedFederationRequests} federation)`,
       `federated client, chain resolved each time: ${figures.crossTierColdMs} ms, ${figures.crossTierColdHttpRequests} HTTP requests (${figures.crossTierColdFederationRequests} federation)`,
-      `cached / local = ${figures.cachedOverLocal}×, cold / local = ${figures.coldOverLocal}× (home half of a cross-tier login; the whole round trip: npm run bench cross-tier)`,
+      `cached / local = ${figures.cachedOverLocal}×, cold / local = ${figures.coldOverLocal}× (home half of a cross-tier login)`,
     ],
   };
 }

@@ -1,13 +1,14 @@
 /**
- * `npm run bench cross-tier`: the visiting side of a cross-tier login (R-ID-12). A person
+ * The whole round trip of a cross-tier login (R-ID-12), for `npm run bench tiers`. A person
  * registered at a home province, logged in there already, opens an application of another
  * province; the visiting IdP's login page sends them home (the form POST `…/interaction/<uid>/home`),
  * the home answers silently, and the visiting IdP recognises them (bin/journey/cross-tier.ts
  * walks it as a browser; the application asks `prompt=login`, so the visiting IdP does not
  * simply reuse its own session). Measured with both trust chains cached (the visiting IdP's of
  * the home, the home's of the visiting IdP) and with both resolved again each time (the
- * directory stays cached in the visiting IdP's memory). Baseline in the same run: the same
- * application's silent login of a local person already logged in at the visiting IdP.
+ * directory stays cached in the visiting IdP's memory). Baselines in the same run: the same
+ * application's login of a local person at the visiting IdP, silent (already logged in there)
+ * and with the password typed (a new browser: what the person would do without the home).
  * Milliseconds each, and HTTP requests received by every server (browser, relying party and
  * federation calls alike). Embedded stores, everything on this machine.
  */
@@ -15,30 +16,30 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Server } from 'node:http';
 import { rmSync } from 'node:fs';
 import * as client from 'openid-client';
-import { OffsetClock, systemClock } from '../kernel/clock.ts';
-import { openCache, type Cache } from '../kernel/cache.ts';
-import { loadConfig, resolveSecrets } from '../kernel/config.ts';
-import { openDb } from '../kernel/db.ts';
-import { createHttpApp, listen, type Listening } from '../kernel/http.ts';
-import { internalKey } from '../kernel/internal-auth.ts';
-import { silentLogger } from '../kernel/log.ts';
-import { DEMO_CITIZEN } from '../kernel/demo.ts';
-import type { Deps } from '../kernel/service.ts';
-import { createFederationEntity, decodeStatement, federationRouter, type TrustAnchor } from '../federation/index.ts';
-import { startIdpService } from '../idp/service.ts';
-import { devSink } from '../idp/otp/dev-sinks.ts';
-import { AGREEMENT } from '../idp/accounts/store.ts';
-import { CookieJar, authorizeInBrowser } from '../bin/journey/browser.ts';
-import { crossTierLogin } from '../bin/journey/cross-tier.ts';
-import { newCitizen } from '../bin/journey/steps.ts';
-import { compareRuns, freePort } from './support/timing.ts';
-import type { BenchResult } from './run.ts';
+import { OffsetClock, systemClock } from '../../kernel/clock.ts';
+import { openCache, type Cache } from '../../kernel/cache.ts';
+import { loadConfig, resolveSecrets } from '../../kernel/config.ts';
+import { openDb } from '../../kernel/db.ts';
+import { createHttpApp, listen, type Listening } from '../../kernel/http.ts';
+import { internalKey } from '../../kernel/internal-auth.ts';
+import { silentLogger } from '../../kernel/log.ts';
+import { DEMO_CITIZEN } from '../../kernel/demo.ts';
+import type { Deps } from '../../kernel/service.ts';
+import { createFederationEntity, decodeStatement, federationRouter, type TrustAnchor } from '../../federation/index.ts';
+import { startIdpService } from '../../idp/service.ts';
+import { devSink } from '../../idp/otp/dev-sinks.ts';
+import { AGREEMENT } from '../../idp/accounts/store.ts';
+import { CookieJar, authorizeInBrowser } from '../../bin/journey/browser.ts';
+import { crossTierLogin } from '../../bin/journey/cross-tier.ts';
+import { newCitizen } from '../../bin/journey/steps.ts';
+import { compareRuns, freePort } from './timing.ts';
+import type { BenchResult } from '../run.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const HOST = '127.0.0.1';
 const APP = 'http://127.0.0.1:3000/callback';
 
-export default async function bench(): Promise<BenchResult> {
+export async function crossTierRoundTrip(): Promise<BenchResult> {
   // Every HTTP request any server of this process receives.
   let received = 0;
   const emit = Server.prototype.emit;
@@ -128,10 +129,18 @@ export default async function bench(): Promise<BenchResult> {
     await client.authorizationCodeGrant(portal, callback, { pkceCodeVerifier: verifier, expectedState: state });
   };
   await local();
+  // The same local person typing the password in a new browser (prompt=login: no session reused).
+  const localPassword = async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(portal, { redirect_uri: APP, scope: 'openid profile phone', state, prompt: 'login', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const callback = await authorizeInBrowser(new CookieJar(), url, { redirectUri: APP, login: DEMO_CITIZEN.idNumber, password: DEMO_CITIZEN.password });
+    await client.authorizationCodeGrant(portal, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  };
 
-  const runs = await compareRuns({ local, cached: crossTier, cold: crossTierCold }, async (fn) => { received = 0; await fn(); return received; }, SECONDS * 1000);
-  const [hopsLocal, hopsCached, hopsCold] = [runs.local.count, runs.cached.count, runs.cold.count];
-  const [rLocal, rCached, rCold] = [runs.local.rate, runs.cached.rate, runs.cold.rate];
+  const runs = await compareRuns({ local, localPassword, cached: crossTier, cold: crossTierCold }, async (fn) => { received = 0; await fn(); return received; }, SECONDS * 1000);
+  const [hopsLocal, hopsPassword, hopsCached, hopsCold] = [runs.local.count, runs.localPassword.count, runs.cached.count, runs.cold.count];
+  const [rLocal, rPassword, rCached, rCold] = [runs.local.rate, runs.localPassword.rate, runs.cached.rate, runs.cold.rate];
 
   Server.prototype.emit = emit;
   for (const i of idps) await i.close();
@@ -142,20 +151,22 @@ export default async function bench(): Promise<BenchResult> {
   const round = (x: number) => Math.round(x * 10) / 10;
   const figures = {
     localLoginMs: round(rLocal.msEach), localHttpRequests: hopsLocal,
+    localPasswordLoginMs: round(rPassword.msEach), localPasswordHttpRequests: hopsPassword,
     crossTierCachedMs: round(rCached.msEach), crossTierCachedHttpRequests: hopsCached,
     crossTierColdMs: round(rCold.msEach), crossTierColdHttpRequests: hopsCold,
     cachedOverLocal: Math.round(rCached.msEach / rLocal.msEach * 100) / 100,
     coldOverLocal: Math.round(rCold.msEach / rLocal.msEach * 100) / 100,
-    samples: `${rLocal.n}/${rCached.n}/${rCold.n}`,
+    cachedOverPasswordLogin: Math.round(rCached.msEach / rPassword.msEach * 100) / 100,
+    samples: `${rLocal.n}/${rPassword.n}/${rCached.n}/${rCold.n}`,
   };
   return {
     figures,
-    top: { crossTierCachedMs: figures.crossTierCachedMs, crossTierColdMs: figures.crossTierColdMs, localLoginMs: figures.localLoginMs, scope: 'visiting → home → back, logged in at home' },
     summary: [
       `local silent login at the visiting IdP:            ${figures.localLoginMs} ms, ${figures.localHttpRequests} HTTP requests`,
+      `local login with the password (new browser):       ${figures.localPasswordLoginMs} ms, ${figures.localPasswordHttpRequests} HTTP requests`,
       `cross-tier login, chains cached (visiting → home):  ${figures.crossTierCachedMs} ms, ${figures.crossTierCachedHttpRequests} HTTP requests`,
       `cross-tier login, chains resolved each time:        ${figures.crossTierColdMs} ms, ${figures.crossTierColdHttpRequests} HTTP requests`,
-      `cached / local = ${figures.cachedOverLocal}×, cold / local = ${figures.coldOverLocal}×`,
+      `cached / local silent = ${figures.cachedOverLocal}×, cold / local silent = ${figures.coldOverLocal}×, cached / local password login = ${figures.cachedOverPasswordLogin}×`,
     ],
   };
 }
