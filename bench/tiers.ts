@@ -141,8 +141,8 @@ export default async function bench(): Promise<BenchResult> {
     localLoginMs: round(rLocal.msEach), localHttpRequests: hopsLocal.idp,
     crossTierCachedMs: round(rCached.msEach), crossTierCachedHttpRequests: hopsCached.idp + hopsCached.federation, crossTierCachedFederationRequests: hopsCached.federation,
     crossTierColdMs: round(rCold.msEach), crossTierColdHttpRequests: hopsCold.idp + hopsCold.federation, crossTierColdFederationRequests: hopsCold.federation,
-    cachedOverLocal: round(rCached.msEach / rLocal.msEach * 100) / 100,
-    coldOverLocal: round(rCold.msEach / rLocal.msEach * 100) / 100,
+    cachedOverLocal: Math.round(rCached.msEach / rLocal.msEach * 100) / 100,
+    coldOverLocal: Math.round(rCold.msEach / rLocal.msEach * 100) / 100,
     samples: `${rLocal.n}/${rCached.n}/${rCold.n}`,
   };
   const whole = await crossTierRoundTrip();
