@@ -120,6 +120,10 @@ describe('recognition.lifecycle', () => {
     const c = await homePerson();
     const r = await login({ c, scope: 'openid profile' });
     expect(r.refresh_token).toBeTruthy();
+    // The home's tokens kept for the refresh check are encrypted in the cache.
+    const kept = await f.visiting.cache.get(`recog:home:${r.claims()!.sub}`);
+    expect(kept).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(kept).not.toMatch(/refreshToken|eyJ/);
     const ok = await client.refreshTokenGrant(r.config, r.refresh_token!);
     await f.home.db.query('update idp.accounts set disabled = true where id_number = $1', [c.idNumber]);
     await expect(client.refreshTokenGrant(r.config, ok.refresh_token ?? r.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

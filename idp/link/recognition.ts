@@ -2,8 +2,9 @@
  * A recognised person's local sessions follow their home platform (R-ID-12):
  *
  * - remember: after a cross-tier login the home's ID token, refresh token and session id are
- *   kept in the cache (`recog:home:<accountId>`, as long as a login session lives here), never
- *   logged.
+ *   kept in the cache (`recog:home:<accountId>`, as long as a login session lives here),
+ *   encrypted (AES-256-GCM under a key derived from KEY_PASSPHRASE: a persisted Redis holds no
+ *   usable home token), never logged.
  * - stillValid: oidc-provider's findAccount asks it at every refresh_token grant here for a
  *   recognised account (a link `via recognition`): the home's refresh token is refreshed at the
  *   home (private_key_jwt). A home account disabled or deleted since (the home's findAccount
@@ -20,7 +21,7 @@
  *   the home's `end_session_endpoint` (id_token_hint, post_logout_redirect_uri
  *   `<issuer>/link/logged-out`, state), and from there back to where our logout was going.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes } from 'node:crypto';
 import type { Router } from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { koaBody } from 'koa-body';
@@ -37,6 +38,7 @@ import { html, page, pageLang } from '../web/html.ts';
 import type { HomeTokens } from './flow.ts';
 import type { Homes } from './homes.ts';
 import type { LinkStore } from './links.ts';
+import { openSecret, sealSecret } from '../partners/clients.ts';
 
 export const BACKCHANNEL_LOGOUT_PATH = '/link/backchannel-logout';
 export const LOGGED_OUT_PATH = '/link/logged-out';
@@ -56,8 +58,25 @@ export interface Recognition {
 
 const homeKey = (accountId: string) => `recog:home:${accountId}`;
 
-export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Cache; db: Db; audit: AuditLog; clock: Clock; log: Logger; issuer: string }): Recognition {
+/** The key the home's tokens are encrypted with in the cache. */
+export function homeTokensKey(keyPassphrase: string) {
+  return createSecretKey(createHash('sha256').update('yiwang.idp.recognition-home-tokens\n').update(keyPassphrase).digest());
+}
+
+export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Cache; db: Db; audit: AuditLog; clock: Clock; log: Logger; issuer: string; keyPassphrase: string }): Recognition {
   const { homes, links, cache, log } = d;
+  const tokensKey = homeTokensKey(d.keyPassphrase);
+  const keep = (accountId: string, home: HomeTokens) => cache.set(homeKey(accountId), sealSecret(tokensKey, JSON.stringify(home)), { ttlSeconds: HOME_TTL });
+  /** The home's tokens kept for the account; none when absent or not readable (another key). */
+  const kept = async (accountId: string): Promise<HomeTokens | undefined> => {
+    const raw = await cache.get(homeKey(accountId));
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(openSecret(tokensKey, raw)) as HomeTokens;
+    } catch {
+      return undefined;
+    }
+  };
   const jwksByUri = new Map<string, JWTVerifyGetKey>();
   const loggedOut = new URL(LOGGED_OUT_PATH, d.issuer).href;
 
@@ -76,14 +95,13 @@ export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Ca
 
   return {
     async remember(accountId, home) {
-      await cache.set(homeKey(accountId), JSON.stringify(home), { ttlSeconds: HOME_TTL });
+      await keep(accountId, home);
     },
 
     async stillValid(accountId) {
       const link = await recognisedLink(accountId);
       if (!link) return true;
-      const raw = await cache.get(homeKey(accountId));
-      const home = raw ? JSON.parse(raw) as HomeTokens : undefined;
+      const home = await kept(accountId);
       if (!home?.refreshToken) {
         log.info({ accountId }, 'recognised account refresh refused: no home session to check');
         return false;
@@ -91,7 +109,7 @@ export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Ca
       try {
         const { config } = await homes.connect(home.entityId);
         const fresh = await client.refreshTokenGrant(config, home.refreshToken);
-        await cache.set(homeKey(accountId), JSON.stringify({ ...home, refreshToken: fresh.refresh_token ?? home.refreshToken }), { ttlSeconds: HOME_TTL });
+        await keep(accountId, { ...home, refreshToken: fresh.refresh_token ?? home.refreshToken });
         return true;
       } catch (e) {
         const err = e as { code?: string; error?: string };
@@ -174,9 +192,8 @@ export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Ca
         if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.logout) return;
         const accountId: unknown = ctx.oidc.session?.accountId;
         if (typeof accountId !== 'string') return;
-        const raw = await cache.get(homeKey(accountId));
-        if (!raw) return;
-        const home = JSON.parse(raw) as HomeTokens;
+        const home = await kept(accountId);
+        if (!home) return;
         await cache.del(homeKey(accountId));
         try {
           const { config } = await homes.connect(home.entityId);
