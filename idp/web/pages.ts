@@ -82,6 +82,18 @@ export interface LoginPageOptions extends LoginPageState {
   superior?: { name: string | null };
 }
 
+/** The login-name and password form of the login pages (POST `<interaction>/login`). */
+function passwordForm(lang: Lang, action: string, hidden: Html, o: { login: string | undefined; focus: boolean; label: Text; secondary?: boolean }): Html {
+  return html`<form method="post" action="${action}/login" autocomplete="on">
+  ${hidden}
+  <label for="login">${t(lang, o.label)}</label>
+  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required${o.focus ? html` autofocus` : ''}>
+  <label for="password">${t(lang, { zh: '密码', en: 'Password' })}</label>
+  <input type="password" id="password" name="password" autocomplete="current-password" required>
+  <button type="submit"${o.secondary ? html` class="secondary"` : ''}>${t(lang, { zh: '登录', en: 'Log in' })}</button>
+</form>`;
+}
+
 /**
  * A hybrid city's login page (统分, R-ID-12): citizens and companies have their accounts at the
  * province, so the first way is the province's login; the city's agency staff keep their own
@@ -108,14 +120,7 @@ ${errorFor('superior')}
 </form></section>
 <section aria-labelledby="m-pwd"><h2 id="m-pwd">${t(lang, { zh: '本市工作人员登录', en: 'Agency staff of this city' })}</h2>
 ${errorFor('pwd')}
-<form method="post" action="${action}/login" autocomplete="on">
-  ${hidden}
-  <label for="login">${t(lang, { zh: '用户名', en: 'Username' })}</label>
-  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required${method === 'pwd' ? html` autofocus` : ''}>
-  <label for="password">${t(lang, { zh: '密码', en: 'Password' })}</label>
-  <input type="password" id="password" name="password" autocomplete="current-password" required>
-  <button type="submit" class="secondary">${t(lang, { zh: '登录', en: 'Log in' })}</button>
-</form></section>
+${passwordForm(lang, action, hidden, { login: o.login, focus: method === 'pwd', label: { zh: '用户名', en: 'Username' }, secondary: true })}</section>
 <form method="post" action="${action}/abort">
   ${hidden}
   <button type="submit" class="secondary">${t(lang, { zh: '取消', en: 'Cancel' })}</button>
@@ -136,14 +141,7 @@ export function loginPage(o: LoginPageOptions): string {
 <p>${t(lang, { zh: `登录以继续访问「${o.clientName}」`, en: `Log in to continue to “${o.clientName}”` })}</p>
 <section aria-labelledby="m-pwd"><h2 id="m-pwd">${t(lang, { zh: '账号登录', en: 'With your login name' })}</h2>
 ${errorFor('pwd')}
-<form method="post" action="${action}/login" autocomplete="on">
-  ${hidden}
-  <label for="login">${t(lang, { zh: '身份证号码、手机号码或用户名', en: 'ID number, mobile number or username' })}</label>
-  <input type="text" id="login" name="login" value="${o.login ?? ''}" autocomplete="username" required${method === 'pwd' ? html` autofocus` : ''}>
-  <label for="password">${t(lang, { zh: '密码', en: 'Password' })}</label>
-  <input type="password" id="password" name="password" autocomplete="current-password" required>
-  <button type="submit">${t(lang, { zh: '登录', en: 'Log in' })}</button>
-</form>
+${passwordForm(lang, action, hidden, { login: o.login, focus: method === 'pwd', label: { zh: '身份证号码、手机号码或用户名', en: 'ID number, mobile number or username' } })}
 <p class="hint"><a href="/recover">${t(lang, { zh: '忘记密码？', en: 'Forgot your password?' })}</a></p></section>
 <section aria-labelledby="m-sms"><h2 id="m-sms">${t(lang, { zh: '手机短信登录', en: 'With a code by SMS' })}</h2>
 ${errorFor('sms')}
