@@ -46,6 +46,7 @@ const ITEM_SDL = `
     staffNote(agency: String): String @policy(policies: [["agencyStaff"]])
     companyNote(company: String): String @policy(policies: [["actingForCompany"]])
     decisions: String @requiresScopes(scopes: [["role:decider"]])
+    whoami: String
   }
   type Item @key(fields: "id") { id: ID!  name: String! }
 `;
@@ -108,6 +109,11 @@ beforeAll(async () => {
         staffNote: () => 'staff note',
         companyNote: () => 'company note',
         decisions: () => 'decisions',
+        // Slow enough that concurrent requests overlap in flight.
+        whoami: async (_: unknown, _a: unknown, c: SubgraphContext) => {
+          await new Promise((r) => setTimeout(r, 150));
+          return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
+        },
       },
       Item: { __resolveReference: (ref: { id: string }) => ITEMS.find((i) => i.id === ref.id) },
     } as never,
@@ -317,6 +323,17 @@ describe('gateway.schema-authorization', () => {
     const acceptor = await gql('{ decisions items(first: 1) { id } }', {}, await token(STAFF(['acceptor'])));
     expect(acceptor.body.data).toEqual({ decisions: null, items: [{ id: 'i1' }] });
     expect(acceptor.body.errors?.[0]).toMatchObject({ path: ['decisions'], extensions: { code: 'FORBIDDEN' } });
+  });
+});
+
+describe('gateway.identity-per-caller', () => {
+  test('identical operations of different callers in flight at once are fetched apart: each gets the answer for itself', async () => {
+    const callers = ['p1', 'p2', 'p3', 'p4'];
+    const headers = await Promise.all(callers.map((sub) => token({ ...PERSON, sub })));
+    const before = item.calls;
+    const answers = await Promise.all([...headers, {}].map((h) => gql('{ whoami }', {}, h)));
+    expect(answers.map((a) => a.body)).toEqual([...callers, 'anonymous'].map((whoami) => ({ data: { whoami } })));
+    expect(item.calls - before).toBe(callers.length + 1);
   });
 });
 

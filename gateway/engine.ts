@@ -72,7 +72,10 @@ export function hiveCompatibleLogLevel(env: NodeJS.ProcessEnv = process.env): vo
 export function createEngine(o: EngineOptions): Engine {
   hiveCompatibleLogLevel();
   assertKnownPolicies(o.supergraphSdl);
-  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url }]));
+  // No in-flight deduplication of subgraph fetches: the HTTP executor would otherwise merge
+  // identical fetches (same URL and body) of DIFFERENT requests into one, sent with the first
+  // request's identity assertion, and hand every caller that one caller's answer.
+  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: false } }]));
   return createGatewayRuntime<EngineServerContext>({
     supergraph: o.supergraphSdl,
     unifiedGraphHandler,
