@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { composeServices } from '@theguild/federation-composition';
-import { parse } from 'graphql';
+import { parse, print, type DocumentNode } from 'graphql';
 import { pino } from 'pino';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { Middleware } from 'koa';
@@ -28,7 +28,7 @@ import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
 import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
-import { createEngine } from './engine.ts';
+import { createEngine, type EngineServerContext } from './engine.ts';
 
 const RESOURCE = 'http://127.0.0.1:4000/graphql';
 const KEY = internalKey(TEST_SECRET);
@@ -354,6 +354,35 @@ describe('gateway.policies', () => {
   test('a supergraph naming a policy the gateway does not define does not start', async () => {
     const sdl = supergraphSdl.replace('"agencyStaff"', '"somethingElse"');
     await expect(startGatewayService(deps, { port: 0 }, { supergraphSdl: sdl })).rejects.toThrow(/somethingElse/);
+  });
+});
+
+describe('gateway.plan-reuse', () => {
+  test('an operation executes with one shared document per set of fields authorization removed (so it is planned once), and each caller still gets their own answer', async () => {
+    const seen: unknown[] = [];
+    const engine = createEngine({
+      supergraphSdl, subgraphs: [{ name: 'item', url: `${item.url}/graphql` }, { name: 'satisfaction', url: 'http://127.0.0.1:1/graphql' }],
+      key: KEY, clock: systemClock, log: silentLogger(), subgraphTimeoutMs: 1000, maxCost: 1000, listSize: 10, introspection: false,
+      plugins: [{ onExecute: ({ args }) => { seen.push(args.document); } }],
+    });
+    const person = { kind: 'person' as const, sub: 'p1', name: '张三' };
+    const run = async (caller: EngineServerContext['caller']) => {
+      const res = await engine.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: '{ secret items(first: 1) { id } }' }) }, { caller, requestId: 'r', scopes: [] });
+      return await res.json() as Body;
+    };
+    try {
+      expect((await run(person)).data).toEqual({ secret: 'secret', items: [{ id: 'i1' }] });
+      expect((await run({ kind: 'anonymous' })).data).toEqual({ secret: null, items: [{ id: 'i1' }] });
+      expect((await run(person)).data).toEqual({ secret: 'secret', items: [{ id: 'i1' }] });
+      expect((await run({ kind: 'anonymous' })).data).toEqual({ secret: null, items: [{ id: 'i1' }] });
+      expect(seen).toHaveLength(4);
+      expect(seen[2]).toBe(seen[0]);
+      expect(seen[3]).toBe(seen[1]);
+      expect(seen[1]).not.toBe(seen[0]);
+      expect(print(seen[1] as DocumentNode)).not.toContain('secret');
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 

@@ -24,7 +24,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { shapeResult } from './format-error.ts';
 import { useSubgraphCalls, type FetchOutcome, type SubgraphTarget } from './upstream.ts';
-import { assertKnownPolicies, genericAuthOptions, nothingLeftToPlan } from './authz.ts';
+import { assertKnownPolicies, genericAuthOptions, nothingLeftToPlan, samePlanForSameDocument } from './authz.ts';
 import { demandControl } from './cost.ts';
 
 /** What the HTTP shell hands the engine with each request (merged into the GraphQL context). */
@@ -94,6 +94,7 @@ export function createEngine(o: EngineOptions): Engine {
     // Schema authorization before planning (authz.ts).
     genericAuth: genericAuthOptions() as never,
     plugins: () => [
+      samePlanForSameDocument(),
       useSubgraphCalls({ subgraphs: o.subgraphs, key: o.key, clock: o.clock, log: o.log, timeoutMs: o.subgraphTimeoutMs, ...(o.onFetchDone ? { onFetchDone: o.onFetchDone } : {}) }),
       ...(o.plugins ?? []),
       nothingLeftToPlan(),
