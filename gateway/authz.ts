@@ -66,7 +66,68 @@ function anyAll(alternatives: string[][] | undefined, holds: (name: string) => b
   return alternatives.some((all) => all.every(holds));
 }
 
+/**
+ * The plan cache of the Rust planner is keyed by the document object. The authorization plugin
+ * hands execution a rewritten copy of the document on every request (even when it removed
+ * nothing), which would make every request plan again. What it removed is noted here per request
+ * (the field nodes it refused); `samePlanForSameDocument` then gives execution one shared
+ * document per (parsed document, refused fields): the parsed one itself when nothing was refused.
+ */
+interface Checked { document: DocumentNode; refused: FieldNode[] }
+const checkedByContext = new WeakMap<object, Checked>();
+const nodeIds = new WeakMap<FieldNode, number>();
+let nextNodeId = 0;
+const rewritten = new WeakMap<DocumentNode, Map<string, DocumentNode>>();
+/** Distinct refusal sets kept per parsed document (each is one plan). */
+const MAX_REWRITES_PER_DOCUMENT = 32;
+
+function noteChecked(p: ValidateUserFnParams<AuthUser>, refusal: GraphQLError | undefined): GraphQLError | undefined {
+  const context = p.executionArgs.contextValue as object | undefined;
+  if (context && typeof context === 'object') {
+    let checked = checkedByContext.get(context);
+    if (!checked) {
+      checked = { document: p.executionArgs.document, refused: [] };
+      checkedByContext.set(context, checked);
+    }
+    if (refusal) checked.refused.push(p.fieldNode);
+  }
+  return refusal;
+}
+
+function nodeId(node: FieldNode): number {
+  let id = nodeIds.get(node);
+  if (id === undefined) nodeIds.set(node, (id = nextNodeId++));
+  return id;
+}
+
+/** After authorization (the runtime's plugin runs before the engine's own): the shared document for what it left. */
+export function samePlanForSameDocument(): GatewayPlugin {
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as object | undefined;
+      const checked = context && typeof context === 'object' ? checkedByContext.get(context) : undefined;
+      if (!checked) return;
+      checkedByContext.delete(context!);
+      // Nothing refused: the rewrite only dropped empty or unused nodes, which a valid document has none of.
+      if (checked.refused.length === 0) {
+        args.document = checked.document;
+        return;
+      }
+      const key = checked.refused.map(nodeId).sort((a, b) => a - b).join(',');
+      let byRefusals = rewritten.get(checked.document);
+      if (!byRefusals) rewritten.set(checked.document, (byRefusals = new Map()));
+      const shared = byRefusals.get(key);
+      if (shared) args.document = shared;
+      else if (byRefusals.size < MAX_REWRITES_PER_DOCUMENT) byRefusals.set(key, args.document);
+    },
+  };
+}
+
 export function validateUser(p: ValidateUserFnParams<AuthUser>): GraphQLError | undefined {
+  return noteChecked(p, judge(p));
+}
+
+function judge(p: ValidateUserFnParams<AuthUser>): GraphQLError | undefined {
   const guarded = p.typeAuthArgs || p.fieldAuthArgs || p.typeScopes?.length || p.fieldScopes?.length || p.typePolicies?.length || p.fieldPolicies?.length;
   if (!guarded) return undefined;
   if (!p.user) return refused(p, 'UNAUTHENTICATED');

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { composeServices } from '@theguild/federation-composition';
-import { parse } from 'graphql';
+import { parse, print, type DocumentNode } from 'graphql';
 import { pino } from 'pino';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { Middleware } from 'koa';
@@ -28,7 +28,7 @@ import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
 import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
-import { createEngine } from './engine.ts';
+import { createEngine, type EngineServerContext } from './engine.ts';
 
 const RESOURCE = 'http://127.0.0.1:4000/graphql';
 const KEY = internalKey(TEST_SECRET);
@@ -46,6 +46,7 @@ const ITEM_SDL = `
     staffNote(agency: String): String @policy(policies: [["agencyStaff"]])
     companyNote(company: String): String @policy(policies: [["actingForCompany"]])
     decisions: String @requiresScopes(scopes: [["role:decider"]])
+    whoami: String
   }
   type Item @key(fields: "id") { id: ID!  name: String! }
 `;
@@ -108,6 +109,11 @@ beforeAll(async () => {
         staffNote: () => 'staff note',
         companyNote: () => 'company note',
         decisions: () => 'decisions',
+        // Slow enough that concurrent requests overlap in flight.
+        whoami: async (_: unknown, _a: unknown, c: SubgraphContext) => {
+          await new Promise((r) => setTimeout(r, 150));
+          return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
+        },
       },
       Item: { __resolveReference: (ref: { id: string }) => ITEMS.find((i) => i.id === ref.id) },
     } as never,
@@ -320,6 +326,17 @@ describe('gateway.schema-authorization', () => {
   });
 });
 
+describe('gateway.identity-per-caller', () => {
+  test('identical operations of different callers in flight at once are fetched apart: each gets the answer for itself', async () => {
+    const callers = ['p1', 'p2', 'p3', 'p4'];
+    const headers = await Promise.all(callers.map((sub) => token({ ...PERSON, sub })));
+    const before = item.calls;
+    const answers = await Promise.all([...headers, {}].map((h) => gql('{ whoami }', {}, h)));
+    expect(answers.map((a) => a.body)).toEqual([...callers, 'anonymous'].map((whoami) => ({ data: { whoami } })));
+    expect(item.calls - before).toBe(callers.length + 1);
+  });
+});
+
 describe('gateway.metrics', () => {
   test('GET /metrics serves Prometheus text: requests and latency per operation, subgraph fetch latency', async () => {
     await gql('query ItemNames { items { name } }');
@@ -337,6 +354,35 @@ describe('gateway.policies', () => {
   test('a supergraph naming a policy the gateway does not define does not start', async () => {
     const sdl = supergraphSdl.replace('"agencyStaff"', '"somethingElse"');
     await expect(startGatewayService(deps, { port: 0 }, { supergraphSdl: sdl })).rejects.toThrow(/somethingElse/);
+  });
+});
+
+describe('gateway.plan-reuse', () => {
+  test('an operation executes with one shared document per set of fields authorization removed (so it is planned once), and each caller still gets their own answer', async () => {
+    const seen: unknown[] = [];
+    const engine = createEngine({
+      supergraphSdl, subgraphs: [{ name: 'item', url: `${item.url}/graphql` }, { name: 'satisfaction', url: 'http://127.0.0.1:1/graphql' }],
+      key: KEY, clock: systemClock, log: silentLogger(), subgraphTimeoutMs: 1000, maxCost: 1000, listSize: 10, introspection: false,
+      plugins: [{ onExecute: ({ args }) => { seen.push(args.document); } }],
+    });
+    const person = { kind: 'person' as const, sub: 'p1', name: '张三' };
+    const run = async (caller: EngineServerContext['caller']) => {
+      const res = await engine.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: '{ secret items(first: 1) { id } }' }) }, { caller, requestId: 'r', scopes: [] });
+      return await res.json() as Body;
+    };
+    try {
+      expect((await run(person)).data).toEqual({ secret: 'secret', items: [{ id: 'i1' }] });
+      expect((await run({ kind: 'anonymous' })).data).toEqual({ secret: null, items: [{ id: 'i1' }] });
+      expect((await run(person)).data).toEqual({ secret: 'secret', items: [{ id: 'i1' }] });
+      expect((await run({ kind: 'anonymous' })).data).toEqual({ secret: null, items: [{ id: 'i1' }] });
+      expect(seen).toHaveLength(4);
+      expect(seen[2]).toBe(seen[0]);
+      expect(seen[3]).toBe(seen[1]);
+      expect(seen[1]).not.toBe(seen[0]);
+      expect(print(seen[1] as DocumentNode)).not.toContain('secret');
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 

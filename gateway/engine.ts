@@ -24,7 +24,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/log.ts';
 import { shapeResult } from './format-error.ts';
 import { useSubgraphCalls, type FetchOutcome, type SubgraphTarget } from './upstream.ts';
-import { assertKnownPolicies, genericAuthOptions, nothingLeftToPlan } from './authz.ts';
+import { assertKnownPolicies, genericAuthOptions, nothingLeftToPlan, samePlanForSameDocument } from './authz.ts';
 import { demandControl } from './cost.ts';
 
 /** What the HTTP shell hands the engine with each request (merged into the GraphQL context). */
@@ -72,7 +72,10 @@ export function hiveCompatibleLogLevel(env: NodeJS.ProcessEnv = process.env): vo
 export function createEngine(o: EngineOptions): Engine {
   hiveCompatibleLogLevel();
   assertKnownPolicies(o.supergraphSdl);
-  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url }]));
+  // No in-flight deduplication of subgraph fetches: the HTTP executor would otherwise merge
+  // identical fetches (same URL and body) of DIFFERENT requests into one, sent with the first
+  // request's identity assertion, and hand every caller that one caller's answer.
+  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: false } }]));
   return createGatewayRuntime<EngineServerContext>({
     supergraph: o.supergraphSdl,
     unifiedGraphHandler,
@@ -91,6 +94,7 @@ export function createEngine(o: EngineOptions): Engine {
     // Schema authorization before planning (authz.ts).
     genericAuth: genericAuthOptions() as never,
     plugins: () => [
+      samePlanForSameDocument(),
       useSubgraphCalls({ subgraphs: o.subgraphs, key: o.key, clock: o.clock, log: o.log, timeoutMs: o.subgraphTimeoutMs, ...(o.onFetchDone ? { onFetchDone: o.onFetchDone } : {}) }),
       ...(o.plugins ?? []),
       nothingLeftToPlan(),

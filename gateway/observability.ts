@@ -62,6 +62,15 @@ export function createMetrics(): GatewayMetrics {
       graphql_gateway_fetch_duration: true,
       graphql_gateway_subgraph_execute_duration: true,
       graphql_gateway_subgraph_execute_errors: true,
+      // The plugin's other defaults are off: a summary with quantiles (costly per observation), a
+      // walk of every document for deprecated fields, context-building and subscribe phases
+      // (no subscriptions), schema changes (the supergraph is fixed at start).
+      graphql_envelop_request_time_summary: false,
+      graphql_envelop_deprecated_field: false,
+      graphql_envelop_phase_context: false,
+      graphql_envelop_phase_subscribe: false,
+      graphql_envelop_schema_change: false,
+      graphql_envelop_execute_resolver: false,
     },
     labels: { subgraphName: true },
   }) as unknown as GatewayPlugin;

@@ -106,7 +106,8 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
       if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
       const timeout = AbortSignal.timeout(o.timeoutMs);
       setOptions({ ...options, headers, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
-      const log = o.log.child({ reqId: ctx.requestId, subgraph });
+      // A child logger only when something is logged (failures), not on every fetch.
+      const log = () => o.log.child({ reqId: ctx.requestId, subgraph });
       setFetchFn(async (u, init, c, info) => {
         const started = performance.now();
         const done = (outcome: FetchOutcome) => o.onFetchDone?.(subgraph, (performance.now() - started) / 1000, outcome);
@@ -116,7 +117,7 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         } catch (e) {
           const timedOut = timeout.aborted;
           done(timedOut ? 'timeout' : 'unreachable');
-          log.error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, timeoutMs: timedOut ? o.timeoutMs : undefined },
+          log().error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, timeoutMs: timedOut ? o.timeoutMs : undefined },
             timedOut ? 'subgraph timed out' : 'subgraph unreachable');
           return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
         }
@@ -130,7 +131,7 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         const code = typeof body === 'object' && body !== null && 'code' in body ? String((body as { code: unknown }).code) : undefined;
         const title = typeof body === 'object' && body !== null && 'title' in body ? String((body as { title: unknown }).title) : undefined;
         done('refused');
-        log.error({ status: res.status, code }, 'subgraph refused the request');
+        log().error({ status: res.status, code }, 'subgraph refused the request');
         // GATEWAY_IDENTITY_REQUIRED means the gateway and the subgraph disagree on the internal
         // secret (or the clocks are far apart): an operator problem, not the client's.
         const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';

@@ -13,7 +13,7 @@ import { koaMiddleware } from '@as-integrations/koa';
 import { koaBody } from 'koa-body';
 import type { Router, RouterMiddleware } from '@koa/router';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { isAppError, toProblem } from './errors.ts';
 import { IDENTITY_HEADER, operationHash, verifyIdentity, type Caller } from './internal-auth.ts';
 import type { Clock } from './clock.ts';
@@ -75,8 +75,9 @@ export async function mountSubgraph<C extends SubgraphContext>(router: Router, o
     introspection: true,
     // The process owns shutdown (kernel/service.ts); Apollo's own handler would re-raise the signal mid-way.
     stopOnTerminationSignals: false,
-    // No federated tracing: nothing reports to Apollo, and traces would only cost time.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), retryAfterPlugin],
+    // No federated tracing: nothing reports to Apollo, and traces would only cost time. No cache
+    // hints either: nothing caches subgraph answers, and the hint plugin wraps every resolver.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), retryAfterPlugin],
   });
   await server.start();
   const apollo = koaMiddleware(server, {

@@ -111,6 +111,8 @@ if (process.argv[1]?.endsWith('gateway-targets.ts')) {
   const secret = process.env.BENCH_SECRET!;
   const key = internalKey(secret);
   const log = silentLogger();
+  // A normal exit on SIGTERM, so `--cpu-prof` (BENCH_PROFILE) writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   if (kind === 'subgraphs') {
     const urls: Record<string, string> = {};
     for (const [name, sdl] of Object.entries(SUBGRAPH_SDL)) {
