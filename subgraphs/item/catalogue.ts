@@ -22,6 +22,7 @@ import { isItemTypeCode } from './types.ts';
 import { itemInput, validItem, type ItemInput } from './model.ts';
 import { upsertItem } from './upsert.ts';
 import { checkAgainstDirectory, inconsistent } from './directory-check.ts';
+import { notifyFollowers } from './notifications.ts';
 
 export { checkAgainstDirectory };
 
@@ -208,6 +209,7 @@ export async function decideChange(q: Queryable, caller: Caller, itemId: string,
   await checkAgainstDirectory(q, validItem(v.data));
   await upsertItem(q, v.data, now);
   await q.query('update item.items set version = $2 where id = $1', [itemId, version]);
+  await notifyFollowers(q, itemId, version, v.data.name, now);
   return set('approved', null);
 }
 
@@ -241,5 +243,6 @@ export async function recordImportedVersion(q: Queryable, input: ItemInput, oper
      returning version`, [i.id, JSON.stringify(input), `import:${operator}`, file, now]);
   const version = rows[0]!.version;
   await q.query('update item.items set version = $2 where id = $1', [i.id, version]);
+  await notifyFollowers(q, i.id, version, i.name, now);
   return version;
 }

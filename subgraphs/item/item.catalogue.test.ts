@@ -6,7 +6,7 @@ import { systemClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES, DEMO_ITEMS } from '../../kernel/demo.ts';
 import type { Deps } from '../../kernel/service.ts';
 import { testCache, testDb, TEST_SECRET, type TestDb } from '../../test/support/infra.ts';
-import { ANONYMOUS, callSubgraph } from '../../test/support/subgraph.ts';
+import { ANONYMOUS, PERSON, callSubgraph } from '../../test/support/subgraph.ts';
 import { createItemService, type ItemService } from './service.ts';
 import { upsertDirectoryEntry } from './catalogue.ts';
 
@@ -206,3 +206,40 @@ describe('directory (R-IT-1, R-IT-3) and consistency across levels', () => {
   });
 });
 
+
+describe('notifications of followed items (R-IT-7)', () => {
+  const NOTES = 'query ($u: Boolean) { myItemNotifications(unreadOnly: $u) { unreadCount notifications { id version text read item { id } } } }';
+  type Notes = { myItemNotifications: { unreadCount: number; notifications: Array<{ id: string; version: number; text: string; read: boolean; item: { id: string } }> } };
+  const OTHER_PERSON: Caller = { kind: 'person', sub: '7c1d5c4e-0000-4000-8000-0000000000ff', name: '李四', acr: 'urn:yiwang:loa:2' };
+
+  test('R-IT-7: followers read a notification when a new version is in force; not for a pending or rejected one; marked read', async () => {
+    expect((await callSubgraph(svc.url, key, PERSON, 'mutation ($id: ID!) { subscribeItem(itemId: $id) { changed } }', { id: food.id })).errors).toBeUndefined();
+    const pending = await request(CLERK, change({ promisedTimeLimit: 9 }), 'req-0008-a');
+    const v = pending.data!.requestItemChange.version;
+    const rejected = await request(CLERK, change({ promisedTimeLimit: 10 }), 'req-0008-b');
+    expect((await callSubgraph(svc.url, key, REVIEWER, REJECT, { id: food.id, v: rejected.data!.requestItemChange.version, r: '不需要' })).errors).toBeUndefined();
+    let notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {});
+    expect(notes.data?.myItemNotifications).toEqual({ unreadCount: 0, notifications: [] });
+
+    expect((await approve(DECIDER, v)).errors).toBeUndefined();
+    notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {});
+    expect(notes.errors).toBeUndefined();
+    expect(notes.data?.myItemNotifications.unreadCount).toBe(1);
+    const [n] = notes.data!.myItemNotifications.notifications;
+    expect(n).toMatchObject({ version: v, read: false, item: { id: food.id } });
+    expect(n!.text).toContain(`您关注的事项「${food.name}」已更新`);
+    expect(n!.text).toContain(`version ${v} is in force`);
+    // Someone not following sees nothing; anonymous callers must log in.
+    expect((await callSubgraph<Notes>(svc.url, key, OTHER_PERSON, NOTES, {})).data?.myItemNotifications.notifications).toEqual([]);
+    expect(code(await callSubgraph(svc.url, key, ANONYMOUS, NOTES, {}))).toBe('UNAUTHENTICATED');
+
+    // Another person cannot mark it read; the follower can; bad ids are BAD_INPUT.
+    const MARK = 'mutation ($ids: [ID!]) { markItemNotificationsRead(ids: $ids) }';
+    expect((await callSubgraph<{ markItemNotificationsRead: number }>(svc.url, key, OTHER_PERSON, MARK, { ids: [n!.id] })).data?.markItemNotificationsRead).toBe(0);
+    expect(code(await callSubgraph(svc.url, key, PERSON, MARK, { ids: ['nope'] }))).toBe('BAD_INPUT');
+    expect((await callSubgraph<{ markItemNotificationsRead: number }>(svc.url, key, PERSON, MARK, { ids: [n!.id] })).data?.markItemNotificationsRead).toBe(1);
+    notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, { u: true });
+    expect(notes.data?.myItemNotifications).toEqual({ unreadCount: 0, notifications: [] });
+    expect((await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {})).data?.myItemNotifications.notifications.map((x) => x.read)).toEqual([true]);
+  });
+});

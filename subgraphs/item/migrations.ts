@@ -153,4 +153,29 @@ create index subscriptions_item on subscriptions (item_id);
     id: '005_outbox_acks',
     sql: EVENT_ACK_SQL,
   },
+  {
+    // Search documents remember the gram cutting they were written with, so a new cutting
+    // (6-grams of codes) is applied to the stored ones when the service starts.
+    id: '006_grams_version',
+    sql: 'alter table search_docs add column grams_version smallint not null default 1;',
+  },
+  {
+    // R-IT-7: a person following an item reads a notification when a new version of it comes
+    // into force (written in the transaction that makes the version current, one per follower).
+    id: '007_notifications',
+    sql: `
+create table notifications (
+  id uuid primary key,
+  subscriber text not null,
+  item_id uuid not null references items (id) on delete cascade,
+  version integer not null,
+  item_name text not null,
+  created_at timestamptz not null,
+  read_at timestamptz,
+  unique (subscriber, item_id, version)
+);
+create index notifications_subscriber on notifications (subscriber, created_at desc);
+create index notifications_unread on notifications (subscriber) where read_at is null;
+`,
+  },
 ];
