@@ -243,3 +243,76 @@ describe('notifications of followed items (R-IT-7)', () => {
     expect((await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {})).data?.myItemNotifications.notifications.map((x) => x.read)).toEqual([true]);
   });
 });
+
+describe('directory entries through the graph (R-IT-1)', () => {
+  const prov = DEMO_AGENCIES[0].code;
+  const PROV_CLERK = staff('p-clerk', ['receiver'], prov);
+  const PROV_REVIEWER = staff('p-rev', ['reviewer'], prov);
+  const PROV_DECIDER = staff('p-dec', ['decider'], prov);
+  const REQ = `mutation ($i: DirectoryEntryInput!, $k: String!) { requestDirectoryChange(input: $i, requestKey: $k) {
+    id basicCode level name kind parentCode isNew status requestedByName requestedByAgency } }`;
+  const OK = 'mutation ($id: ID!) { approveDirectoryChange(id: $id) { basicCode regionCode level name kind legalBasis } }';
+  const LIST = 'query ($s: ItemVersionStatus) { directoryChangeRequests(status: $s) { id name status requestedByName decidedByName decidedByAgency reason } }';
+  type C = { id: string; status: string; isNew: boolean; name: string };
+  const entry = (over: Record<string, unknown> = {}) => ({
+    basicCode: '000110099', regionCode: '330000', level: 2, name: '食品小作坊登记', typeCode: '10', legalBasis: '《浙江省食品小作坊小餐饮店小食杂店和食品摊贩管理规定》',
+    kind: 'MAIN', ...over });
+  const ask = (who: Caller, i: Record<string, unknown>, k: string) => callSubgraph<{ requestDirectoryChange: C }>(svc.url, key, who, REQ, { i, k });
+  const changes = async () => (await db.query<{ n: number }>('select count(*)::int as n from item.directory_changes')).rows[0]!.n;
+  const level2 = async () => (await callSubgraph<{ directory: Array<{ basicCode: string; name: string }> }>(svc.url, key, ANONYMOUS,
+    '{ directory(level: 2) { basicCode name } }')).data!.directory.filter((d) => d.basicCode === '000110099');
+
+  test('R-IT-1: staff of the province request a new provincial entry; another person approves it; the trail keeps both', async () => {
+    const r = await ask(PROV_CLERK, entry(), 'dir-0001-a');
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.requestDirectoryChange).toMatchObject({ basicCode: '000110099', level: 2, kind: 'MAIN', isNew: true, status: 'PENDING', requestedByName: '工作人员p-clerk', requestedByAgency: prov });
+    const id = r.data!.requestDirectoryChange.id;
+    // The same request again is the same change.
+    expect((await ask(PROV_CLERK, entry(), 'dir-0001-a')).data?.requestDirectoryChange.id).toBe(id);
+    expect(await level2()).toEqual([]);
+    expect(code(await callSubgraph(svc.url, key, PROV_CLERK, OK, { id }))).toBe('FORBIDDEN'); // a receiver
+    expect(code(await callSubgraph(svc.url, key, REVIEWER, OK, { id }))).toBe('FORBIDDEN'); // the city keeps another directory
+    expect(code(await callSubgraph(svc.url, key, ANONYMOUS, OK, { id }))).toBe('FORBIDDEN');
+    const a = await callSubgraph<{ approveDirectoryChange: Record<string, unknown> }>(svc.url, key, PROV_REVIEWER, OK, { id });
+    expect(a.errors).toBeUndefined();
+    expect(a.data?.approveDirectoryChange).toMatchObject({ basicCode: '000110099', regionCode: '330000', level: 2, name: '食品小作坊登记', kind: 'MAIN' });
+    expect(await level2()).toEqual([{ basicCode: '000110099', name: '食品小作坊登记' }]);
+    expect(code(await callSubgraph(svc.url, key, PROV_DECIDER, OK, { id }))).toBe('CONFLICT'); // decided already
+    const trail = await callSubgraph<{ directoryChangeRequests: Array<Record<string, unknown>> }>(svc.url, key, PROV_DECIDER, LIST, { s: 'APPROVED' });
+    expect(trail.data?.directoryChangeRequests).toEqual([expect.objectContaining({ id, status: 'APPROVED', requestedByName: '工作人员p-clerk', decidedByName: '工作人员p-rev', decidedByAgency: prov })]);
+    // The trail cannot be rewritten or deleted.
+    await expect(db.query(`update item.directory_changes set reason = 'x' where id = $1`, [id])).rejects.toThrow(/never changes/);
+    await expect(db.query('delete from item.directory_changes where id = $1', [id])).rejects.toThrow(/never deleted/);
+  });
+
+  test('R-IT-1: a requester cannot approve their own change; bad, inconsistent, out-of-scope or unchanged requests store nothing', async () => {
+    const before = await changes();
+    expect(code(await ask(PROV_CLERK, entry({ regionCode: '33' }), 'dir-0002-a'))).toBe('BAD_INPUT');
+    expect(code(await ask(PROV_CLERK, entry({ kind: 'SUB' }), 'dir-0002-b'))).toBe('BAD_INPUT'); // a sub-item needs a parent
+    expect(code(await ask(PROV_CLERK, entry({ parentCode: 'nope', kind: 'HANDLING' }), 'dir-0002-c'))).toBe('BAD_INPUT');
+    expect(code(await ask(PROV_CLERK, entry({ basicCode: '000110011000', name: '食品经营许可（新开）', kind: 'HANDLING', parentCode: '000110011' }), 'dir-0002-d'))).toBe('CATALOGUE_INCONSISTENT');
+    expect(code(await ask(CLERK, entry(), 'dir-0002-e'))).toBe('FORBIDDEN'); // a city agency, a provincial entry
+    expect(code(await ask(ANONYMOUS, entry(), 'dir-0002-f'))).toBe('FORBIDDEN');
+    expect(code(await ask(PROV_CLERK, entry(), 'dir-0002-g'))).toBe('BAD_INPUT'); // already so
+    expect(code(await ask(PROV_CLERK, entry(), 'short'))).toBe('BAD_INPUT');
+    expect(await changes()).toBe(before);
+    const own = await ask(PROV_REVIEWER, entry({ name: '食品小作坊许可' }), 'dir-0002-h');
+    expect(own.errors).toBeUndefined();
+    expect(code(await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: own.data!.requestDirectoryChange.id }))).toBe('CHANGE_SELF_APPROVAL');
+    const rej = await callSubgraph<{ rejectDirectoryChange: { status: string; reason: string } }>(svc.url, key, PROV_DECIDER,
+      'mutation ($id: ID!, $r: String!) { rejectDirectoryChange(id: $id, reason: $r) { status reason } }', { id: own.data!.requestDirectoryChange.id, r: '名称不规范' });
+    expect(rej.data?.rejectDirectoryChange).toEqual({ status: 'REJECTED', reason: '名称不规范' });
+    expect(code(await callSubgraph(svc.url, key, PROV_DECIDER, OK, { id: '00000000-0000-4000-8000-000000000000' }))).toBe('NOT_FOUND');
+  });
+
+  test('R-IT-1: a change requested before another was approved is superseded, never undoing it', async () => {
+    const a = await ask(PROV_CLERK, entry({ name: '食品小作坊登记（甲）' }), 'dir-0003-a');
+    const b = await ask(PROV_CLERK, entry({ name: '食品小作坊登记（乙）' }), 'dir-0003-b');
+    expect(a.data?.requestDirectoryChange.isNew).toBe(false);
+    expect((await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: b.data!.requestDirectoryChange.id })).errors).toBeUndefined();
+    expect(code(await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: a.data!.requestDirectoryChange.id }))).toBe('CONFLICT');
+    expect(await level2()).toEqual([{ basicCode: '000110099', name: '食品小作坊登记（乙）' }]);
+    const superseded = await callSubgraph<{ directoryChangeRequests: Array<{ id: string; reason: string }> }>(svc.url, key, PROV_CLERK, LIST, { s: 'SUPERSEDED' });
+    expect(superseded.data?.directoryChangeRequests.map((c) => c.id)).toEqual([a.data!.requestDirectoryChange.id]);
+  });
+});
