@@ -5,28 +5,21 @@
  * the widget in English. The staff side answers through the evaluation subgraph.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../kernel/config.ts';
 import { internalKey, type Caller } from '../kernel/internal-auth.ts';
-import { silentLogger } from '../kernel/log.ts';
-import { systemClock } from '../kernel/clock.ts';
 import { DEMO_AGENCIES, DEMO_CITIZEN, DEMO_ITEMS } from '../kernel/demo.ts';
-import type { Cache } from '../kernel/cache.ts';
-import { startPlatform, type Platform } from '../bin/platform.ts';
-import { TEST_SECRET, testCache, testDb, type TestDb } from '../test/support/infra.ts';
-import { artifactPath, launchBrowser } from '../test/support/browser.ts';
+import type { Platform } from '../bin/platform.ts';
+import { TEST_SECRET, type TestDb } from '../test/support/infra.ts';
+import { artifactPath } from '../test/support/browser.ts';
+import { startPortalPlatform, type PortalPlatform } from '../test/support/portal-platform.ts';
 import { callSubgraph } from '../test/support/subgraph.ts';
 import { eventually } from '../test/support/eventually.ts';
 
+let env: PortalPlatform;
 let db: TestDb;
-let cache: Cache;
 let platform: Platform;
 let browser: Browser;
 let portal: string;
-const dataDir = mkdtempSync(join(tmpdir(), 'yiwang-portal-chat-'));
 const food = DEMO_ITEMS[0]!;
 const AGENT: Caller = { kind: 'staff', sub: '5a1f0000-0000-4000-8000-0000000000c1', name: '王收件', agency: DEMO_AGENCIES[1].code, roles: ['receiver'] };
 const key = internalKey(TEST_SECRET);
@@ -45,25 +38,14 @@ async function page(locale: string): Promise<Page> {
 const staff = <T>(query: string, variables: Record<string, unknown>) => callSubgraph<T>(platform.services.evaluation.url, key, AGENT, query, variables);
 
 beforeAll(async () => {
-  db = await testDb();
-  cache = await testCache();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, BIND_HOST: '127.0.0.1' });
-  platform = await startPlatform({
-    config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'portal-key-passphrase-0123456789abcdef', cookieKeys: ['portal-cookie-key-0123456789abcdef'] },
-    internalKey: key, db, cache, clock: systemClock, log: silentLogger(),
-  }, { ports: 'ephemeral', seed: true });
-  portal = platform.services.portal.url;
-  browser = await launchBrowser();
+  env = await startPortalPlatform();
+  ({ db, platform, browser, portal } = env);
   // The evaluation service routes chats with its item replica, fed from the item service's events.
   await eventually(async () => (await db.query('select 1 from evaluation.item_replica where item_id = $1', [food.id])).rowCount === 1, 30_000);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await platform?.close();
-  await cache?.close();
-  await db?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  await env?.close();
 });
 
 describe('live chat on the guide page (R-EV-2)', () => {
