@@ -10,7 +10,7 @@ const T = {
   searchHint: ['多个词用空格分开；用引号 "…" 查找完整短语。', 'Separate words with spaces; put a phrase in quotes "…" to match it exactly.'],
   hot: ['热门服务', 'Popular services'],
   chat: ['在线咨询', 'Live chat'],
-  chatIntro: ['就本事项与实施机构的工作人员在线交流；结束后记录保存为咨询，可在“我的咨询”中查看。', 'Talk with the staff of the agency implementing this service; when it ends, the conversation is kept as a consultation.'],
+  chatIntro: ['就本事项与实施机构的工作人员在线交流；结束后记录保存为一条咨询。', 'Talk with the staff of the agency implementing this service; when it ends, the conversation is kept as a consultation.'],
   chatLogin: ['登录后在线咨询', 'Log in to chat'],
   chatLog: ['咨询记录', 'Conversation'],
   chatLabel: ['输入咨询内容', 'Your message'],
