@@ -62,6 +62,8 @@ export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<
       ITEM_URL: `${item}/graphql`, CASE_URL: `${kase}/graphql`, LICENCE_URL: `${licence}/graphql`, EVALUATION_URL: `${evaluation}/graphql`,
       LICENCE_PUBLIC_URL: licence, CASE_PUBLIC_URL: kase,
       PORTAL_PORT: portOf(portal), PORTAL_PUBLIC_URL: portal,
+      // The guide pages log people in (live chat) with their own callback on the chosen port.
+      IDP_PORTAL_REDIRECT_URIS: `${config.IDP_PORTAL_REDIRECT_URIS},${portal}/callback`,
     };
   }
   const started: RunningService[] = [];
@@ -80,7 +82,8 @@ export async function startPlatform(base: Deps, opts: PlatformOptions): Promise<
     const evaluation = await run('evaluation', f('evaluation', startEvaluationService), config.EVALUATION_PORT);
     const gateway = await run('gateway', f('gateway', startGatewayService), config.GATEWAY_PORT);
     // The guide pages query the gateway this process started, wherever it listens.
-    const portal = await run('portal', f('portal', startPortalServiceFactory), config.PORTAL_PORT, { PORTAL_GATEWAY_URL: `${gateway.url}/graphql` });
+    const portal = await run('portal', f('portal', startPortalServiceFactory), config.PORTAL_PORT,
+      { PORTAL_GATEWAY_URL: `${gateway.url}/graphql`, PORTAL_EVALUATION_URL: evaluation.url });
     return {
       services: { idp, item, case: kase, licence, evaluation, gateway, portal },
       config,

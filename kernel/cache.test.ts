@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCache } from '../test/support/infra.ts';
-import type { Cache } from './cache.ts';
+import { openCache, type Cache } from './cache.ts';
 
 let cache: Cache;
 beforeAll(async () => { cache = await testCache(); });
@@ -58,5 +58,33 @@ describe('cache.streams', () => {
     setTimeout(() => { void cache.xAdd('wake', { hello: 'world' }); }, 50);
     const got = await pending;
     expect(got[0]?.fields.hello).toBe('world');
+  });
+});
+
+describe('cache.pubsub', () => {
+  test('a message reaches every listener of its channel (another connection with the same prefix too), none after unsubscribing, none of another prefix', async () => {
+    const prefix = (cache as Cache & { prefix: string }).prefix;
+    // Another process: its own connection to the same Redis (the in-process stand-in is one object).
+    const other = cache.kind === 'redis' ? await openCache({ url: process.env.REDIS_URL, prefix }) : cache;
+    const stranger = await testCache();
+    try {
+      const got: string[] = [];
+      let arrived!: () => void;
+      const seen = new Promise<void>((resolve) => { arrived = resolve; });
+      await other.subscribe('room', (m) => { got.push(`other:${m}`); if (m === 'two') arrived(); });
+      const stop = await cache.subscribe('room', (m) => { got.push(`self:${m}`); });
+      const foreign: string[] = [];
+      await stranger.subscribe('room', (m) => { foreign.push(m); });
+      await cache.publish('room', 'one');
+      await stop();
+      await cache.publish('room', 'two');
+      await seen;
+      expect(got.filter((m) => m.startsWith('other:'))).toEqual(['other:one', 'other:two']);
+      expect(got.filter((m) => m.startsWith('self:'))).toEqual(['self:one']);
+      expect(foreign).toEqual([]);
+    } finally {
+      if (other !== cache) await other.close();
+      await stranger.close();
+    }
   });
 });

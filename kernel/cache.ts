@@ -1,6 +1,7 @@
 /**
  * The narrow slice of Redis the platform uses: keys with expiry, counters, sets, and streams with
- * consumer groups. `openCache({ url })` gives real Redis (node-redis) when REDIS_URL is set, and an
+ * consumer groups, and pub/sub channels (live fan-out between processes: no history, a message
+ * reaches whoever listens at that moment). `openCache({ url })` gives real Redis (node-redis) when REDIS_URL is set, and an
  * in-process substitute with the same semantics otherwise (the embedded default only; CI runs the
  * real one). Every key is namespaced with `prefix`, so tests and tiers can share one server.
  */
@@ -45,6 +46,13 @@ export interface Cache {
   xRange(stream: string, count: number): Promise<StreamMessage[]>;
   /** Remove entries; returns how many were there. */
   xDel(stream: string, ...ids: string[]): Promise<number>;
+  /** Publish on a channel to every process listening now; returns how many Redis subscribers got it (memory: listeners). */
+  publish(channel: string, message: string): Promise<number>;
+  /**
+   * Listen on a channel until the returned function is called. Subscriptions share one
+   * connection per cache; the subscription is in place when the promise resolves.
+   */
+  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -67,6 +75,7 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
   await client.connect();
   // Blocking reads get their own connections so they never stall ordinary commands.
   const blocking = new Map<string, RedisClient>();
+  let subscriber: Promise<RedisClient> | null = null;
   const k = (key: string) => prefix + key;
   const toMessages = (entries: Array<{ id: string; message: Record<string, string> } | null>): StreamMessage[] =>
     entries.filter((e): e is { id: string; message: Record<string, string> } => e !== null)
@@ -145,8 +154,27 @@ async function openRedis(url: string, prefix: string): Promise<Cache> {
       return toMessages(await client.xRange(k(stream), '-', '+', { COUNT: count }) as Array<{ id: string; message: Record<string, string> }>);
     },
     async xDel(stream, ...ids) { return ids.length ? client.xDel(k(stream), ids) : 0; },
+    publish: (channel, message) => client.publish(k(channel), message),
+    async subscribe(channel, listener) {
+      // A connection in subscriber mode takes no other commands: one of its own, made on first use.
+      if (!subscriber) {
+        subscriber = (async () => {
+          const c = client.duplicate();
+          c.on('error', () => undefined);
+          await c.connect();
+          return c;
+        })();
+      }
+      const c = await subscriber;
+      await c.subscribe(k(channel), listener);
+      return async () => { if (c.isOpen) await c.unsubscribe(k(channel), listener); };
+    },
     async ping() { return (await client.ping()) === 'PONG'; },
     async close() {
+      if (subscriber) {
+        const c = await subscriber.catch(() => null);
+        try { c?.destroy(); } catch { /* already closed */ }
+      }
       // A blocked XREADGROUP would hold a graceful close for up to its BLOCK time: cut those.
       for (const c of blocking.values()) {
         try { c.destroy(); } catch { /* pending blocked read is rejected to its caller */ }
@@ -331,9 +359,24 @@ export class MemoryCache implements Cache {
     s.entries = s.entries.filter((e) => !ids.includes(e.id));
     return before - s.entries.length;
   }
+  #channels = new Map<string, Set<(message: string) => void>>();
+  async publish(channel: string, message: string) {
+    const ls = [...(this.#channels.get(this.#prefix + channel) ?? [])];
+    // Delivered asynchronously, as Redis does.
+    queueMicrotask(() => { for (const l of ls) l(message); });
+    return ls.length;
+  }
+  async subscribe(channel: string, listener: (message: string) => void) {
+    const key = this.#prefix + channel;
+    const set = this.#channels.get(key) ?? new Set();
+    set.add(listener);
+    this.#channels.set(key, set);
+    return async () => { set.delete(listener); if (set.size === 0) this.#channels.delete(key); };
+  }
   async ping() { return !this.#closed; }
   async close() {
     this.#closed = true;
+    this.#channels.clear();
     for (const w of [...this.#waiters]) w();
   }
 }

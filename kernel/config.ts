@@ -37,7 +37,7 @@ export const VARIABLES = {
   IDP_ISSUER: { description: 'OpenID Connect issuer URL of the IdP (as clients and the gateway see it).', default: 'http://127.0.0.1:4100', schema: url },
   IDP_PORT: { description: 'IdP listening port.', default: '4100', schema: port },
   IDP_COOKIE_KEYS: { description: 'Comma-separated keys signing IdP cookies (first signs, all verify). Generated in development.', schema: z.string().optional() },
-  IDP_PORTAL_REDIRECT_URIS: { description: 'Comma-separated redirect URIs of the first-party portal client `yiwang-portal` (public client, code + PKCE).', default: 'http://127.0.0.1:3000/callback,http://localhost:3000/callback', schema: z.string().min(1) },
+  IDP_PORTAL_REDIRECT_URIS: { description: 'Comma-separated redirect URIs of the first-party portal client `yiwang-portal` (public client, code + PKCE).', default: 'http://127.0.0.1:3000/callback,http://localhost:3000/callback,http://127.0.0.1:4300/callback', schema: z.string().min(1) },
   IDP_INTERNAL_URL: { description: 'Where services reach the IdP\'s internal account API.', default: 'http://127.0.0.1:4100', schema: url },
   GATEWAY_PORT: { description: 'Gateway listening port (`/graphql`).', default: '4000', schema: port },
   GATEWAY_RESOURCE: { description: 'Resource indicator (RFC 8707) of the graph: the `aud` of access tokens the gateway accepts.', default: 'http://127.0.0.1:4000/graphql', schema: url },
@@ -140,6 +140,8 @@ export const VARIABLES = {
   // --- public guide pages (portal/) ---
   PORTAL_PORT: { description: 'Port of the public guide pages (search, item guides, hot list, scenario navigation).', default: '4300', schema: port },
   PORTAL_GATEWAY_URL: { description: 'The graph the public guide pages query (anonymously, public fields only): the gateway\'s `/graphql`.', default: 'http://127.0.0.1:4000/graphql', schema: url },
+  PORTAL_EVALUATION_URL: { description: 'Base URL of the evaluation service whose live chat streams (`/chat/stream`, Server-Sent Events) the guide pages relay to a logged-in person (R-EV-2).', default: 'http://127.0.0.1:4204', schema: url },
+  PORTAL_CLIENT_ID: { description: 'OpenID Connect client the guide pages log people in as (code + PKCE, redirect `<PORTAL_PUBLIC_URL>/callback`, which IDP_PORTAL_REDIRECT_URIS must list) to open a live chat.', default: 'yiwang-portal', schema: z.string().min(1) },
   PORTAL_PUBLIC_URL: { description: 'Public base URL of the guide pages: the share QR code of an item guide points to `<PORTAL_PUBLIC_URL>/items/<id>`.', default: 'http://127.0.0.1:4300', schema: url },
   GATEWAY_SUPERGRAPH: { description: 'Supergraph file the gateway serves. Default: schema/supergraph.graphql (`npm run compose`).', schema: z.string().optional() },
   GATEWAY_SUBGRAPH_TIMEOUT_MS: { description: 'How long the gateway waits for one subgraph fetch (milliseconds); past it the fields that subgraph owes are null with SERVICE_UNAVAILABLE at their paths and the rest of the answer is returned.', default: '10000', schema: z.coerce.number().int().min(50).max(300000) },

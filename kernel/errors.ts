@@ -131,6 +131,10 @@ export const ERROR_CODES = {
   FEEDBACK_TARGET_UNKNOWN: { status: 404, description: 'The agency or item a complaint, consultation or suggestion names is not known.' },
   FEEDBACK_NOT_FOUND: { status: 404, description: 'No such complaint, consultation or suggestion (or it is not the caller\'s agency\'s).' },
   FEEDBACK_ANSWERED: { status: 409, description: 'The complaint, consultation or suggestion has already been answered; it cannot be answered or dispatched again.' },
+  CHAT_NOT_FOUND: { status: 404, description: 'No such live chat (or it is neither the caller\'s nor their agency\'s).' },
+  CHAT_CLOSED: { status: 409, description: 'The live chat is closed: no more messages; it is kept as a consultation.' },
+  CHAT_TAKEN: { status: 409, description: 'Another member of the agency\'s staff has taken this live chat.' },
+  CHAT_TICKET_INVALID: { status: 401, description: 'The live chat stream ticket is missing, forged, expired or not for this chat; ask the graph for a new one (chatStreamTicket).' },
   FOLLOW_UP_NOT_FOUND: { status: 404, description: 'No follow-up for this rating in the caller\'s agency (only bad ratings have one).' },
   FOLLOW_UP_STATE_INVALID: { status: 409, description: 'The bad rating\'s follow-up is not in the state this step needs (verify, then rectify).' },
 

@@ -35,6 +35,13 @@ export function createHttpApp(opts: HttpAppOptions): { app: Koa; router: Router 
   const app = new Koa();
   app.proxy = opts.trustProxy ?? false;
   const router = new Router();
+  // Koa reports what fails outside the middleware chain (the socket of a streaming answer, such
+  // as a live chat's events, reset by a client that went away) on 'error', by default on stderr.
+  // A client leaving is no failure; anything else goes to the log.
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code ?? '')) return;
+    opts.log.error({ err }, 'response failed');
+  });
   // Security headers on every answer (pages, JSON, errors): a strict CSP allowing only the
   // registered inline blocks (kernel/csp.ts), no framing (clickjacking of login and consent),
   // nosniff, no referrer, HSTS, same-origin opener and resource policies.

@@ -264,4 +264,10 @@ table.materials { border-collapse: collapse; width: 100%; }
 .guide-cols { grid-template-columns: 1fr 14rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .stars { color: #9a6700; letter-spacing: 1px; }
+.chat { border: 1px solid var(--line); border-radius: .4rem; padding: .8rem; margin-top: 1.5rem; max-width: 40rem; }
+.chat-log { list-style: none; padding: 0; margin: 0 0 .5rem; max-height: 20rem; overflow-y: auto; }
+.chat-log li { padding: .3rem .5rem; margin: .2rem 0; border-radius: .3rem; }
+.chat-log li.citizen { background: #eef4ff; }
+.chat-log li.staff { background: #f3f3f3; }
+.chat-form textarea { width: 100%; font: inherit; }
 `;

@@ -5,21 +5,14 @@
  * switches to English with the keyboard and labelled controls.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import jsqrModule from 'jsqr';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../kernel/config.ts';
-import { internalKey } from '../kernel/internal-auth.ts';
-import { silentLogger } from '../kernel/log.ts';
-import { systemClock } from '../kernel/clock.ts';
 import { DEMO_ITEMS } from '../kernel/demo.ts';
 import type { Cache } from '../kernel/cache.ts';
-import { startPlatform, type Platform } from '../bin/platform.ts';
-import { TEST_SECRET, testCache, testDb, type TestDb } from '../test/support/infra.ts';
-import { artifactPath, launchBrowser, portalPage } from '../test/support/browser.ts';
+import type { TestDb } from '../test/support/infra.ts';
+import { artifactPath, portalPage } from '../test/support/browser.ts';
+import { startPortalPlatform, type PortalPlatform } from '../test/support/portal-platform.ts';
 import { streamProbe } from '../test/support/streams.ts';
 import { eventually } from '../test/support/eventually.ts';
 
@@ -27,35 +20,23 @@ import { eventually } from '../test/support/eventually.ts';
 type JsQr = typeof jsqrModule.default;
 const jsQR: JsQr = (typeof jsqrModule === 'function' ? jsqrModule : jsqrModule.default) as JsQr;
 
+let env: PortalPlatform;
 let db: TestDb;
 let cache: Cache;
-let platform: Platform;
 let browser: Browser;
 let portal: string;
-const dataDir = mkdtempSync(join(tmpdir(), 'yiwang-portal-'));
 const food = DEMO_ITEMS[0]!;
 
 beforeAll(async () => {
-  db = await testDb();
-  cache = await testCache();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, BIND_HOST: '127.0.0.1' });
-  platform = await startPlatform({
-    config, secrets: { internalSecret: TEST_SECRET, keyPassphrase: 'portal-key-passphrase-0123456789abcdef', cookieKeys: ['portal-cookie-key-0123456789abcdef'] },
-    internalKey: internalKey(TEST_SECRET), db, cache, clock: systemClock, log: silentLogger(),
-  }, { ports: 'ephemeral', seed: true });
-  portal = platform.services.portal.url;
-  browser = await launchBrowser();
+  env = await startPortalPlatform();
+  ({ db, cache, browser, portal } = env);
   // One completed case makes the food item hot.
   await streamProbe(cache).publish('cases', 'case.completed', { caseId: 'p-1', itemId: food.id, applicantId: 'someone', outcomeCode: '0', completedAt: new Date().toISOString() });
   await eventually(async () => (await db.query('select 1 from item.case_stats where item_id = $1', [food.id])).rowCount === 1);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await platform?.close();
-  await cache?.close();
-  await db?.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+  await env?.close();
 });
 
 describe('ranking board', () => {

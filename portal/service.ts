@@ -22,11 +22,14 @@ import {
   type GuideItem, type Nav, type RankingBoard, type SearchParams, type SearchResult,
 } from './pages.ts';
 import { t, type Lang } from './text.ts';
+import { accessToken, mountLogin } from './login.ts';
+import { chatSection, mountChat } from './chat.ts';
 
 const NAV = '{ serviceObjects { code name nameEn themes { code name nameEn } } }';
 const HIT = 'cursor highlight { text match } node { id typeName onlineDepth onlineHandling agency { name } }';
 const RESULT = `totalCount totalCountExact pageInfo { hasNextPage endCursor } edges { ${HIT} }`;
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+// The one script is the live chat widget (/assets/chat.js), talking to this site only.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const langOf = (ctx: Context): Lang => (ctx.query.lang === 'en' ? 'en' : 'zh-CN');
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -51,13 +54,18 @@ function send(ctx: Context, lang: Lang, title: string, body: Parameters<typeof l
 export interface PortalOptions { graph?: GraphClient }
 
 export async function startPortalService(deps: Deps, opts: StartOptions, extra: PortalOptions = {}): Promise<RunningService> {
-  const { config, log } = deps;
+  const { config, log, secrets } = deps;
   const graph = extra.graph ?? graphClient(config.PORTAL_GATEWAY_URL);
   const publicUrl = config.PORTAL_PUBLIC_URL.replace(/\/$/, '');
   const { app, router } = createHttpApp({
     name: 'portal', log, trustProxy: config.TRUST_PROXY,
     health: { gateway: async () => Boolean(await graph.query<{ serviceObjects: unknown[] }>('{ serviceObjects { code } }')) },
   });
+
+  // Signed cookies: the login in progress and the person's access token (login.ts).
+  app.keys = [...secrets.cookieKeys];
+  mountLogin(router, { config, log, publicUrl });
+  mountChat(router, { graph, evaluationUrl: config.PORTAL_EVALUATION_URL.replace(/\/$/, ''), log });
 
   /** Render errors as pages: bad input 400, the graph unreachable 503. */
   app.use(async (ctx, next) => {
@@ -124,7 +132,8 @@ export async function startPortalService(deps: Deps, opts: StartOptions, extra: 
       directoryEntry { legalBasis }
       related(first: 5) { order item { id name } } } }`, { id }) : { item: null };
     if (!d.item) return send(ctx, lang, t(lang, 'notFound'), messagePage(lang, t(lang, 'notFound')), 404);
-    send(ctx, lang, d.item.name, await guidePage(lang, d.item, `${publicUrl}/items/${d.item.id}`));
+    const guide = await guidePage(lang, d.item, `${publicUrl}/items/${d.item.id}`);
+    send(ctx, lang, d.item.name, html`${guide}${chatSection(lang, d.item.id, accessToken(ctx) !== null, ctx.url)}`);
   });
 
   // R-EV-5: the agency ranking board, from the evaluation service's last completed period.

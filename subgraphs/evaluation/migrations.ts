@@ -147,4 +147,46 @@ create table rankings (
 );
 `,
   },
+  {
+    // R-EV-2 live chat: a chat opened on an item's guide is routed to the item's agency; one
+    // member of its staff takes it; messages are numbered per chat (seq) and kept (the
+    // transcript, append-only); a closed chat becomes a consultation (feedback_id) whose answer
+    // time is the first staff answer.
+    id: '003_chat',
+    sql: `
+create table chats (
+  id uuid primary key,
+  item_id text not null,
+  agency_code text not null,
+  author_id text not null,
+  author_name text not null,
+  author_acr text,
+  status text not null check (status in ('WAITING', 'ACTIVE', 'CLOSED')),
+  opened_at timestamptz not null,
+  staff_id text,
+  staff_name text,
+  first_answer_at timestamptz,
+  closed_at timestamptz,
+  closed_by text check (closed_by in ('CITIZEN', 'STAFF')),
+  feedback_id uuid references feedback (id),
+  last_seq int not null default 0,
+  check (status <> 'WAITING' or staff_id is null),
+  check (status <> 'ACTIVE' or staff_id is not null),
+  check ((status = 'CLOSED') = (closed_at is not null))
+);
+create index chats_queue on chats (agency_code, status, opened_at);
+create index chats_author on chats (author_id, opened_at desc);
+create unique index chats_feedback on chats (feedback_id) where feedback_id is not null;
+create table chat_messages (
+  chat_id uuid not null references chats (id),
+  seq int not null,
+  sender text not null check (sender in ('CITIZEN', 'STAFF')),
+  sender_name text not null,
+  text text not null check (char_length(text) between 1 and 1000),
+  at timestamptz not null,
+  primary key (chat_id, seq)
+);
+${appendOnlySql(EVALUATION_SCHEMA, 'chat_messages')}
+`,
+  },
 ];

@@ -12,18 +12,23 @@
  *   satisfied = (average rating on the 5 = very satisfied scale − 1) / 4
  *   complaint = complaints answered by their deadline / complaints due  (投诉按时答复率)
  *   visits    = max(0, 1 − visits per case / 2): no visit 1, one visit 0.5, two or more 0
+ *   consult   = max(0, 1 − average hours to the first answer of consultations / 24), over the
+ *               consultations asked in the period and answered by its end: messages from their
+ *               submission to the answer, live chats from opening to the first staff message
+ *               (R-EV-2: answer time counts in performance)                    (咨询答复时长)
  * Score = 100 × Σ wᵢ·indicatorᵢ / Σ wᵢ over the indicators present, with weights
- *   online 0.25, onTime 0.25, satisfied 0.25, complaint 0.15, visits 0.10.
+ *   online 0.25, onTime 0.25, satisfied 0.25, complaint 0.15, visits 0.10, consult 0.10.
  * Rank: by score, highest first; equal scores (to 0.01) share a rank (1, 2, 2, 4).
  */
 import type { Db, Queryable } from '../../kernel/db.ts';
 
-export const WEIGHTS = { online: 0.25, onTime: 0.25, satisfied: 0.25, complaint: 0.15, visits: 0.1 } as const;
+export const WEIGHTS = { online: 0.25, onTime: 0.25, satisfied: 0.25, complaint: 0.15, visits: 0.1, consult: 0.1 } as const;
 
 export const FORMULA =
-  '得分 = 100 × Σ(权重 × 指标) / Σ(有数据指标的权重)；指标：全程网办率 0.25、按时办结率 0.25、满意度 (平均分−1)/4 0.25、投诉按时答复率 0.15、跑动次数 max(0, 1 − 次数/2) 0.10；统计周期为截至周期末的最近若干天。 ' +
+  '得分 = 100 × Σ(权重 × 指标) / Σ(有数据指标的权重)；指标：全程网办率 0.25、按时办结率 0.25、满意度 (平均分−1)/4 0.25、投诉按时答复率 0.15、跑动次数 max(0, 1 − 次数/2) 0.10、咨询首次答复时长 max(0, 1 − 小时/24) 0.10；统计周期为截至周期末的最近若干天。 ' +
   'Score = 100 × Σ(weight × indicator) / Σ(weights of indicators with data); indicators: online-handling rate 0.25, on-time completion rate 0.25, ' +
-  'satisfaction (average − 1)/4 0.25, complaints answered on time 0.15, visits max(0, 1 − visits/2) 0.10; over the last days up to the period end.';
+  'satisfaction (average − 1)/4 0.25, complaints answered on time 0.15, visits max(0, 1 − visits/2) 0.10, ' +
+  'consultation first-answer time max(0, 1 − hours/24) 0.10; over the last days up to the period end.';
 
 export interface Indicators {
   cases: number;
@@ -35,6 +40,10 @@ export interface Indicators {
   complaintOnTimeRate: number | null;
   complaintAnswerHours: number | null;
   visitsPerCase: number | null;
+  /** Consultations (messages and closed live chats) asked in the period. */
+  consultations?: number;
+  /** Average minutes from a consultation to its first answer (live chats: the first staff message). */
+  consultationAnswerMinutes?: number | null;
 }
 
 export interface RankingRecord extends Indicators {
@@ -61,6 +70,7 @@ export function score(i: Indicators): number | null {
     [WEIGHTS.satisfied, i.satisfaction === null ? null : (i.satisfaction - 1) / 4],
     [WEIGHTS.complaint, i.complaintOnTimeRate],
     [WEIGHTS.visits, i.visitsPerCase === null ? null : Math.max(0, 1 - i.visitsPerCase / 2)],
+    [WEIGHTS.consult, i.consultationAnswerMinutes == null ? null : Math.max(0, 1 - i.consultationAnswerMinutes / 60 / 24)],
   ];
   let sum = 0, weights = 0;
   for (const [w, v] of parts) if (v !== null) { sum += w * v; weights += w; }
@@ -97,6 +107,10 @@ export async function indicators(q: Queryable, start: Date, end: Date): Promise<
        count(*) filter (where answered_at is not null and answered_at <= due_at)::int as on_time,
        avg(extract(epoch from (answered_at - submitted_at)) / 3600) filter (where answered_at is not null and answered_at < $2)::float8 as hours
      from evaluation.feedback where kind = 'COMPLAINT' and due_at >= $1 and due_at < $2 group by agency_code`, [start, end]);
+  const consultations = await q.query<{ agency_code: string; n: number; minutes: number | null }>(
+    `select agency_code, count(*)::int as n,
+       avg(extract(epoch from (answered_at - submitted_at)) / 60) filter (where answered_at is not null and answered_at < $2)::float8 as minutes
+     from evaluation.feedback where kind = 'CONSULTATION' and submitted_at >= $1 and submitted_at < $2 group by agency_code`, [start, end]);
   const out = new Map<string, Indicators>();
   const of = (code: string) => {
     let i = out.get(code);
@@ -114,6 +128,9 @@ export async function indicators(q: Queryable, start: Date, end: Date): Promise<
   for (const r of ratings.rows) Object.assign(of(r.agency_code), { ratings: r.n, satisfaction: round(r.avg) });
   for (const r of complaints.rows) {
     Object.assign(of(r.agency_code), { complaints: r.n, complaintOnTimeRate: ratio(r.on_time, r.n), complaintAnswerHours: round(r.hours, 1) });
+  }
+  for (const r of consultations.rows) {
+    Object.assign(of(r.agency_code), { consultations: r.n, consultationAnswerMinutes: round(r.minutes, 1) });
   }
   return out;
 }

@@ -5,6 +5,7 @@
  * consultations and suggestions (feedback.ts), the follow-up of bad ratings (follow-up.ts) and
  * the agency rankings (rankings.ts).
  */
+import type { KeyObject } from 'node:crypto';
 import { isUuid } from '../../kernel/ids.ts';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { WorkingCalendar } from '../../kernel/calendar.ts';
@@ -27,6 +28,11 @@ import {
   type FollowUpRecord, type FollowUpState,
 } from './follow-up.ts';
 import { FORMULA, latestBoard, latestRankings, type RankingRecord } from './rankings.ts';
+import {
+  chatOfFeedback, chatQueue, chatsOfAuthor, closeChat, messagesOf, openChat, sendMessage, takeChat, visibleChat,
+  type ChatDeps, type ChatMessage, type ChatRecord, type ChatStatus,
+} from './chat.ts';
+import { issueTicket } from './chat-stream.ts';
 
 export interface EvaluationLoaders {
   byCase: Load<string, EvaluationRecord | null>;
@@ -37,6 +43,8 @@ export interface EvaluationLoaders {
 }
 
 export interface EvaluationRules {
+  /** Live chats (R-EV-2): the chat side of the service, and the key that signs stream tickets. */
+  chat: { deps: ChatDeps; ticketKey: KeyObject };
   feedback: FeedbackPolicy;
   calendar: WorkingCalendar;
   followUpWorkingDays: number;
@@ -100,9 +108,20 @@ function pageGraph(p: Page, full: boolean) {
 
 function rankingGraph(r: RankingRecord) {
   return {
-    ...r, agency: { code: r.agencyCode }, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), computedAt: iso(r.computedAt),
+    ...r, consultations: r.consultations ?? 0, consultationAnswerMinutes: r.consultationAnswerMinutes ?? null, agency: { code: r.agencyCode }, periodStart: iso(r.periodStart), periodEnd: iso(r.periodEnd), computedAt: iso(r.computedAt),
   };
 }
+
+function chatGraph(c: ChatRecord) {
+  return {
+    id: c.id, item: { id: c.itemId }, agencyCode: c.agencyCode, agency: { code: c.agencyCode }, status: c.status, authorName: c.authorName,
+    staffName: c.staffName, openedAt: iso(c.openedAt), firstAnswerAt: iso(c.firstAnswerAt),
+    firstAnswerSeconds: c.firstAnswerAt ? Math.round((c.firstAnswerAt.getTime() - c.openedAt.getTime()) / 1000) : null,
+    closedAt: iso(c.closedAt), _feedbackId: c.feedbackId,
+  };
+}
+const messageGraph = (m: ChatMessage) => ({ seq: m.seq, sender: m.sender, senderName: m.senderName, text: m.text, at: iso(m.at) });
+const CHAT_STATUSES: readonly ChatStatus[] = ['WAITING', 'ACTIVE', 'CLOSED'];
 
 const KINDS: readonly FeedbackKind[] = ['COMPLAINT', 'CONSULTATION', 'SUGGESTION'];
 const kindArg = (k: unknown): FeedbackKind | null => (k === undefined || k === null ? null : KINDS.includes(k as FeedbackKind) ? k as FeedbackKind : null);
@@ -146,6 +165,17 @@ export function evaluationResolvers(db: Db, clock: Clock, rules: EvaluationRules
         return (await followUpQueue(db, staff.agency, state, pageSize(a.first ?? 50), clock.now())).map(followUpGraph);
       },
       followUpSummary: (_: unknown, a: { agencyCode: string }) => followUpSummary(db, a.agencyCode),
+      chat: async (_: unknown, a: { id: string }, ctx: EvaluationContext) => {
+        try {
+          return chatGraph((await visibleChat(db, ctx.caller, a.id)).chat);
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'CHAT_NOT_FOUND') return null;
+          throw e;
+        }
+      },
+      myChats: async (_: unknown, _a: unknown, ctx: EvaluationContext) => (await chatsOfAuthor(db, ctx.caller)).map(chatGraph),
+      chatQueue: async (_: unknown, a: { status?: string | null }, ctx: EvaluationContext) =>
+        (await chatQueue(db, ctx.caller, CHAT_STATUSES.includes(a.status as ChatStatus) ? a.status as ChatStatus : 'WAITING')).map(chatGraph),
       rankingBoard: async () => {
         const rows = await latestBoard(db);
         const first = rows[0];
@@ -165,6 +195,22 @@ export function evaluationResolvers(db: Db, clock: Clock, rules: EvaluationRules
         feedbackGraph(await dispatchComplaint(db, clock, ctx.caller, a.id, a.agencyCode, a.note, a.version), true),
       answerFeedback: async (_: unknown, a: { id: string; answer: string; version?: number | null }, ctx: EvaluationContext) =>
         feedbackGraph(await answerFeedback(db, clock, ctx.caller, a.id, a.answer, a.version), true),
+      openChat: async (_: unknown, a: { itemId: string; text?: string | null }, ctx: EvaluationContext) =>
+        chatGraph(await openChat(rules.chat.deps, ctx.caller, a.itemId, a.text)),
+      takeChat: async (_: unknown, a: { id: string }, ctx: EvaluationContext) => chatGraph(await takeChat(rules.chat.deps, ctx.caller, a.id)),
+      sendChatMessage: async (_: unknown, a: { chatId: string; text: string }, ctx: EvaluationContext) =>
+        messageGraph(await sendMessage(rules.chat.deps, ctx.caller, a.chatId, a.text)),
+      closeChat: async (_: unknown, a: { id: string }, ctx: EvaluationContext) => chatGraph(await closeChat(rules.chat.deps, ctx.caller, a.id)),
+      chatStreamTicket: async (_: unknown, a: { chatId?: string | null }, ctx: EvaluationContext) => {
+        if (a.chatId) {
+          const { chat } = await visibleChat(db, ctx.caller, a.chatId);
+          const t = issueTicket(rules.chat.ticketKey, ctx.caller, chat.id, clock.now());
+          return { ticket: t.ticket, expiresAt: iso(t.expiresAt), path: `/chat/stream` };
+        }
+        const staff = requireStaff(ctx.caller);
+        const t = issueTicket(rules.chat.ticketKey, staff, null, clock.now());
+        return { ticket: t.ticket, expiresAt: iso(t.expiresAt), path: '/chat/stream' };
+      },
       verifyBadRating: async (_: unknown, a: { evaluationId: string; upheld: boolean; note: string; version?: number | null }, ctx: EvaluationContext) =>
         followUpGraph(await verifyBadRating(db, clock, ctx.caller, a.evaluationId, a.upheld, a.note, a.version)),
       rectifyBadRating: async (_: unknown, a: { evaluationId: string; measures: string; answer: string; version?: number | null }, ctx: EvaluationContext) =>
@@ -177,9 +223,20 @@ export function evaluationResolvers(db: Db, clock: Clock, rules: EvaluationRules
         return f && view ? feedbackGraph(f, view === 'full') : null;
       },
       overdue: async (f: FeedbackGraph) => (f.status === 'OPEN' && clock.now() > f._record.dueAt) || isLate(db, f._record),
+      chat: async (f: FeedbackGraph) => {
+        const c = f._full && f.kind === 'CONSULTATION' ? await chatOfFeedback(db, f.id) : null;
+        return c ? chatGraph(c) : null;
+      },
       steps: async (f: FeedbackGraph) => (f._full
         ? (await stepsOf(db, f.id)).map((s) => ({ ...s, at: s.at.toISOString() }))
         : []),
+    },
+    Chat: {
+      messages: async (c: { id: string }) => (await messagesOf(db, c.id)).map(messageGraph),
+      consultation: async (c: { _feedbackId: string | null }) => {
+        const f = c._feedbackId ? await feedbackById(db, c._feedbackId) : null;
+        return f ? feedbackGraph(f, true) : null;
+      },
     },
     RatingFollowUp: {
       evaluation: async (f: { evaluationId: string }, _: unknown, ctx: EvaluationContext) => visible(ctx, await ctx.loaders.byId(f.evaluationId)),

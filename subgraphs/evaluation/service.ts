@@ -15,6 +15,7 @@ import { startCaseConsumer, startItemConsumer } from './consumer.ts';
 import { startSupervision, type SupervisionLoop } from './supervision.ts';
 import { EVALUATION_MIGRATIONS, EVALUATION_SCHEMA } from './migrations.ts';
 import { createLoaders, evaluationResolvers, type EvaluationContext } from './resolvers.ts';
+import { chatStreams } from './chat-stream.ts';
 
 export interface EvaluationStartOptions extends StartOptions {
   /** Tests drive the supervision loop (late answers, rankings) by hand. */
@@ -28,7 +29,9 @@ export const startEvaluationService: ServiceFactory = async (deps: Deps, opts: E
   const c = deps.config;
   const calendar = loadCalendar(c.CASE_HOLIDAYS_FILE);
   const consumerOptions = { db, cache, clock, log, concurrency: c.EVENT_CONCURRENCY, maxAttempts: c.EVENT_MAX_ATTEMPTS };
-  const background: Background[] = [await startCaseConsumer(consumerOptions)];
+  // R-EV-2: live chat streams (SSE) beside /graphql; stopped with the service.
+  const streams = chatStreams({ db, cache, key: deps.internalKey, clock, log });
+  const background: Background[] = [streams, await startCaseConsumer(consumerOptions)];
   try {
     background.push(await startItemConsumer(consumerOptions));
     const supervision = startSupervision({
@@ -43,7 +46,9 @@ export const startEvaluationService: ServiceFactory = async (deps: Deps, opts: E
   return serveSubgraph<EvaluationContext>({
     name: 'evaluation', deps, start: opts, background,
     typeDefs: parse(subgraphSdl('evaluation')),
+    routes: (router) => streams.mount(router),
     resolvers: evaluationResolvers(db, clock, {
+      chat: { deps: { db, cache, clock, log, calendar, consultationDays: c.EVALUATION_CONSULTATION_WORKING_DAYS }, ticketKey: deps.internalKey },
       calendar, followUpWorkingDays: c.EVALUATION_FOLLOW_UP_WORKING_DAYS,
       feedback: {
         days: { COMPLAINT: c.EVALUATION_COMPLAINT_WORKING_DAYS, CONSULTATION: c.EVALUATION_CONSULTATION_WORKING_DAYS, SUGGESTION: c.EVALUATION_SUGGESTION_WORKING_DAYS },

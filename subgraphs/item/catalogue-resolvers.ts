@@ -11,9 +11,22 @@ import type { ItemContext } from './context.ts';
 import { itemTypeName } from './types.ts';
 import {
   canonical, decideChange, requestChange, supersededError, requestsOfAgency, rowToDirectory, versionsOf,
-  type DirectoryEntry, type ItemVersion, type VersionStatus,
+  type DirectoryEntry, type DirectoryInput, type ItemVersion, type VersionStatus,
 } from './catalogue.ts';
 import type { ItemInput } from './model.ts';
+import { decideDirectoryChange, directoryChangesFor, requestDirectoryChange, type DirectoryChange } from './directory-changes.ts';
+
+function directoryChangeOut(c: DirectoryChange) {
+  return {
+    id: c.id, basicCode: c.basicCode, regionCode: c.regionCode, level: c.level, name: c.data.name, typeCode: c.data.typeCode,
+    legalBasis: c.data.legalBasis, kind: c.data.kind.toUpperCase(), parentCode: c.data.parentCode ?? null, isNew: c.isNew,
+    status: c.status.toUpperCase(), requestedByName: c.requestedByName, requestedByAgency: c.requestedByAgency,
+    requestedAt: c.requestedAt.toISOString(), decidedByName: c.decidedByName, decidedByAgency: c.decidedByAgency,
+    decidedAt: c.decidedAt?.toISOString() ?? null, reason: c.reason,
+  };
+}
+
+const noSuchDirectoryChange = () => new AppError('NOT_FOUND', '变更请求不存在 / no such change request');
 
 const DIRECTORY_COLUMNS = 'basic_code, region_code, level, name, type_code, legal_basis, kind, parent_code';
 
@@ -60,6 +73,8 @@ export function catalogueResolvers(db: Db, clock: Clock) {
         }
         return directoryRows('($1::int is null or level = $1) and ($2::text is null and parent_code is null or parent_code = $2)', [a.level ?? null, a.parentCode ?? null]);
       },
+      directoryChangeRequests: async (_: unknown, a: { status?: string | null }, ctx: ItemContext) =>
+        (await directoryChangesFor(db, ctx.caller, STATUSES[a.status ?? 'PENDING'] ?? 'pending')).map(directoryChangeOut),
       itemChangeRequests: async (_: unknown, a: { status?: string | null }, ctx: ItemContext) => {
         const c = ctx.caller;
         if (c.kind !== 'staff') throw new AppError('FORBIDDEN', '仅限工作人员 / staff only');
@@ -69,6 +84,23 @@ export function catalogueResolvers(db: Db, clock: Clock) {
       },
     },
     Mutation: {
+      requestDirectoryChange: async (_: unknown, a: { input: Record<string, unknown>; requestKey: string }, ctx: ItemContext) => {
+        const i = a.input;
+        const input = { ...i, kind: typeof i.kind === 'string' ? i.kind.toLowerCase() : i.kind, parentCode: i.parentCode ?? null } as DirectoryInput;
+        return directoryChangeOut(await db.tx((q) => requestDirectoryChange(q, ctx.caller, input, a.requestKey, clock.now())));
+      },
+      approveDirectoryChange: async (_: unknown, a: { id: string }, ctx: ItemContext) => {
+        if (!isUuid(a.id)) throw noSuchDirectoryChange();
+        const c = await db.tx((q) => decideDirectoryChange(q, ctx.caller, a.id.toLowerCase(), { approve: true }, clock.now()));
+        if (c.status === 'superseded') {
+          throw new AppError('CONFLICT', '目录已有更新的版本，请基于现行目录重新提交 / the entry changed since: request the change again', { reason: c.reason ?? '' });
+        }
+        return (await directoryRows('basic_code = $1 and region_code = $2', [c.basicCode, c.regionCode]))[0];
+      },
+      rejectDirectoryChange: async (_: unknown, a: { id: string; reason: string }, ctx: ItemContext) => {
+        if (!isUuid(a.id)) throw noSuchDirectoryChange();
+        return directoryChangeOut(await db.tx((q) => decideDirectoryChange(q, ctx.caller, a.id.toLowerCase(), { approve: false, reason: a.reason }, clock.now())));
+      },
       requestItemChange: async (_: unknown, a: { input: Record<string, unknown>; requestKey: string }, ctx: ItemContext) => {
         const input = toInput(a.input);
         const v = await db.tx((q) => requestChange(q, ctx.caller, input, a.requestKey, clock.now()));

@@ -22,6 +22,7 @@ import { isItemTypeCode } from './types.ts';
 import { itemInput, validItem, type ItemInput } from './model.ts';
 import { upsertItem } from './upsert.ts';
 import { checkAgainstDirectory, inconsistent } from './directory-check.ts';
+import { notifyFollowers } from './notifications.ts';
 
 export { checkAgainstDirectory };
 
@@ -40,12 +41,19 @@ const directoryInput = z.object({
 
 export type DirectoryInput = z.input<typeof directoryInput>;
 
+/** A directory entry input checked for shape (BAD_INPUT naming the fields otherwise). */
+export function parseDirectoryInput(input: DirectoryInput): z.output<typeof directoryInput> {
+  const r = directoryInput.safeParse(input);
+  if (!r.success) throw invalid('directory entry', r.error.issues);
+  return r.data;
+}
+
 export interface DirectoryEntry {
   basicCode: string; regionCode: string; level: number; name: string; typeCode: string; legalBasis: string;
   kind: typeof DIRECTORY_KINDS[number]; parentCode: string | null;
 }
 
-function invalid(what: string, issues: z.core.$ZodIssue[]): AppError {
+export function invalid(what: string, issues: z.core.$ZodIssue[]): AppError {
   const details: Record<string, string> = {};
   for (const i of issues) details[i.path.join('.') || what] = i.message;
   return new AppError('BAD_INPUT', `${what}数据不合法 / invalid ${what}`, details);
@@ -53,9 +61,7 @@ function invalid(what: string, issues: z.core.$ZodIssue[]): AppError {
 
 
 export async function upsertDirectoryEntry(q: Queryable, input: DirectoryInput, now: Date): Promise<'inserted' | 'updated' | 'unchanged'> {
-  const r = directoryInput.safeParse(input);
-  if (!r.success) throw invalid('directory entry', r.error.issues);
-  const d = r.data;
+  const d = parseDirectoryInput(input);
   const others = await q.query<{ region_code: string; name: string; type_code: string; legal_basis: string }>(
     'select region_code, name, type_code, legal_basis from item.directory_entries where basic_code = $1 and region_code <> $2', [d.basicCode, d.regionCode]);
   for (const o of others.rows) {
@@ -124,11 +130,11 @@ const VERSION_COLUMNS = `item_id, version, base_version, data, status, source, r
   decided_by, decided_by_name, decided_at, reason`;
 
 /** Serialise writers of one item inside their transactions (works on PostgreSQL and PGlite). */
-async function lockItem(q: Queryable, itemId: string): Promise<void> {
+export async function lockItem(q: Queryable, itemId: string): Promise<void> {
   await q.query(`select pg_advisory_xact_lock(hashtextextended('item:' || $1, 0))`, [itemId]);
 }
 
-function staff(caller: Caller): Extract<Caller, { kind: 'staff' }> {
+export function staff(caller: Caller): Extract<Caller, { kind: 'staff' }> {
   if (caller.kind !== 'staff') throw new AppError('FORBIDDEN', '仅限工作人员 / staff only');
   return caller;
 }
@@ -140,7 +146,7 @@ export function canonical(v: unknown): string {
     : x));
 }
 
-const REQUEST_KEY = /^[A-Za-z0-9_.:-]{8,100}$/;
+export const REQUEST_KEY = /^[A-Za-z0-9_.:-]{8,100}$/;
 
 /** Ask for a change (or a new item): a pending version. Idempotent per (requester, request key). */
 export async function requestChange(q: Queryable, caller: Caller, input: ItemInput, requestKey: string, now: Date): Promise<ItemVersion> {
@@ -208,6 +214,7 @@ export async function decideChange(q: Queryable, caller: Caller, itemId: string,
   await checkAgainstDirectory(q, validItem(v.data));
   await upsertItem(q, v.data, now);
   await q.query('update item.items set version = $2 where id = $1', [itemId, version]);
+  await notifyFollowers(q, itemId, version, v.data.name, now);
   return set('approved', null);
 }
 
@@ -241,5 +248,6 @@ export async function recordImportedVersion(q: Queryable, input: ItemInput, oper
      returning version`, [i.id, JSON.stringify(input), `import:${operator}`, file, now]);
   const version = rows[0]!.version;
   await q.query('update item.items set version = $2 where id = $1', [i.id, version]);
+  await notifyFollowers(q, i.id, version, i.name, now);
   return version;
 }

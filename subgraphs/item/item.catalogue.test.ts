@@ -6,7 +6,7 @@ import { systemClock } from '../../kernel/clock.ts';
 import { DEMO_AGENCIES, DEMO_ITEMS } from '../../kernel/demo.ts';
 import type { Deps } from '../../kernel/service.ts';
 import { testCache, testDb, TEST_SECRET, type TestDb } from '../../test/support/infra.ts';
-import { ANONYMOUS, callSubgraph } from '../../test/support/subgraph.ts';
+import { ANONYMOUS, PERSON, callSubgraph } from '../../test/support/subgraph.ts';
 import { createItemService, type ItemService } from './service.ts';
 import { upsertDirectoryEntry } from './catalogue.ts';
 
@@ -206,3 +206,113 @@ describe('directory (R-IT-1, R-IT-3) and consistency across levels', () => {
   });
 });
 
+
+describe('notifications of followed items (R-IT-7)', () => {
+  const NOTES = 'query ($u: Boolean) { myItemNotifications(unreadOnly: $u) { unreadCount notifications { id version text read item { id } } } }';
+  type Notes = { myItemNotifications: { unreadCount: number; notifications: Array<{ id: string; version: number; text: string; read: boolean; item: { id: string } }> } };
+  const OTHER_PERSON: Caller = { kind: 'person', sub: '7c1d5c4e-0000-4000-8000-0000000000ff', name: '李四', acr: 'urn:yiwang:loa:2' };
+
+  test('R-IT-7: followers read a notification when a new version is in force; not for a pending or rejected one; marked read', async () => {
+    expect((await callSubgraph(svc.url, key, PERSON, 'mutation ($id: ID!) { subscribeItem(itemId: $id) { changed } }', { id: food.id })).errors).toBeUndefined();
+    const pending = await request(CLERK, change({ promisedTimeLimit: 9 }), 'req-0008-a');
+    const v = pending.data!.requestItemChange.version;
+    const rejected = await request(CLERK, change({ promisedTimeLimit: 10 }), 'req-0008-b');
+    expect((await callSubgraph(svc.url, key, REVIEWER, REJECT, { id: food.id, v: rejected.data!.requestItemChange.version, r: '不需要' })).errors).toBeUndefined();
+    let notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {});
+    expect(notes.data?.myItemNotifications).toEqual({ unreadCount: 0, notifications: [] });
+
+    expect((await approve(DECIDER, v)).errors).toBeUndefined();
+    notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {});
+    expect(notes.errors).toBeUndefined();
+    expect(notes.data?.myItemNotifications.unreadCount).toBe(1);
+    const [n] = notes.data!.myItemNotifications.notifications;
+    expect(n).toMatchObject({ version: v, read: false, item: { id: food.id } });
+    expect(n!.text).toContain(`您关注的事项「${food.name}」已更新`);
+    expect(n!.text).toContain(`version ${v} is in force`);
+    // Someone not following sees nothing; anonymous callers must log in.
+    expect((await callSubgraph<Notes>(svc.url, key, OTHER_PERSON, NOTES, {})).data?.myItemNotifications.notifications).toEqual([]);
+    expect(code(await callSubgraph(svc.url, key, ANONYMOUS, NOTES, {}))).toBe('UNAUTHENTICATED');
+
+    // Another person cannot mark it read; the follower can; bad ids are BAD_INPUT.
+    const MARK = 'mutation ($ids: [ID!]) { markItemNotificationsRead(ids: $ids) }';
+    expect((await callSubgraph<{ markItemNotificationsRead: number }>(svc.url, key, OTHER_PERSON, MARK, { ids: [n!.id] })).data?.markItemNotificationsRead).toBe(0);
+    expect(code(await callSubgraph(svc.url, key, PERSON, MARK, { ids: ['nope'] }))).toBe('BAD_INPUT');
+    expect((await callSubgraph<{ markItemNotificationsRead: number }>(svc.url, key, PERSON, MARK, { ids: [n!.id] })).data?.markItemNotificationsRead).toBe(1);
+    notes = await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, { u: true });
+    expect(notes.data?.myItemNotifications).toEqual({ unreadCount: 0, notifications: [] });
+    expect((await callSubgraph<Notes>(svc.url, key, PERSON, NOTES, {})).data?.myItemNotifications.notifications.map((x) => x.read)).toEqual([true]);
+  });
+});
+
+describe('directory entries through the graph (R-IT-1)', () => {
+  const prov = DEMO_AGENCIES[0].code;
+  const PROV_CLERK = staff('p-clerk', ['receiver'], prov);
+  const PROV_REVIEWER = staff('p-rev', ['reviewer'], prov);
+  const PROV_DECIDER = staff('p-dec', ['decider'], prov);
+  const REQ = `mutation ($i: DirectoryEntryInput!, $k: String!) { requestDirectoryChange(input: $i, requestKey: $k) {
+    id basicCode level name kind parentCode isNew status requestedByName requestedByAgency } }`;
+  const OK = 'mutation ($id: ID!) { approveDirectoryChange(id: $id) { basicCode regionCode level name kind legalBasis } }';
+  const LIST = 'query ($s: ItemVersionStatus) { directoryChangeRequests(status: $s) { id name status requestedByName decidedByName decidedByAgency reason } }';
+  type C = { id: string; status: string; isNew: boolean; name: string };
+  const entry = (over: Record<string, unknown> = {}) => ({
+    basicCode: '000110099', regionCode: '330000', level: 2, name: '食品小作坊登记', typeCode: '10', legalBasis: '《浙江省食品小作坊小餐饮店小食杂店和食品摊贩管理规定》',
+    kind: 'MAIN', ...over });
+  const ask = (who: Caller, i: Record<string, unknown>, k: string) => callSubgraph<{ requestDirectoryChange: C }>(svc.url, key, who, REQ, { i, k });
+  const changes = async () => (await db.query<{ n: number }>('select count(*)::int as n from item.directory_changes')).rows[0]!.n;
+  const level2 = async () => (await callSubgraph<{ directory: Array<{ basicCode: string; name: string }> }>(svc.url, key, ANONYMOUS,
+    '{ directory(level: 2) { basicCode name } }')).data!.directory.filter((d) => d.basicCode === '000110099');
+
+  test('R-IT-1: staff of the province request a new provincial entry; another person approves it; the trail keeps both', async () => {
+    const r = await ask(PROV_CLERK, entry(), 'dir-0001-a');
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.requestDirectoryChange).toMatchObject({ basicCode: '000110099', level: 2, kind: 'MAIN', isNew: true, status: 'PENDING', requestedByName: '工作人员p-clerk', requestedByAgency: prov });
+    const id = r.data!.requestDirectoryChange.id;
+    // The same request again is the same change.
+    expect((await ask(PROV_CLERK, entry(), 'dir-0001-a')).data?.requestDirectoryChange.id).toBe(id);
+    expect(await level2()).toEqual([]);
+    expect(code(await callSubgraph(svc.url, key, PROV_CLERK, OK, { id }))).toBe('FORBIDDEN'); // a receiver
+    expect(code(await callSubgraph(svc.url, key, REVIEWER, OK, { id }))).toBe('FORBIDDEN'); // the city keeps another directory
+    expect(code(await callSubgraph(svc.url, key, ANONYMOUS, OK, { id }))).toBe('FORBIDDEN');
+    const a = await callSubgraph<{ approveDirectoryChange: Record<string, unknown> }>(svc.url, key, PROV_REVIEWER, OK, { id });
+    expect(a.errors).toBeUndefined();
+    expect(a.data?.approveDirectoryChange).toMatchObject({ basicCode: '000110099', regionCode: '330000', level: 2, name: '食品小作坊登记', kind: 'MAIN' });
+    expect(await level2()).toEqual([{ basicCode: '000110099', name: '食品小作坊登记' }]);
+    expect(code(await callSubgraph(svc.url, key, PROV_DECIDER, OK, { id }))).toBe('CONFLICT'); // decided already
+    const trail = await callSubgraph<{ directoryChangeRequests: Array<Record<string, unknown>> }>(svc.url, key, PROV_DECIDER, LIST, { s: 'APPROVED' });
+    expect(trail.data?.directoryChangeRequests).toEqual([expect.objectContaining({ id, status: 'APPROVED', requestedByName: '工作人员p-clerk', decidedByName: '工作人员p-rev', decidedByAgency: prov })]);
+    // The trail cannot be rewritten or deleted.
+    await expect(db.query(`update item.directory_changes set reason = 'x' where id = $1`, [id])).rejects.toThrow(/never changes/);
+    await expect(db.query('delete from item.directory_changes where id = $1', [id])).rejects.toThrow(/never deleted/);
+  });
+
+  test('R-IT-1: a requester cannot approve their own change; bad, inconsistent, out-of-scope or unchanged requests store nothing', async () => {
+    const before = await changes();
+    expect(code(await ask(PROV_CLERK, entry({ regionCode: '33' }), 'dir-0002-a'))).toBe('BAD_INPUT');
+    expect(code(await ask(PROV_CLERK, entry({ kind: 'SUB' }), 'dir-0002-b'))).toBe('BAD_INPUT'); // a sub-item needs a parent
+    expect(code(await ask(PROV_CLERK, entry({ parentCode: 'nope', kind: 'HANDLING' }), 'dir-0002-c'))).toBe('BAD_INPUT');
+    expect(code(await ask(PROV_CLERK, entry({ basicCode: '000110011000', name: '食品经营许可（新开）', kind: 'HANDLING', parentCode: '000110011' }), 'dir-0002-d'))).toBe('CATALOGUE_INCONSISTENT');
+    expect(code(await ask(CLERK, entry(), 'dir-0002-e'))).toBe('FORBIDDEN'); // a city agency, a provincial entry
+    expect(code(await ask(ANONYMOUS, entry(), 'dir-0002-f'))).toBe('FORBIDDEN');
+    expect(code(await ask(PROV_CLERK, entry(), 'dir-0002-g'))).toBe('BAD_INPUT'); // already so
+    expect(code(await ask(PROV_CLERK, entry(), 'short'))).toBe('BAD_INPUT');
+    expect(await changes()).toBe(before);
+    const own = await ask(PROV_REVIEWER, entry({ name: '食品小作坊许可' }), 'dir-0002-h');
+    expect(own.errors).toBeUndefined();
+    expect(code(await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: own.data!.requestDirectoryChange.id }))).toBe('CHANGE_SELF_APPROVAL');
+    const rej = await callSubgraph<{ rejectDirectoryChange: { status: string; reason: string } }>(svc.url, key, PROV_DECIDER,
+      'mutation ($id: ID!, $r: String!) { rejectDirectoryChange(id: $id, reason: $r) { status reason } }', { id: own.data!.requestDirectoryChange.id, r: '名称不规范' });
+    expect(rej.data?.rejectDirectoryChange).toEqual({ status: 'REJECTED', reason: '名称不规范' });
+    expect(code(await callSubgraph(svc.url, key, PROV_DECIDER, OK, { id: '00000000-0000-4000-8000-000000000000' }))).toBe('NOT_FOUND');
+  });
+
+  test('R-IT-1: a change requested before another was approved is superseded, never undoing it', async () => {
+    const a = await ask(PROV_CLERK, entry({ name: '食品小作坊登记（甲）' }), 'dir-0003-a');
+    const b = await ask(PROV_CLERK, entry({ name: '食品小作坊登记（乙）' }), 'dir-0003-b');
+    expect(a.data?.requestDirectoryChange.isNew).toBe(false);
+    expect((await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: b.data!.requestDirectoryChange.id })).errors).toBeUndefined();
+    expect(code(await callSubgraph(svc.url, key, PROV_REVIEWER, OK, { id: a.data!.requestDirectoryChange.id }))).toBe('CONFLICT');
+    expect(await level2()).toEqual([{ basicCode: '000110099', name: '食品小作坊登记（乙）' }]);
+    const superseded = await callSubgraph<{ directoryChangeRequests: Array<{ id: string; reason: string }> }>(svc.url, key, PROV_CLERK, LIST, { s: 'SUPERSEDED' });
+    expect(superseded.data?.directoryChangeRequests.map((c) => c.id)).toEqual([a.data!.requestDirectoryChange.id]);
+  });
+});

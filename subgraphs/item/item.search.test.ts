@@ -10,7 +10,9 @@ import { ANONYMOUS, PERSON, callSubgraph } from '../../test/support/subgraph.ts'
 import { streamProbe } from '../../test/support/streams.ts';
 import { eventually } from '../../test/support/eventually.ts';
 import { createItemService, upsertItem, type ItemService } from './service.ts';
-import { highlight, parseQuery } from './search/text.ts';
+import { GRAMS_VERSION, highlight, parseQuery } from './search/text.ts';
+import { backfillSearchDocs } from './search/index.ts';
+import { candidateBound } from './search/query.ts';
 
 const key = internalKey(TEST_SECRET);
 let db: TestDb;
@@ -111,6 +113,41 @@ describe('search relevance (Chinese)', () => {
     expect((await names('0001100'))).toEqual(expect.arrayContaining(['食品经营许可（新办）', '食品生产许可（省级）']));
   });
 
+  test('R-IT-7: three characters: names holding them together rank above names holding them apart', async () => {
+    const n = await names('经营许');
+    expect(n.slice(0, 3).sort()).toEqual(['药品经营许可', '食品经营许可（变更）', '食品经营许可（新办）'].sort());
+    // 个体工商户设立登记 has 经营 in a material only, and no 许: not a match.
+    expect(n).not.toContain('个体工商户设立登记');
+    expect((await names('保险金'))).toEqual(['失业保险金申领']);
+    // Characters apart still match (fuzzy), below the names holding them together.
+    const apart = await names('食许可');
+    expect(apart).toEqual(expect.arrayContaining(['食品经营许可（新办）', '食品生产许可（省级）']));
+    expect(apart).not.toContain('失业保险金申领');
+  });
+
+  test('R-IT-7: code fragments of six characters or more are found by their 6-grams, inside credit codes too', async () => {
+    // MB00000030 is the agency part of two implementation codes.
+    expect((await names('mb00000030')).sort()).toEqual(['失业保险金申领', '灵活就业人员参保登记'].sort());
+    expect((await names('0000002w3')).sort()).toEqual(
+      ['个体工商户设立登记', '小餐饮登记', '药品经营许可', '食品经营许可（变更）', '食品经营许可（新办）'].sort());
+    // A whole implementation code finds its item only; a fragment no code holds finds nothing.
+    expect(await names('11330000MB0000001L2000110010000')).toEqual(['食品生产许可（省级）']);
+    expect(await names('000000999')).toEqual([]);
+  });
+
+  test('R-IT-7: documents cut by an older gram version are cut again, keeping their popularity', async () => {
+    await db.query(`update item.search_docs set grams = array(select g from unnest(grams) g where length(g) < 6), grams_version = 1, popularity = popularity + 7
+      where item_id = $1`, [flexible.id]);
+    const before = (await db.query<{ popularity: number }>('select popularity from item.search_docs where item_id = $1', [flexible.id])).rows[0]!.popularity;
+    expect(await backfillSearchDocs(db)).toBe(1);
+    const { rows } = await db.query<{ grams: string[]; grams_version: number; popularity: number }>(
+      'select grams, grams_version, popularity from item.search_docs where item_id = $1', [flexible.id]);
+    expect(rows[0]!.grams).toContain('000030');
+    expect(rows[0]!.grams_version).toBe(GRAMS_VERSION);
+    expect(rows[0]!.popularity).toBe(before);
+    expect(await backfillSearchDocs(db)).toBe(0);
+  });
+
   test('punctuation alone finds nothing; an empty query browses everything', async () => {
     expect(await names('？！')).toEqual([]);
     expect((await names('')).length).toBe(DEMO_ITEMS.length + EXTRA.length);
@@ -186,7 +223,7 @@ describe('broad plan (many matches: read in popularity order by relevance class)
     broad = await createItemService({
       config: loadConfig({}), secrets: { internalSecret: TEST_SECRET, keyPassphrase: TEST_SECRET, cookieKeys: [TEST_SECRET] },
       internalKey: key, db, cache, clock: systemClock, log: silentLogger(),
-    }, { port: 0, searchTuning: { sampleSize: 4, broadMin: 1, classMin: 2, walkChunk: 2, walkMaxChunks: 2 } });
+    }, { port: 0, searchTuning: { sampleSize: 4, broadMin: 1, classMin: 2, walkChunk: 2, walkMaxChunks: 2, selectiveMaxCandidates: 0 } });
   });
   afterAll(async () => { await broad?.close(); });
 
@@ -341,6 +378,15 @@ describe('text functions', () => {
     expect(parseQuery('"食品 经营"').terms.map((t) => [t.text, t.phrase])).toEqual([['食品经营', true]]);
     expect(parseQuery('食品ＡＢ12').terms.map((t) => [t.text, t.kind])).toEqual([['食品', 'han'], ['ab12', 'alnum']]);
     expect(parseQuery('  ').terms).toEqual([]);
+  });
+
+  test('the candidate bound from gram statistics: the rarest looked-up gram, unlisted grams below the lowest listed', () => {
+    const stats = { freq: new Map([['证', 0.89], ['许', 0.57], ['可', 0.57], ['000', 1], ['005', 0.18], ['000005', 0.0102]]), floor: 0.0102, items: 100_000 };
+    expect(candidateBound(parseQuery('驾驶证'), stats)).toBe(1020);
+    expect(candidateBound(parseQuery('许可'), stats)).toBe(57_000);
+    expect(candidateBound(parseQuery('mb000005'), stats)).toBe(1020);
+    expect(candidateBound(parseQuery(''), stats)).toBeNull();
+    expect(candidateBound(parseQuery('驾驶证'), { freq: new Map(), floor: 1, items: 100_000 })).toBeNull();
   });
 
   test('highlighting keeps the original text and marks whole terms, else bigrams, else characters', () => {

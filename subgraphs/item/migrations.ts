@@ -153,4 +153,66 @@ create index subscriptions_item on subscriptions (item_id);
     id: '005_outbox_acks',
     sql: EVENT_ACK_SQL,
   },
+  {
+    // Search documents remember the gram cutting they were written with, so a new cutting
+    // (6-grams of codes) is applied to the stored ones when the service starts.
+    id: '006_grams_version',
+    sql: 'alter table search_docs add column grams_version smallint not null default 1;',
+  },
+  {
+    // R-IT-7: a person following an item reads a notification when a new version of it comes
+    // into force (written in the transaction that makes the version current, one per follower).
+    id: '007_notifications',
+    sql: `
+create table notifications (
+  id uuid primary key,
+  subscriber text not null,
+  item_id uuid not null references items (id) on delete cascade,
+  version integer not null,
+  item_name text not null,
+  created_at timestamptz not null,
+  read_at timestamptz,
+  unique (subscriber, item_id, version)
+);
+create index notifications_subscriber on notifications (subscriber, created_at desc);
+create index notifications_unread on notifications (subscriber) where read_at is null;
+`,
+  },
+  {
+    // R-IT-1: directory entries created and changed through the graph, like items: a request by
+    // staff of an agency at the entry's level and region, approved by a second person. The rows
+    // are the audit trail of the directory: never deleted, and a decided row never changes.
+    id: '008_directory_changes',
+    sql: `
+create table directory_changes (
+  id uuid primary key,
+  basic_code text not null,
+  region_code text not null,
+  level smallint not null,
+  data jsonb not null,
+  base_updated_at timestamptz,
+  status text not null check (status in ('pending', 'approved', 'rejected', 'superseded')),
+  requested_by text not null,
+  requested_by_name text not null,
+  requested_by_agency text not null,
+  request_key text not null,
+  requested_at timestamptz not null,
+  decided_by text,
+  decided_by_name text,
+  decided_by_agency text,
+  decided_at timestamptz,
+  reason text
+);
+create unique index directory_changes_request_key on directory_changes (requested_by, request_key);
+create index directory_changes_scope on directory_changes (level, region_code, status, requested_at);
+create function directory_changes_guard() returns trigger language plpgsql as $$
+begin
+  if tg_op in ('DELETE', 'TRUNCATE') then raise exception 'directory changes are an audit trail and are never deleted'; end if;
+  if old.status <> 'pending' then raise exception 'a decided directory change never changes'; end if;
+  return new;
+end $$;
+create trigger directory_changes_guard before update or delete on directory_changes for each row execute function directory_changes_guard();
+create trigger directory_changes_no_truncate before truncate on directory_changes for each statement execute function directory_changes_guard();
+`,
+  },
 ];

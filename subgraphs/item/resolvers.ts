@@ -42,6 +42,7 @@ export function itemResolvers(repo: ItemRepository, db: Db, clock: Clock, tuning
   return {
     Mutation: { ...c.Mutation, ...s.Mutation },
     ItemSubscription: s.ItemSubscription,
+    ItemNotification: s.ItemNotification,
     Material: c.Material,
     DirectoryEntry: c.DirectoryEntry,
     ItemSearchEdge: s.ItemSearchEdge,

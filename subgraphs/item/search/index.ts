@@ -6,7 +6,7 @@
 import type { Queryable } from '../../../kernel/db.ts';
 import { THEMES, isTheme } from '../codes.ts';
 import type { Item } from '../model.ts';
-import { documentGrams, normalise } from './text.ts';
+import { GRAMS_VERSION, documentGrams, normalise } from './text.ts';
 
 export interface SearchDoc {
   item_id: string;
@@ -22,6 +22,8 @@ export interface SearchDoc {
   online_handling: boolean;
   objects: string[];
   themes: string[];
+  /** The gram cutting the document was written with (text.ts GRAMS_VERSION). */
+  grams_version: number;
 }
 
 type Indexable = Pick<Item, 'id' | 'name' | 'basicCode' | 'implementationCode' | 'agencyCode' | 'typeCode' | 'level'
@@ -45,11 +47,12 @@ export function searchDoc(i: Indexable): SearchDoc {
     online_handling: i.onlineHandling,
     objects: [...i.objects],
     themes: [...i.themes],
+    grams_version: GRAMS_VERSION,
   };
 }
 
 export const SEARCH_DOC_COLUMNS = ['item_id', 'name', 'name_norm', 'codes', 'body', 'grams', 'agency_code', 'type_code', 'level',
-  'online_depth', 'online_handling', 'objects', 'themes'] as const;
+  'online_depth', 'online_handling', 'objects', 'themes', 'grams_version'] as const;
 
 /** Write many documents at once (JSON in, one statement), keeping each row's popularity. */
 export async function writeSearchDocs(q: Queryable, docs: readonly SearchDoc[]): Promise<void> {
@@ -63,14 +66,17 @@ export async function writeSearchDocs(q: Queryable, docs: readonly SearchDoc[]):
     [JSON.stringify(docs)]);
 }
 
-/** Index the items that have no document yet (items written before the index existed). */
+/**
+ * Index the items that have no document yet (items written before the index existed) and cut
+ * again those written with an older gram version; popularity is kept (writeSearchDocs).
+ */
 export async function backfillSearchDocs(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ id: string; name: string; basic_code: string; implementation_code: string; agency_code: string;
     type_code: string; level: number; online_depth: number; online_handling: boolean; objects: string[]; themes: string[];
     materials: Array<{ name: string }> | string }>(
     `select i.id, i.name, i.basic_code, i.implementation_code, i.agency_code, i.type_code, i.level, i.online_depth,
             i.online_handling, i.objects, i.themes, i.materials
-     from item.items i where not exists (select 1 from item.search_docs d where d.item_id = i.id)`);
+     from item.items i where not exists (select 1 from item.search_docs d where d.item_id = i.id and d.grams_version >= $1)`, [GRAMS_VERSION]);
   const docs = rows.map((r) => searchDoc({
     id: r.id, name: r.name, basicCode: r.basic_code, implementationCode: r.implementation_code, agencyCode: r.agency_code,
     typeCode: r.type_code, level: r.level, onlineDepth: r.online_depth, onlineHandling: r.online_handling,

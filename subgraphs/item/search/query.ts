@@ -1,8 +1,10 @@
 /**
- * The search query (R-IT-7) over item.search_docs. Every query first reads a sample: the 500
- * most popular items (an index walk), testing the query and filters on each. That decides the plan:
+ * The search query (R-IT-7) over item.search_docs. A query whose rarest looked-up gram is held
+ * by at most 2,000 items by PostgreSQL's statistics (candidateBound: 驾驶证, a fragment of a
+ * credit code) is selective at once. Every other query first reads a sample: the 500 most
+ * popular items (an index walk), testing the query and filters on each. That decides the plan:
  *
- * - **Selective** (fewer than 1% of the sample match, or the sample is the whole catalogue):
+ * - **Selective** (a bounded candidate set, fewer than 1% of the sample match, or the sample is the whole catalogue):
  *   the GIN index on grams finds every candidate (grams held by more than 5% of items are tested
  *   on the rows instead), substring checks confirm codes and phrases, the filters narrow, and
  *   each match gets a score; the total is exact. Score (integer, higher first), summed over the terms:
@@ -72,9 +74,16 @@ export interface SearchTuning {
   /** Most rows read per step of a popularity walk, and walkChunk × walkMaxChunks rows at most per request. */
   walkChunk: number;
   walkMaxChunks: number;
+  /**
+   * A query whose rarest looked-up gram is held by at most this many items (candidateBound) is
+   * selective without reading the sample: ranking that many rows costs a few milliseconds,
+   * while a popularity walk for a match that is rare among the popular items costs more.
+   * 0 leaves the decision to the sample.
+   */
+  selectiveMaxCandidates: number;
 }
 
-export const DEFAULT_TUNING: SearchTuning = { sampleSize: 500, broadMin: 5, classMin: 3, walkChunk: 1000, walkMaxChunks: 20 };
+export const DEFAULT_TUNING: SearchTuning = { sampleSize: 500, broadMin: 5, classMin: 3, walkChunk: 1000, walkMaxChunks: 20, selectiveMaxCandidates: 2000 };
 
 type Key = [number, number, string, string];
 
@@ -191,19 +200,44 @@ export function indexGrams(required: readonly string[], stats?: GramStats): stri
   return rare.length > 0 ? rare : [...required].sort((a, b) => f(a) - f(b)).slice(0, 2);
 }
 
-let statsCache: { at: number; stats: GramStats } | null = null;
+/** Gram frequencies with what bounds the grams not listed, and the catalogue size. */
+export interface GramStatistics {
+  freq: GramStats;
+  /** The lowest listed frequency: a gram not listed is held by fewer items than this. */
+  floor: number;
+  /** Items in the catalogue (the planner's estimate). */
+  items: number;
+}
+
+let statsCache: { at: number; stats: GramStatistics } | null = null;
 export const GRAM_STATS_TTL_MS = 60_000;
 
-export async function gramStats(db: Queryable, now = Date.now()): Promise<GramStats> {
+export async function gramStats(db: Queryable, now = Date.now()): Promise<GramStatistics> {
   if (statsCache && now - statsCache.at < GRAM_STATS_TTL_MS) return statsCache.stats;
-  const { rows } = await db.query<{ elems: string[] | null; freqs: number[] | null }>(
-    `select most_common_elems::text::text[] as elems, most_common_elem_freqs::float8[] as freqs
-     from pg_stats where schemaname = 'item' and tablename = 'search_docs' and attname = 'grams'`);
-  const stats = new Map<string, number>();
+  const { rows } = await db.query<{ elems: string[] | null; freqs: number[] | null; items: number | null }>(
+    `select s.most_common_elems::text::text[] as elems, s.most_common_elem_freqs::float8[] as freqs,
+       (select greatest(reltuples, 0)::float8 from pg_class where oid = 'item.search_docs'::regclass) as items
+     from (select 1) one left join pg_stats s on s.schemaname = 'item' and s.tablename = 'search_docs' and s.attname = 'grams'`);
+  const freq = new Map<string, number>();
   const r = rows[0];
-  if (r?.elems && r.freqs) r.elems.forEach((g, i) => stats.set(g, Number(r.freqs![i])));
+  // most_common_elem_freqs ends with three more numbers (lowest, highest, null frequency).
+  if (r?.elems && r.freqs) r.elems.forEach((g, i) => freq.set(g, Number(r.freqs![i])));
+  const stats = { freq, floor: freq.size > 0 ? Math.min(...freq.values()) : 1, items: Number(r?.items ?? 0) };
   statsCache = { at: now, stats };
   return stats;
+}
+
+/**
+ * At most how many items the GIN lookup of a query can yield, from the statistics: the catalogue
+ * size times the frequency of its rarest looked-up gram (a gram not listed counts as the lowest
+ * listed frequency). Null without statistics or grams (then the sample decides).
+ */
+export function candidateBound(query: ParsedQuery, stats: GramStatistics): number | null {
+  if (stats.freq.size === 0 || stats.items <= 0) return null;
+  const required = [...new Set(query.terms.flatMap((t) => t.required))];
+  const indexed = indexGrams(required, stats.freq);
+  if (indexed.length === 0) return null;
+  return Math.round(stats.items * Math.min(...indexed.map((g) => stats.freq.get(g) ?? stats.floor)));
 }
 
 const and = (parts: string[]) => (parts.length > 0 ? parts.map((x) => `(${x})`).join(' and ') : 'true');
@@ -353,12 +387,16 @@ export async function runSearch(db: Queryable, query: ParsedQuery, filter: Searc
     // Later pages of a broad result estimate the total again (the sample is cheap).
     if (plan === 'broad') estimate = await sample(db, query, filter, t);
   } else {
-    estimate = await sample(db, query, filter, t);
-    plan = estimate.seen >= t.sampleSize && estimate.hits >= t.broadMin ? 'broad' : 'selective';
-    if (plan === 'broad') groups = groupsOf(estimate, t);
+    const bound = t.selectiveMaxCandidates > 0 ? candidateBound(query, await gramStats(db)) : null;
+    if (bound !== null && bound <= t.selectiveMaxCandidates) plan = 'selective';
+    else {
+      estimate = await sample(db, query, filter, t);
+      plan = estimate.seen >= t.sampleSize && estimate.hits >= t.broadMin ? 'broad' : 'selective';
+      if (plan === 'broad') groups = groupsOf(estimate, t);
+    }
   }
   if (plan === 'selective') {
-    const { sql, params } = selectiveSql(query, filter, first, cur?.key ?? null, await gramStats(db));
+    const { sql, params } = selectiveSql(query, filter, first, cur?.key ?? null, (await gramStats(db)).freq);
     const { rows } = await db.query<SearchRow & { total: number }>(sql, params);
     const page = rows.slice(0, first).map((r) => ({ item_id: r.item_id, name: r.name, score: Number(r.score), popularity: Number(r.popularity) }));
     return {
@@ -395,6 +433,6 @@ export async function runSearch(db: Queryable, query: ParsedQuery, filter: Searc
 /** The size of a selective result when a page past its end holds no row to carry the count. */
 async function selectiveCount(db: Queryable, query: ParsedQuery, filter: SearchFilter): Promise<number> {
   const p = new Params();
-  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from item.search_docs d where ${and(matchSql(query, filter, p, true, await gramStats(db)))}`, p.values);
+  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from item.search_docs d where ${and(matchSql(query, filter, p, true, (await gramStats(db)).freq))}`, p.values);
   return rows[0]?.n ?? 0;
 }

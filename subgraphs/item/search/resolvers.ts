@@ -8,10 +8,11 @@ import type { Clock } from '../../../kernel/clock.ts';
 import { AppError } from '../../../kernel/errors.ts';
 import { SERVICE_OBJECTS, THEMES, isServiceObject, isTheme, themesForObject, type ServiceObjectCode, type ThemeCode } from '../codes.ts';
 import { isItemTypeCode } from '../types.ts';
-import type { Item } from '../model.ts';
+import { isUuid, type Item } from '../model.ts';
 import type { ItemContext } from '../context.ts';
 import { parseQuery, highlight, type ParsedQuery } from './text.ts';
 import { DEFAULT_TUNING, runSearch, type SearchFilter, type SearchTuning } from './query.ts';
+import { markRead, notificationsOf, unreadCount, type NotificationRow } from '../notifications.ts';
 import { hotItems, recommendedItems, relatedItems, subscribe, subscriptionsOf, unsubscribe } from './discover.ts';
 import { applicantDigest } from './popularity.ts';
 
@@ -91,6 +92,12 @@ export function searchResolvers(db: Queryable, clock: Clock, tuning: SearchTunin
       },
       mySubscriptions: async (_: unknown, _a: unknown, ctx: ItemContext) =>
         (await subscriptionsOf(db, personDigest(ctx))).map((r) => ({ itemId: r.item_id, since: new Date(r.created_at).toISOString(), changed: r.changed })),
+      myItemNotifications: async (_: unknown, a: { unreadOnly?: boolean | null; first?: number | null }, ctx: ItemContext) => {
+        const who = personDigest(ctx);
+        const n = boundedFirst(a.first, 20, 100);
+        const [rows, unread] = await Promise.all([notificationsOf(db, who, a.unreadOnly === true, n), unreadCount(db, who)]);
+        return { unreadCount: unread, notifications: rows };
+      },
       recommendedItems: async (_: unknown, a: { first?: number | null }, ctx: ItemContext) => {
         const n = boundedFirst(a.first, 10, 50);
         const c = ctx.caller;
@@ -108,11 +115,24 @@ export function searchResolvers(db: Queryable, clock: Clock, tuning: SearchTunin
         const row = (await subscriptionsOf(db, who)).find((r) => r.item_id === i.id)!;
         return { itemId: i.id, since: new Date(row.created_at).toISOString(), changed: row.changed };
       },
+      markItemNotificationsRead: async (_: unknown, a: { ids?: string[] | null }, ctx: ItemContext) => {
+        const who = personDigest(ctx);
+        if (a.ids && a.ids.length > 100) throw bad('ids', '一次最多 100 条', 'at most 100 ids at once', 'at most 100');
+        const bads = (a.ids ?? []).filter((x) => !isUuid(x));
+        if (bads.length > 0) throw bad('ids', '通知编号无效', 'not notification ids', 'UUIDs of your notifications');
+        return markRead(db, who, a.ids ? a.ids.map((x) => x.toLowerCase()) : null, clock.now());
+      },
       unsubscribeItem: async (_: unknown, a: { itemId: string }, ctx: ItemContext) => {
         const who = personDigest(ctx);
         const i = await existingItem(ctx, a.itemId);
         return unsubscribe(db, who, i.id);
       },
+    },
+    ItemNotification: {
+      item: (r: NotificationRow, _: unknown, ctx: ItemContext) => ctx.loaders.item(r.item_id),
+      text: (r: NotificationRow) => `您关注的事项「${r.item_name}」已更新，第 ${r.version} 版现已施行 / ${r.item_name}, an item you follow, has changed: version ${r.version} is in force`,
+      createdAt: (r: NotificationRow) => new Date(r.created_at).toISOString(),
+      read: (r: NotificationRow) => r.read_at !== null,
     },
     ItemSubscription: {
       item: (h: { itemId: string }, _: unknown, ctx: ItemContext) => ctx.loaders.item(h.itemId),

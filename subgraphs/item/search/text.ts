@@ -2,7 +2,9 @@
  * Chinese-aware text handling for item search (R-IT-7), with no dictionary: text is cut into
  * character n-grams instead of words. Han characters give unigrams and bigrams (a two-character
  * query is the commonest Chinese search); runs of letters and digits (codes) give unigrams,
- * bigrams and trigrams so any substring of a code can be found. Everything is NFKC-normalised and
+ * bigrams and trigrams so any substring of a code can be found, and 6-grams: code alphabets are
+ * small and codes full of zeros, so trigrams such as `000` or `005` are held by most items,
+ * while a 6-gram such as `000005` still narrows a fragment of a credit code to a few hundred. Everything is NFKC-normalised and
  * lower-cased first, so full-width digits and letters (１２３, ＡＢ) match their ASCII forms.
  *
  * The same functions cut documents (the `grams` array of item.search_docs, GIN-indexed) and
@@ -36,6 +38,15 @@ function ngrams(chars: readonly string[], n: number, into: Set<string>): void {
   for (let i = 0; i + n <= chars.length; i++) into.add(chars.slice(i, i + n).join(''));
 }
 
+/** The long gram of codes (see above); a code term of at least this length is looked up by it. */
+export const CODE_LONG_GRAM = 6;
+
+/**
+ * Version of the gram cutting: documents stored with an older one are cut again when the item
+ * service starts (index.ts backfillSearchDocs). Version 2 added the 6-grams of codes.
+ */
+export const GRAMS_VERSION = 2;
+
 /** Every gram a document offers (distinct, sorted for stable storage). */
 export function documentGrams(...texts: string[]): string[] {
   const set = new Set<string>();
@@ -44,7 +55,7 @@ export function documentGrams(...texts: string[]): string[] {
       const chars = [...r.text];
       ngrams(chars, 1, set);
       ngrams(chars, 2, set);
-      if (r.kind === 'alnum') ngrams(chars, 3, set);
+      if (r.kind === 'alnum') { ngrams(chars, 3, set); ngrams(chars, CODE_LONG_GRAM, set); }
     }
   }
   return [...set].sort();
@@ -118,16 +129,18 @@ function hanTerm(text: string): Term {
   return { text, phrase: false, kind: 'han', required: [...new Set([...text])], bigrams: grams(text, 2), substring: null };
 }
 
+/** The gram length a code of `len` characters is looked up by: the longest indexed one that fits. */
+const codeGramLength = (len: number) => (len >= CODE_LONG_GRAM ? CODE_LONG_GRAM : Math.min(3, len));
+
 function codeTerm(text: string): Term {
-  const n = Math.min(3, [...text].length);
-  return { text, phrase: false, kind: 'alnum', required: grams(text, n), bigrams: grams(text, 2), substring: text };
+  return { text, phrase: false, kind: 'alnum', required: grams(text, codeGramLength([...text].length)), bigrams: grams(text, 2), substring: text };
 }
 
 function phraseTerm(text: string, kind: Term['kind']): Term {
   const chars = [...text];
   // A mixed phrase (食品2024) has no gram across the boundary in documents: require each side's grams.
   const required = new Set<string>();
-  for (const r of runs(text)) for (const g of grams(r.text, Math.min(r.kind === 'alnum' ? 3 : 2, [...r.text].length))) required.add(g);
+  for (const r of runs(text)) for (const g of grams(r.text, r.kind === 'alnum' ? codeGramLength([...r.text].length) : Math.min(2, [...r.text].length))) required.add(g);
   return { text, phrase: true, kind, required: [...required], bigrams: grams(text, 2), substring: chars.join('') };
 }
 
