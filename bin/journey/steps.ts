@@ -119,16 +119,19 @@ export async function caseToLicence(e: Endpoints, citizenToken: string, key: str
   const approved = (await gqlOk(e.gateway, deciderToken, `mutation ($id: ID!) { approveCase(id: $id, opinion: "准予许可") { ${CASE_FIELDS} } }`, { id: submitted.id })).approveCase;
   say(`${n(4)}. ${staff('decider').name} (decider) approved it: ${approved.status}`);
 
+  // Issued by the licence service from the case's approval event; an event whose IdP lookup failed
+  // for now is claimed again after 30 s (kernel/events.ts claimIdleMs), so a busy machine may take
+  // one retry.
   const licence = await eventually('the licence to be issued', async () => {
     const d = await gqlOk(e.gateway, citizenToken, '{ myLicences { id identifier typeName holderName holderCodeMasked issuerName caseId credential } }');
     return d.myLicences.find((l: { caseId: string }) => l.caseId === submitted.id);
-  });
+  }, 90_000);
   say(`${n(5)}. licence ${licence.identifier} (${licence.typeName}) issued by ${licence.issuerName}, in myLicences`);
 
   const completed = await eventually('the case to complete', async () => {
     const d = await gqlOk(e.gateway, citizenToken, `query ($id: ID!) { case(id: $id) { ${CASE_FIELDS} } }`, { id: submitted.id });
     return d.case?.status === 'COMPLETED' ? d.case : null;
-  });
+  }, 90_000);
   say(`${n(6)}. case ${completed.caseNumber} is ${completed.status} (outcome ${completed.outcomeCode})`);
 
   return { caseId: submitted.id, caseNumber: submitted.caseNumber, acceptorToken, deciderToken, credential: licence.credential, licenceIdentifier: licence.identifier };
