@@ -18,7 +18,9 @@
  *   levels (levelSql: name equals the query, name contains every term, name holds every
  *   character, any other match), each read in popularity order straight from the popularity
  *   index and cut at the page size. A level is read on its own when the sample holds at least
- *   0.6% of it, else together with the next. The total is estimated from the sample
+ *   0.6% of it, else together with the next. Level 1 is read through the GIN index of its
+ *   bigrams instead when they bound it to few items and a walk would read more (gramsReadPays:
+ *   排污许, whose bigrams 排污 and 污许 are rare together). The total is estimated from the sample
  *   (totalCountExact false).
  *
  * Pagination is by keyset: the cursor carries the plan, the last row's sort values and a
