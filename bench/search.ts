@@ -32,7 +32,7 @@ import { ITEM_MIGRATIONS, ITEM_SCHEMA } from '../subgraphs/item/migrations.ts';
 import { searchDoc } from '../subgraphs/item/search/index.ts';
 import { DEFAULT_ELEMENTS } from '../subgraphs/item/elements.ts';
 import { parseQuery } from '../subgraphs/item/search/text.ts';
-import { runSearch, type Plan } from '../subgraphs/item/search/query.ts';
+import { runSearch } from '../subgraphs/item/search/query.ts';
 import { createItemService } from '../subgraphs/item/service.ts';
 
 const BASE_DB = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -162,10 +162,11 @@ export default async function bench(): Promise<BenchResult> {
       ['4 chars', '食品许可'], ['4 chars', '经营许可'], ['4 chars', '参保登记'], ['4 chars', '失业保险'], ['4 chars', '药品零售'],
       ['code', String(sample.basic_code)], ['code', '0001012'], ['code', implFragment],
     ];
-    const plans: Record<string, Plan> = {};
+    // The plan, and for a broad one how each class was read (names / walk / grams).
+    const plans: Record<string, string> = {};
     const searchOnce = async (q: string) => {
       const page = await runSearch(db, parseQuery(q), {}, 20, null);
-      plans[q] = page.plan;
+      plans[q] = page.reads ? `${page.plan}: ${page.reads.join(', ')}` : page.plan;
       return page.rows.length;
     };
     const ilikeOnce = async (q: string) => {
@@ -230,6 +231,7 @@ export default async function bench(): Promise<BenchResult> {
       loadAverage1m: round(loadavg()[0] ?? 0),
     };
     for (const [kind, v] of Object.entries(byKind)) {
+      figures[`search_${kind.replace(' ', '')}_p50Ms`] = round(pct(v.search, 50));
       figures[`search_${kind.replace(' ', '')}_p95Ms`] = round(pct(v.search, 95));
       figures[`ilike_${kind.replace(' ', '')}_p95Ms`] = round(pct(v.ilike, 95));
     }
@@ -245,7 +247,7 @@ export default async function bench(): Promise<BenchResult> {
         `${ITEMS} items loaded and indexed in ${figures.loadSeconds} s; ${queries.length} queries × ${ROUNDS} rounds`,
         `search (n-gram index, ranked, first 20 + total): p50 ${figures.searchP50Ms} ms, p95 ${figures.searchP95Ms} ms, ${figures.searchRowsPerSecond} rows/s`,
         `baseline ILIKE scan (unranked):                p50 ${figures.baselineIlikeP50Ms} ms, p95 ${figures.baselineIlikeP95Ms} ms, ${figures.baselineIlikeRowsPerSecond} rows/s`,
-        ...Object.entries(byKind).map(([k, v]) => `  ${k.padEnd(8)} search p95 ${round(pct(v.search, 95))} ms · ILIKE p95 ${round(pct(v.ilike, 95))} ms`),
+        ...Object.entries(byKind).map(([k, v]) => `  ${k.padEnd(8)} search p50 ${round(pct(v.search, 50))} ms, p95 ${round(pct(v.search, 95))} ms · ILIKE p95 ${round(pct(v.ilike, 95))} ms`),
         `through the item subgraph (GraphQL over HTTP, highlighting): p50 ${figures.graphqlP50Ms} ms, p95 ${figures.graphqlP95Ms} ms`,
         `goal p95 ≤ 20 ms: ${figures.goalMet ? 'met' : 'NOT met'}`,
       ],

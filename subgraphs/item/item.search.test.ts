@@ -12,7 +12,9 @@ import { eventually } from '../../test/support/eventually.ts';
 import { createItemService, upsertItem, type ItemService } from './service.ts';
 import { GRAMS_VERSION, highlight, parseQuery } from './search/text.ts';
 import { backfillSearchDocs } from './search/index.ts';
-import { candidateBound } from './search/query.ts';
+import { DEFAULT_TUNING, candidateBound, containsBound, gramStats, gramsReadPays, runSearch, type SearchRow } from './search/query.ts';
+import { migrate } from '../../kernel/migrate.ts';
+import { ITEM_MIGRATIONS, ITEM_SCHEMA } from './migrations.ts';
 
 const key = internalKey(TEST_SECRET);
 let db: TestDb;
@@ -369,6 +371,86 @@ describe('scenario navigation', () => {
     expect(company.themes.every((t) => t.code.startsWith('C'))).toBe(true);
     const bad = await callSubgraph(svc.url, key, ANONYMOUS, '{ themes(object: "9") { code } }');
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_INPUT');
+  });
+});
+
+describe('broad plan: a class whose bigrams are each common but rare together is read through the gram index', () => {
+  // 排, 污, 许 and the bigram 排污 are held by most items, 污许 only by the 排污许可 names: no
+  // character bounds the query (the sample decides: broad), but its bigrams bound the class of
+  // names containing 排污许, which is rare among the popular items (a walk would read far).
+  let own: TestDb;
+  const docId = (n: number) => `b0f7c1f2-0003-4000-8000-${String(n).padStart(12, '0')}`;
+  const level1 = ['排污许可', '排污许可（新办）', '排污许可（变更）', '排污许可（延续）', '排污许可证补办'];
+  const docs: Array<{ id: string; name: string; popularity: number }> = [];
+  // Ties in popularity (7, 7) exercise the order by name and id.
+  for (let k = 0; k < 20; k++) docs.push({ id: docId(k), name: level1[k % 5]!, popularity: k === 3 || k === 8 ? 7 : 10 + ((k * 37) % 200) });
+  for (let k = 0; k < 20; k++) docs.push({ id: docId(100 + k), name: k % 2 ? '排污备案' : '排污登记', popularity: 5 + k });
+  for (let k = 0; k < 30; k++) docs.push({ id: docId(200 + k), name: ['取水许可', '食品经营许可', '药品零售许可'][k % 3]!, popularity: 300 + k });
+  // The characters apart: level 2.
+  for (let k = 0; k < 3; k++) docs.push({ id: docId(300 + k), name: '污水排放许可', popularity: k === 0 ? 450 : 3 + k });
+  // The most popular 排污许可 is among the ten most popular items (the sample).
+  docs[0]!.popularity = 490;
+  const tuning = { sampleSize: 10, broadMin: 1, classMin: 1, walkChunk: 2, walkMaxChunks: 2, selectiveMaxCandidates: 30 };
+
+  beforeAll(async () => {
+    own = await testDb();
+    await migrate(own, ITEM_SCHEMA, ITEM_MIGRATIONS);
+    await own.tx(async (q) => {
+      await q.query(`insert into item.agencies (code, name, region_code, level, updated_at) values ($1, '测试局', '330100', 3, now())`, [food.agencyCode]);
+      for (const [n, d] of docs.entries()) {
+        await upsertItem(q, { ...food, id: d.id, name: d.name, implementationCode: `${food.implementationCode.slice(0, -3)}${String(n).padStart(3, '0')}`,
+          themes: ['C10'], materials: [{ code: 'M01', name: `${d.name}申请书`, required: true, paperCopies: 0 }] }, new Date());
+        await q.query('update item.search_docs set popularity = $2 where item_id = $1', [d.id, d.popularity]);
+      }
+    });
+    await own.query('analyze item.search_docs');
+  });
+  afterAll(async () => { await own?.destroy(); });
+
+  const pages = async (q: string, t: typeof tuning) => {
+    const rows: SearchRow[] = [];
+    const reads: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 200; i++) {
+      const page = await runSearch(own, parseQuery(q), {}, 5, after, { ...DEFAULT_TUNING, ...t });
+      expect(page.plan).toBe('broad');
+      rows.push(...page.rows);
+      reads.push(...(page.reads ?? []));
+      if (!page.hasNext) return { rows, reads };
+      after = page.resume ?? page.cursor(page.rows.at(-1)!);
+    }
+    throw new Error('pagination did not end');
+  };
+
+  test('R-IT-7: 排污许 returns the names containing it in popularity order, read through its bigrams, the same as a walk', async () => {
+    const stats = await gramStats(own);
+    // The characters do not bound the query, the bigrams bound the class.
+    expect(candidateBound(parseQuery('排污许'), stats)!).toBeGreaterThan(tuning.selectiveMaxCandidates);
+    expect(containsBound(parseQuery('排污许'), stats)).toBe(20);
+    const viaGrams = await pages('排污许', tuning);
+    expect(viaGrams.reads).toContain('grams');
+    const expected = docs.filter((d) => d.name.includes('排污许'))
+      .sort((a, b) => b.popularity - a.popularity || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.id < b.id ? -1 : 1));
+    expect(viaGrams.rows.slice(0, 20).map((r) => r.item_id)).toEqual(expected.map((d) => d.id));
+    // Then the names holding the characters apart, most popular first; each item once.
+    expect(viaGrams.rows.slice(20, 23).map((r) => [r.name, r.popularity])).toEqual([['污水排放许可', 450], ['污水排放许可', 5], ['污水排放许可', 4]]);
+    expect(new Set(viaGrams.rows.map((r) => r.item_id)).size).toBe(viaGrams.rows.length);
+    // Without the statistics plans the class is walked in popularity order: the same rows in the same order.
+    const walked = await pages('排污许', { ...tuning, selectiveMaxCandidates: 0 });
+    expect(walked.reads).not.toContain('grams');
+    expect(walked.reads).toContain('walk');
+    expect(walked.rows.map((r) => r.item_id)).toEqual(viaGrams.rows.map((r) => r.item_id));
+  });
+
+  test('the gram read is chosen only when the bigrams bound the class and a walk would read more', async () => {
+    // 许可 is contained in most names: its class is walked.
+    expect((await pages('许可', tuning)).reads).not.toContain('grams');
+    expect(gramsReadPays(20, 0.1, 6, tuning)).toBe(true);
+    expect(gramsReadPays(20, 0.9, 6, tuning)).toBe(false);
+    expect(gramsReadPays(40, 0.01, 6, tuning)).toBe(false);
+    expect(gramsReadPays(null, 0.01, 6, tuning)).toBe(false);
+    expect(gramsReadPays(20, 0.01, 6, { ...tuning, selectiveMaxCandidates: 0 })).toBe(false);
+    expect(containsBound(parseQuery('"排污许"'), await gramStats(own))).toBeNull();
   });
 });
 

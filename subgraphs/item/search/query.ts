@@ -18,7 +18,9 @@
  *   levels (levelSql: name equals the query, name contains every term, name holds every
  *   character, any other match), each read in popularity order straight from the popularity
  *   index and cut at the page size. A level is read on its own when the sample holds at least
- *   0.6% of it, else together with the next. The total is estimated from the sample
+ *   0.6% of it, else together with the next. Level 1 is read through the GIN index of its
+ *   bigrams instead when they bound it to few items and a walk would read more (gramsReadPays:
+ *   排污许, whose bigrams 排污 and 污许 are rare together). The total is estimated from the sample
  *   (totalCountExact false).
  *
  * Pagination is by keyset: the cursor carries the plan, the last row's sort values and a
@@ -61,7 +63,16 @@ export interface SearchPage {
   cursor: (r: SearchRow) => string;
   /** The end cursor when it is not the last row's (a walk that stopped before filling the page). */
   resume?: string | null;
+  /** Broad plan: how each class read for this page was read (see ClassRead). */
+  reads?: ClassRead[];
 }
+
+/**
+ * How a class of the broad plan is read: `names` through the name index (level 0), `walk` in
+ * popularity order along the popularity index, `grams` through the GIN index of its grams and
+ * then sorted (level 1 when its grams bound it to few items, see gramsReadPays).
+ */
+export type ClassRead = 'names' | 'walk' | 'grams';
 
 /** Plan thresholds; tests shrink them to exercise the broad plan on a small catalogue. */
 export interface SearchTuning {
@@ -209,11 +220,13 @@ export interface GramStatistics {
   items: number;
 }
 
-let statsCache: { at: number; stats: GramStatistics } | null = null;
+/** Statistics per database handle, read again after GRAM_STATS_TTL_MS. */
+const statsCache = new WeakMap<Queryable, { at: number; stats: GramStatistics }>();
 export const GRAM_STATS_TTL_MS = 60_000;
 
 export async function gramStats(db: Queryable, now = Date.now()): Promise<GramStatistics> {
-  if (statsCache && now - statsCache.at < GRAM_STATS_TTL_MS) return statsCache.stats;
+  const cached = statsCache.get(db);
+  if (cached && now - cached.at < GRAM_STATS_TTL_MS) return cached.stats;
   const { rows } = await db.query<{ elems: string[] | null; freqs: number[] | null; items: number | null }>(
     `select s.most_common_elems::text::text[] as elems, s.most_common_elem_freqs::float8[] as freqs,
        (select greatest(reltuples, 0)::float8 from pg_class where oid = 'item.search_docs'::regclass) as items
@@ -223,7 +236,7 @@ export async function gramStats(db: Queryable, now = Date.now()): Promise<GramSt
   // most_common_elem_freqs ends with three more numbers (lowest, highest, null frequency).
   if (r?.elems && r.freqs) r.elems.forEach((g, i) => freq.set(g, Number(r.freqs![i])));
   const stats = { freq, floor: freq.size > 0 ? Math.min(...freq.values()) : 1, items: Number(r?.items ?? 0) };
-  statsCache = { at: now, stats };
+  statsCache.set(db, { at: now, stats });
   return stats;
 }
 
@@ -235,9 +248,33 @@ export async function gramStats(db: Queryable, now = Date.now()): Promise<GramSt
 export function candidateBound(query: ParsedQuery, stats: GramStatistics): number | null {
   if (stats.freq.size === 0 || stats.items <= 0) return null;
   const required = [...new Set(query.terms.flatMap((t) => t.required))];
-  const indexed = indexGrams(required, stats.freq);
-  if (indexed.length === 0) return null;
-  return Math.round(stats.items * Math.min(...indexed.map((g) => stats.freq.get(g) ?? stats.floor)));
+  return gramBound(indexGrams(required, stats.freq), stats);
+}
+
+/** At most how many items hold every one of `grams`: the catalogue times the rarest one's frequency. */
+function gramBound(grams: readonly string[], stats: GramStatistics): number | null {
+  if (stats.freq.size === 0 || stats.items <= 0 || grams.length === 0) return null;
+  return Math.round(stats.items * Math.min(...grams.map((g) => stats.freq.get(g) ?? stats.floor)));
+}
+
+/**
+ * The grams every item whose name contains every term as written holds (the broad plan's level
+ * 1): each Han term's bigrams (its character when it has one), each code term's looked-up
+ * grams; both are cut from the name as from the query. Null with a phrase or no term.
+ */
+export function containsGrams(query: ParsedQuery): string[] | null {
+  if (query.terms.length === 0 || query.terms.some((t) => t.phrase)) return null;
+  return [...new Set(query.terms.flatMap((t) => (t.kind === 'han' && t.bigrams.length > 0 ? t.bigrams : t.required)))];
+}
+
+/**
+ * At most how many items the level 1 class (names containing every term) can hold, from the
+ * statistics of its grams (containsGrams): `排污许` has no rare character, but its bigram 污许 is
+ * held by 1.6% of items. Null without statistics (then the class is walked).
+ */
+export function containsBound(query: ParsedQuery, stats: GramStatistics): number | null {
+  const grams = containsGrams(query);
+  return grams ? gramBound(grams, stats) : null;
 }
 
 const and = (parts: string[]) => (parts.length > 0 ? parts.map((x) => `(${x})`).join(' and ') : 'true');
@@ -322,6 +359,41 @@ async function catalogueSize(db: Queryable): Promise<number> {
 }
 
 interface WalkResult { rows: SearchRow[]; /** Where the walk stopped when it ran out of steps before finding `limit` rows. */ stoppedAt: Key | null }
+
+/**
+ * A row walked in popularity order costs about twice a row read through the gram index and
+ * sorted (EXPLAIN ANALYZE on the benchmark catalogue, 排污许: the walk tests 2,000 rows on 2,026
+ * heap pages in 10 ms; the bitmap read of its bigrams 排污 and 污许 finds 1,590 rows on 621 pages
+ * and sorts them in 3.5-6 ms).
+ */
+export const WALK_ROW_COST = 2;
+
+/**
+ * Whether level 1 is cheaper to read through its grams than by walking: its grams bound it to at
+ * most selectiveMaxCandidates items, and walking would read more rows than half that bound
+ * (about `limit` / the class's density in the sample).
+ */
+export function gramsReadPays(bound: number | null, density: number, limit: number, t: SearchTuning): boolean {
+  if (bound === null || t.selectiveMaxCandidates <= 0 || bound > t.selectiveMaxCandidates) return false;
+  return bound <= WALK_ROW_COST * (limit / Math.max(density, 0.001));
+}
+
+/**
+ * Read level 1 through the GIN index of its grams (containsGrams): every item holding them is
+ * read once (a bitmap scan, materialised so the planner cannot turn it back into a walk of the
+ * popularity index), tested, and the page sorted in popularity order after `key`. The same rows
+ * in the same order as a walk of the class.
+ */
+async function gramsGroup(db: Queryable, query: ParsedQuery, filter: SearchFilter, group: number, grams: string[], key: Key | null, limit: number): Promise<WalkResult> {
+  const p = new Params();
+  const g = p.add(grams);
+  const where = [...matchSql(query, filter, p, false), `${levelSql(query, p)} = 1`];
+  if (key) where.push(keysetSql([0, key[1], key[2], key[3]], '0', p));
+  const { rows } = await db.query<SearchRow>(
+    `with c as materialized (select d.item_id, d.name, d.popularity from item.search_docs d where d.grams @> ${g}::text[] and ${and(where)})
+     select d.item_id, d.name, d.popularity, ${group} as score from c d order by ${ORDER} limit ${p.add(limit)}`, p.values);
+  return { rows: rows.map((r) => ({ ...r, popularity: Number(r.popularity), score: Number(r.score) })), stoppedAt: null };
+}
 
 /**
  * Read one group of the broad plan in popularity order after `key`: the popularity index is
@@ -412,17 +484,26 @@ export async function runSearch(db: Queryable, query: ParsedQuery, filter: Searc
   if (startGroup < 0 || startGroup >= groups.length) throw new AppError('BAD_INPUT', '翻页游标无效 / invalid cursor', { after: 'not a cursor of this search' });
   const est = estimate!;
   let stoppedAt: Key | null = null;
+  const reads: ClassRead[] = [];
+  const grams = containsGrams(query);
+  const bound = grams && t.selectiveMaxCandidates > 0 && groups.some((x) => x.length === 1 && x[0] === 1) ? containsBound(query, await gramStats(db)) : null;
   for (let g = startGroup; g < groups.length && out.length <= first; g++) {
     const key = cur && g === startGroup ? cur.key : null;
     const density = est ? groups[g]!.reduce((n, l) => n + est.levels[l]!, 0) / Math.max(est.seen, 1) : 0.01;
-    const walk = await broadGroup(db, query, filter, rank(g), groups[g]!, key, first + 1 - out.length, t, density);
+    const limit = first + 1 - out.length;
+    const level1 = groups[g]!.length === 1 && groups[g]![0] === 1;
+    const read: ClassRead = groups[g]!.length === 1 && groups[g]![0] === 0 ? 'names'
+      : level1 && grams && gramsReadPays(bound, density, limit, t) ? 'grams' : 'walk';
+    reads.push(read);
+    const walk = read === 'grams' ? await gramsGroup(db, query, filter, rank(g), grams!, key, limit)
+      : await broadGroup(db, query, filter, rank(g), groups[g]!, key, limit, t, density);
     out.push(...walk.rows);
     if (walk.stoppedAt) { stoppedAt = [rank(g), walk.stoppedAt[1], walk.stoppedAt[2], walk.stoppedAt[3]]; break; }
   }
   const size = await catalogueSize(db);
   const page = out.slice(0, first);
   return {
-    plan, rows: page, hasNext: out.length > first || stoppedAt !== null, totalExact: false,
+    plan, rows: page, hasNext: out.length > first || stoppedAt !== null, totalExact: false, reads,
     // A walk that stopped early continues from where it stopped, not from the last row shown.
     resume: stoppedAt && out.length <= first ? encodeCursor(d, { plan, groups, key: stoppedAt }) : null,
     total: Math.max(est.hits, Math.round((est.hits / est.seen) * size)),
