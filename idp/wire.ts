@@ -164,7 +164,7 @@ function createLinking(deps: Deps, accounts: AccountStore, federation: IdpFedera
     key: auditKey(deps.secrets.internalSecret), cache,
     onAnchorError: (e) => log.warn({ err: e instanceof Error ? e.message : String(e) }, 'audit head not anchored (the next append or verify anchors it)'),
   });
-  const recognition = homes ? createRecognition({ homes, links, cache, db, audit, clock, log, issuer: config.IDP_ISSUER, keyPassphrase: deps.secrets.keyPassphrase }) : undefined;
+  const recognition = homes ? createRecognition({ homes, links, cache, db, audit, clock, log, issuer: config.IDP_ISSUER, tokensKey: derivedKey(deps.secrets.keyPassphrase, 'yiwang.idp.recognition-home-tokens') }) : undefined;
   return {
     upstreams, flows, handoff, links, homes, recognition,
     /** GET /register at a hybrid city: to the province's registration page (accounts live there). */

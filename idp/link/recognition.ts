@@ -3,7 +3,7 @@
  *
  * - remember: after a cross-tier login the home's ID token, refresh token and session id are
  *   kept in the cache (`recog:home:<accountId>`, as long as a login session lives here),
- *   encrypted (AES-256-GCM under a key derived from KEY_PASSPHRASE: a persisted Redis holds no
+ *   encrypted (AES-256-GCM under `tokensKey`, derived from KEY_PASSPHRASE: a persisted Redis holds no
  *   usable home token), never logged.
  * - stillValid: oidc-provider's findAccount asks it at every refresh_token grant here for a
  *   recognised account (a link `via recognition`): the home's refresh token is refreshed at the
@@ -21,7 +21,7 @@
  *   the home's `end_session_endpoint` (id_token_hint, post_logout_redirect_uri
  *   `<issuer>/link/logged-out`, state), and from there back to where our logout was going.
  */
-import { createHash, createSecretKey, randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Router } from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { koaBody } from 'koa-body';
@@ -58,14 +58,9 @@ export interface Recognition {
 
 const homeKey = (accountId: string) => `recog:home:${accountId}`;
 
-/** The key the home's tokens are encrypted with in the cache. */
-export function homeTokensKey(keyPassphrase: string) {
-  return createSecretKey(createHash('sha256').update('yiwang.idp.recognition-home-tokens\n').update(keyPassphrase).digest());
-}
-
-export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Cache; db: Db; audit: AuditLog; clock: Clock; log: Logger; issuer: string; keyPassphrase: string }): Recognition {
+export function createRecognition(d: { homes: Homes; links: LinkStore; cache: Cache; db: Db; audit: AuditLog; clock: Clock; log: Logger; issuer: string; tokensKey: KeyObject }): Recognition {
   const { homes, links, cache, log } = d;
-  const tokensKey = homeTokensKey(d.keyPassphrase);
+  const { tokensKey } = d;
   const keep = (accountId: string, home: HomeTokens) => cache.set(homeKey(accountId), sealSecret(tokensKey, JSON.stringify(home)), { ttlSeconds: HOME_TTL });
   /** The home's tokens kept for the account; none when absent or not readable (another key). */
   const kept = async (accountId: string): Promise<HomeTokens | undefined> => {
