@@ -10,8 +10,11 @@
  * - `unified` (统建): one provincial store; city portals are only clients of the province.
  */
 
-export type Tier = 'national' | 'provincial' | 'municipal';
-export type BuildMode = 'separate' | 'hybrid' | 'unified';
+import type { PlatformMode, PlatformTier } from '../../federation/index.ts';
+
+/** A platform's tier and build mode, as the federation's directory reads them from its metadata. */
+export type Tier = PlatformTier;
+export type BuildMode = PlatformMode;
 
 export interface TierPlatform {
   /** Short identifier: also IDP_PLATFORM_ID and the data directory's name. */
