@@ -26,7 +26,7 @@ import type { Db } from '../kernel/db.ts';
 import { TEST_SECRET, testCache } from '../test/support/infra.ts';
 import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
-import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
+import { CALLER_KEY_HEADER, SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
 import { createEngine, type EngineServerContext } from './engine.ts';
 
@@ -76,7 +76,7 @@ async function startSatisfaction(): Promise<Child> {
 let issuer: Server;
 let issuerUrl: string;
 let idpKey: CryptoKey;
-let item: { url: string; calls: number; close(): Promise<void> };
+let item: { url: string; calls: number; headerNames: string[][]; close(): Promise<void> };
 let child: Child;
 let gateway: RunningService;
 let strictGateway: RunningService;
@@ -96,7 +96,10 @@ beforeAll(async () => {
 
   const log = silentLogger();
   const { app, router } = createHttpApp({ name: 'item', log });
-  const counter: Middleware = async (ctx, next) => { if (ctx.path === '/graphql') item.calls++; await next(); };
+  const counter: Middleware = async (ctx, next) => {
+    if (ctx.path === '/graphql') { item.calls++; item.headerNames.push(Object.keys(ctx.headers)); }
+    await next();
+  };
   app.use(counter);
   const server = await mountSubgraph<SubgraphContext>(router, {
     name: 'item', typeDefs: parse(ITEM_SDL), key: KEY, clock: systemClock, log,
@@ -120,7 +123,7 @@ beforeAll(async () => {
   });
   app.use(router.routes());
   const l: Listening = await listen(app, 0, '127.0.0.1');
-  item = { url: l.url, calls: 0, close: async () => { await l.close(); await server.stop(); } };
+  item = { url: l.url, calls: 0, headerNames: [], close: async () => { await l.close(); await server.stop(); } };
   child = await startSatisfaction();
 
   const composed = composeServices([
@@ -334,6 +337,23 @@ describe('gateway.identity-per-caller', () => {
     const answers = await Promise.all([...headers, {}].map((h) => gql('{ whoami }', {}, h)));
     expect(answers.map((a) => a.body)).toEqual([...callers, 'anonymous'].map((whoami) => ({ data: { whoami } })));
     expect(item.calls - before).toBe(callers.length + 1);
+  });
+
+  test('identical operations of the SAME caller (or of anonymous callers) in flight at once share one fetch, and each request gets its own copy of the answer', async () => {
+    const [p1, p2] = await Promise.all([token({ ...PERSON, sub: 'p1' }), token({ ...PERSON, sub: 'p2' })]);
+    const before = item.calls;
+    const answers = await Promise.all([p1, p1, p1, p2, p2, {}, {}].map((h) => gql('{ whoami }', {}, h)));
+    expect(answers.map((a) => a.body)).toEqual(['p1', 'p1', 'p1', 'p2', 'p2', 'anonymous', 'anonymous'].map((whoami) => ({ data: { whoami } })));
+    // One fetch for p1's three requests, one for p2's two, one for the two anonymous ones.
+    expect(item.calls - before).toBe(3);
+  });
+
+  test('the caller key that keys merged fetches never leaves the gateway', async () => {
+    const before = item.calls;
+    expect((await gql('{ whoami }', {}, await token({ ...PERSON, sub: 'p9' }))).body).toEqual({ data: { whoami: 'p9' } });
+    expect(item.calls - before).toBe(1);
+    expect(item.headerNames.at(-1)).toContain('x-yiwang-identity');
+    expect(item.headerNames.at(-1)).not.toContain(CALLER_KEY_HEADER);
   });
 });
 

@@ -72,10 +72,12 @@ export function hiveCompatibleLogLevel(env: NodeJS.ProcessEnv = process.env): vo
 export function createEngine(o: EngineOptions): Engine {
   hiveCompatibleLogLevel();
   assertKnownPolicies(o.supergraphSdl);
-  // No in-flight deduplication of subgraph fetches: the HTTP executor would otherwise merge
-  // identical fetches (same URL and body) of DIFFERENT requests into one, sent with the first
-  // request's identity assertion, and hand every caller that one caller's answer.
-  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: false } }]));
+  // In-flight deduplication of subgraph fetches only within one caller: by itself the HTTP
+  // executor keys a fetch by URL and body, so identical fetches of DIFFERENT requests would be
+  // merged into one sent with the first request's identity assertion, and every caller handed that
+  // caller's answer. With the caller's key among the executor's headers (upstream.ts), identical
+  // fetches merge only when the same caller (or anonymous callers) asks the same thing at once.
+  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: true } }]));
   return createGatewayRuntime<EngineServerContext>({
     supergraph: o.supergraphSdl,
     unifiedGraphHandler,

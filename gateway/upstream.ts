@@ -14,7 +14,7 @@
  *   planner then nulls only the fields that fetch owed, with the error at their paths. The
  *   subgraph's URL, socket error and body never reach the client.
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { Kind, parse, type SelectionSetNode } from 'graphql';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { ERROR_CODES } from '../kernel/errors.ts';
@@ -26,8 +26,35 @@ export interface SubgraphTarget { name: string; url: string }
 
 export const SERVICE_UNAVAILABLE_MESSAGE = '服务暂不可用，请稍后再试 / a service is unavailable, try again later';
 
+/**
+ * The header through which the HTTP executor learns whose fetch it is (set on every subgraph
+ * execution request below): the executor's in-flight deduplication keys a fetch by URL, method,
+ * body and such headers, so only identical fetches of the same caller are merged. It is removed
+ * before the fetch leaves the gateway.
+ */
+export const CALLER_KEY_HEADER = 'x-yiwang-caller-key';
+
 /** Headers of the incoming request that must never be passed on, whatever a future change copies. */
-const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop']);
+const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop', CALLER_KEY_HEADER]);
+
+const callerKeys = new WeakMap<object, string>();
+
+/**
+ * A digest of everything the identity assertion says about the caller. Two fetches with the same
+ * URL, body and caller key would go out with the same assertion (up to its timestamps) and get the
+ * same answer, so the executor may send one and hand both requests a copy; fetches of different
+ * callers never share one. Anonymous callers share the one key (public data is the same for all).
+ */
+export function callerKey(caller: Caller | undefined): string {
+  if (!caller || caller.kind === 'anonymous') return 'anonymous';
+  let key = callerKeys.get(caller);
+  if (key === undefined) {
+    key = createHash('sha256').update(JSON.stringify(caller)).digest('base64url');
+    callerKeys.set(caller, key);
+  }
+  return key;
+}
+
 
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'unreachable' | 'refused';
 
@@ -87,6 +114,11 @@ function bodyOf(body: unknown): { query?: string; variables?: unknown } {
 export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
   const byUrl = new Map(o.subgraphs.map((s) => [s.url, s.name]));
   return {
+    onSubgraphExecute({ executionRequest, setExecutionRequest }) {
+      const extensions = executionRequest.extensions as { headers?: Record<string, string> } | undefined;
+      const headers = { ...extensions?.headers, [CALLER_KEY_HEADER]: callerKey((executionRequest.context as EngineContext | undefined)?.caller) };
+      setExecutionRequest({ ...executionRequest, extensions: { ...extensions, headers } });
+    },
     async onFetch({ url, options, setOptions, context, fetchFn, setFetchFn }) {
       const subgraph = byUrl.get(url);
       if (subgraph === undefined) {

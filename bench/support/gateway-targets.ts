@@ -6,6 +6,8 @@
  *   platform's subgraph shell (each refuses calls without the gateway's identity assertion);
  * - `yiwang`: the platform gateway (token verification against BENCH_JWKS_URL, identity assertion,
  *   limits, authorization, metrics) over the composed supergraph;
+ * - `hive`: the engine alone (Hive runtime + Rust planner, none of the platform's plugins), signing
+ *   the same assertion;
  * - `apollo`: stock `@apollo/gateway` over the same supergraph, signing the same assertion;
  * - `monolith`: one non-federated graphql-js server of the same schema and data (the ceiling).
  *
@@ -140,6 +142,11 @@ if (process.argv[1]?.endsWith('gateway-targets.ts')) {
       db: undefined as never, cache: await openCache({ url: undefined, prefix: 'bench:' }), clock: systemClock, log,
     }, { port: 0, host: '127.0.0.1' }, { supergraphSdl: supergraph(urls), subgraphUrls: urls });
     ready({ url: `${svc.url}/graphql` });
+  } else if (kind === 'hive') {
+    const { startBareHive } = await import('./hive-gateway.ts');
+    const urls = JSON.parse(process.env.BENCH_URLS!) as Record<string, string>;
+    const gw = await startBareHive(supergraph(urls), urls, key);
+    ready({ url: gw.url });
   } else if (kind === 'apollo') {
     const { startStockApolloGateway } = await import('./apollo-gateway.ts');
     const urls = JSON.parse(process.env.BENCH_URLS!) as Record<string, string>;
