@@ -26,7 +26,7 @@ import type { Db } from '../kernel/db.ts';
 import { TEST_SECRET, testCache } from '../test/support/infra.ts';
 import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
-import { CALLER_KEY_HEADER, SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
+import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
 import { createEngine, type EngineServerContext } from './engine.ts';
 
@@ -48,6 +48,7 @@ const ITEM_SDL = `
     decisions: String @requiresScopes(scopes: [["role:decider"]])
     whoami: String
   }
+  type Mutation { touch: String }
   type Item @key(fields: "id") { id: ID!  name: String! }
 `;
 
@@ -114,6 +115,12 @@ beforeAll(async () => {
         decisions: () => 'decisions',
         // Slow enough that concurrent requests overlap in flight.
         whoami: async (_: unknown, _a: unknown, c: SubgraphContext) => {
+          await new Promise((r) => setTimeout(r, 150));
+          return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
+        },
+      },
+      Mutation: {
+        touch: async (_: unknown, _a: unknown, c: SubgraphContext) => {
           await new Promise((r) => setTimeout(r, 150));
           return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
         },
@@ -348,12 +355,20 @@ describe('gateway.identity-per-caller', () => {
     expect(item.calls - before).toBe(3);
   });
 
-  test('the caller key that keys merged fetches never leaves the gateway', async () => {
+  test('identical mutations of one caller at once are each sent: only queries are merged', async () => {
+    const p1 = await token({ ...PERSON, sub: 'p1' });
+    const before = item.calls;
+    const answers = await Promise.all([p1, p1].map((h) => gql('mutation { touch }', {}, h)));
+    expect(answers.map((a) => a.body)).toEqual([{ data: { touch: 'p1' } }, { data: { touch: 'p1' } }]);
+    expect(item.calls - before).toBe(2);
+  });
+
+  test('a merged fetch goes out once, with the identity assertion and nothing of the merging', async () => {
     const before = item.calls;
     expect((await gql('{ whoami }', {}, await token({ ...PERSON, sub: 'p9' }))).body).toEqual({ data: { whoami: 'p9' } });
     expect(item.calls - before).toBe(1);
     expect(item.headerNames.at(-1)).toContain('x-yiwang-identity');
-    expect(item.headerNames.at(-1)).not.toContain(CALLER_KEY_HEADER);
+    expect(item.headerNames.at(-1)?.filter((h) => h.startsWith('x-yiwang'))).toEqual(['x-yiwang-identity']);
   });
 });
 

@@ -72,12 +72,11 @@ export function hiveCompatibleLogLevel(env: NodeJS.ProcessEnv = process.env): vo
 export function createEngine(o: EngineOptions): Engine {
   hiveCompatibleLogLevel();
   assertKnownPolicies(o.supergraphSdl);
-  // In-flight deduplication of subgraph fetches only within one caller: by itself the HTTP
-  // executor keys a fetch by URL and body, so identical fetches of DIFFERENT requests would be
-  // merged into one sent with the first request's identity assertion, and every caller handed that
-  // caller's answer. With the caller's key among the executor's headers (upstream.ts), identical
-  // fetches merge only when the same caller (or anonymous callers) asks the same thing at once.
-  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: true } }]));
+  // The HTTP executor's own in-flight deduplication is off: it keys a fetch by URL and body only,
+  // so identical fetches of DIFFERENT requests would be merged into one sent with the first
+  // request's identity assertion, and every caller handed that caller's answer (it also copies
+  // every answer, merged or not). upstream.ts merges identical queries of one caller instead.
+  const transportEntries = Object.fromEntries(o.subgraphs.map((s) => [s.name, { location: s.url, options: { deduplicateInflightRequests: false } }]));
   return createGatewayRuntime<EngineServerContext>({
     supergraph: o.supergraphSdl,
     unifiedGraphHandler,

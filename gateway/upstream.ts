@@ -6,6 +6,11 @@
  *   refuses anything that did not come through the gateway and a captured assertion cannot be
  *   replayed for another operation. The user's credentials (Authorization, cookies) never leave
  *   the gateway; the request id is forwarded.
+ * - Merging: while a read-only fetch (a query) is on its way, an identical one (same subgraph,
+ *   same body) of the SAME caller (or another anonymous caller) waits for its answer instead of
+ *   being sent again; each request parses its own copy. Fetches of different callers are never
+ *   merged: the answer depends on the identity sent with it. A merged fetch carries the first
+ *   request's id and timeout.
  * - Timeout: each fetch is aborted after the per-subgraph timeout (GATEWAY_SUBGRAPH_TIMEOUT_MS),
  *   so a frozen subgraph costs its fields, not the whole answer.
  * - Failures: a subgraph that is unreachable, times out, or answers non-2xx is logged here with
@@ -26,24 +31,16 @@ export interface SubgraphTarget { name: string; url: string }
 
 export const SERVICE_UNAVAILABLE_MESSAGE = '服务暂不可用，请稍后再试 / a service is unavailable, try again later';
 
-/**
- * The header through which the HTTP executor learns whose fetch it is (set on every subgraph
- * execution request below): the executor's in-flight deduplication keys a fetch by URL, method,
- * body and such headers, so only identical fetches of the same caller are merged. It is removed
- * before the fetch leaves the gateway.
- */
-export const CALLER_KEY_HEADER = 'x-yiwang-caller-key';
-
 /** Headers of the incoming request that must never be passed on, whatever a future change copies. */
-const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop', CALLER_KEY_HEADER]);
+const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop']);
 
 const callerKeys = new WeakMap<object, string>();
 
 /**
  * A digest of everything the identity assertion says about the caller. Two fetches with the same
- * URL, body and caller key would go out with the same assertion (up to its timestamps) and get the
- * same answer, so the executor may send one and hand both requests a copy; fetches of different
- * callers never share one. Anonymous callers share the one key (public data is the same for all).
+ * subgraph, body and caller key would go out with the same assertion (up to its timestamps) and
+ * get the same answer, so one may be sent for both (mergedFetch); fetches of different callers
+ * never share one. Anonymous callers share the one key (public data is the same for all).
  */
 export function callerKey(caller: Caller | undefined): string {
   if (!caller || caller.kind === 'anonymous') return 'anonymous';
@@ -70,12 +67,25 @@ export interface SubgraphCallsOptions {
 
 interface EngineContext { caller?: Caller; requestId?: string }
 
+/** A subgraph's answer, read whole: several requests waiting for one fetch each parse their own copy. */
+interface Answer { status: number; contentType: string; text: string }
+
+function answerFrom(a: Answer): Response {
+  return new Response(a.text, { status: a.status, headers: { 'content-type': a.contentType } });
+}
+
+/**
+ * The body of a fetch that only reads: the executor sends `{"query":"query …` or `{"query":"{ …`.
+ * Anything else (a mutation, a body of another shape) is never merged.
+ */
+const READ_ONLY_FETCH = /^\{"query":"(?:query\b|\{)/;
+
 /**
  * The answer the engine gets for a failed fetch. For an entity fetch every representation gets a
  * null entity and its own error, so the planner puts the error at each entity's path and nulls
  * only the fields this subgraph owed there.
  */
-function graphqlFailure(message: string, code: string, query: string | undefined, variables: unknown): Response {
+function graphqlFailure(message: string, code: string, query: string | undefined, variables: unknown): Answer {
   const reps = (variables as { representations?: unknown } | undefined)?.representations;
   let body: unknown = { data: null, errors: [{ message, extensions: { code } }] };
   if (Array.isArray(reps)) {
@@ -83,7 +93,7 @@ function graphqlFailure(message: string, code: string, query: string | undefined
     const errors = reps.flatMap((_r, i) => (fields.length ? fields : [undefined]).map((f) => ({ message, path: f ? ['_entities', i, f] : ['_entities', i], extensions: { code } })));
     body = { data: { _entities: reps.map(() => null) }, errors };
   }
-  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+  return { status: 200, contentType: 'application/json', text: JSON.stringify(body) };
 }
 
 /** The response keys an entity fetch asks of each entity (`_entities { ... on T { a b } }`). */
@@ -113,12 +123,9 @@ function bodyOf(body: unknown): { query?: string; variables?: unknown } {
 
 export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
   const byUrl = new Map(o.subgraphs.map((s) => [s.url, s.name]));
+  // Fetches on their way, by subgraph, caller key and body (read-only ones only).
+  const inflight = new Map<string, Promise<Answer>>();
   return {
-    onSubgraphExecute({ executionRequest, setExecutionRequest }) {
-      const extensions = executionRequest.extensions as { headers?: Record<string, string> } | undefined;
-      const headers = { ...extensions?.headers, [CALLER_KEY_HEADER]: callerKey((executionRequest.context as EngineContext | undefined)?.caller) };
-      setExecutionRequest({ ...executionRequest, extensions: { ...extensions, headers } });
-    },
     async onFetch({ url, options, setOptions, context, fetchFn, setFetchFn }) {
       const subgraph = byUrl.get(url);
       if (subgraph === undefined) {
@@ -126,9 +133,16 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         throw new Error(`the gateway refuses an outbound request to an unconfigured address`);
       }
       const ctx = context as EngineContext;
-      const { query, variables } = bodyOf(options.body);
       // Fail closed: a request that somehow has no caller goes out as anonymous, never as someone.
       const caller: Caller = ctx.caller ?? { kind: 'anonymous' };
+      const mergeKey = typeof options.body === 'string' && READ_ONLY_FETCH.test(options.body) ? `${subgraph}\n${callerKey(caller)}\n${options.body}` : undefined;
+      const shared = mergeKey === undefined ? undefined : inflight.get(mergeKey);
+      if (shared) {
+        // The same caller's identical query is already on its way: wait for that answer.
+        setFetchFn(async () => answerFrom(await shared));
+        return;
+      }
+      const { query, variables } = bodyOf(options.body);
       const assertion = await signIdentity(o.key, caller, operationHash(query, variables), o.clock.now());
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries((options.headers ?? {}) as Record<string, string>)) {
@@ -140,26 +154,35 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
       setOptions({ ...options, headers, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
       // A child logger only when something is logged (failures), not on every fetch.
       const log = () => o.log.child({ reqId: ctx.requestId, subgraph });
-      setFetchFn(async (u, init, c, info) => {
+      const send = async (u: string, init: RequestInit, c: unknown, info: unknown): Promise<Answer> => {
         const started = performance.now();
         const done = (outcome: FetchOutcome) => o.onFetchDone?.(subgraph, (performance.now() - started) / 1000, outcome);
-        let res: Response;
-        try {
-          res = await fetchFn(u, init, c, info);
-        } catch (e) {
+        const unavailable = (e: unknown, stage: string): Answer => {
           const timedOut = timeout.aborted;
           done(timedOut ? 'timeout' : 'unreachable');
-          log().error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, timeoutMs: timedOut ? o.timeoutMs : undefined },
+          log().error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, stage, timeoutMs: timedOut ? o.timeoutMs : undefined },
             timedOut ? 'subgraph timed out' : 'subgraph unreachable');
           return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
+        };
+        let res: Response;
+        try {
+          res = await (fetchFn as (u: string, init: RequestInit, c: unknown, info: unknown) => Promise<Response>)(u, init, c, info);
+        } catch (e) {
+          return unavailable(e, 'connect');
+        }
+        let text: string;
+        try {
+          text = await res.text();
+        } catch (e) {
+          return unavailable(e, 'answer');
         }
         if (res.ok) {
           done('ok');
-          return res;
+          return { status: res.status, contentType: res.headers.get('content-type') ?? 'application/json', text };
         }
         // A non-2xx answer: log what the subgraph said, tell the client only what it can act on.
         let body: unknown;
-        try { body = JSON.parse(await res.text()); } catch { body = undefined; }
+        try { body = JSON.parse(text); } catch { body = undefined; }
         const code = typeof body === 'object' && body !== null && 'code' in body ? String((body as { code: unknown }).code) : undefined;
         const title = typeof body === 'object' && body !== null && 'title' in body ? String((body as { title: unknown }).title) : undefined;
         done('refused');
@@ -169,6 +192,18 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
         if (passOn && title) return graphqlFailure(title, code, query, variables);
         return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL', query, variables);
+      };
+      setFetchFn(async (u, init, c, info) => {
+        if (mergeKey === undefined) return answerFrom(await send(u, init as RequestInit, c, info));
+        // Registered only once the fetch really starts, so nobody waits on a fetch never sent.
+        let answer = inflight.get(mergeKey);
+        if (!answer) {
+          answer = send(u, init as RequestInit, c, info);
+          inflight.set(mergeKey, answer);
+          const forget = () => { if (inflight.get(mergeKey) === answer) inflight.delete(mergeKey); };
+          answer.then(forget, forget);
+        }
+        return answerFrom(await answer);
       });
     },
   };

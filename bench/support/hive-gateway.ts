@@ -4,8 +4,9 @@
  * authorization, metrics or error shaping). It signs the same identity assertion on every subgraph
  * call as stock `@apollo/gateway` does in bench/support/apollo-gateway.ts (so the subgraphs accept
  * it), with the caller taken from the access token's claims WITHOUT verifying them — benchmark
- * use only. Identical fetches in flight are merged per caller, as in the platform's engine
- * (gateway/engine.ts, the caller key of gateway/upstream.ts).
+ * use only. Identical fetches in flight are merged per caller as in the platform's gateway, here
+ * through the HTTP executor's own deduplication keyed with the caller (gateway/upstream.ts merges
+ * them itself, without the executor's copy of every answer).
  */
 import { createServer } from 'node:http';
 import type { KeyObject } from 'node:crypto';
@@ -14,7 +15,10 @@ import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import { decodeJwt } from 'jose';
 import { IDENTITY_HEADER, operationHash, signIdentity, type Caller } from '../../kernel/internal-auth.ts';
 import { callerFromClaims } from '../../gateway/claims.ts';
-import { CALLER_KEY_HEADER, callerKey } from '../../gateway/upstream.ts';
+import { callerKey } from '../../gateway/upstream.ts';
+
+/** Part of the HTTP executor's in-flight key (so fetches merge per caller); removed before sending. */
+const CALLER_KEY_HEADER = 'x-bench-caller-key';
 
 export async function startBareHive(supergraphSdl: string, urls: Record<string, string>, key: KeyObject): Promise<{ url: string; close(): Promise<void> }> {
   const runtime = createGatewayRuntime<{ caller?: Caller }>({
