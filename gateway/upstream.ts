@@ -22,6 +22,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { Kind, parse, type SelectionSetNode } from 'graphql';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { Agent, request } from 'undici';
 import { ERROR_CODES } from '../kernel/errors.ts';
 import { IDENTITY_HEADER, operationHash, signIdentity, type Caller } from '../kernel/internal-auth.ts';
 import type { Clock } from '../kernel/clock.ts';
@@ -125,8 +126,12 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
   const byUrl = new Map(o.subgraphs.map((s) => [s.url, s.name]));
   // Fetches on their way, by subgraph, caller key and body (read-only ones only).
   const inflight = new Map<string, Promise<Answer>>();
+  // The subgraphs are called with undici's own client (kept-alive connections) and their answers
+  // read whole as text: cheaper per fetch than a WHATWG fetch, and no other transport is used.
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
   return {
-    async onFetch({ url, options, setOptions, context, fetchFn, setFetchFn }) {
+    onDispose: () => agent.close(),
+    async onFetch({ url, options, setOptions, context, setFetchFn }) {
       const subgraph = byUrl.get(url);
       if (subgraph === undefined) {
         // Nothing but the configured subgraphs is ever fetched (no CDN, no reporting).
@@ -154,7 +159,7 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
       setOptions({ ...options, headers, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
       // A child logger only when something is logged (failures), not on every fetch.
       const log = () => o.log.child({ reqId: ctx.requestId, subgraph });
-      const send = async (u: string, init: RequestInit, c: unknown, info: unknown): Promise<Answer> => {
+      const send = async (u: string, init: RequestInit): Promise<Answer> => {
         const started = performance.now();
         const done = (outcome: FetchOutcome) => o.onFetchDone?.(subgraph, (performance.now() - started) / 1000, outcome);
         const unavailable = (e: unknown, stage: string): Answer => {
@@ -164,21 +169,26 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
             timedOut ? 'subgraph timed out' : 'subgraph unreachable');
           return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
         };
-        let res: Response;
+        let res: Awaited<ReturnType<typeof request>>;
         try {
-          res = await (fetchFn as (u: string, init: RequestInit, c: unknown, info: unknown) => Promise<Response>)(u, init, c, info);
+          res = await request(u, {
+            dispatcher: agent, method: (init.method ?? 'POST') as 'POST', signal: init.signal ?? timeout,
+            headers: init.headers instanceof Headers ? Object.fromEntries(init.headers) : init.headers as Record<string, string>,
+            body: init.body as string,
+          });
         } catch (e) {
           return unavailable(e, 'connect');
         }
         let text: string;
         try {
-          text = await res.text();
+          text = await res.body.text();
         } catch (e) {
           return unavailable(e, 'answer');
         }
-        if (res.ok) {
+        if (res.statusCode >= 200 && res.statusCode < 300) {
           done('ok');
-          return { status: res.status, contentType: res.headers.get('content-type') ?? 'application/json', text };
+          const type = res.headers['content-type'];
+          return { status: res.statusCode, contentType: (Array.isArray(type) ? type[0] : type) ?? 'application/json', text };
         }
         // A non-2xx answer: log what the subgraph said, tell the client only what it can act on.
         let body: unknown;
@@ -186,19 +196,19 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         const code = typeof body === 'object' && body !== null && 'code' in body ? String((body as { code: unknown }).code) : undefined;
         const title = typeof body === 'object' && body !== null && 'title' in body ? String((body as { title: unknown }).title) : undefined;
         done('refused');
-        log().error({ status: res.status, code }, 'subgraph refused the request');
+        log().error({ status: res.statusCode, code }, 'subgraph refused the request');
         // GATEWAY_IDENTITY_REQUIRED means the gateway and the subgraph disagree on the internal
         // secret (or the clocks are far apart): an operator problem, not the client's.
         const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
         if (passOn && title) return graphqlFailure(title, code, query, variables);
         return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL', query, variables);
       };
-      setFetchFn(async (u, init, c, info) => {
-        if (mergeKey === undefined) return answerFrom(await send(u, init as RequestInit, c, info));
+      setFetchFn(async (u, init) => {
+        if (mergeKey === undefined) return answerFrom(await send(u, init as RequestInit));
         // Registered only once the fetch really starts, so nobody waits on a fetch never sent.
         let answer = inflight.get(mergeKey);
         if (!answer) {
-          answer = send(u, init as RequestInit, c, info);
+          answer = send(u, init as RequestInit);
           inflight.set(mergeKey, answer);
           const forget = () => { if (inflight.get(mergeKey) === answer) inflight.delete(mergeKey); };
           answer.then(forget, forget);
