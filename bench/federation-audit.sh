@@ -60,12 +60,12 @@ install_from_registry() {
 # The audit's source tree at AUDIT_COMMIT into $1 (package.json, package-lock.json, src/).
 extract_source() {
   local src=${FEDERATION_AUDIT_SRC:-}
+  if [ -z "$src" ] && [ -e ../federation-gateway-audit ]; then src=../federation-gateway-audit; fi
   if [ -z "$src" ]; then
-    for c in /work/.mirror/graphql-hive+federation-gateway-audit/repo ../federation-gateway-audit; do
-      [ -e "$c" ] && { src=$c; break; }
-    done
+    # No local copy: clone the audit's repository (outside the repository, beside the scratch install).
+    src="$WORK/source"
+    [ -d "$src/.git" ] || git clone --quiet --filter=blob:none https://github.com/graphql-hive/federation-gateway-audit.git "$src" >>"$WORK/install.log" 2>&1 || return 1
   fi
-  [ -n "$src" ] || return 1
   if git --git-dir="$src" cat-file -e "$AUDIT_COMMIT^{commit}" 2>/dev/null; then
     git --git-dir="$src" archive "$AUDIT_COMMIT" package.json package-lock.json src | tar -x -C "$1"
   elif git -C "$src" cat-file -e "$AUDIT_COMMIT^{commit}" 2>/dev/null; then
@@ -81,7 +81,7 @@ build_from_source() {
   rm -rf "$BUILD" && mkdir -p "$BUILD"
   extract_source "$BUILD" || die "the npm registry does not serve @graphql-hive/federation-gateway-audit@$AUDIT_VERSION (see $WORK/install.log) and no source was found: set FEDERATION_AUDIT_SRC to a clone of github.com/graphql-hive/federation-gateway-audit"
   local v; v=$(installed_version "$BUILD")
-  [ "$v" = "$AUDIT_VERSION" ] || die "the source in ${FEDERATION_AUDIT_SRC:-the mirror} is version $v, not $AUDIT_VERSION"
+  [ "$v" = "$AUDIT_VERSION" ] || die "the source in ${FEDERATION_AUDIT_SRC:-the clone} is version $v, not $AUDIT_VERSION"
   # Runtime dependencies at the versions of the audit's lock file (its dev tree is not needed).
   (cd "$BUILD" && "$NODE" -e '
     const fs = require("fs");
