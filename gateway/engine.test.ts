@@ -26,7 +26,7 @@ import type { Db } from '../kernel/db.ts';
 import { TEST_SECRET, testCache } from '../test/support/infra.ts';
 import { SATISFACTION_SDL } from '../test/support/satisfaction-subgraph.ts';
 import { startGatewayService } from './service.ts';
-import { SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
+import { mergeable, SERVICE_UNAVAILABLE_MESSAGE } from './upstream.ts';
 import { documentId, type PersistedManifest } from './limits.ts';
 import { createEngine, type EngineServerContext } from './engine.ts';
 
@@ -48,7 +48,7 @@ const ITEM_SDL = `
     decisions: String @requiresScopes(scopes: [["role:decider"]])
     whoami: String
   }
-  type Mutation { touch: String }
+  type Mutation { touch: String  touchItem: Item }
   type Item @key(fields: "id") { id: ID!  name: String! }
 `;
 
@@ -113,13 +113,14 @@ beforeAll(async () => {
         staffNote: () => 'staff note',
         companyNote: () => 'company note',
         decisions: () => 'decisions',
-        // Slow enough that concurrent requests overlap in flight.
+        // Slow enough that concurrent requests overlap in flight, even on a loaded machine.
         whoami: async (_: unknown, _a: unknown, c: SubgraphContext) => {
-          await new Promise((r) => setTimeout(r, 150));
+          await new Promise((r) => setTimeout(r, 400));
           return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
         },
       },
       Mutation: {
+        touchItem: () => ITEMS[0],
         touch: async (_: unknown, _a: unknown, c: SubgraphContext) => {
           await new Promise((r) => setTimeout(r, 150));
           return c.caller.kind === 'anonymous' ? 'anonymous' : c.caller.sub;
@@ -214,6 +215,21 @@ describe('gateway.partial-results', () => {
         }
       }
       expect(await timeouts() - before).toBe(1);
+    } finally {
+      child.proc.kill('SIGCONT');
+    }
+  });
+
+  test('the reads after a mutation are never merged: two identical mutations of one caller each fetch the entity they wrote', async () => {
+    const timeouts = async () => Number(/yiwang_gateway_subgraph_fetch_failures_total\{subgraph="satisfaction",outcome="timeout"\} (\d+)/.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await timeouts();
+    const p1 = await token({ ...PERSON, sub: 'p1' });
+    child.proc.kill('SIGSTOP');
+    try {
+      // Frozen, so both entity fetches are in flight at once: merged, one timeout would be counted.
+      const answers = await Promise.all([p1, p1].map((h) => gql('mutation { touchItem { id satisfaction { count } } }', {}, h)));
+      for (const r of answers) expect(r.body.data).toEqual({ touchItem: { id: 'i1', satisfaction: null } });
+      expect(await timeouts() - before).toBe(2);
     } finally {
       child.proc.kill('SIGCONT');
     }
@@ -357,6 +373,29 @@ describe('gateway.identity-per-caller', () => {
     expect(answers.map((a) => a.body)).toEqual(['p1', 'p1', 'p1', 'p2', 'p2', 'anonymous', 'anonymous'].map((whoami) => ({ data: { whoami } })));
     // One fetch for p1's three requests, one for p2's two, one for the two anonymous ones.
     expect(item.calls - before).toBe(3);
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/yiwang_gateway_subgraph_fetches_merged_total\{subgraph="item"\} [1-9]/);
+  });
+
+  test('only read-only fetches with nothing per request in their headers may be merged', () => {
+    const json = { 'content-type': 'application/json', accept: 'application/json' };
+    expect(mergeable(JSON.stringify({ query: '{ whoami }' }), json)).toBe(true);
+    expect(mergeable(JSON.stringify({ query: 'query($r:[_Any!]!){_entities(representations:$r){... on Item{id}}}', variables: { r: [] } }), json)).toBe(true);
+    expect(mergeable(JSON.stringify({ query: 'mutation { touch }' }), json)).toBe(false);
+    expect(mergeable(JSON.stringify({ query: 'subscription { s }' }), json)).toBe(false);
+    expect(mergeable(JSON.stringify({ query: 'query A { whoami } mutation B { touch }', operationName: 'B' }), json)).toBe(false);
+    expect(mergeable(JSON.stringify({ query: '{ whoami }', variables: { note: 'a mutation in a value' } }), json)).toBe(true);
+    expect(mergeable(JSON.stringify({ query: '{ whoami }' }), { ...json, 'accept-language': 'en' })).toBe(false);
+    expect(mergeable(JSON.stringify({ variables: {}, query: '{ whoami }' }), json)).toBe(false);
+    expect(mergeable(undefined, json)).toBe(false);
+  });
+
+  test('the same person at different assurance levels is two callers: their fetches are not merged', async () => {
+    const [low, high] = await Promise.all([token({ ...PERSON, sub: 'p7', acr: 'urn:yiwang:loa:2' }), token({ ...PERSON, sub: 'p7', acr: 'urn:yiwang:loa:3' })]);
+    const before = item.calls;
+    const answers = await Promise.all([low, high].map((h) => gql('{ whoami }', {}, h)));
+    expect(answers.map((a) => a.body)).toEqual([{ data: { whoami: 'p7' } }, { data: { whoami: 'p7' } }]);
+    expect(item.calls - before).toBe(2);
   });
 
   test('identical mutations of one caller at once are each sent: only queries are merged', async () => {
@@ -367,7 +406,7 @@ describe('gateway.identity-per-caller', () => {
     expect(item.calls - before).toBe(2);
   });
 
-  test('a merged fetch goes out once, with the identity assertion and nothing of the merging', async () => {
+  test('a fetch goes out with the identity assertion and no header of the gateway\'s own bookkeeping', async () => {
     const before = item.calls;
     expect((await gql('{ whoami }', {}, await token({ ...PERSON, sub: 'p9' }))).body).toEqual({ data: { whoami: 'p9' } });
     expect(item.calls - before).toBe(1);

@@ -29,7 +29,7 @@ export function formatGatewayError(e: AnyError, log: Logger, requestId?: string)
     ...(e.locations ? { locations: e.locations } : {}),
     ...(e.path ? { path: e.path } : {}),
   };
-  if (typeof code === 'string' && code in ERROR_CODES) {
+  if (typeof code === 'string' && Object.hasOwn(ERROR_CODES, code)) {
     const details = ext.details;
     return { message: e.message, ...where, extensions: { code, ...(details !== undefined ? { details } : {}) } };
   }

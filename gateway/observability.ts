@@ -38,8 +38,14 @@ export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   const failures = new Counter({
     name: 'yiwang_gateway_subgraph_fetch_failures_total',
-    help: 'Subgraph fetches that did not get a 2xx answer, by subgraph and outcome (timeout, unreachable, refused).',
+    help: 'Subgraph fetches that did not get a 2xx answer, by subgraph and outcome (timeout, unreachable, refused, cancelled).',
     labelNames: ['subgraph', 'outcome'] as const,
+    registers: [registry],
+  });
+  const merged = new Counter({
+    name: 'yiwang_gateway_subgraph_fetches_merged_total',
+    help: 'Subgraph fetches not sent because an identical fetch of the same caller was on its way (its answer was used), by subgraph.',
+    labelNames: ['subgraph'] as const,
     registers: [registry],
   });
   const rateLimited = new Counter({
@@ -79,7 +85,8 @@ export function createMetrics(): GatewayMetrics {
     plugin,
     rateLimited,
     subgraphFetch(subgraph, _seconds, outcome) {
-      if (outcome !== 'ok') failures.inc({ subgraph, outcome });
+      if (outcome === 'merged') merged.inc({ subgraph });
+      else if (outcome !== 'ok') failures.inc({ subgraph, outcome });
     },
     contentType: registry.contentType,
     render: () => registry.metrics(),

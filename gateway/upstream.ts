@@ -20,7 +20,7 @@
  *   subgraph's URL, socket error and body never reach the client.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { Kind, parse, type SelectionSetNode } from 'graphql';
+import { getOperationAST, Kind, parse, type SelectionSetNode } from 'graphql';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { Agent, request } from 'undici';
 import { ERROR_CODES } from '../kernel/errors.ts';
@@ -35,26 +35,22 @@ export const SERVICE_UNAVAILABLE_MESSAGE = '服务暂不可用，请稍后再试
 /** Headers of the incoming request that must never be passed on, whatever a future change copies. */
 const NEVER_FORWARD = new Set(['authorization', 'cookie', 'proxy-authorization', 'dpop']);
 
-const callerKeys = new WeakMap<object, string>();
-
 /**
- * A digest of everything the identity assertion says about the caller. Two fetches with the same
- * subgraph, body and caller key would go out with the same assertion (up to its timestamps) and
- * get the same answer, so one may be sent for both (mergedFetch); fetches of different callers
- * never share one. Anonymous callers share the one key (public data is the same for all).
+ * A digest of everything the identity assertion says about the caller (the same JSON). Two
+ * fetches with the same subgraph, body and caller key would go out with the same assertion (up to
+ * its timestamps) and get the same answer, so one may be sent for both (see useSubgraphCalls);
+ * fetches of different callers never share one. Anonymous callers share the one key (public data
+ * is the same for all). Computed on every fetch, never cached on the Caller object, so a changed
+ * caller can never keep an old key.
  */
 export function callerKey(caller: Caller | undefined): string {
   if (!caller || caller.kind === 'anonymous') return 'anonymous';
-  let key = callerKeys.get(caller);
-  if (key === undefined) {
-    key = createHash('sha256').update(JSON.stringify(caller)).digest('base64url');
-    callerKeys.set(caller, key);
-  }
-  return key;
+  return createHash('sha256').update(JSON.stringify(caller)).digest('base64url');
 }
 
 
-export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'unreachable' | 'refused';
+/** How a subgraph fetch ended; `merged`: it waited for an identical fetch of the same caller instead of being sent. */
+export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'unreachable' | 'refused' | 'cancelled' | 'merged';
 
 export interface SubgraphCallsOptions {
   subgraphs: SubgraphTarget[];
@@ -71,15 +67,40 @@ interface EngineContext { caller?: Caller; requestId?: string }
 /** A subgraph's answer, read whole: several requests waiting for one fetch each parse their own copy. */
 interface Answer { status: number; contentType: string; text: string }
 
+/** Statuses whose Response may carry no body. */
+const NO_BODY = new Set([204, 205, 304]);
+
 function answerFrom(a: Answer): Response {
-  return new Response(a.text, { status: a.status, headers: { 'content-type': a.contentType } });
+  return new Response(NO_BODY.has(a.status) ? null : a.text, { status: a.status, headers: { 'content-type': a.contentType } });
 }
 
 /**
- * The body of a fetch that only reads: the executor sends `{"query":"query …` or `{"query":"{ …`.
- * Anything else (a mutation, a body of another shape) is never merged.
+ * The body of a fetch that only reads: the executor sends `{"query":"query …` or `{"query":"{ …`
+ * (the planner's one operation per fetch). Anything else (a mutation, a body of another shape, a
+ * document with several operations) is never merged.
  */
 const READ_ONLY_FETCH = /^\{"query":"(?:query\b|\{)/;
+const SECOND_OPERATION = /\b(?:mutation|subscription)\b/;
+
+/** The only headers the executor may have set for a fetch to be merged: nothing per request. */
+const MERGEABLE_HEADERS = new Set(['accept', 'content-type']);
+
+/** Whether a subgraph fetch (its body and the executor's headers) may share an identical fetch's answer. */
+export function mergeable(body: unknown, headers: unknown): body is string {
+  if (typeof body !== 'string' || !READ_ONLY_FETCH.test(body)) return false;
+  // The planner sends one operation per fetch; should a document name another kind too, read it.
+  if (SECOND_OPERATION.test(body) && !onlyQueries(body)) return false;
+  return Object.keys((headers ?? {}) as Record<string, string>).every((h) => MERGEABLE_HEADERS.has(h.toLowerCase()));
+}
+
+function onlyQueries(body: string): boolean {
+  try {
+    const { query } = JSON.parse(body) as { query?: unknown };
+    return typeof query === 'string' && parse(query).definitions.every((d) => d.kind !== Kind.OPERATION_DEFINITION || d.operation === 'query');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The answer the engine gets for a failed fetch. For an entity fetch every representation gets a
@@ -126,11 +147,17 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
   const byUrl = new Map(o.subgraphs.map((s) => [s.url, s.name]));
   // Fetches on their way, by subgraph, caller key and body (read-only ones only).
   const inflight = new Map<string, Promise<Answer>>();
+  // Requests running a mutation: their reads (entity fetches after the write) are never merged,
+  // so a read can never be answered from a fetch sent before the write.
+  const writing = new WeakSet<object>();
   // The subgraphs are called with undici's own client (kept-alive connections) and their answers
   // read whole as text: cheaper per fetch than a WHATWG fetch, and no other transport is used.
   const agent = new Agent({ keepAliveTimeout: 30_000 });
   return {
     onDispose: () => agent.close(),
+    onExecute({ args }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') writing.add(args.contextValue as object);
+    },
     async onFetch({ url, options, setOptions, context, setFetchFn }) {
       const subgraph = byUrl.get(url);
       if (subgraph === undefined) {
@@ -140,10 +167,11 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
       const ctx = context as EngineContext;
       // Fail closed: a request that somehow has no caller goes out as anonymous, never as someone.
       const caller: Caller = ctx.caller ?? { kind: 'anonymous' };
-      const mergeKey = typeof options.body === 'string' && READ_ONLY_FETCH.test(options.body) ? `${subgraph}\n${callerKey(caller)}\n${options.body}` : undefined;
+      const mergeKey = !writing.has(context as object) && mergeable(options.body, options.headers) ? `${subgraph}\n${callerKey(caller)}\n${options.body}` : undefined;
       const shared = mergeKey === undefined ? undefined : inflight.get(mergeKey);
       if (shared) {
         // The same caller's identical query is already on its way: wait for that answer.
+        o.onFetchDone?.(subgraph, 0, 'merged');
         setFetchFn(async () => answerFrom(await shared));
         return;
       }
@@ -156,17 +184,20 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
       headers[IDENTITY_HEADER] = assertion;
       if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
       const timeout = AbortSignal.timeout(o.timeoutMs);
-      setOptions({ ...options, headers, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout });
+      // A fetch others may wait for ends only by its timeout: one request going away (its signal)
+      // must not cost the others their answer.
+      const signal = options.signal && mergeKey === undefined ? AbortSignal.any([options.signal, timeout]) : timeout;
+      setOptions({ ...options, headers, signal });
       // A child logger only when something is logged (failures), not on every fetch.
       const log = () => o.log.child({ reqId: ctx.requestId, subgraph });
       const send = async (u: string, init: RequestInit): Promise<Answer> => {
         const started = performance.now();
         const done = (outcome: FetchOutcome) => o.onFetchDone?.(subgraph, (performance.now() - started) / 1000, outcome);
         const unavailable = (e: unknown, stage: string): Answer => {
-          const timedOut = timeout.aborted;
-          done(timedOut ? 'timeout' : 'unreachable');
-          log().error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, stage, timeoutMs: timedOut ? o.timeoutMs : undefined },
-            timedOut ? 'subgraph timed out' : 'subgraph unreachable');
+          const outcome = timeout.aborted ? 'timeout' : init.signal?.aborted ? 'cancelled' : 'unreachable';
+          done(outcome);
+          log().error({ err: { name: (e as Error).name, message: (e as Error).message, code: (e as { code?: unknown }).code }, stage, timeoutMs: outcome === 'timeout' ? o.timeoutMs : undefined },
+            outcome === 'timeout' ? 'subgraph timed out' : outcome === 'cancelled' ? 'subgraph call cancelled' : 'subgraph unreachable');
           return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'SERVICE_UNAVAILABLE', query, variables);
         };
         let res: Awaited<ReturnType<typeof request>>;
@@ -199,7 +230,7 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         log().error({ status: res.statusCode, code }, 'subgraph refused the request');
         // GATEWAY_IDENTITY_REQUIRED means the gateway and the subgraph disagree on the internal
         // secret (or the clocks are far apart): an operator problem, not the client's.
-        const passOn = code !== undefined && code in ERROR_CODES && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
+        const passOn = code !== undefined && Object.hasOwn(ERROR_CODES, code) && code !== 'GATEWAY_IDENTITY_REQUIRED' && code !== 'INTERNAL';
         if (passOn && title) return graphqlFailure(title, code, query, variables);
         return graphqlFailure(SERVICE_UNAVAILABLE_MESSAGE, 'INTERNAL', query, variables);
       };
@@ -207,7 +238,8 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
         if (mergeKey === undefined) return answerFrom(await send(u, init as RequestInit));
         // Registered only once the fetch really starts, so nobody waits on a fetch never sent.
         let answer = inflight.get(mergeKey);
-        if (!answer) {
+        if (answer) o.onFetchDone?.(subgraph, 0, 'merged');
+        else {
           answer = send(u, init as RequestInit);
           inflight.set(mergeKey, answer);
           const forget = () => { if (inflight.get(mergeKey) === answer) inflight.delete(mergeKey); };
