@@ -435,6 +435,32 @@ describe('gateway.policies', () => {
   });
 });
 
+describe('gateway.subgraph-redirect', () => {
+  test('a subgraph answering with a redirect is refused: the identity assertion is never sent to the other address', async () => {
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => { hits.push(String(req.headers['x-yiwang-identity'] ?? 'none')); res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"_entities":[{"satisfaction":{"count":99}}]}}'); });
+    await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.1', r));
+    const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/graphql`;
+    const redirector = createServer((_req, res) => res.writeHead(307, { location: target }).end());
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+    const engine = createEngine({
+      supergraphSdl, subgraphs: [{ name: 'item', url: `${item.url}/graphql` }, { name: 'satisfaction', url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/graphql` }],
+      key: KEY, clock: systemClock, log: silentLogger(), subgraphTimeoutMs: 1000, maxCost: 1000, listSize: 10, introspection: false,
+    });
+    try {
+      const res = await engine.fetch('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: '{ items(first: 1) { id satisfaction { count } } }' }) }, { caller: { kind: 'person', sub: 'p1', name: '张三' }, requestId: 'r', scopes: [] });
+      const body = await res.json() as Body;
+      expect(body.data).toEqual({ items: [{ id: 'i1', satisfaction: null }] });
+      expect(body.errors?.[0]?.extensions?.code).toBe('INTERNAL');
+      expect(hits).toEqual([]);
+    } finally {
+      await engine.dispose();
+      elsewhere.close();
+      redirector.close();
+    }
+  });
+});
+
 describe('gateway.plan-reuse', () => {
   test('an operation executes with one shared document per set of fields authorization removed (so it is planned once), and each caller still gets their own answer', async () => {
     const seen: unknown[] = [];

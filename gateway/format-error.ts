@@ -36,7 +36,8 @@ export function formatGatewayError(e: AnyError, log: Logger, requestId?: string)
   if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
     return { message: e.message, ...where, extensions: { code } };
   }
-  log.error({ reqId: requestId, err: { message: e.message, code, path: e.path } }, 'gateway operation failed');
+  // Only the start of the message: the executor quotes a subgraph's whole unexpected answer in it.
+  log.error({ reqId: requestId, err: { message: e.message.slice(0, 200), code, path: e.path } }, 'gateway operation failed');
   return { message: INTERNAL_MESSAGE, ...(e.path ? { path: e.path } : {}), extensions: { code: 'INTERNAL' } };
 }
 

@@ -67,6 +67,9 @@ interface EngineContext { caller?: Caller; requestId?: string }
 /** A subgraph's answer, read whole: several requests waiting for one fetch each parse their own copy. */
 interface Answer { status: number; contentType: string; text: string }
 
+/** The largest subgraph answer the gateway reads (64 MiB). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** Statuses whose Response may carry no body. */
 const NO_BODY = new Set([204, 205, 304]);
 
@@ -150,9 +153,11 @@ export function useSubgraphCalls(o: SubgraphCallsOptions): GatewayPlugin {
   // Requests running a mutation: their reads (entity fetches after the write) are never merged,
   // so a read can never be answered from a fetch sent before the write.
   const writing = new WeakSet<object>();
-  // The subgraphs are called with undici's own client (kept-alive connections) and their answers
-  // read whole as text: cheaper per fetch than a WHATWG fetch, and no other transport is used.
-  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  // The subgraphs are called with undici's own client (kept-alive connections, no redirects
+  // followed, no proxy from the environment) and their answers read whole as text: cheaper per
+  // fetch than a WHATWG fetch. An answer larger than MAX_ANSWER_BYTES is cut off and counts as
+  // unavailable, so a runaway subgraph cannot fill the gateway's memory.
+  const agent = new Agent({ keepAliveTimeout: 30_000, maxResponseSize: MAX_ANSWER_BYTES });
   return {
     onDispose: () => agent.close(),
     onExecute({ args }) {
