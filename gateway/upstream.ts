@@ -48,7 +48,6 @@ export function callerKey(caller: Caller | undefined): string {
   return createHash('sha256').update(JSON.stringify(caller)).digest('base64url');
 }
 
-
 /** How a subgraph fetch ended; `merged`: it waited for an identical fetch of the same caller instead of being sent. */
 export type FetchOutcome = 'ok' | 'error' | 'timeout' | 'unreachable' | 'refused' | 'cancelled' | 'merged';
 

@@ -12,9 +12,8 @@ import { createServer } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
-import { decodeJwt } from 'jose';
 import { IDENTITY_HEADER, operationHash, signIdentity, type Caller } from '../../kernel/internal-auth.ts';
-import { callerFromClaims } from '../../gateway/claims.ts';
+import { unverifiedCaller } from './unverified-caller.ts';
 import { callerKey } from '../../gateway/upstream.ts';
 
 /** Part of the HTTP executor's in-flight key (so fetches merge per caller); removed before sending. */
@@ -30,8 +29,7 @@ export async function startBareHive(supergraphSdl: string, urls: Record<string, 
     graphiql: false,
     plugins: (): GatewayPlugin[] => [{
       onContextBuilding({ context, extendContext }) {
-        const m = /^Bearer (\S+)$/.exec(context.request.headers.get('authorization') ?? '');
-        extendContext({ caller: m?.[1] ? callerFromClaims(decodeJwt(m[1])) : { kind: 'anonymous' } });
+        extendContext({ caller: unverifiedCaller(context.request.headers.get('authorization')) });
       },
       onSubgraphExecute({ executionRequest, setExecutionRequest }) {
         const extensions = executionRequest.extensions as { headers?: Record<string, string> } | undefined;
